@@ -1,0 +1,89 @@
+#include "cli/club_dir.hpp"
+
+#include <cstdlib>
+#include <iostream>
+#include <iterator>
+#include <stdexcept>
+
+#include "core/error.hpp"
+#include "core/files.hpp"
+#include "core/log.hpp"
+#include "crypto/envelope.hpp"
+
+namespace hush::cli {
+
+club_paths resolve_dir(const std::string& flag) {
+  if (!flag.empty()) {
+    return {flag};
+  }
+  if (const char* env = std::getenv("HUSH_DIR"); env != nullptr && *env != '\0') {
+    return {env};
+  }
+  return {"hush-data"};
+}
+
+std::unique_ptr<opened_club> open_club(const club_paths& paths) {
+  if (!std::filesystem::is_directory(paths.dir)) {
+    throw std::runtime_error(paths.dir.string() + ": no club here (run hush init first)");
+  }
+  for (const auto& path :
+       {paths.dir, paths.ca_key(), paths.server_key(), paths.master_key(), paths.database()}) {
+    files::require_private(path);
+  }
+
+  auto club = std::make_unique<opened_club>();
+  club->cfg = config::load(paths.config());
+  log::level lvl = log::level::info;
+  if (club->cfg.log_level == "debug") {
+    lvl = log::level::debug;
+  } else if (club->cfg.log_level == "warn") {
+    lvl = log::level::warn;
+  } else if (club->cfg.log_level == "error") {
+    lvl = log::level::error;
+  }
+  log::set_level(lvl);
+
+  auto master = files::read_secret(paths.master_key());
+  if (master.size() != crypto::envelope::key_size) {
+    throw std::runtime_error(paths.master_key().string() + ": not a " +
+                             std::to_string(crypto::envelope::key_size) + "-byte key");
+  }
+  club->store = std::make_unique<store::sqlite_store>(paths.database());
+  club->keys = std::make_unique<club::keyring>(std::move(master), *club->store);
+  club->hasher = std::make_unique<crypto::password_hasher>(club->cfg.argon2);
+  club->domain = std::make_unique<club::club>(*club->store, *club->keys, *club->hasher, club->clock,
+                                              club->cfg.max_message_bytes);
+  club->auth = std::make_unique<auth::authenticator>(*club->store, *club->hasher);
+  return club;
+}
+
+std::string read_stdin_line() {
+  std::string line;
+  std::getline(std::cin, line);
+  if (!line.empty() && line.back() == '\r') {
+    line.pop_back();
+  }
+  return line;
+}
+
+std::string read_stdin_all() {
+  return {std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
+}
+
+std::string explain(std::error_code ec, const std::string& subject) {
+  if (ec == errc::not_found) {
+    return subject + ": not found";
+  }
+  if (ec == errc::already_exists) {
+    return subject + ": already exists";
+  }
+  if (ec == errc::storage_busy) {
+    return "the database is busy; try again";
+  }
+  if (ec == errc::crypto_failure) {
+    return subject + ": cannot be decrypted (wrong master key, or the data was altered)";
+  }
+  return subject + ": " + ec.message();
+}
+
+}  // namespace hush::cli

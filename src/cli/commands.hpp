@@ -1,0 +1,15 @@
+#pragma once
+
+#include <CLI/App.hpp>
+
+namespace hush::cli {
+
+// Each adds one command (or command group) to the application. Commands report failure by
+// throwing std::runtime_error with a one-line reason; main prints it and exits non-zero.
+void add_init(CLI::App& app);
+void add_serve(CLI::App& app);
+void add_member(CLI::App& app);
+void add_message(CLI::App& app);
+void add_audit(CLI::App& app);
+
+}  // namespace hush::cli

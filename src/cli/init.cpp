@@ -1,0 +1,127 @@
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <stdexcept>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/club_dir.hpp"
+#include "cli/commands.hpp"
+#include "config/config.hpp"
+#include "core/files.hpp"
+#include "crypto/envelope.hpp"
+#include "crypto/random.hpp"
+#include "pki/pki.hpp"
+
+namespace hush::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr mode_t private_dir = 0700;
+constexpr mode_t private_file = 0600;
+constexpr mode_t public_file = 0644;
+constexpr const char* first_member = "admin";
+
+struct init_options {
+  std::string dir;
+  std::vector<std::string> hosts;
+};
+
+// Removes a half-made club directory unless the build finished.
+class scratch_dir {
+ public:
+  explicit scratch_dir(fs::path path) : path_(std::move(path)) {}
+  scratch_dir(const scratch_dir&) = delete;
+  scratch_dir& operator=(const scratch_dir&) = delete;
+  ~scratch_dir() {
+    if (!kept_) {
+      std::error_code ignored;
+      fs::remove_all(path_, ignored);
+    }
+  }
+  const fs::path& path() const { return path_; }
+  void keep() { kept_ = true; }
+
+ private:
+  fs::path path_;
+  bool kept_ = false;
+};
+
+void refuse_existing(const fs::path& dir) {
+  std::error_code ec;
+  if (fs::exists(fs::symlink_status(dir, ec))) {
+    if (!fs::is_directory(dir) || !fs::is_empty(dir)) {
+      throw std::runtime_error(dir.string() + " already exists; refusing to touch it");
+    }
+  }
+}
+
+void run_init(const init_options& options) {
+  const auto target = resolve_dir(options.dir);
+  refuse_existing(target.dir);
+
+  // Everything is made in a sibling directory and renamed into place at the end, so a failure
+  // leaves no half-made club behind and a concurrent init cannot interleave with this one.
+  const fs::path parent = fs::absolute(target.dir).parent_path();
+  fs::create_directories(parent);
+  const fs::path scratch_path =
+      parent / ("." + target.dir.filename().string() + ".init-" + std::to_string(::getpid()));
+  if (::mkdir(scratch_path.c_str(), private_dir) != 0 ||
+      ::chmod(scratch_path.c_str(), private_dir)) {
+    throw std::runtime_error(scratch_path.string() + ": cannot create directory");
+  }
+  scratch_dir scratch(scratch_path);
+  const club_paths paths{scratch.path()};
+
+  std::vector<std::string> hosts = pki::default_server_hosts();
+  hosts.insert(hosts.end(), options.hosts.begin(), options.hosts.end());
+  const auto ca = pki::make_ca("hush club CA");
+  const auto server = pki::issue_server(ca, hosts);
+
+  files::write_new(paths.ca_key(), ca.key_pem, private_file);
+  files::write_new(paths.ca_cert(), ca.cert_pem, public_file);
+  files::write_new(paths.server_key(), server.key_pem, private_file);
+  files::write_new(paths.server_cert(), server.cert_pem, public_file);
+  const auto master = crypto::random_bytes(crypto::envelope::key_size);
+  files::write_new(paths.master_key(), master.view(), private_file);
+  files::write_new(paths.config(), config::default_toml(), private_file);
+  files::write_new(paths.database(), "", private_file);
+
+  const auto password = crypto::random_password();
+  {
+    auto club = open_club(paths);
+    if (auto key = club->keys->add_data_key(club->clock.now_seconds()); !key) {
+      throw std::runtime_error(explain(key.error(), "data key"));
+    }
+    if (auto added = club->domain->add_member(first_member, store::role::admin, password); !added) {
+      throw std::runtime_error(explain(added.error(), std::string("member ") + first_member));
+    }
+  }
+
+  std::error_code ec;
+  fs::rename(scratch.path(), target.dir, ec);
+  if (ec) {
+    throw std::runtime_error(target.dir.string() + ": cannot create club: " + ec.message());
+  }
+  scratch.keep();
+
+  const auto ca_path = fs::absolute(target.dir / "ca.pem").lexically_normal();
+  std::cout << "Created a club in " << fs::absolute(target.dir).lexically_normal().string() << "\n"
+            << "CA certificate for members (curl --cacert): " << ca_path.string() << "\n"
+            << "Member \"" << first_member << "\" (admin), password shown once: " << password
+            << "\n";
+}
+
+}  // namespace
+
+void add_init(CLI::App& app) {
+  auto options = std::make_shared<init_options>();
+  auto* cmd = app.add_subcommand("init", "Create a club: CA, server certificate, keys, database");
+  cmd->add_option("--dir", options->dir, "Club directory (default $HUSH_DIR or ./hush-data)");
+  cmd->add_option("--host", options->hosts,
+                  "Extra host name or IP address for the server certificate (repeatable)");
+  cmd->callback([options] { run_init(*options); });
+}
+
+}  // namespace hush::cli

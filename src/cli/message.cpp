@@ -1,0 +1,118 @@
+#include <charconv>
+#include <iostream>
+#include <memory>
+#include <stdexcept>
+
+#include "cli/club_dir.hpp"
+#include "cli/commands.hpp"
+#include "core/clock.hpp"
+#include "core/error.hpp"
+
+namespace hush::cli {
+namespace {
+
+// The audit trail names the CLI as the reader of what `message show` prints.
+constexpr const char* cli_reader = "(cli)";
+constexpr const char* cli_remote = "local";
+
+struct message_options {
+  std::string dir;
+  std::string text;
+  std::string author = "admin";
+  std::string id;
+  std::size_t limit = 50;
+};
+
+store::message_id parse_id(const std::string& text) {
+  std::int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value <= 0) {
+    throw std::runtime_error("\"" + text + "\" is not a message id");
+  }
+  return store::message_id{value};
+}
+
+void run_post(const message_options& options) {
+  auto club = open_club(resolve_dir(options.dir));
+  secret_string text(options.text == "-" ? read_stdin_all() : options.text);
+  auto id = club->domain->post(options.author, text.view());
+  if (!id) {
+    if (id.error() == errc::invalid_argument) {
+      throw std::runtime_error("a message must be non-empty UTF-8 text");
+    }
+    if (id.error() == errc::too_large) {
+      throw std::runtime_error("the message is larger than limits.max_message_bytes (" +
+                               std::to_string(club->cfg.max_message_bytes) + ")");
+    }
+    throw std::runtime_error(explain(id.error(), "message"));
+  }
+  std::cout << id->value << "\n";
+}
+
+void run_list(const message_options& options) {
+  auto club = open_club(resolve_dir(options.dir));
+  auto page = club->domain->list(std::nullopt, options.limit);
+  if (!page) {
+    throw std::runtime_error(explain(page.error(), "messages"));
+  }
+  for (const auto& m : *page) {
+    std::cout << m.id.value << "\t" << format_utc(m.created_at) << "\t" << m.author << "\n";
+  }
+}
+
+void run_show(const message_options& options) {
+  const auto id = parse_id(options.id);
+  auto club = open_club(resolve_dir(options.dir));
+  auto found = club->domain->read(id, cli_reader, cli_remote);
+  if (!found) {
+    throw std::runtime_error(explain(found.error(), "message " + options.id));
+  }
+  std::cout << found->body.view() << "\n";
+}
+
+void run_rm(const message_options& options) {
+  const auto id = parse_id(options.id);
+  auto club = open_club(resolve_dir(options.dir));
+  if (auto removed = club->domain->remove(id); !removed) {
+    throw std::runtime_error(explain(removed.error(), "message " + options.id));
+  }
+  std::cout << "Removed message " << id.value << "\n";
+}
+
+}  // namespace
+
+void add_message(CLI::App& app) {
+  auto* group = app.add_subcommand("message", "Post, list, show and remove messages");
+  group->require_subcommand(1);
+  const auto with_dir = [](CLI::App* cmd, message_options& options) {
+    cmd->add_option("--dir", options.dir, "Club directory (default $HUSH_DIR or ./hush-data)");
+  };
+
+  auto post = std::make_shared<message_options>();
+  auto* post_cmd = group->add_subcommand("post", "Post a message; prints its id");
+  with_dir(post_cmd, *post);
+  post_cmd->add_option("text", post->text, "The message, or - to read it from stdin")->required();
+  post_cmd->add_option("--author", post->author, "Name shown as the author (default admin)");
+  post_cmd->callback([post] { run_post(*post); });
+
+  auto list = std::make_shared<message_options>();
+  auto* list_cmd = group->add_subcommand("list", "List messages, newest first");
+  with_dir(list_cmd, *list);
+  list_cmd->add_option("--limit", list->limit, "How many (default 50)")
+      ->check(CLI::Range(1, 100000));
+  list_cmd->callback([list] { run_list(*list); });
+
+  auto show = std::make_shared<message_options>();
+  auto* show_cmd = group->add_subcommand("show", "Print a message (recorded in the audit trail)");
+  with_dir(show_cmd, *show);
+  show_cmd->add_option("id", show->id, "Message id")->required();
+  show_cmd->callback([show] { run_show(*show); });
+
+  auto rm = std::make_shared<message_options>();
+  auto* rm_cmd = group->add_subcommand("rm", "Remove a message");
+  with_dir(rm_cmd, *rm);
+  rm_cmd->add_option("id", rm->id, "Message id")->required();
+  rm_cmd->callback([rm] { run_rm(*rm); });
+}
+
+}  // namespace hush::cli

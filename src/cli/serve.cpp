@@ -1,0 +1,51 @@
+#include <iostream>
+#include <memory>
+
+#include "cli/club_dir.hpp"
+#include "cli/commands.hpp"
+#include "core/log.hpp"
+#include "http/router.hpp"
+#include "net/server.hpp"
+#include "net/tls.hpp"
+
+namespace hush::cli {
+namespace {
+
+struct serve_options {
+  std::string dir;
+  std::string listen;
+};
+
+void run_serve(const serve_options& options) {
+  const auto paths = resolve_dir(options.dir);
+  auto club = open_club(paths);
+  if (!options.listen.empty()) {
+    club->cfg.listen = config::parse_listen(options.listen, "--listen");
+  }
+  auto tls = net::make_server_context(paths.server_cert(), paths.server_key());
+  http::router router(http::services{*club->domain, *club->auth, club->cfg});
+  net::server server(club->cfg, tls,
+                     [&router](const http::request& req, const http::request_context& ctx) {
+                       return router.handle(req, ctx);
+                     });
+
+  const auto endpoint = server.local_endpoint();
+  const auto host = endpoint.address().is_v6() ? "[" + endpoint.address().to_string() + "]"
+                                               : endpoint.address().to_string();
+  // Tests and scripts read this line to learn the port when they asked for port 0.
+  std::cout << "hush: serving https://" << host << ":" << endpoint.port() << "/" << std::endl;
+  server.run();
+  log::info("stopped");
+}
+
+}  // namespace
+
+void add_serve(CLI::App& app) {
+  auto options = std::make_shared<serve_options>();
+  auto* cmd = app.add_subcommand("serve", "Serve the club over HTTPS");
+  cmd->add_option("--dir", options->dir, "Club directory (default $HUSH_DIR or ./hush-data)");
+  cmd->add_option("--listen", options->listen, "ADDR:PORT to listen on (default from config)");
+  cmd->callback([options] { run_serve(*options); });
+}
+
+}  // namespace hush::cli

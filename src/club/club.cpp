@@ -1,0 +1,156 @@
+#include "club/club.hpp"
+
+#include <algorithm>
+
+#include "core/error.hpp"
+
+namespace hush::club {
+
+bool may_post(store::role r) noexcept {
+  return r == store::role::poster || r == store::role::admin;
+}
+
+bool may_delete(store::role r) noexcept {
+  return r == store::role::admin;
+}
+
+bool valid_member_name(std::string_view name) noexcept {
+  constexpr std::size_t max_name_size = 64;
+  if (name.empty() || name.size() > max_name_size) {
+    return false;
+  }
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+  });
+}
+
+bool valid_utf8(std::string_view text) noexcept {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    std::size_t extra = 0;
+    std::uint32_t code = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xe0) == 0xc0) {
+      extra = 1;
+      code = c & 0x1fU;
+    } else if ((c & 0xf0) == 0xe0) {
+      extra = 2;
+      code = c & 0x0fU;
+    } else if ((c & 0xf8) == 0xf0) {
+      extra = 3;
+      code = c & 0x07U;
+    } else {
+      return false;
+    }
+    if (extra > text.size() - i - 1) {
+      return false;
+    }
+    for (std::size_t k = 1; k <= extra; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      if ((next & 0xc0) != 0x80) {
+        return false;
+      }
+      code = (code << 6) | (next & 0x3fU);
+    }
+    constexpr std::uint32_t smallest[] = {0, 0x80, 0x800, 0x10000};
+    if (code < smallest[extra] || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) {
+      return false;
+    }
+    i += extra + 1;
+  }
+  return true;
+}
+
+std::string message_context(store::message_id id) {
+  return "hush/message/" + std::to_string(id.value);
+}
+
+club::club(store::store& store, keyring& keys, const crypto::password_hasher& hasher,
+           const clock& clock, std::size_t max_message_bytes)
+    : store_(store),
+      keys_(keys),
+      hasher_(hasher),
+      clock_(clock),
+      max_message_bytes_(max_message_bytes) {}
+
+result<store::message_id> club::post(std::string_view author, std::string_view body) {
+  if (body.empty() || !valid_utf8(body)) {
+    return make_error_code(errc::invalid_argument);
+  }
+  if (body.size() > max_message_bytes_) {
+    return make_error_code(errc::too_large);
+  }
+  const std::span plain(reinterpret_cast<const std::uint8_t*>(body.data()), body.size());
+  return store_.add_message(author, clock_.now_seconds(), [&](std::int64_t id) {
+    return keys_.seal(plain, message_context(store::message_id{id}));
+  });
+}
+
+result<message> club::open_and_audit(store::message_record record, std::string_view reader,
+                                     std::string_view remote) {
+  auto body = keys_.open(record.sealed, message_context(record.id));
+  if (!body) {
+    return body.error();
+  }
+  if (auto audited = store_.add_audit(
+          {clock_.now_seconds(), std::string(reader), record.id, std::string(remote)});
+      !audited) {
+    return audited.error();
+  }
+  return message{record.id, std::move(record.author), record.created_at, std::move(*body)};
+}
+
+result<message> club::read_newest(std::string_view reader, std::string_view remote) {
+  auto record = store_.newest_message();
+  if (!record) {
+    return record.error();
+  }
+  return open_and_audit(std::move(*record), reader, remote);
+}
+
+result<message> club::read(store::message_id id, std::string_view reader, std::string_view remote) {
+  auto record = store_.message(id);
+  if (!record) {
+    return record.error();
+  }
+  return open_and_audit(std::move(*record), reader, remote);
+}
+
+result<std::vector<store::message_summary>> club::list(std::optional<store::message_id> before,
+                                                       std::size_t limit) {
+  return store_.list_messages(before, limit);
+}
+
+result<void> club::remove(store::message_id id) {
+  return store_.remove_message(id);
+}
+
+result<store::member_id> club::add_member(std::string_view name, store::role r,
+                                          std::string_view password) {
+  if (!valid_member_name(name) || password.size() < min_password_size ||
+      password.size() > max_password_size) {
+    return make_error_code(errc::invalid_argument);
+  }
+  auto hash = hasher_.hash(password);
+  if (!hash) {
+    return hash.error();
+  }
+  return store_.add_member(name, r, *hash, clock_.now_seconds());
+}
+
+result<void> club::set_password(std::string_view name, std::string_view password) {
+  if (password.size() < min_password_size || password.size() > max_password_size) {
+    return make_error_code(errc::invalid_argument);
+  }
+  auto hash = hasher_.hash(password);
+  if (!hash) {
+    return hash.error();
+  }
+  return store_.set_password_hash(name, *hash);
+}
+
+}  // namespace hush::club

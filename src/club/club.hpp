@@ -1,0 +1,79 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "club/keyring.hpp"
+#include "core/clock.hpp"
+#include "core/result.hpp"
+#include "core/secret.hpp"
+#include "crypto/password.hpp"
+#include "store/store.hpp"
+
+namespace hush::club {
+
+// What each role may do. Readers read; posters also post; admins also delete and manage members.
+bool may_post(store::role r) noexcept;
+bool may_delete(store::role r) noexcept;
+
+// Member names are 1 to 64 of [A-Za-z0-9._-]: no ':' (HTTP Basic splits on it), no spaces or
+// control characters (they would be shown in terminals and logs).
+bool valid_member_name(std::string_view name) noexcept;
+
+inline constexpr std::size_t min_password_size = 12;
+inline constexpr std::size_t max_password_size = 1024;
+
+struct message {
+  store::message_id id;
+  std::string author;
+  std::int64_t created_at = 0;
+  secret_bytes body;
+};
+
+// The club's use cases over a store, a keyring and a clock, shared by the server and the CLI.
+// Thread safe as its parts are; every call may block (disk, Argon2), so never on an I/O thread.
+class club {
+ public:
+  club(store::store& store, keyring& keys, const crypto::password_hasher& hasher,
+       const clock& clock, std::size_t max_message_bytes);
+
+  // invalid_argument for an empty body or one that is not UTF-8; too_large above the limit.
+  result<store::message_id> post(std::string_view author, std::string_view body);
+  // Each read of a body is audited (reader, message, time, remote) before it is returned: a read
+  // that cannot be audited fails.
+  result<message> read_newest(std::string_view reader, std::string_view remote);
+  result<message> read(store::message_id id, std::string_view reader, std::string_view remote);
+  result<std::vector<store::message_summary>> list(std::optional<store::message_id> before,
+                                                   std::size_t limit);
+  result<void> remove(store::message_id id);
+
+  // invalid_argument for a bad name or a password outside the size limits.
+  result<store::member_id> add_member(std::string_view name, store::role r,
+                                      std::string_view password);
+  result<void> set_password(std::string_view name, std::string_view password);
+
+  std::size_t max_message_bytes() const noexcept { return max_message_bytes_; }
+  store::store& members() noexcept { return store_; }
+
+ private:
+  result<message> open_and_audit(store::message_record record, std::string_view reader,
+                                 std::string_view remote);
+
+  store::store& store_;
+  keyring& keys_;
+  const crypto::password_hasher& hasher_;
+  const clock& clock_;
+  std::size_t max_message_bytes_;
+};
+
+// Associated data that binds a sealed body to its message id.
+std::string message_context(store::message_id id);
+
+// True if the bytes are well-formed UTF-8 (no overlongs, no surrogates).
+bool valid_utf8(std::string_view text) noexcept;
+
+}  // namespace hush::club

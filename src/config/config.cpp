@@ -1,0 +1,270 @@
+#include "config/config.hpp"
+
+#include <charconv>
+#include <functional>
+#include <sstream>
+#include <vector>
+
+#include <toml++/toml.h>
+
+#include "core/files.hpp"
+
+namespace hush::config {
+namespace {
+
+// One setting: where it lives in the file, what it means, its bounds, and how to move it in and
+// out of the struct. The table is the single source of the defaults file, the parser and the
+// validation, so the three cannot drift apart.
+struct setting {
+  std::string_view table;
+  std::string_view key;
+  std::string_view help;
+  bool is_text = false;
+  std::int64_t min = 0;
+  std::int64_t max = 0;
+  std::function<std::int64_t(const config&)> get_number;
+  std::function<void(config&, std::int64_t)> set_number;
+  std::function<std::string(const config&)> get_text;
+  // Throws config_error for a bad value; `where` names the file and line.
+  std::function<void(config&, const std::string&, const std::string& where)> set_text;
+};
+
+template <class Member>
+setting number(std::string_view table, std::string_view key, std::string_view help,
+               std::int64_t min, std::int64_t max, Member config::*field) {
+  return {table,
+          key,
+          help,
+          false,
+          min,
+          max,
+          [field](const config& c) { return static_cast<std::int64_t>(c.*field); },
+          [field](config& c, std::int64_t v) { c.*field = static_cast<Member>(v); },
+          {},
+          {}};
+}
+
+setting seconds(std::string_view table, std::string_view key, std::string_view help,
+                std::int64_t min, std::int64_t max, std::chrono::seconds config::*field) {
+  return {table,
+          key,
+          help,
+          false,
+          min,
+          max,
+          [field](const config& c) { return static_cast<std::int64_t>((c.*field).count()); },
+          [field](config& c, std::int64_t v) { c.*field = std::chrono::seconds(v); },
+          {},
+          {}};
+}
+
+const std::vector<setting>& settings() {
+  static const std::vector<setting> all = {
+      {"server", "listen", "Address and port to serve HTTPS on. Only TLS is ever served.", true, 0,
+       0, nullptr, nullptr,
+       [](const config& c) {
+         return c.listen.host.find(':') != std::string::npos
+                    ? "[" + c.listen.host + "]:" + std::to_string(c.listen.port)
+                    : c.listen.host + ":" + std::to_string(c.listen.port);
+       },
+       [](config& c, const std::string& v, const std::string& where) {
+         c.listen = parse_listen(v, where);
+       }},
+      number("server", "io_threads", "Threads serving connections; 0 means one per core.", 0, 256,
+             &config::io_threads),
+      number("server", "worker_threads",
+             "Threads for password hashing and disk work; 0 means two per core.", 0, 256,
+             &config::worker_threads),
+      number("limits", "max_header_bytes",
+             "Largest request head (request line and headers); larger gets 431.", 1024, 1024 * 1024,
+             &config::max_header_bytes),
+      number("limits", "max_body_bytes", "Largest request body, refused (413) before it is parsed.",
+             1024, 64 * 1024 * 1024, &config::max_body_bytes),
+      number("limits", "max_message_bytes", "Largest message text, in bytes of UTF-8.", 1,
+             16 * 1024 * 1024, &config::max_message_bytes),
+      seconds("limits", "handshake_timeout_seconds", "Time allowed for the TLS handshake.", 1, 300,
+              &config::handshake_timeout),
+      seconds("limits", "request_timeout_seconds",
+              "Time allowed to receive one request, head and body.", 1, 300,
+              &config::request_timeout),
+      seconds("limits", "idle_timeout_seconds",
+              "How long an idle keep-alive connection is kept open.", 1, 3600,
+              &config::idle_timeout),
+      seconds("limits", "shutdown_grace_seconds",
+              "On SIGINT/SIGTERM, how long in-flight requests may take to finish.", 0, 600,
+              &config::shutdown_grace),
+      number("api", "page_size", "Messages per page of the list when the client asks for none.", 1,
+             10000, &config::page_size),
+      number("api", "max_page_size", "Most messages a client may ask for in one page.", 1, 10000,
+             &config::max_page_size),
+      {"passwords",
+       "argon2_iterations",
+       "Argon2id passes. Hashes made with other costs are redone at the member's next login.",
+       false,
+       static_cast<std::int64_t>(crypto::argon2_min_iterations),
+       static_cast<std::int64_t>(crypto::argon2_max_iterations),
+       [](const config& c) { return static_cast<std::int64_t>(c.argon2.iterations); },
+       [](config& c, std::int64_t v) { c.argon2.iterations = static_cast<std::uint64_t>(v); },
+       {},
+       {}},
+      {"passwords",
+       "argon2_memory_kib",
+       "Argon2id memory per hash, in KiB.",
+       false,
+       static_cast<std::int64_t>(crypto::argon2_min_memory_kib),
+       static_cast<std::int64_t>(crypto::argon2_max_memory_kib),
+       [](const config& c) { return static_cast<std::int64_t>(c.argon2.memory_kib); },
+       [](config& c, std::int64_t v) { c.argon2.memory_kib = static_cast<std::uint64_t>(v); },
+       {},
+       {}},
+      {"log", "level", "One of debug, info, warn, error. Secrets are never logged at any level.",
+       true, 0, 0, nullptr, nullptr, [](const config& c) { return c.log_level; },
+       [](config& c, const std::string& v, const std::string& where) {
+         if (v != "debug" && v != "info" && v != "warn" && v != "error") {
+           throw config_error(where + ": log.level must be debug, info, warn or error, not \"" + v +
+                              "\"");
+         }
+         c.log_level = v;
+       }},
+  };
+  return all;
+}
+
+std::string where(std::string_view source, const toml::source_region& region) {
+  return std::string(source) + ":" + std::to_string(region.begin.line);
+}
+
+void validate_whole(const config& c, std::string_view source) {
+  if (c.max_message_bytes > c.max_body_bytes) {
+    throw config_error(std::string(source) +
+                       ": limits.max_message_bytes must not exceed limits.max_body_bytes");
+  }
+  if (c.page_size > c.max_page_size) {
+    throw config_error(std::string(source) + ": api.page_size must not exceed api.max_page_size");
+  }
+}
+
+}  // namespace
+
+listen_address parse_listen(std::string_view text, std::string_view what) {
+  const auto fail = [&]() -> config_error {
+    return config_error(std::string(what) + ": listen address \"" + std::string(text) +
+                        "\" is not HOST:PORT or [IPv6]:PORT");
+  };
+  listen_address out;
+  std::string_view port_text;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      throw fail();
+    }
+    out.host = std::string(text.substr(1, close - 1));
+    port_text = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos || text.find(':') != colon) {
+      throw fail();
+    }
+    out.host = std::string(text.substr(0, colon));
+    port_text = text.substr(colon + 1);
+  }
+  unsigned port = 0;
+  const auto [end, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (out.host.empty() || port_text.empty() || ec != std::errc() ||
+      end != port_text.data() + port_text.size() || port > 65535) {
+    throw fail();
+  }
+  out.port = static_cast<std::uint16_t>(port);
+  return out;
+}
+
+config parse(std::string_view toml_text, std::string_view source_name) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, source_name);
+  } catch (const toml::parse_error& e) {
+    throw config_error(std::string(source_name) + ":" + std::to_string(e.source().begin.line) +
+                       ": " + std::string(e.description()));
+  }
+
+  config out;
+  for (const auto& [table_key, table_node] : root) {
+    const auto* table = table_node.as_table();
+    const bool known_table =
+        std::any_of(settings().begin(), settings().end(),
+                    [&](const setting& s) { return s.table == table_key.str(); });
+    if (table == nullptr || !known_table) {
+      throw config_error(where(source_name, table_node.source()) + ": unknown setting \"" +
+                         std::string(table_key.str()) + "\"");
+    }
+    for (const auto& [key, node] : *table) {
+      const auto found = std::find_if(settings().begin(), settings().end(), [&](const setting& s) {
+        return s.table == table_key.str() && s.key == key.str();
+      });
+      const std::string name = std::string(table_key.str()) + "." + std::string(key.str());
+      const std::string at = where(source_name, node.source());
+      if (found == settings().end()) {
+        throw config_error(at + ": unknown setting \"" + name + "\"");
+      }
+      if (found->is_text) {
+        const auto* value = node.as_string();
+        if (value == nullptr) {
+          throw config_error(at + ": " + name + " must be a string");
+        }
+        found->set_text(out, value->get(), at);
+      } else {
+        const auto* value = node.as_integer();
+        if (value == nullptr) {
+          throw config_error(at + ": " + name + " must be an integer");
+        }
+        if (value->get() < found->min || value->get() > found->max) {
+          throw config_error(at + ": " + name + " must be between " + std::to_string(found->min) +
+                             " and " + std::to_string(found->max) + ", not " +
+                             std::to_string(value->get()));
+        }
+        found->set_number(out, value->get());
+      }
+    }
+  }
+  validate_whole(out, source_name);
+  return out;
+}
+
+config load(const std::filesystem::path& path) {
+  std::string text;
+  try {
+    text = files::read_text(path);
+  } catch (const std::exception& e) {
+    throw config_error(e.what());
+  }
+  return parse(text, path.string());
+}
+
+std::string default_toml() {
+  const config defaults;
+  std::ostringstream out;
+  out << "# hush club configuration. Every setting is shown with its default value.\n"
+         "# Unknown settings and out-of-range values make hush refuse to start.\n";
+  std::string_view current_table;
+  for (const auto& s : settings()) {
+    if (s.table != current_table) {
+      out << "\n[" << s.table << "]\n";
+      current_table = s.table;
+    }
+    out << "# " << s.help;
+    if (!s.is_text) {
+      out << " (" << s.min << " to " << s.max << ")";
+    }
+    out << "\n" << s.key << " = ";
+    if (s.is_text) {
+      out << '"' << s.get_text(defaults) << '"';
+    } else {
+      out << s.get_number(defaults);
+    }
+    out << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace hush::config

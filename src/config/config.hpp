@@ -1,0 +1,65 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "crypto/password.hpp"
+
+namespace hush::config {
+
+struct listen_address {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 5684;
+
+  bool operator==(const listen_address&) const = default;
+};
+
+// Every setting of a club, with its default. Loaded once at startup; read-only afterwards, so it
+// may be shared between threads freely.
+struct config {
+  listen_address listen;
+  unsigned io_threads = 0;      // 0: one per core
+  unsigned worker_threads = 0;  // 0: two per core; Argon2 and disk work run here
+
+  std::size_t max_header_bytes = 8 * 1024;
+  std::size_t max_body_bytes = 256 * 1024;
+  std::size_t max_message_bytes = 64 * 1024;
+  std::chrono::seconds handshake_timeout{10};
+  std::chrono::seconds request_timeout{10};
+  std::chrono::seconds idle_timeout{30};
+  std::chrono::seconds shutdown_grace{10};
+
+  std::size_t page_size = 50;
+  std::size_t max_page_size = 200;
+
+  crypto::argon2_params argon2;
+
+  std::string log_level = "info";
+};
+
+// A config that cannot be used: the message names the file, the line and the setting.
+class config_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Parses TOML text. Missing settings take their defaults; an unknown table or key, a value of the
+// wrong type, or one out of range is an error, never silently replaced. Throws config_error.
+config parse(std::string_view toml_text, std::string_view source_name);
+
+// Reads and parses the file; throws config_error naming it.
+config load(const std::filesystem::path& path);
+
+// The config file `hush init` writes: every setting with its default value, each commented.
+std::string default_toml();
+
+// "127.0.0.1:5684", "[::1]:5684", "localhost:0". Throws config_error (naming `what`) when the form
+// or the port is wrong.
+listen_address parse_listen(std::string_view text, std::string_view what);
+
+}  // namespace hush::config

@@ -1,0 +1,46 @@
+#include "core/error.hpp"
+
+namespace hush {
+namespace {
+
+class category final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "hush"; }
+
+  std::string message(int value) const override {
+    switch (static_cast<errc>(value)) {
+      case errc::ok:
+        return "ok";
+      case errc::not_found:
+        return "not found";
+      case errc::already_exists:
+        return "already exists";
+      case errc::invalid_argument:
+        return "invalid argument";
+      case errc::unauthorized:
+        return "unauthorized";
+      case errc::forbidden:
+        return "forbidden";
+      case errc::too_large:
+        return "too large";
+      case errc::crypto_failure:
+        return "cryptographic check failed";
+      case errc::storage_failure:
+        return "storage failure";
+      case errc::storage_busy:
+        return "storage busy";
+      case errc::io_failure:
+        return "i/o failure";
+    }
+    return "unknown error";
+  }
+};
+
+}  // namespace
+
+const std::error_category& hush_category() noexcept {
+  static const category instance;
+  return instance;
+}
+
+}  // namespace hush

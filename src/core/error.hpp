@@ -1,0 +1,33 @@
+#pragma once
+
+#include <string>
+#include <system_error>
+
+namespace hush {
+
+// Expected failures on the data path. Values are stable: they are mapped to HTTP statuses and
+// stable error codes in http/response, and tests compare against them.
+enum class errc {
+  ok = 0,
+  not_found,
+  already_exists,
+  invalid_argument,
+  unauthorized,
+  forbidden,
+  too_large,
+  crypto_failure,
+  storage_failure,
+  storage_busy,
+  io_failure,
+};
+
+const std::error_category& hush_category() noexcept;
+
+inline std::error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), hush_category()};
+}
+
+}  // namespace hush
+
+template <>
+struct std::is_error_code_enum<hush::errc> : std::true_type {};

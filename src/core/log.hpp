@@ -1,0 +1,27 @@
+#pragma once
+
+#include <string_view>
+
+namespace hush::log {
+
+enum class level { debug = 0, info = 1, warn = 2, error = 3 };
+
+// Lines go to stderr, one write per line so threads never interleave within a line. Never pass a
+// secret (password, token, key, message body) to these functions: callers log ids and names only.
+void set_level(level minimum) noexcept;
+void write(level lvl, std::string_view line);
+
+inline void debug(std::string_view line) {
+  write(level::debug, line);
+}
+inline void info(std::string_view line) {
+  write(level::info, line);
+}
+inline void warn(std::string_view line) {
+  write(level::warn, line);
+}
+inline void error(std::string_view line) {
+  write(level::error, line);
+}
+
+}  // namespace hush::log

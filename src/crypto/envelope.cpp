@@ -1,0 +1,77 @@
+#include "crypto/envelope.hpp"
+
+#include <algorithm>
+
+#include <sodium.h>
+
+#include "core/error.hpp"
+#include "crypto/sodium.hpp"
+
+namespace hush::crypto::envelope {
+namespace {
+
+static_assert(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES == 24);
+static_assert(crypto_aead_xchacha20poly1305_ietf_KEYBYTES == key_size);
+static_assert(crypto_aead_xchacha20poly1305_ietf_ABYTES == 16);
+
+constexpr std::size_t nonce_offset = 5;
+
+std::vector<std::uint8_t> full_associated_data(std::span<const std::uint8_t> header_prefix,
+                                               std::string_view associated_data) {
+  std::vector<std::uint8_t> ad(header_prefix.begin(), header_prefix.end());
+  ad.insert(ad.end(), associated_data.begin(), associated_data.end());
+  return ad;
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> seal(const secret_bytes& key, std::uint32_t key_id_value,
+                               std::span<const std::uint8_t> plaintext,
+                               std::string_view associated_data) {
+  init();
+  std::vector<std::uint8_t> out(header_size + plaintext.size() +
+                                crypto_aead_xchacha20poly1305_ietf_ABYTES);
+  out[0] = version_1;
+  out[1] = static_cast<std::uint8_t>(key_id_value >> 24);
+  out[2] = static_cast<std::uint8_t>(key_id_value >> 16);
+  out[3] = static_cast<std::uint8_t>(key_id_value >> 8);
+  out[4] = static_cast<std::uint8_t>(key_id_value);
+  // 192-bit random nonces: no counter to keep, no realistic chance of reuse.
+  randombytes_buf(out.data() + nonce_offset, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+
+  const auto ad = full_associated_data(std::span(out.data(), nonce_offset), associated_data);
+  unsigned long long written = 0;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(out.data() + header_size, &written, plaintext.data(),
+                                             plaintext.size(), ad.data(), ad.size(), nullptr,
+                                             out.data() + nonce_offset, key.data());
+  out.resize(header_size + written);
+  return out;
+}
+
+result<std::uint32_t> key_id(std::span<const std::uint8_t> sealed) {
+  if (sealed.size() < overhead || sealed[0] != version_1) {
+    return make_error_code(errc::crypto_failure);
+  }
+  return (std::uint32_t{sealed[1]} << 24) | (std::uint32_t{sealed[2]} << 16) |
+         (std::uint32_t{sealed[3]} << 8) | std::uint32_t{sealed[4]};
+}
+
+result<secret_bytes> open(const secret_bytes& key, std::span<const std::uint8_t> sealed,
+                          std::string_view associated_data) {
+  init();
+  if (!key_id(sealed) || key.size() != key_size) {
+    return make_error_code(errc::crypto_failure);
+  }
+  const auto ad = full_associated_data(sealed.first(nonce_offset), associated_data);
+  const auto ciphertext = sealed.subspan(header_size);
+  secret_bytes plain(ciphertext.size() - crypto_aead_xchacha20poly1305_ietf_ABYTES);
+  unsigned long long written = 0;
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain.data(), &written, nullptr, ciphertext.data(),
+                                                 ciphertext.size(), ad.data(), ad.size(),
+                                                 sealed.data() + nonce_offset, key.data()) != 0) {
+    return make_error_code(errc::crypto_failure);
+  }
+  return plain;
+}
+
+}  // namespace hush::crypto::envelope

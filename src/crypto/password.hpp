@@ -1,0 +1,57 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "core/result.hpp"
+
+namespace hush::crypto {
+
+// Argon2id cost. memory_kib and iterations go into every PHC string, so a change of config
+// applies to new hashes and, through needs_rehash, to old ones at their next login.
+struct argon2_params {
+  std::uint64_t iterations = 2;
+  std::uint64_t memory_kib = 64 * 1024;
+
+  bool operator==(const argon2_params&) const = default;
+};
+
+// The limits config accepts: below them a hash is too cheap to guess against; above them one
+// verification would starve the server.
+inline constexpr std::uint64_t argon2_min_iterations = 1;
+inline constexpr std::uint64_t argon2_max_iterations = 16;
+inline constexpr std::uint64_t argon2_min_memory_kib = 8 * 1024;
+inline constexpr std::uint64_t argon2_max_memory_kib = 4 * 1024 * 1024;
+
+// Hashes and verifies passwords with Argon2id (libsodium), as PHC strings
+// ("$argon2id$v=19$m=65536,t=2,p=1$salt$hash"). Thread safe; every call is CPU- and memory-heavy
+// by design, so call it off the I/O threads.
+class password_hasher {
+ public:
+  explicit password_hasher(argon2_params params) : params_(params) {}
+
+  const argon2_params& params() const noexcept { return params_; }
+
+  // A fresh salted hash; crypto_failure if memory cannot be had.
+  result<std::string> hash(std::string_view password) const;
+
+  // True if the password matches; false for a mismatch or a malformed hash.
+  bool verify(std::string_view phc, std::string_view password) const;
+
+  // Spends the same time as verify() against a hash of the current parameters and returns false:
+  // an unknown member costs what a wrong password costs, so timing tells nothing.
+  bool verify_nobody(std::string_view password) const;
+
+  // True if the hash was made with other parameters (or another algorithm) than the current ones.
+  bool needs_rehash(std::string_view phc) const;
+
+ private:
+  argon2_params params_;
+  mutable std::once_flag dummy_once_;
+  mutable std::string dummy_hash_;
+};
+
+}  // namespace hush::crypto

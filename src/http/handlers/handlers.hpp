@@ -1,0 +1,45 @@
+#pragma once
+
+#include <string_view>
+
+#include "auth/authenticator.hpp"
+#include "club/club.hpp"
+#include "config/config.hpp"
+#include "http/types.hpp"
+#include "store/records.hpp"
+
+namespace hush::http {
+
+// What handlers work with. Every handler is a function of the request and these services, with
+// no socket in sight, so that tests call it directly. Handlers block (Argon2, disk): the server
+// runs them on its worker pool, never on an I/O thread.
+struct services {
+  club::club& club;
+  auth::authenticator& auth;
+  const config::config& cfg;
+};
+
+// A request target split into its path and query; the path is never percent-decoded, so encoded
+// dots or slashes can never reach a route.
+struct target {
+  std::string_view path;
+  std::string_view query;
+};
+target split_target(std::string_view raw) noexcept;
+
+namespace handlers {
+
+// GET /: the newest message as text/plain, for curl and scripts.
+response newest_text(const request& req, const request_context& ctx, services& s);
+// GET /api/v1/messages?limit=N&before=ID
+response list_messages(const request& req, const target& t, services& s);
+// GET /api/v1/messages/{id}
+response get_message(const request& req, const request_context& ctx, services& s,
+                     store::message_id id);
+// POST /api/v1/messages {"body": "..."}
+response post_message(const request& req, services& s);
+// DELETE /api/v1/messages/{id}
+response delete_message(const request& req, services& s, store::message_id id);
+
+}  // namespace handlers
+}  // namespace hush::http

@@ -1,0 +1,193 @@
+#include <charconv>
+#include <optional>
+
+#include <boost/json/parse.hpp>
+
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "http/handlers/handlers.hpp"
+#include "http/response.hpp"
+
+namespace hush::http {
+
+target split_target(std::string_view raw) noexcept {
+  const auto question = raw.find('?');
+  if (question == std::string_view::npos) {
+    return {raw, {}};
+  }
+  return {raw.substr(0, question), raw.substr(question + 1)};
+}
+
+namespace handlers {
+namespace {
+
+result<auth::member> authenticate(const request& req, services& s) {
+  const auto header = req.find(field::authorization);
+  if (header == req.end()) {
+    return make_error_code(errc::unauthorized);
+  }
+  return s.auth.authenticate_basic(header->value());
+}
+
+// An error for the client, with the detail for the log only.
+response fail(std::error_code ec, const request& req, std::string_view where) {
+  const auto api = to_api_error(ec);
+  if (api == api_error::internal || api == api_error::unavailable) {
+    log::error(std::string(where) + ": " + ec.message());
+  }
+  return error_response(api, req);
+}
+
+std::optional<std::int64_t> parse_positive(std::string_view text) {
+  std::int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value <= 0) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+// Finds `name` in a query string of name=value pairs; values are integers here, so there is
+// nothing to percent-decode.
+std::optional<std::string_view> query_value(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const auto pair = query.substr(0, amp);
+    const auto eq = pair.find('=');
+    if (pair.substr(0, eq) == name) {
+      return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    }
+    if (amp == std::string_view::npos) {
+      break;
+    }
+    query.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
+
+boost::json::object summary_json(store::message_id id, const std::string& author,
+                                 std::int64_t created_at) {
+  return {{"id", id.value}, {"created", format_utc(created_at)}, {"author", author}};
+}
+
+}  // namespace
+
+response newest_text(const request& req, const request_context& ctx, services& s) {
+  auto who = authenticate(req, s);
+  if (!who) {
+    return fail(who.error(), req, "GET /");
+  }
+  auto newest = s.club.read_newest(who->name(), ctx.remote);
+  if (!newest) {
+    return fail(newest.error(), req, "GET /");
+  }
+  return text_response(status::ok, std::string(newest->body.view()), req);
+}
+
+response list_messages(const request& req, const target& t, services& s) {
+  auto who = authenticate(req, s);
+  if (!who) {
+    return fail(who.error(), req, "GET /api/v1/messages");
+  }
+  std::size_t limit = s.cfg.page_size;
+  if (const auto text = query_value(t.query, "limit")) {
+    const auto value = parse_positive(*text);
+    if (!value || static_cast<std::size_t>(*value) > s.cfg.max_page_size) {
+      return error_response(api_error::bad_request, req);
+    }
+    limit = static_cast<std::size_t>(*value);
+  }
+  std::optional<store::message_id> before;
+  if (const auto text = query_value(t.query, "before")) {
+    const auto value = parse_positive(*text);
+    if (!value) {
+      return error_response(api_error::bad_request, req);
+    }
+    before = store::message_id{*value};
+  }
+  auto page = s.club.list(before, limit);
+  if (!page) {
+    return fail(page.error(), req, "GET /api/v1/messages");
+  }
+  boost::json::array items;
+  for (const auto& m : *page) {
+    items.push_back(summary_json(m.id, m.author, m.created_at));
+  }
+  boost::json::object body{{"messages", std::move(items)}};
+  // A full page may have more behind it: say where the next one starts.
+  if (page->size() == limit && !page->empty()) {
+    body["next_before"] = page->back().id.value;
+  } else {
+    body["next_before"] = nullptr;
+  }
+  return json_response(status::ok, body, req);
+}
+
+response get_message(const request& req, const request_context& ctx, services& s,
+                     store::message_id id) {
+  auto who = authenticate(req, s);
+  if (!who) {
+    return fail(who.error(), req, "GET /api/v1/messages/{id}");
+  }
+  auto found = s.club.read(id, who->name(), ctx.remote);
+  if (!found) {
+    return fail(found.error(), req, "GET /api/v1/messages/{id}");
+  }
+  auto body = summary_json(found->id, found->author, found->created_at);
+  body["body"] = found->body.view();
+  return json_response(status::ok, body, req);
+}
+
+response post_message(const request& req, services& s) {
+  auto who = authenticate(req, s);
+  if (!who) {
+    return fail(who.error(), req, "POST /api/v1/messages");
+  }
+  if (!club::may_post(who->role())) {
+    return error_response(api_error::forbidden, req);
+  }
+  const auto type = req[field::content_type];
+  if (type != "application/json" && type.rfind("application/json;", 0) != 0) {
+    return error_response(api_error::unsupported_media_type, req);
+  }
+  if (req.body().size() > s.cfg.max_body_bytes) {
+    return error_response(api_error::payload_too_large, req);
+  }
+  boost::system::error_code ec;
+  const auto parsed = boost::json::parse(req.body(), ec);
+  const auto* object = parsed.if_object();
+  const auto* text = object != nullptr ? object->if_contains("body") : nullptr;
+  if (ec || text == nullptr || !text->is_string() || object->size() != 1) {
+    return error_response(api_error::bad_request, req);
+  }
+  const auto& body = text->get_string();
+  auto id = s.club.post(who->name(), std::string_view(body.data(), body.size()));
+  if (!id) {
+    return fail(id.error(), req, "POST /api/v1/messages");
+  }
+  auto res = json_response(status::created, {{"id", id->value}, {"author", who->name()}}, req);
+  res.set(field::location, "/api/v1/messages/" + std::to_string(id->value));
+  return res;
+}
+
+response delete_message(const request& req, services& s, store::message_id id) {
+  auto who = authenticate(req, s);
+  if (!who) {
+    return fail(who.error(), req, "DELETE /api/v1/messages/{id}");
+  }
+  if (!club::may_delete(who->role())) {
+    return error_response(api_error::forbidden, req);
+  }
+  if (auto removed = s.club.remove(id); !removed) {
+    return fail(removed.error(), req, "DELETE /api/v1/messages/{id}");
+  }
+  response res{status::no_content, req.version()};
+  res.keep_alive(req.keep_alive());
+  apply_security_headers(res);
+  res.prepare_payload();
+  return res;
+}
+
+}  // namespace handlers
+}  // namespace hush::http

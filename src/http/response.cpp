@@ -1,0 +1,116 @@
+#include "http/response.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include "core/error.hpp"
+
+namespace hush::http {
+namespace {
+
+struct error_info {
+  status code;
+  std::string_view name;
+  std::string_view message;
+};
+
+error_info info(api_error error) {
+  switch (error) {
+    case api_error::bad_request:
+      return {status::bad_request, "bad_request", "The request is malformed."};
+    case api_error::unauthorized:
+      return {status::unauthorized, "unauthorized", "Authentication is required."};
+    case api_error::forbidden:
+      return {status::forbidden, "forbidden", "This action is not allowed for your role."};
+    case api_error::not_found:
+      return {status::not_found, "not_found", "Nothing is here."};
+    case api_error::method_not_allowed:
+      return {status::method_not_allowed, "method_not_allowed", "Method not allowed."};
+    case api_error::payload_too_large:
+      return {status::payload_too_large, "payload_too_large", "The request body is too large."};
+    case api_error::headers_too_large:
+      return {status::request_header_fields_too_large, "headers_too_large",
+              "The request headers are too large."};
+    case api_error::unsupported_media_type:
+      return {status::unsupported_media_type, "unsupported_media_type", "Send application/json."};
+    case api_error::unavailable:
+      return {status::service_unavailable, "unavailable", "Try again shortly."};
+    case api_error::internal:
+      return {status::internal_server_error, "internal", "Something went wrong."};
+  }
+  return {status::internal_server_error, "internal", "Something went wrong."};
+}
+
+}  // namespace
+
+void apply_security_headers(response& res) {
+  res.set(field::strict_transport_security, "max-age=31536000");
+  res.set(field::cache_control, "no-store");
+  res.set("X-Content-Type-Options", "nosniff");
+  res.set("Content-Security-Policy",
+          "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+  res.set("Referrer-Policy", "no-referrer");
+  res.set("X-Frame-Options", "DENY");
+  res.set("Cross-Origin-Resource-Policy", "same-origin");
+}
+
+response error_response(api_error error, unsigned version, bool keep_alive) {
+  const auto [code, name, message] = info(error);
+  response res{code, version};
+  res.set(field::content_type, "application/json");
+  if (error == api_error::unauthorized) {
+    res.set(field::www_authenticate, "Basic realm=\"hush\", charset=\"UTF-8\"");
+  }
+  res.body() = boost::json::serialize(boost::json::object{{"error", name}, {"message", message}});
+  res.keep_alive(keep_alive);
+  apply_security_headers(res);
+  res.prepare_payload();
+  return res;
+}
+
+response error_response(api_error error, const request& req) {
+  return error_response(error, req.version(), req.keep_alive());
+}
+
+api_error to_api_error(std::error_code ec) noexcept {
+  if (ec == errc::not_found) {
+    return api_error::not_found;
+  }
+  if (ec == errc::unauthorized) {
+    return api_error::unauthorized;
+  }
+  if (ec == errc::forbidden) {
+    return api_error::forbidden;
+  }
+  if (ec == errc::invalid_argument) {
+    return api_error::bad_request;
+  }
+  if (ec == errc::too_large) {
+    return api_error::payload_too_large;
+  }
+  if (ec == errc::storage_busy) {
+    return api_error::unavailable;
+  }
+  return api_error::internal;
+}
+
+response json_response(status s, const boost::json::value& body, const request& req) {
+  response res{s, req.version()};
+  res.set(field::content_type, "application/json");
+  res.body() = boost::json::serialize(body);
+  res.keep_alive(req.keep_alive());
+  apply_security_headers(res);
+  res.prepare_payload();
+  return res;
+}
+
+response text_response(status s, std::string body, const request& req) {
+  response res{s, req.version()};
+  res.set(field::content_type, "text/plain; charset=utf-8");
+  res.body() = std::move(body);
+  res.keep_alive(req.keep_alive());
+  apply_security_headers(res);
+  res.prepare_payload();
+  return res;
+}
+
+}  // namespace hush::http

@@ -1,0 +1,42 @@
+#pragma once
+
+#include <string_view>
+#include <system_error>
+
+#include <boost/json/value.hpp>
+
+#include "http/types.hpp"
+
+namespace hush::http {
+
+// Stable error codes clients may rely on; the text beside each is generic and never says more
+// than the code does (details go to the log, never to the client).
+enum class api_error {
+  bad_request,
+  unauthorized,
+  forbidden,
+  not_found,
+  method_not_allowed,
+  payload_too_large,
+  headers_too_large,
+  unsupported_media_type,
+  unavailable,
+  internal,
+};
+
+// A JSON error response: {"error": "<code>", "message": "<generic text>"}, with the status that
+// belongs to the code, WWW-Authenticate on 401, and the security headers.
+response error_response(api_error error, const request& req);
+response error_response(api_error error, unsigned version, bool keep_alive);
+
+// Maps a data-path error to the API error a client may see.
+api_error to_api_error(std::error_code ec) noexcept;
+
+response json_response(status s, const boost::json::value& body, const request& req);
+response text_response(status s, std::string body, const request& req);
+
+// Headers every response carries, success or error: HSTS, no caching, no sniffing, a CSP that
+// allows nothing, no referrer, no framing. No Server header is ever set.
+void apply_security_headers(response& res);
+
+}  // namespace hush::http

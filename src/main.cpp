@@ -1,0 +1,25 @@
+#include <exception>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"hush: a club's secret messages, for members only, over HTTPS"};
+  app.require_subcommand(1);
+  hush::cli::add_init(app);
+  hush::cli::add_serve(app);
+  hush::cli::add_member(app);
+  hush::cli::add_message(app);
+  hush::cli::add_audit(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    std::cerr << "hush: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,169 @@
+#include "net/session.hpp"
+
+#include <optional>
+
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include "core/log.hpp"
+#include "http/response.hpp"
+
+namespace hush::net {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+
+bool is_parse_error(const beast::error_code& ec) {
+  return &ec.category() == &bhttp::make_error_code(bhttp::error::bad_target).category();
+}
+
+class session : public std::enable_shared_from_this<session> {
+ public:
+  session(asio::ip::tcp::socket socket, shared_state& state)
+      : stream_(std::move(socket), state.tls), state_(state) {
+    beast::error_code ec;
+    const auto endpoint = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
+    if (!ec) {
+      auto address = endpoint.address();
+      // An IPv4 client of a dual-stack socket is shown as IPv4, not ::ffff:a.b.c.d.
+      if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+        address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+      }
+      context_.remote = address.to_string();
+    }
+  }
+
+  void start() {
+    beast::get_lowest_layer(stream_).expires_after(state_.cfg.handshake_timeout);
+    stream_.async_handshake(
+        asio::ssl::stream_base::server,
+        [self = shared_from_this()](beast::error_code ec) { self->on_handshake(ec); });
+  }
+
+ private:
+  void on_handshake(beast::error_code ec) {
+    if (ec) {
+      // Scanners, plain-HTTP clients and clients that distrust our CA end here; nothing to say.
+      log::debug("handshake failed from " + context_.remote + ": " + ec.message());
+      return;
+    }
+    do_read();
+  }
+
+  void do_read() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(state_.cfg.max_header_bytes));
+    parser_->body_limit(state_.cfg.max_body_bytes);
+    beast::get_lowest_layer(stream_).expires_after(first_request_ ? state_.cfg.request_timeout
+                                                                  : state_.cfg.idle_timeout);
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    first_request_ = false;
+    if (ec == bhttp::error::end_of_stream) {
+      do_close();
+      return;
+    }
+    if (ec == bhttp::error::header_limit) {
+      reply_and_close(http::api_error::headers_too_large);
+      return;
+    }
+    if (ec == bhttp::error::body_limit) {
+      reply_and_close(http::api_error::payload_too_large);
+      return;
+    }
+    if (ec && is_parse_error(ec)) {
+      reply_and_close(http::api_error::bad_request);
+      return;
+    }
+    if (ec) {
+      // Timeouts, resets, truncation: the peer is gone or never meant to talk.
+      return;
+    }
+
+    ++state_.in_flight;
+    // The handler may hash a password or touch the disk: run it on the worker pool, then come
+    // back to this connection's own I/O thread to write.
+    asio::post(state_.workers, [self = shared_from_this(), req = parser_->release()]() mutable {
+      http::response res = self->handle(req);
+      auto executor = self->stream_.get_executor();
+      asio::post(executor, [self = std::move(self), res = std::move(res)]() mutable {
+        self->do_write(std::move(res));
+      });
+    });
+  }
+
+  http::response handle(const http::request& req) {
+    try {
+      return state_.handler(req, context_);
+    } catch (const std::exception& e) {
+      // Handlers report errors as values; an exception here is a bug, never the client's business.
+      log::error(std::string("handler threw: ") + e.what());
+      return http::error_response(http::api_error::internal, req);
+    }
+  }
+
+  void reply_and_close(http::api_error error) {
+    ++state_.in_flight;
+    do_write(http::error_response(error, 11, false));
+  }
+
+  void do_write(http::response res) {
+    response_ = std::move(res);
+    if (state_.stopping.load()) {
+      response_.keep_alive(false);
+    }
+    beast::get_lowest_layer(stream_).expires_after(state_.cfg.request_timeout);
+    bhttp::async_write(
+        stream_, response_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
+  }
+
+  void on_write(beast::error_code ec) {
+    --state_.in_flight;
+    const bool keep_alive = response_.keep_alive();
+    response_ = {};
+    if (ec) {
+      return;
+    }
+    if (!keep_alive) {
+      do_close();
+      return;
+    }
+    do_read();
+  }
+
+  void do_close() {
+    beast::get_lowest_layer(stream_).expires_after(state_.cfg.handshake_timeout);
+    stream_.async_shutdown([self = shared_from_this()](beast::error_code) {
+      // Whatever the peer does now, the connection is over.
+    });
+  }
+
+  beast::ssl_stream<beast::tcp_stream> stream_;
+  shared_state& state_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  http::response response_;
+  http::request_context context_;
+  bool first_request_ = true;
+};
+
+}  // namespace
+
+void start_session(asio::ip::tcp::socket socket, shared_state& state) {
+  std::make_shared<session>(std::move(socket), state)->start();
+}
+
+}  // namespace hush::net

@@ -1,0 +1,59 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hush::store {
+
+// Distinct id types, so a member id is never passed where a message id is wanted.
+struct member_id {
+  std::int64_t value = 0;
+  auto operator<=>(const member_id&) const = default;
+};
+struct message_id {
+  std::int64_t value = 0;
+  auto operator<=>(const message_id&) const = default;
+};
+
+enum class role { reader, poster, admin };
+
+std::string_view to_string(role r) noexcept;
+// False for anything but "reader", "poster" or "admin".
+bool parse_role(std::string_view text, role& out) noexcept;
+
+struct member_record {
+  member_id id;
+  std::string name;
+  role member_role = role::reader;
+  std::string password_hash;  // PHC string
+  std::int64_t created_at = 0;
+};
+
+struct message_record {
+  message_id id;
+  std::string author;
+  std::int64_t created_at = 0;
+  std::vector<std::uint8_t> sealed;  // crypto::envelope
+};
+
+struct message_summary {
+  message_id id;
+  std::string author;
+  std::int64_t created_at = 0;
+};
+
+struct data_key_record {
+  std::uint32_t id = 0;
+  std::vector<std::uint8_t> wrapped;  // crypto::envelope under the master key
+};
+
+struct audit_record {
+  std::int64_t at = 0;
+  std::string member;
+  message_id message;
+  std::string remote;
+};
+
+}  // namespace hush::store

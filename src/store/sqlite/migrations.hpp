@@ -1,0 +1,40 @@
+#pragma once
+
+#include <array>
+
+namespace hush::store::sqlite_migrations {
+
+// Migration N brings the schema from user_version N to N+1. Append only: never edit one that has
+// shipped. Member and author names are stored as text, not foreign keys, so that removing a member
+// leaves the messages they posted and the audit trail of what they read.
+inline constexpr std::array steps = {
+    R"sql(
+CREATE TABLE members (
+  id            INTEGER PRIMARY KEY,
+  name          TEXT    NOT NULL UNIQUE,
+  role          TEXT    NOT NULL CHECK (role IN ('reader', 'poster', 'admin')),
+  password_hash TEXT    NOT NULL,
+  created_at    INTEGER NOT NULL
+);
+CREATE TABLE data_keys (
+  id         INTEGER PRIMARY KEY,
+  wrapped    BLOB    NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE messages (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  author     TEXT    NOT NULL,
+  created_at INTEGER NOT NULL,
+  sealed     BLOB    NOT NULL
+);
+CREATE TABLE audit (
+  id         INTEGER PRIMARY KEY,
+  at         INTEGER NOT NULL,
+  member     TEXT    NOT NULL,
+  message_id INTEGER NOT NULL,
+  remote     TEXT    NOT NULL
+);
+)sql",
+};
+
+}  // namespace hush::store::sqlite_migrations

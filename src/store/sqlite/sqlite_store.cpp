@@ -1,0 +1,400 @@
+#include "store/sqlite/sqlite_store.hpp"
+
+#include <stdexcept>
+#include <string>
+
+#include "core/error.hpp"
+#include "store/sqlite/connection.hpp"
+#include "store/sqlite/migrations.hpp"
+
+namespace hush::store {
+
+// A connection taken from the pool for the length of one store call.
+class sqlite_store::lease {
+ public:
+  lease(sqlite_store& owner, std::unique_ptr<sqlite_connection> connection)
+      : owner_(owner), connection_(std::move(connection)) {}
+  lease(lease&&) = default;
+  ~lease() {
+    if (connection_) {
+      std::lock_guard lock(owner_.pool_mutex_);
+      owner_.idle_.push_back(std::move(connection_));
+    }
+  }
+  sqlite_connection* operator->() { return connection_.get(); }
+  sqlite_connection& operator*() { return *connection_; }
+
+ private:
+  sqlite_store& owner_;
+  std::unique_ptr<sqlite_connection> connection_;
+};
+
+namespace {
+
+// BEGIN IMMEDIATE takes the write lock up front, so a transaction never fails half-way because
+// another writer came first; rolled back unless committed.
+class write_transaction {
+ public:
+  explicit write_transaction(sqlite_connection& db) : db_(db) {}
+  write_transaction(const write_transaction&) = delete;
+  write_transaction& operator=(const write_transaction&) = delete;
+  ~write_transaction() {
+    if (open_) {
+      [[maybe_unused]] auto ignored = db_.exec("ROLLBACK");
+    }
+  }
+  result<void> begin() {
+    auto begun = db_.exec("BEGIN IMMEDIATE");
+    open_ = static_cast<bool>(begun);
+    return begun;
+  }
+  result<void> commit() {
+    auto committed = db_.exec("COMMIT");
+    if (committed) {
+      open_ = false;
+    }
+    return committed;
+  }
+
+ private:
+  sqlite_connection& db_;
+  bool open_ = false;
+};
+
+member_record read_member(const sqlite_statement& stmt) {
+  member_record m;
+  m.id = member_id{stmt.column_int(0)};
+  m.name = stmt.column_text(1);
+  parse_role(stmt.column_text(2), m.member_role);
+  m.password_hash = stmt.column_text(3);
+  m.created_at = stmt.column_int(4);
+  return m;
+}
+
+message_record read_message(const sqlite_statement& stmt) {
+  message_record m;
+  m.id = message_id{stmt.column_int(0)};
+  m.author = stmt.column_text(1);
+  m.created_at = stmt.column_int(2);
+  m.sealed = stmt.column_blob(3);
+  return m;
+}
+
+// Runs a single-statement change and maps "no row changed" to not_found.
+template <class Bind>
+result<void> change_one(sqlite_connection& db, const char* sql, Bind&& bind) {
+  auto stmt = db.prepare(sql);
+  if (!stmt) {
+    return stmt.error();
+  }
+  bind(*stmt);
+  if (auto done = stmt->run(); !done) {
+    return done.error();
+  }
+  if (db.changes() == 0) {
+    return make_error_code(errc::not_found);
+  }
+  return {};
+}
+
+// Runs a query expected to return at most one row, read with `read`; not_found without a row.
+template <class Record, class Bind, class Read>
+result<Record> query_one(sqlite_connection& db, const char* sql, Bind&& bind, Read&& read) {
+  auto stmt = db.prepare(sql);
+  if (!stmt) {
+    return stmt.error();
+  }
+  bind(*stmt);
+  auto row = stmt->step();
+  if (!row) {
+    return row.error();
+  }
+  if (!*row) {
+    return make_error_code(errc::not_found);
+  }
+  return read(*stmt);
+}
+
+// Inserts a row whose sealed column depends on its own id: the insert reserves the id with an
+// empty value, and the sealed value replaces it before the transaction commits. The plaintext
+// never reaches the database.
+result<std::int64_t> insert_sealed(sqlite_connection& db, const char* insert_sql,
+                                   const char* update_sql,
+                                   const std::function<void(sqlite_statement&)>& bind,
+                                   const sealer& seal) {
+  write_transaction tx(db);
+  if (auto begun = tx.begin(); !begun) {
+    return begun.error();
+  }
+  auto insert = db.prepare(insert_sql);
+  if (!insert) {
+    return insert.error();
+  }
+  bind(*insert);
+  if (auto done = insert->run(); !done) {
+    return done.error();
+  }
+  const std::int64_t id = db.last_insert_rowid();
+  auto sealed = seal(id);
+  if (!sealed) {
+    return sealed.error();
+  }
+  auto update = db.prepare(update_sql);
+  if (!update) {
+    return update.error();
+  }
+  update->bind(1, std::span<const std::uint8_t>(*sealed)).bind(2, id);
+  if (auto done = update->run(); !done) {
+    return done.error();
+  }
+  if (auto committed = tx.commit(); !committed) {
+    return committed.error();
+  }
+  return id;
+}
+
+}  // namespace
+
+sqlite_store::sqlite_store(std::filesystem::path path) : path_(std::move(path)) {
+  if (!std::filesystem::exists(path_)) {
+    throw std::runtime_error(path_.string() + ": no database (run hush init first)");
+  }
+  auto db = acquire();
+  write_transaction tx(*db);
+  if (!tx.begin()) {
+    throw std::runtime_error(path_.string() + ": database is locked");
+  }
+  auto version = db->prepare("PRAGMA user_version");
+  if (!version || !version->step()) {
+    throw std::runtime_error(path_.string() + ": not a hush database");
+  }
+  const auto current = static_cast<std::size_t>(version->column_int(0));
+  if (current > sqlite_migrations::steps.size()) {
+    throw std::runtime_error(path_.string() +
+                             ": database schema is newer than this hush; upgrade hush");
+  }
+  for (std::size_t step = current; step < sqlite_migrations::steps.size(); ++step) {
+    if (!db->exec(sqlite_migrations::steps[step])) {
+      throw std::runtime_error(path_.string() + ": schema migration " + std::to_string(step + 1) +
+                               " failed");
+    }
+  }
+  const std::string set_version =
+      "PRAGMA user_version=" + std::to_string(sqlite_migrations::steps.size());
+  if (!db->exec(set_version.c_str()) || !tx.commit()) {
+    throw std::runtime_error(path_.string() + ": cannot record the schema version");
+  }
+}
+
+sqlite_store::~sqlite_store() = default;
+
+sqlite_store::lease sqlite_store::acquire() {
+  {
+    std::lock_guard lock(pool_mutex_);
+    if (!idle_.empty()) {
+      auto connection = std::move(idle_.back());
+      idle_.pop_back();
+      return {*this, std::move(connection)};
+    }
+  }
+  return {*this, std::make_unique<sqlite_connection>(path_)};
+}
+
+result<member_id> sqlite_store::add_member(std::string_view name, role member_role,
+                                           std::string_view password_hash, std::int64_t now) {
+  auto db = acquire();
+  auto stmt = db->prepare(
+      "INSERT INTO members (name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)");
+  if (!stmt) {
+    return stmt.error();
+  }
+  stmt->bind(1, name).bind(2, to_string(member_role)).bind(3, password_hash).bind(4, now);
+  if (auto done = stmt->run(); !done) {
+    return done.error();
+  }
+  return member_id{db->last_insert_rowid()};
+}
+
+result<member_record> sqlite_store::find_member(std::string_view name) {
+  auto db = acquire();
+  return query_one<member_record>(
+      *db, "SELECT id, name, role, password_hash, created_at FROM members WHERE name = ?1",
+      [&](sqlite_statement& s) { s.bind(1, name); }, read_member);
+}
+
+result<std::vector<member_record>> sqlite_store::list_members() {
+  auto db = acquire();
+  auto stmt =
+      db->prepare("SELECT id, name, role, password_hash, created_at FROM members ORDER BY name");
+  if (!stmt) {
+    return stmt.error();
+  }
+  std::vector<member_record> out;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row) {
+      return row.error();
+    }
+    if (!*row) {
+      return out;
+    }
+    out.push_back(read_member(*stmt));
+  }
+}
+
+result<void> sqlite_store::remove_member(std::string_view name) {
+  auto db = acquire();
+  return change_one(*db, "DELETE FROM members WHERE name = ?1",
+                    [&](sqlite_statement& s) { s.bind(1, name); });
+}
+
+result<void> sqlite_store::replace_password_hash(std::string_view name, std::string_view expected,
+                                                 std::string_view replacement) {
+  auto db = acquire();
+  return change_one(
+      *db, "UPDATE members SET password_hash = ?3 WHERE name = ?1 AND password_hash = ?2",
+      [&](sqlite_statement& s) { s.bind(1, name).bind(2, expected).bind(3, replacement); });
+}
+
+result<void> sqlite_store::set_password_hash(std::string_view name, std::string_view hash) {
+  auto db = acquire();
+  return change_one(*db, "UPDATE members SET password_hash = ?2 WHERE name = ?1",
+                    [&](sqlite_statement& s) { s.bind(1, name).bind(2, hash); });
+}
+
+result<std::uint32_t> sqlite_store::add_data_key(const sealer& wrap, std::int64_t now) {
+  auto db = acquire();
+  auto id = insert_sealed(
+      *db, "INSERT INTO data_keys (wrapped, created_at) VALUES (x'', ?1)",
+      "UPDATE data_keys SET wrapped = ?1 WHERE id = ?2",
+      [&](sqlite_statement& s) { s.bind(1, now); }, wrap);
+  if (!id) {
+    return id.error();
+  }
+  return static_cast<std::uint32_t>(*id);
+}
+
+result<data_key_record> sqlite_store::newest_data_key() {
+  auto db = acquire();
+  return query_one<data_key_record>(
+      *db, "SELECT id, wrapped FROM data_keys ORDER BY id DESC LIMIT 1", [](sqlite_statement&) {},
+      [](const sqlite_statement& s) {
+        return data_key_record{static_cast<std::uint32_t>(s.column_int(0)), s.column_blob(1)};
+      });
+}
+
+result<data_key_record> sqlite_store::data_key(std::uint32_t id) {
+  auto db = acquire();
+  return query_one<data_key_record>(
+      *db, "SELECT id, wrapped FROM data_keys WHERE id = ?1",
+      [&](sqlite_statement& s) { s.bind(1, std::int64_t{id}); },
+      [](const sqlite_statement& s) {
+        return data_key_record{static_cast<std::uint32_t>(s.column_int(0)), s.column_blob(1)};
+      });
+}
+
+result<message_id> sqlite_store::add_message(std::string_view author, std::int64_t now,
+                                             const sealer& seal) {
+  auto db = acquire();
+  auto id = insert_sealed(
+      *db, "INSERT INTO messages (author, created_at, sealed) VALUES (?1, ?2, x'')",
+      "UPDATE messages SET sealed = ?1 WHERE id = ?2",
+      [&](sqlite_statement& s) { s.bind(1, author).bind(2, now); }, seal);
+  if (!id) {
+    return id.error();
+  }
+  return message_id{*id};
+}
+
+result<message_record> sqlite_store::newest_message() {
+  auto db = acquire();
+  return query_one<message_record>(
+      *db, "SELECT id, author, created_at, sealed FROM messages ORDER BY id DESC LIMIT 1",
+      [](sqlite_statement&) {}, read_message);
+}
+
+result<message_record> sqlite_store::message(message_id id) {
+  auto db = acquire();
+  return query_one<message_record>(
+      *db, "SELECT id, author, created_at, sealed FROM messages WHERE id = ?1",
+      [&](sqlite_statement& s) { s.bind(1, id.value); }, read_message);
+}
+
+result<std::vector<message_summary>> sqlite_store::list_messages(std::optional<message_id> before,
+                                                                 std::size_t limit) {
+  auto db = acquire();
+  // Keyset pagination on the primary key: every page is an index range scan, however deep.
+  auto stmt = db->prepare(
+      "SELECT id, author, created_at FROM messages WHERE id < ?1 ORDER BY id DESC LIMIT ?2");
+  if (!stmt) {
+    return stmt.error();
+  }
+  stmt->bind(1, before ? before->value : INT64_MAX).bind(2, static_cast<std::int64_t>(limit));
+  std::vector<message_summary> out;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row) {
+      return row.error();
+    }
+    if (!*row) {
+      return out;
+    }
+    out.push_back({message_id{stmt->column_int(0)}, stmt->column_text(1), stmt->column_int(2)});
+  }
+}
+
+result<void> sqlite_store::remove_message(message_id id) {
+  auto db = acquire();
+  return change_one(*db, "DELETE FROM messages WHERE id = ?1",
+                    [&](sqlite_statement& s) { s.bind(1, id.value); });
+}
+
+result<void> sqlite_store::add_audit(const audit_record& record) {
+  auto db = acquire();
+  auto stmt =
+      db->prepare("INSERT INTO audit (at, member, message_id, remote) VALUES (?1, ?2, ?3, ?4)");
+  if (!stmt) {
+    return stmt.error();
+  }
+  stmt->bind(1, record.at)
+      .bind(2, record.member)
+      .bind(3, record.message.value)
+      .bind(4, record.remote);
+  return stmt->run();
+}
+
+result<std::vector<audit_record>> sqlite_store::list_audit(std::size_t limit) {
+  auto db = acquire();
+  auto stmt = db->prepare(
+      "SELECT at, member, message_id, remote FROM "
+      "(SELECT id, at, member, message_id, remote FROM audit ORDER BY id DESC LIMIT ?1) "
+      "ORDER BY id");
+  if (!stmt) {
+    return stmt.error();
+  }
+  stmt->bind(1, static_cast<std::int64_t>(limit));
+  std::vector<audit_record> out;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row) {
+      return row.error();
+    }
+    if (!*row) {
+      return out;
+    }
+    out.push_back({stmt->column_int(0), stmt->column_text(1), message_id{stmt->column_int(2)},
+                   stmt->column_text(3)});
+  }
+}
+
+bool sqlite_store::integrity_ok() {
+  auto db = acquire();
+  auto stmt = db->prepare("PRAGMA integrity_check");
+  if (!stmt) {
+    return false;
+  }
+  auto row = stmt->step();
+  return row && *row && stmt->column_text(0) == "ok";
+}
+
+}  // namespace hush::store

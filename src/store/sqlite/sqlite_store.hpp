@@ -1,0 +1,63 @@
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "store/store.hpp"
+
+namespace hush::store {
+
+class sqlite_connection;
+
+// The embedded store: one SQLite file in WAL mode, synchronous=FULL (an acknowledged write
+// survives a crash or power loss), secure_delete (removed rows are overwritten), a pool of
+// connections so that readers never wait for each other. Thread safe, and safe beside other
+// processes on the same file (SQLite's locks, with a busy timeout).
+class sqlite_store final : public store {
+ public:
+  // Opens an existing database file and brings its schema up to date. Throws std::runtime_error
+  // naming the file when it cannot (startup only).
+  explicit sqlite_store(std::filesystem::path path);
+  ~sqlite_store() override;
+  sqlite_store(const sqlite_store&) = delete;
+  sqlite_store& operator=(const sqlite_store&) = delete;
+
+  result<member_id> add_member(std::string_view name, role member_role,
+                               std::string_view password_hash, std::int64_t now) override;
+  result<member_record> find_member(std::string_view name) override;
+  result<std::vector<member_record>> list_members() override;
+  result<void> remove_member(std::string_view name) override;
+  result<void> replace_password_hash(std::string_view name, std::string_view expected,
+                                     std::string_view replacement) override;
+  result<void> set_password_hash(std::string_view name, std::string_view hash) override;
+
+  result<std::uint32_t> add_data_key(const sealer& wrap, std::int64_t now) override;
+  result<data_key_record> newest_data_key() override;
+  result<data_key_record> data_key(std::uint32_t id) override;
+
+  result<message_id> add_message(std::string_view author, std::int64_t now,
+                                 const sealer& seal) override;
+  result<message_record> newest_message() override;
+  result<message_record> message(message_id id) override;
+  result<std::vector<message_summary>> list_messages(std::optional<message_id> before,
+                                                     std::size_t limit) override;
+  result<void> remove_message(message_id id) override;
+
+  result<void> add_audit(const audit_record& record) override;
+  result<std::vector<audit_record>> list_audit(std::size_t limit) override;
+
+  // Runs PRAGMA integrity_check; true when SQLite answers "ok".
+  bool integrity_ok();
+
+ private:
+  class lease;
+  lease acquire();
+
+  std::filesystem::path path_;
+  std::mutex pool_mutex_;
+  std::vector<std::unique_ptr<sqlite_connection>> idle_;
+};
+
+}  // namespace hush::store

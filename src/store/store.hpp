@@ -1,0 +1,56 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "core/result.hpp"
+#include "store/records.hpp"
+
+namespace hush::store {
+
+// Seals a value once its id is known, so that the id can be bound into the envelope.
+using sealer = std::function<result<std::vector<std::uint8_t>>(std::int64_t id)>;
+
+// Persistent state of a club. Concurrency contract: every method is thread safe and may be called
+// from several processes at once (the server and the CLI); every method may block on disk, so never
+// call one from an I/O thread. A method either commits all it changes or nothing. Errors:
+// not_found, already_exists, storage_busy (another writer held the lock too long), storage_failure.
+class store {
+ public:
+  virtual ~store() = default;
+
+  virtual result<member_id> add_member(std::string_view name, role member_role,
+                                       std::string_view password_hash, std::int64_t now) = 0;
+  virtual result<member_record> find_member(std::string_view name) = 0;
+  virtual result<std::vector<member_record>> list_members() = 0;
+  virtual result<void> remove_member(std::string_view name) = 0;
+  // Replaces the hash only if it is still `expected` (compare-and-swap), so that a rehash on login
+  // can never undo a password change that raced with it. not_found if the member is gone or the
+  // hash changed meanwhile.
+  virtual result<void> replace_password_hash(std::string_view name, std::string_view expected,
+                                             std::string_view replacement) = 0;
+  virtual result<void> set_password_hash(std::string_view name, std::string_view hash) = 0;
+
+  virtual result<std::uint32_t> add_data_key(const sealer& wrap, std::int64_t now) = 0;
+  virtual result<data_key_record> newest_data_key() = 0;
+  virtual result<data_key_record> data_key(std::uint32_t id) = 0;
+
+  virtual result<message_id> add_message(std::string_view author, std::int64_t now,
+                                         const sealer& seal) = 0;
+  virtual result<message_record> newest_message() = 0;
+  virtual result<message_record> message(message_id id) = 0;
+  // Newest first; only ids below `before` when it is set.
+  virtual result<std::vector<message_summary>> list_messages(std::optional<message_id> before,
+                                                             std::size_t limit) = 0;
+  virtual result<void> remove_message(message_id id) = 0;
+
+  virtual result<void> add_audit(const audit_record& record) = 0;
+  // Oldest first, the last `limit` records.
+  virtual result<std::vector<audit_record>> list_audit(std::size_t limit) = 0;
+};
+
+}  // namespace hush::store
