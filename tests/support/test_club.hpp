@@ -1,0 +1,70 @@
+#pragma once
+
+#include <fcntl.h>
+#include <memory>
+#include <string>
+#include <unistd.h>
+
+#include "auth/authenticator.hpp"
+#include "club/club.hpp"
+#include "club/keyring.hpp"
+#include "config/config.hpp"
+#include "core/clock.hpp"
+#include "crypto/envelope.hpp"
+#include "crypto/password.hpp"
+#include "crypto/random.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+#include "support/temp_dir.hpp"
+
+namespace hush::testing {
+
+// A clock that stands still until a test moves it.
+class fixed_clock final : public clock {
+ public:
+  std::int64_t now_seconds() const override { return now; }
+  std::int64_t now = 1'700'000'000;
+};
+
+// The cheapest Argon2id the config allows, so tests stay fast; the algorithm is the real one.
+inline crypto::argon2_params cheap_argon2() {
+  return {crypto::argon2_min_iterations, crypto::argon2_min_memory_kib};
+}
+
+inline std::filesystem::path make_database(const temp_dir& dir) {
+  const auto path = dir.path() / "hush.db";
+  const int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0600);
+  ::close(fd);
+  return path;
+}
+
+// A whole club in a temporary directory: store, keyring with one data key, club, authenticator.
+struct test_club {
+  explicit test_club(std::size_t max_message_bytes = 1024)
+      : db_path(make_database(dir)),
+        store(db_path),
+        keys(crypto::random_bytes(crypto::envelope::key_size), store),
+        hasher(cheap_argon2()),
+        domain(store, keys, hasher, clock, max_message_bytes),
+        auth(store, hasher) {
+    if (!keys.add_data_key(clock.now_seconds())) {
+      throw std::runtime_error("cannot add a data key");
+    }
+  }
+
+  void add(const std::string& name, store::role r, const std::string& password) {
+    if (!domain.add_member(name, r, password)) {
+      throw std::runtime_error("cannot add member " + name);
+    }
+  }
+
+  temp_dir dir;
+  std::filesystem::path db_path;
+  fixed_clock clock;
+  store::sqlite_store store;
+  club::keyring keys;
+  crypto::password_hasher hasher;
+  club::club domain;
+  auth::authenticator auth;
+};
+
+}  // namespace hush::testing

@@ -1,0 +1,113 @@
+#include "config/config.hpp"
+
+#include <gtest/gtest.h>
+
+namespace hush::config {
+namespace {
+
+std::string error_of(std::string_view text) {
+  try {
+    parse(text, "club.toml");
+  } catch (const config_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Config, EmptyFileGivesDefaults) {
+  const auto c = parse("", "club.toml");
+  EXPECT_EQ(c.listen, (listen_address{"127.0.0.1", 5684}));
+  EXPECT_EQ(c.max_message_bytes, 64U * 1024U);
+  EXPECT_EQ(c.argon2, crypto::argon2_params{});
+}
+
+TEST(Config, DefaultFileParsesToDefaults) {
+  const auto text = default_toml();
+  const auto c = parse(text, "hush.toml");
+  const config defaults;
+  EXPECT_EQ(c.listen, defaults.listen);
+  EXPECT_EQ(c.io_threads, defaults.io_threads);
+  EXPECT_EQ(c.max_header_bytes, defaults.max_header_bytes);
+  EXPECT_EQ(c.max_body_bytes, defaults.max_body_bytes);
+  EXPECT_EQ(c.idle_timeout, defaults.idle_timeout);
+  EXPECT_EQ(c.page_size, defaults.page_size);
+  EXPECT_EQ(c.argon2, defaults.argon2);
+  EXPECT_EQ(c.log_level, defaults.log_level);
+  // Every setting is written out with a comment above it.
+  EXPECT_NE(text.find("argon2_memory_kib = 65536"), std::string::npos);
+  EXPECT_NE(text.find("# Largest message text"), std::string::npos);
+}
+
+TEST(Config, ReadsValues) {
+  const auto c = parse(R"(
+[server]
+listen = "[::1]:8443"
+io_threads = 3
+[limits]
+max_message_bytes = 100
+idle_timeout_seconds = 5
+[passwords]
+argon2_memory_kib = 16384
+)",
+                       "club.toml");
+  EXPECT_EQ(c.listen, (listen_address{"::1", 8443}));
+  EXPECT_EQ(c.io_threads, 3U);
+  EXPECT_EQ(c.max_message_bytes, 100U);
+  EXPECT_EQ(c.idle_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(c.argon2.memory_kib, 16384U);
+}
+
+TEST(Config, UnknownKeyIsRefusedWithFileAndLine) {
+  const auto error = error_of("[server]\nlisten = \"127.0.0.1:1\"\nlisen = \"x\"\n");
+  EXPECT_NE(error.find("club.toml:3"), std::string::npos) << error;
+  EXPECT_NE(error.find("server.lisen"), std::string::npos) << error;
+}
+
+TEST(Config, UnknownTableAndTopLevelKeyAreRefused) {
+  EXPECT_NE(error_of("[serverr]\nx = 1\n").find("unknown setting"), std::string::npos);
+  EXPECT_NE(error_of("bogus = 1\n").find("unknown setting"), std::string::npos);
+}
+
+TEST(Config, WrongTypeIsRefused) {
+  EXPECT_NE(error_of("[limits]\nmax_body_bytes = \"big\"\n").find("must be an integer"),
+            std::string::npos);
+  EXPECT_NE(error_of("[server]\nlisten = 5684\n").find("must be a string"), std::string::npos);
+}
+
+TEST(Config, OutOfRangeIsRefusedNotClamped) {
+  const auto error = error_of("[limits]\nmax_body_bytes = 1\n");
+  EXPECT_NE(error.find("must be between"), std::string::npos) << error;
+  EXPECT_NE(error_of("[passwords]\nargon2_memory_kib = 64\n").find("must be between"),
+            std::string::npos);
+  EXPECT_NE(error_of("[server]\nio_threads = -1\n").find("must be between"), std::string::npos);
+}
+
+TEST(Config, InconsistentValuesAreRefused) {
+  EXPECT_NE(error_of("[limits]\nmax_body_bytes = 2048\nmax_message_bytes = 4096\n")
+                .find("max_message_bytes"),
+            std::string::npos);
+  EXPECT_NE(error_of("[api]\npage_size = 20\nmax_page_size = 10\n").find("page_size"),
+            std::string::npos);
+}
+
+TEST(Config, BadLogLevelIsRefused) {
+  EXPECT_NE(error_of("[log]\nlevel = \"loud\"\n").find("log.level"), std::string::npos);
+}
+
+TEST(Config, SyntaxErrorNamesTheLine) {
+  const auto error = error_of("[server]\nlisten = \n");
+  EXPECT_NE(error.find("club.toml:2"), std::string::npos) << error;
+}
+
+TEST(ParseListen, Forms) {
+  EXPECT_EQ(parse_listen("127.0.0.1:5684", "x"), (listen_address{"127.0.0.1", 5684}));
+  EXPECT_EQ(parse_listen("[::1]:0", "x"), (listen_address{"::1", 0}));
+  EXPECT_EQ(parse_listen("localhost:80", "x"), (listen_address{"localhost", 80}));
+  for (const char* bad : {"", "127.0.0.1", "127.0.0.1:", ":80", "127.0.0.1:65536", "::1:80",
+                          "[::1]80", "[::1]:x", "host:80x", "host:-1"}) {
+    EXPECT_THROW(parse_listen(bad, "x"), config_error) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace hush::config

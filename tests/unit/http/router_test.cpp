@@ -1,0 +1,213 @@
+#include "http/router.hpp"
+
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
+
+#include "crypto/encoding.hpp"
+#include "support/test_club.hpp"
+
+namespace hush::http {
+namespace {
+
+std::string basic(std::string_view user_colon_password) {
+  return "Basic " + crypto::base64_encode(
+                        std::span(reinterpret_cast<const std::uint8_t*>(user_colon_password.data()),
+                                  user_colon_password.size()));
+}
+
+class RouterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cfg.max_body_bytes = 2048;
+    cfg.max_message_bytes = 100;
+    cfg.page_size = 2;
+    cfg.max_page_size = 3;
+    club.add("reader", store::role::reader, "reader password");
+    club.add("poster", store::role::poster, "poster password");
+    club.add("admin", store::role::admin, "admin password");
+  }
+
+  response send(verb method, std::string target, std::string credentials = "",
+                std::string body = "", std::string content_type = "application/json") {
+    request req{method, target, 11};
+    if (!credentials.empty()) {
+      req.set(field::authorization, basic(credentials));
+    }
+    if (!body.empty()) {
+      req.set(field::content_type, content_type);
+      req.body() = std::move(body);
+    }
+    req.prepare_payload();
+    return router_.handle(req, request_context{"198.51.100.4"});
+  }
+
+  static std::string error_code_of(const response& res) {
+    return std::string(boost::json::parse(res.body()).as_object().at("error").as_string());
+  }
+
+  config::config cfg;
+  testing::test_club club{100};
+  router router_{services{club.domain, club.auth, cfg}};
+};
+
+TEST_F(RouterTest, NewestMessageAsPlainTextForAMember) {
+  ASSERT_TRUE(club.domain.post("poster", "older"));
+  ASSERT_TRUE(club.domain.post("poster", "the newest secret"));
+  const auto res = send(verb::get, "/", "reader:reader password");
+  EXPECT_EQ(res.result(), status::ok);
+  EXPECT_EQ(res[field::content_type], "text/plain; charset=utf-8");
+  EXPECT_EQ(res.body(), "the newest secret");
+  const auto audit = club.store.list_audit(1).value();
+  ASSERT_EQ(audit.size(), 1U);
+  EXPECT_EQ(audit[0].member, "reader");
+  EXPECT_EQ(audit[0].remote, "198.51.100.4");
+}
+
+TEST_F(RouterTest, StrangersGetTheSame401) {
+  ASSERT_TRUE(club.domain.post("poster", "the newest secret"));
+  const auto none = send(verb::get, "/");
+  const auto wrong = send(verb::get, "/", "reader:not the password");
+  const auto unknown = send(verb::get, "/", "mallory:reader password");
+  for (const auto* res : {&none, &wrong, &unknown}) {
+    EXPECT_EQ(res->result(), status::unauthorized);
+    EXPECT_EQ((*res)[field::www_authenticate], "Basic realm=\"hush\", charset=\"UTF-8\"");
+    EXPECT_EQ(res->body().find("secret"), std::string::npos);
+  }
+  EXPECT_EQ(none.body(), wrong.body());
+  EXPECT_EQ(wrong.body(), unknown.body());
+  EXPECT_EQ(error_code_of(none), "unauthorized");
+  EXPECT_TRUE(club.store.list_audit(10).value().empty());
+}
+
+TEST_F(RouterTest, EveryResponseCarriesSecurityHeadersAndNoServer) {
+  ASSERT_TRUE(club.domain.post("poster", "x"));
+  for (const auto& res : {send(verb::get, "/", "reader:reader password"), send(verb::get, "/"),
+                          send(verb::get, "/nowhere"), send(verb::put, "/"),
+                          send(verb::delete_, "/api/v1/messages/1", "admin:admin password")}) {
+    EXPECT_EQ(res[field::strict_transport_security], "max-age=31536000");
+    EXPECT_EQ(res[field::cache_control], "no-store");
+    EXPECT_EQ(res["X-Content-Type-Options"], "nosniff");
+    EXPECT_EQ(res["Referrer-Policy"], "no-referrer");
+    const auto csp = res["Content-Security-Policy"];
+    EXPECT_NE(csp.find("default-src 'none'"), std::string::npos);
+    EXPECT_EQ(csp.find("unsafe"), std::string::npos);
+    EXPECT_EQ(res.find(field::server), res.end());
+  }
+}
+
+TEST_F(RouterTest, EmptyClubIs404) {
+  const auto res = send(verb::get, "/", "reader:reader password");
+  EXPECT_EQ(res.result(), status::not_found);
+  EXPECT_EQ(error_code_of(res), "not_found");
+}
+
+TEST_F(RouterTest, ListIsPaginatedNewestFirst) {
+  for (int i = 1; i <= 3; ++i) {
+    ASSERT_TRUE(club.domain.post("poster", "m" + std::to_string(i)));
+  }
+  const auto first = send(verb::get, "/api/v1/messages", "reader:reader password");
+  ASSERT_EQ(first.result(), status::ok);
+  const auto page = boost::json::parse(first.body()).as_object();
+  const auto& items = page.at("messages").as_array();
+  ASSERT_EQ(items.size(), 2U);
+  EXPECT_EQ(items[0].at("id").as_int64(), 3);
+  EXPECT_EQ(items[0].at("author").as_string(), "poster");
+  EXPECT_EQ(items[0].as_object().count("body"), 0U);  // a list reveals no bodies
+  EXPECT_EQ(page.at("next_before").as_int64(), 2);
+
+  const auto second =
+      send(verb::get, "/api/v1/messages?before=2&limit=3", "reader:reader password");
+  const auto rest = boost::json::parse(second.body()).as_object();
+  ASSERT_EQ(rest.at("messages").as_array().size(), 1U);
+  EXPECT_TRUE(rest.at("next_before").is_null());
+
+  EXPECT_EQ(send(verb::get, "/api/v1/messages?limit=4", "reader:reader password").result(),
+            status::bad_request);
+  EXPECT_EQ(send(verb::get, "/api/v1/messages?limit=0", "reader:reader password").result(),
+            status::bad_request);
+  EXPECT_EQ(send(verb::get, "/api/v1/messages?before=x", "reader:reader password").result(),
+            status::bad_request);
+  EXPECT_EQ(send(verb::get, "/api/v1/messages").result(), status::unauthorized);
+}
+
+TEST_F(RouterTest, GetOneMessage) {
+  const auto id = club.domain.post("poster", "body text").value();
+  const auto res =
+      send(verb::get, "/api/v1/messages/" + std::to_string(id.value), "reader:reader password");
+  ASSERT_EQ(res.result(), status::ok);
+  const auto obj = boost::json::parse(res.body()).as_object();
+  EXPECT_EQ(obj.at("body").as_string(), "body text");
+  EXPECT_EQ(obj.at("author").as_string(), "poster");
+  EXPECT_EQ(send(verb::get, "/api/v1/messages/999", "reader:reader password").result(),
+            status::not_found);
+  EXPECT_EQ(send(verb::get, "/api/v1/messages/999").result(), status::unauthorized);
+}
+
+TEST_F(RouterTest, PostingNeedsTheRole) {
+  const auto posted =
+      send(verb::post, "/api/v1/messages", "poster:poster password", R"({"body":"from the api"})");
+  ASSERT_EQ(posted.result(), status::created);
+  const auto id = boost::json::parse(posted.body()).as_object().at("id").as_int64();
+  EXPECT_EQ(posted[field::location], "/api/v1/messages/" + std::to_string(id));
+  EXPECT_EQ(send(verb::get, "/", "reader:reader password").body(), "from the api");
+
+  const auto refused =
+      send(verb::post, "/api/v1/messages", "reader:reader password", R"({"body":"reader tries"})");
+  EXPECT_EQ(refused.result(), status::forbidden);
+  EXPECT_EQ(error_code_of(refused), "forbidden");
+  EXPECT_EQ(send(verb::post, "/api/v1/messages", "", R"({"body":"stranger"})").result(),
+            status::unauthorized);
+  EXPECT_EQ(club.store.list_messages(std::nullopt, 10).value().size(), 1U);
+}
+
+TEST_F(RouterTest, PostingValidatesTheBody) {
+  const auto as_poster = [&](std::string body, std::string type = "application/json") {
+    return send(verb::post, "/api/v1/messages", "poster:poster password", std::move(body),
+                std::move(type));
+  };
+  EXPECT_EQ(as_poster("{not json").result(), status::bad_request);
+  EXPECT_EQ(as_poster(R"({"text":"wrong key"})").result(), status::bad_request);
+  EXPECT_EQ(as_poster(R"({"body":42})").result(), status::bad_request);
+  EXPECT_EQ(as_poster(R"({"body":"x","extra":1})").result(), status::bad_request);
+  EXPECT_EQ(as_poster(R"(["body"])").result(), status::bad_request);
+  EXPECT_EQ(as_poster(R"({"body":""})").result(), status::bad_request);
+  EXPECT_EQ(as_poster(R"({"body":"x"})", "text/plain").result(), status::unsupported_media_type);
+  EXPECT_EQ(as_poster(R"({"body":")" + std::string(101, 'x') + "\"}").result(),
+            status::payload_too_large);
+  EXPECT_EQ(as_poster(std::string(3000, ' ')).result(), status::payload_too_large);
+  EXPECT_EQ(as_poster(R"({"body":"ok"})", "application/json; charset=utf-8").result(),
+            status::created);
+}
+
+TEST_F(RouterTest, DeletingIsForAdmins) {
+  const auto id = club.domain.post("poster", "doomed").value();
+  const auto path = "/api/v1/messages/" + std::to_string(id.value);
+  EXPECT_EQ(send(verb::delete_, path, "poster:poster password").result(), status::forbidden);
+  EXPECT_EQ(send(verb::delete_, path, "admin:admin password").result(), status::no_content);
+  EXPECT_EQ(send(verb::delete_, path, "admin:admin password").result(), status::not_found);
+}
+
+TEST_F(RouterTest, UnknownPathsAndMethods) {
+  EXPECT_EQ(send(verb::get, "/nowhere", "reader:reader password").result(), status::not_found);
+  for (const char* path :
+       {"/api/v1/messages/0", "/api/v1/messages/-1", "/api/v1/messages/1x", "/api/v1/messages/%31",
+        "/api/v1/messages/1/", "/../etc/passwd", "//", "/api/v1/messages/99999999999999999999"}) {
+    EXPECT_EQ(send(verb::get, path, "reader:reader password").result(), status::not_found) << path;
+  }
+  const auto put = send(verb::put, "/");
+  EXPECT_EQ(put.result(), status::method_not_allowed);
+  EXPECT_EQ(put[field::allow], "GET");
+  EXPECT_EQ(send(verb::patch, "/api/v1/messages")[field::allow], "GET, POST");
+  EXPECT_EQ(send(verb::post, "/api/v1/messages/1")[field::allow], "GET, DELETE");
+}
+
+TEST_F(RouterTest, KeepAliveFollowsTheRequest) {
+  request req{verb::get, "/", 11};
+  req.keep_alive(false);
+  EXPECT_FALSE(router_.handle(req, {}).keep_alive());
+  request keep{verb::get, "/", 11};
+  EXPECT_TRUE(router_.handle(keep, {}).keep_alive());
+}
+
+}  // namespace
+}  // namespace hush::http

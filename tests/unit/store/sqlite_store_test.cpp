@@ -1,0 +1,159 @@
+#include "store/sqlite/sqlite_store.hpp"
+
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "core/error.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_club.hpp"
+
+namespace hush::store {
+namespace {
+
+using testing::make_database;
+using testing::temp_dir;
+
+sealer fixed_value(std::vector<std::uint8_t> value) {
+  return [value](std::int64_t) -> result<std::vector<std::uint8_t>> { return value; };
+}
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  temp_dir dir;
+  std::filesystem::path path = make_database(dir);
+  sqlite_store db{path};
+};
+
+TEST_F(SqliteStoreTest, MissingFileIsRefused) {
+  EXPECT_THROW(sqlite_store(dir.path() / "absent.db"), std::runtime_error);
+}
+
+TEST_F(SqliteStoreTest, ReopeningKeepsDataAndSchema) {
+  ASSERT_TRUE(db.add_member("alice", role::poster, "hash", 1));
+  sqlite_store again(path);
+  EXPECT_EQ(again.find_member("alice").value().member_role, role::poster);
+  EXPECT_TRUE(again.integrity_ok());
+}
+
+TEST_F(SqliteStoreTest, Members) {
+  ASSERT_TRUE(db.add_member("bob", role::reader, "h1", 10));
+  ASSERT_TRUE(db.add_member("alice", role::admin, "h2", 11));
+  const auto dup = db.add_member("bob", role::reader, "h3", 12);
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.error(), errc::already_exists);
+
+  const auto alice = db.find_member("alice").value();
+  EXPECT_EQ(alice.password_hash, "h2");
+  EXPECT_EQ(alice.created_at, 11);
+  EXPECT_EQ(db.find_member("carol").error(), errc::not_found);
+
+  const auto all = db.list_members().value();
+  ASSERT_EQ(all.size(), 2U);
+  EXPECT_EQ(all[0].name, "alice");
+  EXPECT_EQ(all[1].name, "bob");
+
+  ASSERT_TRUE(db.remove_member("bob"));
+  EXPECT_EQ(db.find_member("bob").error(), errc::not_found);
+  EXPECT_EQ(db.remove_member("bob").error(), errc::not_found);
+}
+
+TEST_F(SqliteStoreTest, PasswordCompareAndSwap) {
+  ASSERT_TRUE(db.add_member("alice", role::reader, "old", 1));
+  EXPECT_EQ(db.replace_password_hash("alice", "stale", "new").error(), errc::not_found);
+  EXPECT_EQ(db.find_member("alice").value().password_hash, "old");
+  EXPECT_TRUE(db.replace_password_hash("alice", "old", "new"));
+  EXPECT_EQ(db.find_member("alice").value().password_hash, "new");
+  EXPECT_TRUE(db.set_password_hash("alice", "newer"));
+  EXPECT_EQ(db.find_member("alice").value().password_hash, "newer");
+  EXPECT_EQ(db.set_password_hash("nobody", "x").error(), errc::not_found);
+}
+
+TEST_F(SqliteStoreTest, SealerSeesTheRowIdAndFailureRollsBack) {
+  std::int64_t seen = 0;
+  const auto id =
+      db.add_message("alice", 5, [&](std::int64_t row) -> result<std::vector<std::uint8_t>> {
+        seen = row;
+        return std::vector<std::uint8_t>{1, 2, 3};
+      });
+  ASSERT_TRUE(id);
+  EXPECT_EQ(id->value, seen);
+  EXPECT_EQ(db.message(*id).value().sealed, (std::vector<std::uint8_t>{1, 2, 3}));
+
+  const auto failed =
+      db.add_message("alice", 6, [](std::int64_t) -> result<std::vector<std::uint8_t>> {
+        return make_error_code(errc::crypto_failure);
+      });
+  EXPECT_EQ(failed.error(), errc::crypto_failure);
+  EXPECT_EQ(db.list_messages(std::nullopt, 10).value().size(), 1U);
+}
+
+TEST_F(SqliteStoreTest, MessagesNewestFirstWithKeysetPages) {
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(db.add_message("a" + std::to_string(i), 100 + i, fixed_value({0})));
+  }
+  EXPECT_EQ(db.newest_message().value().author, "a4");
+  const auto first = db.list_messages(std::nullopt, 2).value();
+  ASSERT_EQ(first.size(), 2U);
+  EXPECT_EQ(first[0].author, "a4");
+  EXPECT_EQ(first[1].author, "a3");
+  const auto second = db.list_messages(first.back().id, 2).value();
+  ASSERT_EQ(second.size(), 2U);
+  EXPECT_EQ(second[0].author, "a2");
+  const auto last = db.list_messages(second.back().id, 2).value();
+  ASSERT_EQ(last.size(), 1U);
+  EXPECT_EQ(last[0].author, "a0");
+}
+
+TEST_F(SqliteStoreTest, RemovedIdsAreNeverReused) {
+  const auto first = db.add_message("a", 1, fixed_value({1})).value();
+  ASSERT_TRUE(db.remove_message(first));
+  EXPECT_EQ(db.message(first).error(), errc::not_found);
+  EXPECT_EQ(db.newest_message().error(), errc::not_found);
+  EXPECT_EQ(db.remove_message(first).error(), errc::not_found);
+  const auto second = db.add_message("a", 2, fixed_value({2})).value();
+  EXPECT_GT(second.value, first.value);
+}
+
+TEST_F(SqliteStoreTest, DataKeys) {
+  EXPECT_EQ(db.newest_data_key().error(), errc::not_found);
+  const auto one = db.add_data_key(fixed_value({9}), 1).value();
+  const auto two = db.add_data_key(fixed_value({8}), 2).value();
+  EXPECT_EQ(db.newest_data_key().value().id, two);
+  EXPECT_EQ(db.data_key(one).value().wrapped, std::vector<std::uint8_t>{9});
+  EXPECT_EQ(db.data_key(99).error(), errc::not_found);
+}
+
+TEST_F(SqliteStoreTest, AuditKeepsTheLastRecordsOldestFirst) {
+  for (int i = 1; i <= 4; ++i) {
+    ASSERT_TRUE(db.add_audit({i, "m" + std::to_string(i), message_id{i}, "127.0.0.1"}));
+  }
+  const auto last = db.list_audit(2).value();
+  ASSERT_EQ(last.size(), 2U);
+  EXPECT_EQ(last[0].member, "m3");
+  EXPECT_EQ(last[1].member, "m4");
+  EXPECT_EQ(last[1].message.value, 4);
+  EXPECT_EQ(last[1].remote, "127.0.0.1");
+}
+
+TEST_F(SqliteStoreTest, ConcurrentWritersLoseNothing) {
+  constexpr int threads = 4;
+  constexpr int per_thread = 25;
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      for (int i = 0; i < per_thread; ++i) {
+        ASSERT_TRUE(db.add_message("t" + std::to_string(t), i, fixed_value({1})));
+      }
+    });
+  }
+  for (auto& thread : pool) {
+    thread.join();
+  }
+  EXPECT_EQ(db.list_messages(std::nullopt, 1000).value().size(),
+            static_cast<std::size_t>(threads * per_thread));
+  EXPECT_TRUE(db.integrity_ok());
+}
+
+}  // namespace
+}  // namespace hush::store
