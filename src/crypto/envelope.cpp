@@ -1,6 +1,6 @@
 #include "crypto/envelope.hpp"
 
-#include <algorithm>
+#include <cstring>
 
 #include <sodium.h>
 
@@ -18,8 +18,11 @@ constexpr std::size_t nonce_offset = 5;
 
 std::vector<std::uint8_t> full_associated_data(std::span<const std::uint8_t> header_prefix,
                                                std::string_view associated_data) {
-  std::vector<std::uint8_t> ad(header_prefix.begin(), header_prefix.end());
-  ad.insert(ad.end(), associated_data.begin(), associated_data.end());
+  std::vector<std::uint8_t> ad(header_prefix.size() + associated_data.size());
+  std::memcpy(ad.data(), header_prefix.data(), header_prefix.size());
+  if (!associated_data.empty()) {
+    std::memcpy(ad.data() + header_prefix.size(), associated_data.data(), associated_data.size());
+  }
   return ad;
 }
 
