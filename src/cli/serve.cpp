@@ -22,6 +22,7 @@ void run_serve(const serve_options& options) {
   if (!options.listen.empty()) {
     club->cfg.listen = config::parse_listen(options.listen, "--listen");
   }
+  club->hasher->prepare();
   auto tls = net::make_server_context(paths.server_cert(), paths.server_key());
   http::router router(http::services{*club->domain, *club->auth, club->cfg});
   net::server server(club->cfg, tls,

@@ -45,6 +45,10 @@ class password_hasher {
   // an unknown member costs what a wrong password costs, so timing tells nothing.
   bool verify_nobody(std::string_view password) const;
 
+  // Makes the dummy hash verify_nobody() uses, so that the first unknown name does not pay for it
+  // (which would make the first such answer slower than a wrong password's). Call at startup.
+  void prepare() const;
+
   // True if the hash was made with other parameters (or another algorithm) than the current ones.
   bool needs_rehash(std::string_view phc) const;
 
