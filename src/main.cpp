@@ -15,8 +15,14 @@ int main(int argc, char** argv) {
   hush::cli::add_audit(app);
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // Usage errors follow the same one-line form as every other failure.
+    std::cerr << "hush: " << e.what() << " (see hush --help)\n";
+    return 2;
   } catch (const std::exception& e) {
     std::cerr << "hush: " << e.what() << "\n";
     return 1;

@@ -22,6 +22,8 @@ constexpr mode_t private_dir = 0700;
 constexpr mode_t private_file = 0600;
 constexpr mode_t public_file = 0644;
 constexpr const char* first_member = "admin";
+// Names the club, not the software: a certificate must not tell a scanner what serves it.
+constexpr const char* ca_common_name = "Club CA";
 
 struct init_options {
   std::string dir;
@@ -76,7 +78,7 @@ void run_init(const init_options& options) {
 
   std::vector<std::string> hosts = pki::default_server_hosts();
   hosts.insert(hosts.end(), options.hosts.begin(), options.hosts.end());
-  const auto ca = pki::make_ca("hush club CA");
+  const auto ca = pki::make_ca(ca_common_name);
   const auto server = pki::issue_server(ca, hosts);
 
   files::write_new(paths.ca_key(), ca.key_pem, private_file);

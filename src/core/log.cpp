@@ -31,8 +31,12 @@ void set_level(level minimum) noexcept {
   minimum_level.store(minimum);
 }
 
+bool enabled(level lvl) noexcept {
+  return lvl >= minimum_level.load(std::memory_order_relaxed);
+}
+
 void write(level lvl, std::string_view line) {
-  if (lvl < minimum_level.load(std::memory_order_relaxed)) {
+  if (!enabled(lvl)) {
     return;
   }
   const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());

@@ -9,6 +9,8 @@ enum class level { debug = 0, info = 1, warn = 2, error = 3 };
 // Lines go to stderr, one write per line so threads never interleave within a line. Never pass a
 // secret (password, token, key, message body) to these functions: callers log ids and names only.
 void set_level(level minimum) noexcept;
+// True if lines of this level are written; check it before building an expensive line.
+bool enabled(level lvl) noexcept;
 void write(level lvl, std::string_view line);
 
 inline void debug(std::string_view line) {

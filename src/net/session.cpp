@@ -92,6 +92,12 @@ class session : public std::enable_shared_from_this<session> {
       return;
     }
 
+    if (log::enabled(log::level::debug)) {
+      // The path only: a query string is the client's and may carry what it should not.
+      const auto target = parser_->get().target();
+      log::debug("request " + std::string(parser_->get().method_string()) + " " +
+                 std::string(target.substr(0, target.find('?'))) + " from " + context_.remote);
+    }
     ++state_.in_flight;
     // The handler may hash a password or touch the disk: run it on the worker pool, then come
     // back to this connection's own I/O thread to write.

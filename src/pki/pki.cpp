@@ -101,9 +101,12 @@ x509_ptr new_certificate(EVP_PKEY* subject_key, const std::string& common_name, 
     fail("cannot make a certificate");
   }
   set_random_serial(cert.get());
-  // Backdated a little so that a client whose clock lags accepts it at once.
-  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -5 * 60);
-  X509_gmtime_adj(X509_getm_notAfter(cert.get()), static_cast<long>(days) * 24 * 60 * 60);
+  // Backdated a little so that a client whose clock lags accepts it at once; the whole validity
+  // period, backdating included, stays within `days`.
+  constexpr long backdate_seconds = 5 * 60;
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -backdate_seconds);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()),
+                  static_cast<long>(days) * 24 * 60 * 60 - backdate_seconds);
   X509_NAME* name = X509_get_subject_name(cert.get());
   if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
                                  reinterpret_cast<const unsigned char*>(common_name.c_str()), -1,
