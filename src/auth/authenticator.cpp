@@ -20,6 +20,11 @@ bool iequals(std::string_view a, std::string_view b) {
 // Longer credentials are refused before they are decoded or hashed.
 constexpr std::size_t max_authorization_size = 4096;
 
+std::optional<member> fail(auth_failure& failure, errc why, std::chrono::seconds retry_after = {}) {
+  failure = {make_error_code(why), retry_after};
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<basic_credentials> parse_basic(std::string_view authorization) {
@@ -50,35 +55,67 @@ std::optional<basic_credentials> parse_basic(std::string_view authorization) {
                            secret_string(std::string(text.substr(colon + 1)))};
 }
 
-result<member> authenticator::authenticate_basic(std::string_view authorization) {
+authenticator::authenticator(store::store& store, const crypto::password_hasher& hasher,
+                             throttle_policy policy, std::chrono::seconds cache_lifetime)
+    : store_(store), hasher_(hasher), throttle_(policy), cache_(cache_lifetime) {}
+
+std::optional<member> authenticator::authenticate_basic(std::string_view authorization,
+                                                        std::string_view remote, hashing mode,
+                                                        auth_failure& failure) {
   auto credentials = parse_basic(authorization);
   if (!credentials) {
-    return make_error_code(errc::unauthorized);
+    return fail(failure, errc::unauthorized);
   }
-  return authenticate_password(credentials->user, credentials->password.view());
+  return authenticate_password(credentials->user, credentials->password.view(), remote, mode,
+                               failure);
 }
 
-result<member> authenticator::authenticate_password(std::string_view name,
-                                                    std::string_view password) {
+std::optional<member> authenticator::authenticate_password(std::string_view name,
+                                                           std::string_view password,
+                                                           std::string_view remote, hashing mode,
+                                                           auth_failure& failure) {
+  const auto now = now_();
+  if (const auto wait = throttle_.blocked(name, remote, now)) {
+    return fail(failure, errc::throttled, *wait);
+  }
+
   auto record = store_.find_member(name);
-  if (!record) {
-    if (record.error() != errc::not_found) {
-      return record.error();
+  if (!record && record.error() != errc::not_found) {
+    failure = {record.error(), {}};
+    return std::nullopt;
+  }
+  // A cached verification counts only against the hash it was made with: a password change or a
+  // removal since then makes it a miss at once.
+  if (record) {
+    if (const auto verified_hash = cache_.find(name, password, now);
+        verified_hash && *verified_hash == record->password_hash) {
+      return member(std::move(record->name), record->member_role);
     }
-    hasher_.verify_nobody(password);
-    return make_error_code(errc::unauthorized);
   }
-  if (!hasher_.verify(record->password_hash, password)) {
-    return make_error_code(errc::unauthorized);
+  if (mode == hashing::deferred) {
+    return fail(failure, errc::needs_hashing);
   }
+
+  const bool ok =
+      record ? hasher_.verify(record->password_hash, password) : hasher_.verify_nobody(password);
+  if (!ok) {
+    throttle_.record_failure(name, remote, now_());
+    return fail(failure, errc::unauthorized);
+  }
+  throttle_.record_success(name, remote);
+
+  std::string current_hash = record->password_hash;
   if (hasher_.needs_rehash(record->password_hash)) {
     // Compare-and-swap, so a password changed meanwhile is never overwritten with the old one.
     if (auto fresh = hasher_.hash(password); fresh) {
-      if (!store_.replace_password_hash(record->name, record->password_hash, *fresh)) {
+      if (store_.replace_password_hash(record->name, record->password_hash, *fresh)) {
+        current_hash = std::move(*fresh);
+      } else {
         log::info("password rehash skipped for a member whose hash changed meanwhile");
       }
     }
   }
+  cache_.insert(name, password, std::move(current_hash), now_());
   return member(std::move(record->name), record->member_role);
 }
 

@@ -1,9 +1,13 @@
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "auth/credential_cache.hpp"
+#include "auth/throttle.hpp"
 #include "core/result.hpp"
 #include "core/secret.hpp"
 #include "crypto/password.hpp"
@@ -35,20 +39,44 @@ struct basic_credentials {
 // or is malformed. The scheme name is case-insensitive.
 std::optional<basic_credentials> parse_basic(std::string_view authorization);
 
-// Checks credentials against the store. Thread safe; blocks on Argon2 and disk, so call it off the
-// I/O threads. Every failure is the same `unauthorized`, and costs the same time whether the
-// member is unknown or the password wrong.
+// Whether this call may run Argon2id. The server first tries every request with `deferred` on its
+// general workers; only requests that really need a hash go to the bounded hashing pool.
+enum class hashing { allowed, deferred };
+
+// Why an authentication failed, and for `throttled`, how long to wait.
+struct auth_failure {
+  std::error_code error;  // unauthorized, throttled, needs_hashing, or a storage error
+  std::chrono::seconds retry_after{0};
+};
+
+// Checks credentials against the store. The order is the security argument: the throttle first
+// (no hash, no cache lookup for a blocked key), then the verified-credential cache, then Argon2id.
+// Every failure to prove a password is the same `unauthorized` and costs the same Argon2id run
+// whether the member is unknown or the password wrong. Thread safe; blocks on disk (and, with
+// hashing::allowed, on Argon2id), so call it off the I/O threads.
 class authenticator {
  public:
-  authenticator(store::store& store, const crypto::password_hasher& hasher)
-      : store_(store), hasher_(hasher) {}
+  using clock = std::chrono::steady_clock;
 
-  result<member> authenticate_basic(std::string_view authorization);
-  result<member> authenticate_password(std::string_view name, std::string_view password);
+  authenticator(store::store& store, const crypto::password_hasher& hasher,
+                throttle_policy policy = {}, std::chrono::seconds cache_lifetime = {});
+
+  // The outcome; on failure, `failure` says why.
+  std::optional<member> authenticate_basic(std::string_view authorization, std::string_view remote,
+                                           hashing mode, auth_failure& failure);
+  std::optional<member> authenticate_password(std::string_view name, std::string_view password,
+                                              std::string_view remote, hashing mode,
+                                              auth_failure& failure);
+
+  // For tests: the monotonic clock the throttle and the cache read.
+  void set_clock(std::function<clock::time_point()> now) { now_ = std::move(now); }
 
  private:
   store::store& store_;
   const crypto::password_hasher& hasher_;
+  throttle throttle_;
+  credential_cache cache_;
+  std::function<clock::time_point()> now_ = [] { return clock::now(); };
 };
 
 }  // namespace hush::auth

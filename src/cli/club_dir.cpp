@@ -53,7 +53,11 @@ std::unique_ptr<opened_club> open_club(const club_paths& paths) {
   club->hasher = std::make_unique<crypto::password_hasher>(club->cfg.argon2);
   club->domain = std::make_unique<club::club>(*club->store, *club->keys, *club->hasher, club->clock,
                                               club->cfg.max_message_bytes);
-  club->auth = std::make_unique<auth::authenticator>(*club->store, *club->hasher);
+  const auth::throttle_policy throttling{
+      club->cfg.member_free_failures, club->cfg.address_free_failures,
+      club->cfg.throttle_base_delay, club->cfg.throttle_max_delay};
+  club->auth = std::make_unique<auth::authenticator>(*club->store, *club->hasher, throttling,
+                                                     club->cfg.credential_cache);
   return club;
 }
 

@@ -26,9 +26,8 @@ void run_serve(const serve_options& options) {
   auto tls = net::make_server_context(paths.server_cert(), paths.server_key());
   http::router router(http::services{*club->domain, *club->auth, club->cfg});
   net::server server(club->cfg, tls,
-                     [&router](const http::request& req, const http::request_context& ctx) {
-                       return router.handle(req, ctx);
-                     });
+                     [&router](const http::request& req, const http::request_context& ctx,
+                               auth::hashing mode) { return router.route(req, ctx, mode); });
 
   const auto endpoint = server.local_endpoint();
   const auto host = endpoint.address().is_v6() ? "[" + endpoint.address().to_string() + "]"

@@ -93,6 +93,12 @@ const std::vector<setting>& settings() {
       seconds("limits", "shutdown_grace_seconds",
               "On SIGINT/SIGTERM, how long in-flight requests may take to finish.", 0, 600,
               &config::shutdown_grace),
+      number("limits", "max_connections",
+             "Most connections open at once; more are closed before the TLS handshake.", 1,
+             1'000'000, &config::max_connections),
+      number("limits", "max_connections_per_address",
+             "Most connections open at once from one client address (an IPv6 /64).", 1, 1'000'000,
+             &config::max_connections_per_address),
       number("api", "page_size", "Messages per page of the list when the client asks for none.", 1,
              10000, &config::page_size),
       number("api", "max_page_size", "Most messages a client may ask for in one page.", 1, 10000,
@@ -117,6 +123,27 @@ const std::vector<setting>& settings() {
        [](config& c, std::int64_t v) { c.argon2.memory_kib = static_cast<std::uint64_t>(v); },
        {},
        {}},
+      number("passwords", "argon2_threads",
+             "Threads that run Argon2id, bounding its CPU and memory; 0 means one per core.", 0,
+             256, &config::argon2_threads),
+      number("passwords", "argon2_queue",
+             "Password checks that may wait for those threads; beyond it, 503 with Retry-After.", 1,
+             100'000, &config::argon2_queue),
+      seconds("passwords", "cache_seconds",
+              "How long a verified name and password are remembered (as a keyed hash); 0 disables.",
+              0, 3600, &config::credential_cache),
+      number("throttle", "member_free_failures",
+             "Failed logins for one member from one address before delays start.", 1, 1'000'000,
+             &config::member_free_failures),
+      number("throttle", "address_free_failures",
+             "Failed logins from one address (any member) before delays start.", 1, 1'000'000,
+             &config::address_free_failures),
+      seconds("throttle", "base_delay_seconds",
+              "First delay after the free failures; each further failure doubles it.", 1, 3600,
+              &config::throttle_base_delay),
+      seconds("throttle", "max_delay_seconds",
+              "Longest delay; a key quiet for this long is forgotten.", 1, 86400,
+              &config::throttle_max_delay),
       {"log", "level", "One of debug, info, warn, error. Secrets are never logged at any level.",
        true, 0, 0, nullptr, nullptr, [](const config& c) { return c.log_level; },
        [](config& c, const std::string& v, const std::string& where) {
@@ -138,6 +165,15 @@ void validate_whole(const config& c, std::string_view source) {
   if (c.max_message_bytes > c.max_body_bytes) {
     throw config_error(std::string(source) +
                        ": limits.max_message_bytes must not exceed limits.max_body_bytes");
+  }
+  if (c.throttle_base_delay > c.throttle_max_delay) {
+    throw config_error(std::string(source) +
+                       ": throttle.base_delay_seconds must not exceed throttle.max_delay_seconds");
+  }
+  if (c.max_connections_per_address > c.max_connections) {
+    throw config_error(
+        std::string(source) +
+        ": limits.max_connections_per_address must not exceed limits.max_connections");
   }
   if (c.page_size > c.max_page_size) {
     throw config_error(std::string(source) + ": api.page_size must not exceed api.max_page_size");

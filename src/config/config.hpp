@@ -33,11 +33,21 @@ struct config {
   std::chrono::seconds request_timeout{10};
   std::chrono::seconds idle_timeout{30};
   std::chrono::seconds shutdown_grace{10};
+  std::size_t max_connections = 10'000;
+  std::size_t max_connections_per_address = 64;
 
   std::size_t page_size = 50;
   std::size_t max_page_size = 200;
 
   crypto::argon2_params argon2;
+  unsigned argon2_threads = 0;  // 0: one per core
+  std::size_t argon2_queue = 64;
+  std::chrono::seconds credential_cache{300};
+
+  unsigned member_free_failures = 3;
+  unsigned address_free_failures = 10;
+  std::chrono::seconds throttle_base_delay{2};
+  std::chrono::seconds throttle_max_delay{900};
 
   std::string log_level = "info";
 };

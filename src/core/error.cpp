@@ -31,6 +31,12 @@ class category final : public std::error_category {
         return "storage busy";
       case errc::io_failure:
         return "i/o failure";
+      case errc::throttled:
+        return "too many failed attempts";
+      case errc::needs_hashing:
+        return "needs a password hash";
+      case errc::overloaded:
+        return "overloaded";
     }
     return "unknown error";
   }

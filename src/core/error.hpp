@@ -19,6 +19,9 @@ enum class errc {
   storage_failure,
   storage_busy,
   io_failure,
+  throttled,      // too many failed attempts; try again after a delay
+  needs_hashing,  // the answer needs an Argon2id run, which the caller chose to defer
+  overloaded,     // a bounded queue is full; try again shortly
 };
 
 const std::error_category& hush_category() noexcept;

@@ -32,6 +32,9 @@ error_info info(api_error error) {
               "The request headers are too large."};
     case api_error::unsupported_media_type:
       return {status::unsupported_media_type, "unsupported_media_type", "Send application/json."};
+    case api_error::too_many_requests:
+      return {status::too_many_requests, "too_many_requests",
+              "Too many failed attempts. Try again later."};
     case api_error::unavailable:
       return {status::service_unavailable, "unavailable", "Try again shortly."};
     case api_error::internal:
@@ -71,6 +74,12 @@ response error_response(api_error error, const request& req) {
   return error_response(error, req.version(), req.keep_alive());
 }
 
+response error_response(api_error error, const request& req, std::chrono::seconds retry_after) {
+  auto res = error_response(error, req);
+  res.set(field::retry_after, std::to_string(retry_after.count()));
+  return res;
+}
+
 api_error to_api_error(std::error_code ec) noexcept {
   if (ec == errc::not_found) {
     return api_error::not_found;
@@ -87,7 +96,10 @@ api_error to_api_error(std::error_code ec) noexcept {
   if (ec == errc::too_large) {
     return api_error::payload_too_large;
   }
-  if (ec == errc::storage_busy) {
+  if (ec == errc::throttled) {
+    return api_error::too_many_requests;
+  }
+  if (ec == errc::storage_busy || ec == errc::overloaded) {
     return api_error::unavailable;
   }
   return api_error::internal;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <string_view>
 #include <system_error>
 
@@ -20,6 +21,7 @@ enum class api_error {
   payload_too_large,
   headers_too_large,
   unsupported_media_type,
+  too_many_requests,
   unavailable,
   internal,
 };
@@ -28,6 +30,9 @@ enum class api_error {
 // belongs to the code, WWW-Authenticate on 401, and the security headers.
 response error_response(api_error error, const request& req);
 response error_response(api_error error, unsigned version, bool keep_alive);
+
+// The same, with Retry-After (429 and 503).
+response error_response(api_error error, const request& req, std::chrono::seconds retry_after);
 
 // Maps a data-path error to the API error a client may see.
 api_error to_api_error(std::error_code ec) noexcept;

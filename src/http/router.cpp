@@ -3,10 +3,14 @@
 #include <charconv>
 #include <optional>
 
+#include "core/error.hpp"
+#include "core/log.hpp"
 #include "http/response.hpp"
 
 namespace hush::http {
 namespace {
+
+enum class resource { root, messages, message, none };
 
 // "/api/v1/messages/42" -> 42. Digits only: no signs, no encoded characters, nothing after.
 std::optional<store::message_id> message_id_in(std::string_view path) {
@@ -25,43 +29,110 @@ std::optional<store::message_id> message_id_in(std::string_view path) {
   return store::message_id{value};
 }
 
-response not_allowed(const request& req, std::string_view allow) {
-  auto res = error_response(api_error::method_not_allowed, req);
+std::string_view allowed_methods(resource r) {
+  switch (r) {
+    case resource::root:
+      return "GET";
+    case resource::messages:
+      return "GET, POST";
+    case resource::message:
+      return "GET, DELETE";
+    case resource::none:
+      break;
+  }
+  return "";
+}
+
+bool allows(resource r, verb method) {
+  switch (r) {
+    case resource::root:
+      return method == verb::get;
+    case resource::messages:
+      return method == verb::get || method == verb::post;
+    case resource::message:
+      return method == verb::get || method == verb::delete_;
+    case resource::none:
+      break;
+  }
+  return false;
+}
+
+response with_allow(response res, std::string_view allow) {
   res.set(field::allow, allow);
+  return res;
+}
+
+response options_response(const request& req, std::string_view allow) {
+  response res{status::no_content, req.version()};
+  res.set(field::allow, allow);
+  res.keep_alive(req.keep_alive());
+  apply_security_headers(res);
+  res.prepare_payload();
   return res;
 }
 
 }  // namespace
 
-response router::handle(const request& req, const request_context& ctx) {
+outcome router::route(const request& req, const request_context& ctx, auth::hashing mode) {
   const auto t = split_target(req.target());
-  const auto method = req.method();
-
+  std::optional<store::message_id> id;
+  resource r = resource::none;
   if (t.path == "/") {
-    if (method == verb::get) {
-      return handlers::newest_text(req, ctx, services_);
-    }
-    return not_allowed(req, "GET");
+    r = resource::root;
+  } else if (t.path == "/api/v1/messages") {
+    r = resource::messages;
+  } else if ((id = message_id_in(t.path))) {
+    r = resource::message;
   }
-  if (t.path == "/api/v1/messages") {
-    if (method == verb::get) {
-      return handlers::list_messages(req, t, services_);
-    }
-    if (method == verb::post) {
-      return handlers::post_message(req, services_);
-    }
-    return not_allowed(req, "GET, POST");
+
+  if (r == resource::none) {
+    return error_response(api_error::not_found, req);
   }
-  if (const auto id = message_id_in(t.path)) {
-    if (method == verb::get) {
-      return handlers::get_message(req, ctx, services_, *id);
+  // No CORS headers: OPTIONS tells what the resource allows and grants no other origin anything.
+  if (req.method() == verb::options) {
+    return options_response(req, allowed_methods(r));
+  }
+  if (!allows(r, req.method())) {
+    return with_allow(error_response(api_error::method_not_allowed, req), allowed_methods(r));
+  }
+
+  // Every route is for members only: authenticate before anything else is looked at.
+  auth::auth_failure failure;
+  const auto header = req.find(field::authorization);
+  const auto who = header == req.end() ? std::nullopt
+                                       : services_.auth.authenticate_basic(
+                                             header->value(), ctx.remote, mode, failure);
+  if (!who) {
+    if (header == req.end() || failure.error == errc::unauthorized) {
+      return error_response(api_error::unauthorized, req);
     }
-    if (method == verb::delete_) {
-      return handlers::delete_message(req, services_, *id);
+    if (failure.error == errc::needs_hashing) {
+      return needs_hashing{};
     }
-    return not_allowed(req, "GET, DELETE");
+    if (failure.error == errc::throttled) {
+      return error_response(api_error::too_many_requests, req, failure.retry_after);
+    }
+    log::error("authentication: " + failure.error.message());
+    return error_response(to_api_error(failure.error), req);
+  }
+
+  switch (r) {
+    case resource::root:
+      return handlers::newest_text(req, ctx, services_, *who);
+    case resource::messages:
+      return req.method() == verb::get ? handlers::list_messages(req, t, services_)
+                                       : handlers::post_message(req, services_, *who);
+    case resource::message:
+      return req.method() == verb::get ? handlers::get_message(req, ctx, services_, *who, *id)
+                                       : handlers::delete_message(req, services_, *who, *id);
+    case resource::none:
+      break;
   }
   return error_response(api_error::not_found, req);
+}
+
+response router::handle(const request& req, const request_context& ctx) {
+  return std::get<response>(route(req, ctx, auth::hashing::allowed));
 }
 
 }  // namespace hush::http

@@ -1,16 +1,27 @@
 #pragma once
 
+#include <variant>
+
+#include "auth/authenticator.hpp"
 #include "http/handlers/handlers.hpp"
 #include "http/types.hpp"
 
 namespace hush::http {
 
-// The whole HTTP surface in one table (router.cpp). Thread safe; blocks (Argon2, disk), so the
-// server calls it on its worker pool.
+// The router's answer when a request needs an Argon2id run that the caller deferred: run route()
+// again with hashing allowed, on the pool that may hash.
+struct needs_hashing {};
+using outcome = std::variant<response, needs_hashing>;
+
+// The whole HTTP surface in one table (router.cpp): match the path, check the method, answer
+// OPTIONS, authenticate, then call the handler with the member. Thread safe; touches the disk,
+// so the server calls it on its worker pools.
 class router {
  public:
   explicit router(services s) : services_(s) {}
 
+  outcome route(const request& req, const request_context& ctx, auth::hashing mode);
+  // route() with hashing allowed: always a response. For tests and the fuzzer.
   response handle(const request& req, const request_context& ctx);
 
  private:

@@ -47,7 +47,9 @@ server::server(const config::config& cfg, asio::ssl::context& tls, request_handl
     : cfg_(cfg),
       io_(make_io(cfg.io_threads)),
       workers_(cfg.worker_threads == 0 ? 2 * cores() : cfg.worker_threads),
-      state_{cfg, tls, std::move(handler), workers_},
+      hashing_(cfg.argon2_threads == 0 ? cores() : cfg.argon2_threads),
+      connections_(cfg.max_connections, cfg.max_connections_per_address),
+      state_{cfg, tls, std::move(handler), workers_, hashing_, connections_},
       acceptor_(*io_.front()),
       signals_(*io_.front(), SIGINT, SIGTERM),
       drain_timer_(*io_.front()) {
@@ -71,6 +73,30 @@ server::server(const config::config& cfg, asio::ssl::context& tls, request_handl
 
 server::~server() {
   workers_.join();
+  hashing_.join();
+}
+
+bool connection_limiter::try_open(const std::string& address) {
+  std::lock_guard lock(mutex_);
+  auto& from_address = per_address_[address];
+  if (total_ >= max_total_ || from_address >= max_per_address_) {
+    if (from_address == 0) {
+      per_address_.erase(address);
+    }
+    return false;
+  }
+  ++total_;
+  ++from_address;
+  return true;
+}
+
+void connection_limiter::close(const std::string& address) {
+  std::lock_guard lock(mutex_);
+  --total_;
+  if (const auto found = per_address_.find(address);
+      found != per_address_.end() && --found->second == 0) {
+    per_address_.erase(found);
+  }
 }
 
 asio::ip::tcp::endpoint server::local_endpoint() const {
@@ -137,6 +163,8 @@ void server::run() {
   }
   workers_.stop();
   workers_.join();
+  hashing_.stop();
+  hashing_.join();
 }
 
 }  // namespace hush::net

@@ -3,7 +3,10 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -12,14 +15,36 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "auth/authenticator.hpp"
 #include "config/config.hpp"
+#include "http/router.hpp"
 #include "http/types.hpp"
 
 namespace hush::net {
 
-// Turns a request into a response. May block: the server calls it on the worker pool.
-using request_handler =
-    std::function<http::response(const http::request&, const http::request_context&)>;
+// Turns a request into a response, or says it needs an Argon2id run (only when `mode` is
+// deferred). May block on disk: the server calls it on its worker pools, never on an I/O thread.
+using request_handler = std::function<http::outcome(
+    const http::request&, const http::request_context&, auth::hashing mode)>;
+
+// Counts open connections, overall and per client address, against the configured caps.
+// Thread safe.
+class connection_limiter {
+ public:
+  connection_limiter(std::size_t max_total, std::size_t max_per_address)
+      : max_total_(max_total), max_per_address_(max_per_address) {}
+
+  // Takes a place for a new connection from `address`; false if a cap is reached.
+  bool try_open(const std::string& address);
+  void close(const std::string& address);
+
+ private:
+  std::size_t max_total_;
+  std::size_t max_per_address_;
+  std::mutex mutex_;
+  std::size_t total_ = 0;
+  std::unordered_map<std::string, std::size_t> per_address_;
+};
 
 // State every connection shares. Lives as long as the server.
 struct shared_state {
@@ -27,14 +52,20 @@ struct shared_state {
   boost::asio::ssl::context& tls;
   request_handler handler;
   boost::asio::thread_pool& workers;
+  // Argon2id runs only here, so that guessing can take at most these threads, never the ones
+  // that serve members whose credentials need no hash.
+  boost::asio::thread_pool& hashing;
+  connection_limiter& connections;
+  std::atomic<std::size_t> hashing_queued{0};
   std::atomic<int> in_flight{0};
   std::atomic<bool> stopping{false};
 };
 
 // The HTTPS server: one io_context per I/O thread, each driven by exactly one thread, so a
 // connection's handlers never run concurrently and need no strand; one acceptor hands new
-// connections round-robin to them. Requests are handled on a separate worker pool, so Argon2 and
-// disk never stall an I/O thread.
+// connections round-robin to them. Requests are handled on a worker pool, and the few that need
+// Argon2id on a smaller, bounded hashing pool, so neither hashing nor disk stalls an I/O thread
+// and guessing cannot starve members' requests.
 class server {
  public:
   // Binds and listens; throws std::runtime_error (naming the address) if it cannot.
@@ -57,6 +88,8 @@ class server {
   const config::config& cfg_;
   std::vector<std::unique_ptr<boost::asio::io_context>> io_;
   boost::asio::thread_pool workers_;
+  boost::asio::thread_pool hashing_;
+  connection_limiter connections_;
   shared_state state_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::signal_set signals_;

@@ -1,6 +1,7 @@
 #include "net/session.hpp"
 
 #include <optional>
+#include <variant>
 
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -11,6 +12,7 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include "auth/throttle.hpp"
 #include "core/log.hpp"
 #include "http/response.hpp"
 
@@ -21,25 +23,25 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 
+// How long a client should wait when the hashing queue is full.
+constexpr std::chrono::seconds overloaded_retry_after{1};
+
 bool is_parse_error(const beast::error_code& ec) {
   return &ec.category() == &bhttp::make_error_code(bhttp::error::bad_target).category();
 }
 
 class session : public std::enable_shared_from_this<session> {
  public:
-  session(asio::ip::tcp::socket socket, shared_state& state)
-      : stream_(std::move(socket), state.tls), state_(state) {
-    beast::error_code ec;
-    const auto endpoint = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
-    if (!ec) {
-      auto address = endpoint.address();
-      // An IPv4 client of a dual-stack socket is shown as IPv4, not ::ffff:a.b.c.d.
-      if (address.is_v6() && address.to_v6().is_v4_mapped()) {
-        address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
-      }
-      context_.remote = address.to_string();
-    }
+  session(asio::ip::tcp::socket socket, shared_state& state, std::string remote,
+          std::string address_slot)
+      : stream_(std::move(socket), state.tls),
+        state_(state),
+        address_slot_(std::move(address_slot)) {
+    context_.remote = std::move(remote);
   }
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
+  ~session() { state_.connections.close(address_slot_); }
 
   void start() {
     beast::get_lowest_layer(stream_).expires_after(state_.cfg.handshake_timeout);
@@ -92,31 +94,54 @@ class session : public std::enable_shared_from_this<session> {
       return;
     }
 
+    request_ = parser_->release();
     if (log::enabled(log::level::debug)) {
       // The path only: a query string is the client's and may carry what it should not.
-      const auto target = parser_->get().target();
-      log::debug("request " + std::string(parser_->get().method_string()) + " " +
+      const auto target = request_.target();
+      log::debug("request " + std::string(request_.method_string()) + " " +
                  std::string(target.substr(0, target.find('?'))) + " from " + context_.remote);
     }
     ++state_.in_flight;
-    // The handler may hash a password or touch the disk: run it on the worker pool, then come
-    // back to this connection's own I/O thread to write.
-    asio::post(state_.workers, [self = shared_from_this(), req = parser_->release()]() mutable {
-      http::response res = self->handle(req);
-      auto executor = self->stream_.get_executor();
-      asio::post(executor, [self = std::move(self), res = std::move(res)]() mutable {
-        self->do_write(std::move(res));
-      });
+    // First on the general workers, where no password is hashed; only a request that needs
+    // Argon2id moves on to the bounded hashing pool.
+    asio::post(state_.workers, [self = shared_from_this()] {
+      auto first = self->handle(auth::hashing::deferred);
+      if (auto* res = std::get_if<http::response>(&first)) {
+        self->respond(std::move(*res));
+      } else {
+        self->hash_then_respond();
+      }
     });
   }
 
-  http::response handle(const http::request& req) {
+  void hash_then_respond() {
+    if (state_.hashing_queued.fetch_add(1) >= state_.cfg.argon2_queue) {
+      --state_.hashing_queued;
+      respond(http::error_response(http::api_error::unavailable, request_, overloaded_retry_after));
+      return;
+    }
+    asio::post(state_.hashing, [self = shared_from_this()] {
+      auto second = self->handle(auth::hashing::allowed);
+      --self->state_.hashing_queued;
+      self->respond(std::get<http::response>(std::move(second)));
+    });
+  }
+
+  // Back to this connection's own I/O thread to write.
+  void respond(http::response res) {
+    auto executor = stream_.get_executor();
+    asio::post(executor, [self = shared_from_this(), res = std::move(res)]() mutable {
+      self->do_write(std::move(res));
+    });
+  }
+
+  http::outcome handle(auth::hashing mode) {
     try {
-      return state_.handler(req, context_);
+      return state_.handler(request_, context_, mode);
     } catch (const std::exception& e) {
       // Handlers report errors as values; an exception here is a bug, never the client's business.
       log::error(std::string("handler threw: ") + e.what());
-      return http::error_response(http::api_error::internal, req);
+      return http::error_response(http::api_error::internal, request_);
     }
   }
 
@@ -140,6 +165,7 @@ class session : public std::enable_shared_from_this<session> {
     --state_.in_flight;
     const bool keep_alive = response_.keep_alive();
     response_ = {};
+    request_ = {};
     if (ec) {
       return;
     }
@@ -159,8 +185,10 @@ class session : public std::enable_shared_from_this<session> {
 
   beast::ssl_stream<beast::tcp_stream> stream_;
   shared_state& state_;
+  std::string address_slot_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  http::request request_;
   http::response response_;
   http::request_context context_;
   bool first_request_ = true;
@@ -169,7 +197,25 @@ class session : public std::enable_shared_from_this<session> {
 }  // namespace
 
 void start_session(asio::ip::tcp::socket socket, shared_state& state) {
-  std::make_shared<session>(std::move(socket), state)->start();
+  beast::error_code ec;
+  const auto endpoint = socket.remote_endpoint(ec);
+  if (ec) {
+    return;  // already gone
+  }
+  auto address = endpoint.address();
+  // An IPv4 client of a dual-stack socket is shown as IPv4, not ::ffff:a.b.c.d.
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+  }
+  auto remote = address.to_string();
+  auto slot = auth::address_key(remote);
+  if (!state.connections.try_open(slot)) {
+    // Over a cap: closed before the handshake, so it costs no TLS work and holds no buffers.
+    log::debug("connection refused, over a connection cap: " + remote);
+    socket.close(ec);
+    return;
+  }
+  std::make_shared<session>(std::move(socket), state, std::move(remote), std::move(slot))->start();
 }
 
 }  // namespace hush::net

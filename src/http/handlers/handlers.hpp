@@ -10,9 +10,9 @@
 
 namespace hush::http {
 
-// What handlers work with. Every handler is a function of the request and these services, with
-// no socket in sight, so that tests call it directly. Handlers block (Argon2, disk): the server
-// runs them on its worker pool, never on an I/O thread.
+// What handlers work with. Every handler is a function of the request, the authenticated member
+// and these services, with no socket in sight, so that tests call it directly. Handlers touch the
+// disk: the server runs them on its worker pool, never on an I/O thread.
 struct services {
   club::club& club;
   auth::authenticator& auth;
@@ -27,19 +27,23 @@ struct target {
 };
 target split_target(std::string_view raw) noexcept;
 
+// Handlers take the member as a parameter: the router authenticates before it calls any of them,
+// so a handler cannot forget to.
 namespace handlers {
 
 // GET /: the newest message as text/plain, for curl and scripts.
-response newest_text(const request& req, const request_context& ctx, services& s);
+response newest_text(const request& req, const request_context& ctx, services& s,
+                     const auth::member& who);
 // GET /api/v1/messages?limit=N&before=ID
 response list_messages(const request& req, const target& t, services& s);
 // GET /api/v1/messages/{id}
 response get_message(const request& req, const request_context& ctx, services& s,
-                     store::message_id id);
+                     const auth::member& who, store::message_id id);
 // POST /api/v1/messages {"body": "..."}
-response post_message(const request& req, services& s);
+response post_message(const request& req, services& s, const auth::member& who);
 // DELETE /api/v1/messages/{id}
-response delete_message(const request& req, services& s, store::message_id id);
+response delete_message(const request& req, services& s, const auth::member& who,
+                        store::message_id id);
 
 }  // namespace handlers
 }  // namespace hush::http

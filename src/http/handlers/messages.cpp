@@ -22,14 +22,6 @@ target split_target(std::string_view raw) noexcept {
 namespace handlers {
 namespace {
 
-result<auth::member> authenticate(const request& req, services& s) {
-  const auto header = req.find(field::authorization);
-  if (header == req.end()) {
-    return make_error_code(errc::unauthorized);
-  }
-  return s.auth.authenticate_basic(header->value());
-}
-
 // An error for the client, with the detail for the log only.
 response fail(std::error_code ec, const request& req, std::string_view where) {
   const auto api = to_api_error(ec);
@@ -73,12 +65,9 @@ boost::json::object summary_json(store::message_id id, const std::string& author
 
 }  // namespace
 
-response newest_text(const request& req, const request_context& ctx, services& s) {
-  auto who = authenticate(req, s);
-  if (!who) {
-    return fail(who.error(), req, "GET /");
-  }
-  auto newest = s.club.read_newest(who->name(), ctx.remote);
+response newest_text(const request& req, const request_context& ctx, services& s,
+                     const auth::member& who) {
+  auto newest = s.club.read_newest(who.name(), ctx.remote);
   if (!newest) {
     return fail(newest.error(), req, "GET /");
   }
@@ -86,10 +75,6 @@ response newest_text(const request& req, const request_context& ctx, services& s
 }
 
 response list_messages(const request& req, const target& t, services& s) {
-  auto who = authenticate(req, s);
-  if (!who) {
-    return fail(who.error(), req, "GET /api/v1/messages");
-  }
   std::size_t limit = s.cfg.page_size;
   if (const auto text = query_value(t.query, "limit")) {
     const auto value = parse_positive(*text);
@@ -125,12 +110,8 @@ response list_messages(const request& req, const target& t, services& s) {
 }
 
 response get_message(const request& req, const request_context& ctx, services& s,
-                     store::message_id id) {
-  auto who = authenticate(req, s);
-  if (!who) {
-    return fail(who.error(), req, "GET /api/v1/messages/{id}");
-  }
-  auto found = s.club.read(id, who->name(), ctx.remote);
+                     const auth::member& who, store::message_id id) {
+  auto found = s.club.read(id, who.name(), ctx.remote);
   if (!found) {
     return fail(found.error(), req, "GET /api/v1/messages/{id}");
   }
@@ -139,12 +120,8 @@ response get_message(const request& req, const request_context& ctx, services& s
   return json_response(status::ok, body, req);
 }
 
-response post_message(const request& req, services& s) {
-  auto who = authenticate(req, s);
-  if (!who) {
-    return fail(who.error(), req, "POST /api/v1/messages");
-  }
-  if (!club::may_post(who->role())) {
+response post_message(const request& req, services& s, const auth::member& who) {
+  if (!club::may_post(who.role())) {
     return error_response(api_error::forbidden, req);
   }
   const auto type = req[field::content_type];
@@ -162,21 +139,18 @@ response post_message(const request& req, services& s) {
     return error_response(api_error::bad_request, req);
   }
   const auto& body = text->get_string();
-  auto id = s.club.post(who->name(), std::string_view(body.data(), body.size()));
+  auto id = s.club.post(who.name(), std::string_view(body.data(), body.size()));
   if (!id) {
     return fail(id.error(), req, "POST /api/v1/messages");
   }
-  auto res = json_response(status::created, {{"id", id->value}, {"author", who->name()}}, req);
+  auto res = json_response(status::created, {{"id", id->value}, {"author", who.name()}}, req);
   res.set(field::location, "/api/v1/messages/" + std::to_string(id->value));
   return res;
 }
 
-response delete_message(const request& req, services& s, store::message_id id) {
-  auto who = authenticate(req, s);
-  if (!who) {
-    return fail(who.error(), req, "DELETE /api/v1/messages/{id}");
-  }
-  if (!club::may_delete(who->role())) {
+response delete_message(const request& req, services& s, const auth::member& who,
+                        store::message_id id) {
+  if (!club::may_delete(who.role())) {
     return error_response(api_error::forbidden, req);
   }
   if (auto removed = s.club.remove(id); !removed) {

@@ -37,12 +37,31 @@ TEST(ParseBasic, Malformed) {
 
 class AuthenticatorTest : public ::testing::Test {
  protected:
-  void SetUp() override { club.add("alice", store::role::poster, "alice's long password"); }
+  void SetUp() override {
+    club.add("alice", store::role::poster, "alice's long password");
+    club.auth.set_clock([this] { return now; });
+  }
+
+  std::optional<member> login(authenticator& a, std::string_view name, std::string_view password,
+                              std::string_view remote = "192.0.2.1",
+                              hashing mode = hashing::allowed) {
+    last_failure = {};
+    return a.authenticate_password(name, password, remote, mode, last_failure);
+  }
+  std::optional<member> login(std::string_view name, std::string_view password,
+                              std::string_view remote = "192.0.2.1",
+                              hashing mode = hashing::allowed) {
+    return login(club.auth, name, password, remote, mode);
+  }
+
   testing::test_club club;
+  authenticator::clock::time_point now{std::chrono::hours(1)};
+  auth_failure last_failure;
 };
 
 TEST_F(AuthenticatorTest, RightPasswordGivesTheMember) {
-  const auto m = club.auth.authenticate_basic(basic("alice:alice's long password"));
+  const auto m = club.auth.authenticate_basic(basic("alice:alice's long password"), "192.0.2.1",
+                                              hashing::allowed, last_failure);
   ASSERT_TRUE(m);
   EXPECT_EQ(m->name(), "alice");
   EXPECT_EQ(m->role(), store::role::poster);
@@ -51,30 +70,162 @@ TEST_F(AuthenticatorTest, RightPasswordGivesTheMember) {
 TEST_F(AuthenticatorTest, EveryFailureIsTheSameUnauthorized) {
   for (const auto& header : {basic("alice:wrong password"), basic("mallory:alice's long password"),
                              std::string("Basic ???"), std::string("")}) {
-    const auto m = club.auth.authenticate_basic(header);
+    const auto m =
+        club.auth.authenticate_basic(header, "192.0.2.1", hashing::allowed, last_failure);
     ASSERT_FALSE(m) << header;
-    EXPECT_EQ(m.error(), errc::unauthorized) << header;
+    EXPECT_EQ(last_failure.error, errc::unauthorized) << header;
   }
 }
 
 TEST_F(AuthenticatorTest, RemovalAndPasswordChangeApplyAtOnce) {
+  ASSERT_TRUE(login("alice", "alice's long password"));  // now cached
   ASSERT_TRUE(club.domain.set_password("alice", "a brand new password"));
-  EXPECT_FALSE(club.auth.authenticate_password("alice", "alice's long password"));
-  EXPECT_TRUE(club.auth.authenticate_password("alice", "a brand new password"));
+  EXPECT_FALSE(login("alice", "alice's long password"));
+  EXPECT_TRUE(login("alice", "a brand new password", "192.0.2.2"));
   ASSERT_TRUE(club.store.remove_member("alice"));
-  EXPECT_FALSE(club.auth.authenticate_password("alice", "a brand new password"));
+  EXPECT_FALSE(login("alice", "a brand new password", "192.0.2.2"));
+  EXPECT_EQ(last_failure.error, errc::unauthorized);
 }
 
 TEST_F(AuthenticatorTest, RehashesOnLoginWhenCostChanges) {
   const crypto::password_hasher stronger({2, crypto::argon2_min_memory_kib});
   authenticator upgraded(club.store, stronger);
   const auto before = club.store.find_member("alice").value().password_hash;
-  ASSERT_TRUE(upgraded.authenticate_password("alice", "alice's long password"));
+  ASSERT_TRUE(login(upgraded, "alice", "alice's long password"));
   const auto after = club.store.find_member("alice").value().password_hash;
   EXPECT_NE(before, after);
   EXPECT_NE(after.find("t=2"), std::string::npos) << after;
   EXPECT_FALSE(stronger.needs_rehash(after));
-  EXPECT_TRUE(upgraded.authenticate_password("alice", "alice's long password"));
+  EXPECT_TRUE(login(upgraded, "alice", "alice's long password"));
+}
+
+TEST_F(AuthenticatorTest, DeferredModeNeverHashesButUsesTheCache) {
+  EXPECT_FALSE(login("alice", "alice's long password", "192.0.2.1", hashing::deferred));
+  EXPECT_EQ(last_failure.error, errc::needs_hashing);
+  EXPECT_FALSE(login("mallory", "whatever", "192.0.2.1", hashing::deferred));
+  EXPECT_EQ(last_failure.error, errc::needs_hashing);
+  ASSERT_TRUE(login("alice", "alice's long password"));
+  // Verified once: now served without a hash.
+  EXPECT_TRUE(login("alice", "alice's long password", "192.0.2.1", hashing::deferred));
+  // A wrong password is never a cache hit.
+  EXPECT_FALSE(login("alice", "alice's long passwore", "192.0.2.1", hashing::deferred));
+  EXPECT_EQ(last_failure.error, errc::needs_hashing);
+}
+
+TEST_F(AuthenticatorTest, CachedCredentialExpires) {
+  authenticator cached(club.store, club.hasher, {}, std::chrono::seconds(60));
+  cached.set_clock([this] { return now; });
+  ASSERT_TRUE(login(cached, "alice", "alice's long password"));
+  now += std::chrono::seconds(59);
+  EXPECT_TRUE(login(cached, "alice", "alice's long password", "192.0.2.1", hashing::deferred));
+  now += std::chrono::seconds(2);
+  EXPECT_FALSE(login(cached, "alice", "alice's long password", "192.0.2.1", hashing::deferred));
+  EXPECT_EQ(last_failure.error, errc::needs_hashing);
+}
+
+TEST_F(AuthenticatorTest, ThrottleBlocksBeforeHashingEvenTheRightPassword) {
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_FALSE(login("alice", "guess " + std::to_string(i)));
+    EXPECT_EQ(last_failure.error, errc::unauthorized);
+  }
+  EXPECT_FALSE(login("alice", "guess 4"));  // the fourth failure starts the delay
+  EXPECT_FALSE(login("alice", "alice's long password"));
+  EXPECT_EQ(last_failure.error, errc::throttled);
+  EXPECT_EQ(last_failure.retry_after, std::chrono::seconds(2));
+  // In deferred mode too: a blocked key never reaches the cache or the pool.
+  EXPECT_FALSE(login("alice", "alice's long password", "192.0.2.1", hashing::deferred));
+  EXPECT_EQ(last_failure.error, errc::throttled);
+  // The member is not locked out: another address gets in.
+  EXPECT_TRUE(login("alice", "alice's long password", "198.51.100.7"));
+  // And the blocked address is free again once the delay has passed.
+  now += std::chrono::seconds(2);
+  EXPECT_TRUE(login("alice", "alice's long password"));
+}
+
+TEST_F(AuthenticatorTest, UnknownNamesAreThrottledLikeKnownOnes) {
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_FALSE(login("mallory", "guess"));
+  }
+  EXPECT_FALSE(login("mallory", "guess"));
+  EXPECT_EQ(last_failure.error, errc::throttled);
+}
+
+TEST(Throttle, DelayDoublesUpToTheCeiling) {
+  throttle t({3, 1000, std::chrono::seconds(2), std::chrono::seconds(10)});
+  throttle::clock::time_point now{std::chrono::hours(1)};
+  for (int i = 0; i < 3; ++i) {
+    t.record_failure("alice", "192.0.2.1", now);
+    EXPECT_FALSE(t.blocked("alice", "192.0.2.1", now));
+  }
+  const std::chrono::seconds expected[] = {std::chrono::seconds(2), std::chrono::seconds(4),
+                                           std::chrono::seconds(8), std::chrono::seconds(10),
+                                           std::chrono::seconds(10)};
+  for (const auto delay : expected) {
+    t.record_failure("alice", "192.0.2.1", now);
+    EXPECT_EQ(t.blocked("alice", "192.0.2.1", now), delay);
+    now += delay;
+    EXPECT_FALSE(t.blocked("alice", "192.0.2.1", now));
+  }
+}
+
+TEST(Throttle, PerAddressCountCoversEveryName) {
+  throttle t({1000, 5, std::chrono::seconds(3), std::chrono::seconds(60)});
+  throttle::clock::time_point now{};
+  for (int i = 0; i < 6; ++i) {
+    t.record_failure("name" + std::to_string(i), "192.0.2.9", now);
+  }
+  EXPECT_EQ(t.blocked("anyone", "192.0.2.9", now), std::chrono::seconds(3));
+  EXPECT_FALSE(t.blocked("anyone", "192.0.2.10", now));
+  // Success for one member does not wipe the address's count.
+  t.record_success("name0", "192.0.2.9");
+  EXPECT_TRUE(t.blocked("anyone", "192.0.2.9", now));
+}
+
+TEST(Throttle, QuietKeysAreForgotten) {
+  throttle t({1, 1000, std::chrono::seconds(1), std::chrono::seconds(30)});
+  throttle::clock::time_point now{};
+  t.record_failure("a", "192.0.2.1", now);
+  t.record_failure("a", "192.0.2.1", now);
+  EXPECT_TRUE(t.blocked("a", "192.0.2.1", now));
+  now += std::chrono::seconds(31);
+  t.record_failure("a", "192.0.2.1", now);  // counts as the first failure again
+  EXPECT_FALSE(t.blocked("a", "192.0.2.1", now));
+}
+
+TEST(Throttle, MemoryIsBounded) {
+  throttle t({1, 1, std::chrono::seconds(1), std::chrono::seconds(30)}, 100);
+  throttle::clock::time_point now{};
+  for (int i = 0; i < 1000; ++i) {
+    t.record_failure("m", "10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256), now);
+  }
+  // Nothing to assert about which keys survived, only that the process did not grow without end;
+  // the latest key is always kept.
+  t.record_failure("m", "192.0.2.1", now);
+  t.record_failure("m", "192.0.2.1", now);
+  EXPECT_TRUE(t.blocked("m", "192.0.2.1", now));
+}
+
+TEST(AddressKey, Ipv6IsGroupedBySlash64) {
+  EXPECT_EQ(address_key("192.0.2.1"), "192.0.2.1");
+  EXPECT_EQ(address_key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+  EXPECT_EQ(address_key("2001:db8:1:2:bbbb::9"), address_key("2001:db8:1:2:aaaa::1"));
+  EXPECT_NE(address_key("2001:db8:1:3::1"), address_key("2001:db8:1:2::1"));
+}
+
+TEST(CredentialCache, KeyedOnNameAndPassword) {
+  credential_cache cache(std::chrono::seconds(10));
+  const credential_cache::clock::time_point now{};
+  cache.insert("ab", "c", "hash1", now);
+  EXPECT_EQ(cache.find("ab", "c", now), "hash1");
+  EXPECT_FALSE(cache.find("a", "bc", now));
+  EXPECT_FALSE(cache.find("ab", "C", now));
+  EXPECT_FALSE(cache.find("ab", "c", now + std::chrono::seconds(10)));
+}
+
+TEST(CredentialCache, ZeroLifetimeDisables) {
+  credential_cache cache(std::chrono::seconds(0));
+  cache.insert("a", "b", "h", {});
+  EXPECT_FALSE(cache.find("a", "b", {}));
 }
 
 }  // namespace

@@ -201,6 +201,52 @@ TEST_F(RouterTest, UnknownPathsAndMethods) {
   EXPECT_EQ(send(verb::post, "/api/v1/messages/1")[field::allow], "GET, DELETE");
 }
 
+TEST_F(RouterTest, OptionsHeadAndTrace) {
+  const auto options = send(verb::options, "/api/v1/messages");
+  EXPECT_EQ(options.result(), status::no_content);
+  EXPECT_EQ(options[field::allow], "GET, POST");
+  EXPECT_EQ(options.find(field::access_control_allow_origin), options.end());
+  const auto head = send(verb::head, "/", "reader:reader password");
+  EXPECT_EQ(head.result(), status::method_not_allowed);
+  EXPECT_EQ(head[field::allow], "GET");
+  EXPECT_EQ(send(verb::trace, "/").result(), status::method_not_allowed);
+  EXPECT_EQ(send(verb::connect, "/").result(), status::method_not_allowed);
+  EXPECT_EQ(send(verb::options, "/nowhere").result(), status::not_found);
+}
+
+TEST_F(RouterTest, DeferredHashingIsAskedForNotDone) {
+  ASSERT_TRUE(club.domain.post("poster", "secret"));
+  request req{verb::get, "/", 11};
+  req.set(field::authorization, basic("reader:reader password"));
+  const auto first = router_.route(req, request_context{"198.51.100.4"}, auth::hashing::deferred);
+  EXPECT_TRUE(std::holds_alternative<needs_hashing>(first));
+  const auto second = router_.route(req, request_context{"198.51.100.4"}, auth::hashing::allowed);
+  ASSERT_TRUE(std::holds_alternative<response>(second));
+  EXPECT_EQ(std::get<response>(second).body(), "secret");
+  // Verified once, so the general workers can answer it from now on.
+  const auto third = router_.route(req, request_context{"198.51.100.4"}, auth::hashing::deferred);
+  ASSERT_TRUE(std::holds_alternative<response>(third));
+  EXPECT_EQ(std::get<response>(third).body(), "secret");
+  // Requests without credentials never need a hash.
+  request anonymous{verb::get, "/", 11};
+  const auto stranger = router_.route(anonymous, {}, auth::hashing::deferred);
+  ASSERT_TRUE(std::holds_alternative<response>(stranger));
+  EXPECT_EQ(std::get<response>(stranger).result(), status::unauthorized);
+}
+
+TEST_F(RouterTest, GuessingGets429WithRetryAfter) {
+  ASSERT_TRUE(club.domain.post("poster", "secret"));
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(send(verb::get, "/", "reader:guess " + std::to_string(i)).result(),
+              status::unauthorized);
+  }
+  const auto blocked = send(verb::get, "/", "reader:reader password");
+  EXPECT_EQ(blocked.result(), status::too_many_requests);
+  EXPECT_EQ(blocked[field::retry_after], "2");
+  EXPECT_EQ(error_code_of(blocked), "too_many_requests");
+  EXPECT_EQ(blocked.body().find("secret"), std::string::npos);
+}
+
 TEST_F(RouterTest, KeepAliveFollowsTheRequest) {
   request req{verb::get, "/", 11};
   req.keep_alive(false);
