@@ -1,5 +1,6 @@
 #include <iostream>
 #include <memory>
+#include <sys/resource.h>
 
 #include "cli/club_dir.hpp"
 #include "cli/commands.hpp"
@@ -16,6 +17,23 @@ struct serve_options {
   std::string listen;
 };
 
+// Every connection is a file descriptor: lift the soft limit to the hard one, and say so when even
+// that is below what the config allows.
+void raise_file_limit(std::size_t max_connections) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    return;
+  }
+  limit.rlim_cur = limit.rlim_max;
+  ::setrlimit(RLIMIT_NOFILE, &limit);
+  // Room for the database, the logs and the listener besides the connections.
+  constexpr rlim_t reserve = 64;
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < max_connections + reserve) {
+    log::warn("open file limit " + std::to_string(limit.rlim_cur) +
+              " is below limits.max_connections; connections beyond it will be refused");
+  }
+}
+
 void run_serve(const serve_options& options) {
   const auto paths = resolve_dir(options.dir);
   auto club = open_club(paths);
@@ -23,6 +41,7 @@ void run_serve(const serve_options& options) {
     club->cfg.listen = config::parse_listen(options.listen, "--listen");
   }
   club->hasher->prepare();
+  raise_file_limit(club->cfg.max_connections);
   auto tls = net::make_server_context(paths.server_cert(), paths.server_key());
   http::router router(http::services{*club->domain, *club->auth, club->cfg});
   net::server server(club->cfg, tls,

@@ -90,6 +90,39 @@ TEST(Config, InconsistentValuesAreRefused) {
             std::string::npos);
 }
 
+TEST(Config, ThrottleAndHashingSettings) {
+  const auto c = parse(R"(
+[passwords]
+argon2_threads = 2
+argon2_queue = 8
+cache_seconds = 0
+[throttle]
+member_free_failures = 5
+base_delay_seconds = 1
+max_delay_seconds = 60
+[limits]
+max_connections = 100
+max_connections_per_address = 10
+)",
+                       "club.toml");
+  EXPECT_EQ(c.argon2_threads, 2U);
+  EXPECT_EQ(c.argon2_queue, 8U);
+  EXPECT_EQ(c.credential_cache, std::chrono::seconds(0));
+  EXPECT_EQ(c.member_free_failures, 5U);
+  EXPECT_EQ(c.address_free_failures, 10U);
+  EXPECT_EQ(c.throttle_base_delay, std::chrono::seconds(1));
+  EXPECT_EQ(c.throttle_max_delay, std::chrono::seconds(60));
+  EXPECT_EQ(c.max_connections, 100U);
+  EXPECT_EQ(c.max_connections_per_address, 10U);
+  EXPECT_NE(error_of("[throttle]\nbase_delay_seconds = 100\nmax_delay_seconds = 10\n")
+                .find("base_delay_seconds"),
+            std::string::npos);
+  EXPECT_NE(error_of("[limits]\nmax_connections = 10\nmax_connections_per_address = 20\n")
+                .find("max_connections_per_address"),
+            std::string::npos);
+  EXPECT_NE(error_of("[passwords]\nargon2_queue = 0\n").find("must be between"), std::string::npos);
+}
+
 TEST(Config, BadLogLevelIsRefused) {
   EXPECT_NE(error_of("[log]\nlevel = \"loud\"\n").find("log.level"), std::string::npos);
 }
