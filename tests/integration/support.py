@@ -110,8 +110,22 @@ def run(args, input=None, env=None, cwd=None, timeout=CMD_TIMEOUT):
     return Result(args, proc.returncode, proc.stdout, proc.stderr)
 
 
+# What AddressSanitizer, LeakSanitizer and UBSan print when the asan build finds a bug. Every
+# hush process's stderr is checked for it, so the asan preset's run of this suite fails loudly
+# instead of passing with a report nobody reads.
+SANITIZER_RE = re.compile(r"ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error: ")
+
+
+def check_sanitizers(stderr_text, what):
+    found = SANITIZER_RE.search(stderr_text)
+    if found:
+        raise AssertionError("sanitizer report from %s:\n%s" % (what, stderr_text[found.start():][:4000]))
+
+
 def hush(*args, input=None, env=None, cwd=None, timeout=CMD_TIMEOUT):
-    return run([HUSH_BIN] + [str(a) for a in args], input=input, env=env, cwd=cwd, timeout=timeout)
+    result = run([HUSH_BIN] + [str(a) for a in args], input=input, env=env, cwd=cwd, timeout=timeout)
+    check_sanitizers(result.err, "hush " + " ".join(str(a) for a in args))
+    return result
 
 
 def require_binary():
@@ -305,6 +319,7 @@ class Server:
             self.proc.kill()
             self.returncode = self.proc.wait(timeout=10)
         self._close()
+        check_sanitizers(self.log(), "hush serve")
         return self.returncode
 
     def stop(self, sig=signal.SIGTERM, timeout=STOP_TIMEOUT):
