@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "auth/tokens.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "crypto/encoding.hpp"
@@ -55,9 +56,47 @@ std::optional<basic_credentials> parse_basic(std::string_view authorization) {
                            secret_string(std::string(text.substr(colon + 1)))};
 }
 
+// Failed token lookups are counted under this name, which no member can have (names are
+// [A-Za-z0-9._-]), so they share the address's count but not any member's.
+constexpr std::string_view token_throttle_name = "\x01token";
+
 authenticator::authenticator(store::store& store, const crypto::password_hasher& hasher,
-                             throttle_policy policy, std::chrono::seconds cache_lifetime)
-    : store_(store), hasher_(hasher), throttle_(policy), cache_(cache_lifetime) {}
+                             const hush::clock& wall_clock, throttle_policy policy,
+                             std::chrono::seconds cache_lifetime)
+    : store_(store),
+      hasher_(hasher),
+      wall_clock_(wall_clock),
+      throttle_(policy),
+      cache_(cache_lifetime) {}
+
+std::optional<member> authenticator::authenticate(std::string_view authorization,
+                                                  std::string_view remote, hashing mode,
+                                                  auth_failure& failure) {
+  if (const auto token = parse_bearer(authorization)) {
+    return authenticate_token(*token, remote, failure);
+  }
+  return authenticate_basic(authorization, remote, mode, failure);
+}
+
+std::optional<member> authenticator::authenticate_token(std::string_view token,
+                                                        std::string_view remote,
+                                                        auth_failure& failure) {
+  const auto now = now_();
+  if (const auto wait = throttle_.blocked(token_throttle_name, remote, now)) {
+    return fail(failure, errc::throttled, *wait);
+  }
+  const auto hash = token_hash(token);
+  auto record = store_.member_by_token(hash, wall_clock_.now_seconds());
+  if (!record) {
+    if (record.error() != errc::not_found) {
+      failure = {record.error(), {}};
+      return std::nullopt;
+    }
+    throttle_.record_failure(token_throttle_name, remote, now);
+    return fail(failure, errc::unauthorized);
+  }
+  return member(std::move(record->name), record->member_role);
+}
 
 std::optional<member> authenticator::authenticate_basic(std::string_view authorization,
                                                         std::string_view remote, hashing mode,

@@ -8,6 +8,7 @@
 
 #include "auth/credential_cache.hpp"
 #include "auth/throttle.hpp"
+#include "core/clock.hpp"
 #include "core/result.hpp"
 #include "core/secret.hpp"
 #include "crypto/password.hpp"
@@ -59,7 +60,12 @@ class authenticator {
   using clock = std::chrono::steady_clock;
 
   authenticator(store::store& store, const crypto::password_hasher& hasher,
-                throttle_policy policy = {}, std::chrono::seconds cache_lifetime = {});
+                const hush::clock& wall_clock, throttle_policy policy = {},
+                std::chrono::seconds cache_lifetime = {});
+
+  // Either scheme: "Basic" (a name and password) or "Bearer" (an API token).
+  std::optional<member> authenticate(std::string_view authorization, std::string_view remote,
+                                     hashing mode, auth_failure& failure);
 
   // The outcome; on failure, `failure` says why.
   std::optional<member> authenticate_basic(std::string_view authorization, std::string_view remote,
@@ -67,6 +73,10 @@ class authenticator {
   std::optional<member> authenticate_password(std::string_view name, std::string_view password,
                                               std::string_view remote, hashing mode,
                                               auth_failure& failure);
+  // No hash to run: a token is looked up by its hash. Failures count towards the address's
+  // throttle like failed passwords do.
+  std::optional<member> authenticate_token(std::string_view token, std::string_view remote,
+                                           auth_failure& failure);
 
   // For tests: the monotonic clock the throttle and the cache read.
   void set_clock(std::function<clock::time_point()> now) { now_ = std::move(now); }
@@ -74,6 +84,7 @@ class authenticator {
  private:
   store::store& store_;
   const crypto::password_hasher& hasher_;
+  const hush::clock& wall_clock_;
   throttle throttle_;
   credential_cache cache_;
   std::function<clock::time_point()> now_ = [] { return clock::now(); };

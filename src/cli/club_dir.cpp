@@ -56,8 +56,8 @@ std::unique_ptr<opened_club> open_club(const club_paths& paths) {
   const auth::throttle_policy throttling{
       club->cfg.member_free_failures, club->cfg.address_free_failures,
       club->cfg.throttle_base_delay, club->cfg.throttle_max_delay};
-  club->auth = std::make_unique<auth::authenticator>(*club->store, *club->hasher, throttling,
-                                                     club->cfg.credential_cache);
+  club->auth = std::make_unique<auth::authenticator>(*club->store, *club->hasher, club->clock,
+                                                     throttling, club->cfg.credential_cache);
   return club;
 }
 

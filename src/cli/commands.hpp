@@ -11,5 +11,6 @@ void add_serve(CLI::App& app);
 void add_member(CLI::App& app);
 void add_message(CLI::App& app);
 void add_audit(CLI::App& app);
+void add_token(CLI::App& app);
 
 }  // namespace hush::cli

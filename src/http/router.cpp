@@ -99,9 +99,9 @@ outcome router::route(const request& req, const request_context& ctx, auth::hash
   // Every route is for members only: authenticate before anything else is looked at.
   auth::auth_failure failure;
   const auto header = req.find(field::authorization);
-  const auto who = header == req.end() ? std::nullopt
-                                       : services_.auth.authenticate_basic(
-                                             header->value(), ctx.remote, mode, failure);
+  const auto who = header == req.end()
+                       ? std::nullopt
+                       : services_.auth.authenticate(header->value(), ctx.remote, mode, failure);
   if (!who) {
     if (header == req.end() || failure.error == errc::unauthorized) {
       return error_response(api_error::unauthorized, req);

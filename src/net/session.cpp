@@ -1,5 +1,6 @@
 #include "net/session.hpp"
 
+#include <array>
 #include <optional>
 #include <variant>
 
@@ -22,6 +23,10 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
+
+// After refusing a request half-read: how long, and how much, to keep reading and dropping.
+constexpr std::chrono::seconds linger_timeout{2};
+constexpr std::size_t linger_max_bytes = 1024 * 1024;
 
 // How long a client should wait when the hashing queue is full.
 constexpr std::chrono::seconds overloaded_retry_after{1};
@@ -145,9 +150,27 @@ class session : public std::enable_shared_from_this<session> {
     }
   }
 
+  // A request refused half-read (too large, malformed) may still be arriving. Closing at once
+  // would make the client's next write fail before it reads our answer, so first the answer is
+  // written, then what is still coming is read and dropped for a little while (as nginx's
+  // lingering close does), and only then the connection is closed.
   void reply_and_close(http::api_error error) {
     ++state_.in_flight;
+    linger_ = true;
     do_write(http::error_response(error, 11, false));
+  }
+
+  void do_linger() {
+    beast::get_lowest_layer(stream_).expires_after(linger_timeout);
+    stream_.async_read_some(asio::buffer(linger_buffer_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->lingered_ += n;
+                              if (ec || self->lingered_ > linger_max_bytes) {
+                                self->do_close();
+                                return;
+                              }
+                              self->do_linger();
+                            });
   }
 
   void do_write(http::response res) {
@@ -170,7 +193,11 @@ class session : public std::enable_shared_from_this<session> {
       return;
     }
     if (!keep_alive) {
-      do_close();
+      if (linger_) {
+        do_linger();
+      } else {
+        do_close();
+      }
       return;
     }
     do_read();
@@ -192,6 +219,9 @@ class session : public std::enable_shared_from_this<session> {
   http::response response_;
   http::request_context context_;
   bool first_request_ = true;
+  bool linger_ = false;
+  std::size_t lingered_ = 0;
+  std::array<char, 4096> linger_buffer_{};
 };
 
 }  // namespace

@@ -49,6 +49,13 @@ struct data_key_record {
   std::vector<std::uint8_t> wrapped;  // crypto::envelope under the master key
 };
 
+struct token_record {
+  std::string name;
+  std::string member;
+  std::int64_t created_at = 0;
+  std::int64_t expires_at = 0;  // 0: never
+};
+
 struct audit_record {
   std::int64_t at = 0;
   std::string member;

@@ -27,6 +27,7 @@ class store {
                                        std::string_view password_hash, std::int64_t now) = 0;
   virtual result<member_record> find_member(std::string_view name) = 0;
   virtual result<std::vector<member_record>> list_members() = 0;
+  // Removes the member and every token of theirs, in one transaction.
   virtual result<void> remove_member(std::string_view name) = 0;
   // Replaces the hash only if it is still `expected` (compare-and-swap), so that a rehash on login
   // can never undo a password change that raced with it. not_found if the member is gone or the
@@ -47,6 +48,15 @@ class store {
   virtual result<std::vector<message_summary>> list_messages(std::optional<message_id> before,
                                                              std::size_t limit) = 0;
   virtual result<void> remove_message(message_id id) = 0;
+
+  // API tokens are stored only as a hash of the token. already_exists for a taken name;
+  // not_found if the member does not exist.
+  virtual result<void> add_token(const token_record& token, std::span<const std::uint8_t> hash) = 0;
+  // The member a token hash belongs to, if the token exists and has not expired at `now`.
+  virtual result<member_record> member_by_token(std::span<const std::uint8_t> hash,
+                                                std::int64_t now) = 0;
+  virtual result<std::vector<token_record>> list_tokens() = 0;
+  virtual result<void> remove_token(std::string_view name) = 0;
 
   virtual result<void> add_audit(const audit_record& record) = 0;
   // Oldest first, the last `limit` records.

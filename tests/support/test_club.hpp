@@ -45,7 +45,7 @@ struct test_club {
         keys(crypto::random_bytes(crypto::envelope::key_size), store),
         hasher(cheap_argon2()),
         domain(store, keys, hasher, clock, max_message_bytes),
-        auth(store, hasher, {}, std::chrono::seconds(300)) {
+        auth(store, hasher, clock, {}, std::chrono::seconds(300)) {
     if (!keys.add_data_key(clock.now_seconds())) {
       throw std::runtime_error("cannot add a data key");
     }

@@ -35,6 +35,17 @@ CREATE TABLE audit (
   remote     TEXT    NOT NULL
 );
 )sql",
+    R"sql(
+CREATE TABLE tokens (
+  id         INTEGER PRIMARY KEY,
+  name       TEXT    NOT NULL UNIQUE,
+  member     TEXT    NOT NULL REFERENCES members (name) ON DELETE CASCADE,
+  hash       BLOB    NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX tokens_member ON tokens (member);
+)sql",
 };
 
 }  // namespace hush::store::sqlite_migrations

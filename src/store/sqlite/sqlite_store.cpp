@@ -349,6 +349,65 @@ result<void> sqlite_store::remove_message(message_id id) {
                     [&](sqlite_statement& s) { s.bind(1, id.value); });
 }
 
+result<void> sqlite_store::add_token(const token_record& token,
+                                     std::span<const std::uint8_t> hash) {
+  auto db = acquire();
+  // The foreign key refuses a token for a member that does not exist.
+  if (!find_member(token.member)) {
+    return make_error_code(errc::not_found);
+  }
+  auto stmt = db->prepare(
+      "INSERT INTO tokens (name, member, hash, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, "
+      "?5)");
+  if (!stmt) {
+    return stmt.error();
+  }
+  stmt->bind(1, token.name)
+      .bind(2, token.member)
+      .bind(3, hash)
+      .bind(4, token.created_at)
+      .bind(5, token.expires_at);
+  return stmt->run();
+}
+
+result<member_record> sqlite_store::member_by_token(std::span<const std::uint8_t> hash,
+                                                    std::int64_t now) {
+  auto db = acquire();
+  return query_one<member_record>(
+      *db,
+      "SELECT m.id, m.name, m.role, m.password_hash, m.created_at FROM tokens t "
+      "JOIN members m ON m.name = t.member "
+      "WHERE t.hash = ?1 AND (t.expires_at = 0 OR t.expires_at > ?2)",
+      [&](sqlite_statement& s) { s.bind(1, hash).bind(2, now); }, read_member);
+}
+
+result<std::vector<token_record>> sqlite_store::list_tokens() {
+  auto db = acquire();
+  auto stmt =
+      db->prepare("SELECT name, member, created_at, expires_at FROM tokens ORDER BY member, name");
+  if (!stmt) {
+    return stmt.error();
+  }
+  std::vector<token_record> out;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row) {
+      return row.error();
+    }
+    if (!*row) {
+      return out;
+    }
+    out.push_back(
+        {stmt->column_text(0), stmt->column_text(1), stmt->column_int(2), stmt->column_int(3)});
+  }
+}
+
+result<void> sqlite_store::remove_token(std::string_view name) {
+  auto db = acquire();
+  return change_one(*db, "DELETE FROM tokens WHERE name = ?1",
+                    [&](sqlite_statement& s) { s.bind(1, name); });
+}
+
 result<void> sqlite_store::add_audit(const audit_record& record) {
   auto db = acquire();
   auto stmt =

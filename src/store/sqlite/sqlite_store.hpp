@@ -45,6 +45,12 @@ class sqlite_store final : public store {
                                                      std::size_t limit) override;
   result<void> remove_message(message_id id) override;
 
+  result<void> add_token(const token_record& token, std::span<const std::uint8_t> hash) override;
+  result<member_record> member_by_token(std::span<const std::uint8_t> hash,
+                                        std::int64_t now) override;
+  result<std::vector<token_record>> list_tokens() override;
+  result<void> remove_token(std::string_view name) override;
+
   result<void> add_audit(const audit_record& record) override;
   result<std::vector<audit_record>> list_audit(std::size_t limit) override;
 

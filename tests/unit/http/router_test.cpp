@@ -3,6 +3,7 @@
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
+#include "auth/tokens.hpp"
 #include "crypto/encoding.hpp"
 #include "support/test_club.hpp"
 
@@ -245,6 +246,27 @@ TEST_F(RouterTest, GuessingGets429WithRetryAfter) {
   EXPECT_EQ(blocked[field::retry_after], "2");
   EXPECT_EQ(error_code_of(blocked), "too_many_requests");
   EXPECT_EQ(blocked.body().find("secret"), std::string::npos);
+}
+
+TEST_F(RouterTest, BearerTokenWorksWhereBasicDoes) {
+  ASSERT_TRUE(club.domain.post("poster", "for scripts"));
+  const auto token = auth::new_token();
+  ASSERT_TRUE(club.store.add_token({"ci", "poster", 0, 0}, auth::token_hash(token)));
+  request req{verb::get, "/", 11};
+  req.set(field::authorization, "Bearer " + token);
+  const auto read = router_.route(req, {"198.51.100.9"}, auth::hashing::deferred);
+  ASSERT_TRUE(std::holds_alternative<response>(read));
+  EXPECT_EQ(std::get<response>(read).body(), "for scripts");
+
+  request post{verb::post, "/api/v1/messages", 11};
+  post.set(field::authorization, "Bearer " + token);
+  post.set(field::content_type, "application/json");
+  post.body() = R"({"body":"posted by a script"})";
+  post.prepare_payload();
+  EXPECT_EQ(router_.handle(post, {"198.51.100.9"}).result(), status::created);
+
+  ASSERT_TRUE(club.store.remove_token("ci"));
+  EXPECT_EQ(router_.handle(req, {"198.51.100.9"}).result(), status::unauthorized);
 }
 
 TEST_F(RouterTest, KeepAliveFollowsTheRequest) {

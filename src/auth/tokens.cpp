@@ -1,0 +1,101 @@
+#include "auth/tokens.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+#include <sodium.h>
+
+#include "crypto/encoding.hpp"
+#include "crypto/random.hpp"
+#include "crypto/sodium.hpp"
+
+namespace hush::auth {
+namespace {
+
+constexpr std::size_t token_bytes = 32;
+constexpr std::size_t token_chars = 43;  // unpadded base64url of 32 bytes
+// Domain separation: a token hash can never be mistaken for a hash of anything else.
+constexpr std::string_view token_hash_context = "hush api token v1";
+
+bool is_base64url(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_';
+}
+
+}  // namespace
+
+std::string new_token() {
+  const auto raw = crypto::random_bytes(token_bytes);
+  auto text = crypto::base64url_encode(raw.span());
+  text.erase(std::remove(text.begin(), text.end(), '='), text.end());
+  return text;
+}
+
+std::array<std::uint8_t, 32> token_hash(std::string_view token) {
+  crypto::init();
+  crypto_generichash_state state;
+  crypto_generichash_init(&state, nullptr, 0, 32);
+  crypto_generichash_update(&state,
+                            reinterpret_cast<const unsigned char*>(token_hash_context.data()),
+                            token_hash_context.size());
+  crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(token.data()),
+                            token.size());
+  std::array<std::uint8_t, 32> out{};
+  crypto_generichash_final(&state, out.data(), out.size());
+  return out;
+}
+
+std::optional<std::string_view> parse_bearer(std::string_view authorization) {
+  constexpr std::string_view scheme = "bearer ";
+  if (authorization.size() < scheme.size() ||
+      !std::equal(scheme.begin(), scheme.end(), authorization.begin(), [](char a, char b) {
+        return a == std::tolower(static_cast<unsigned char>(b));
+      })) {
+    return std::nullopt;
+  }
+  auto token = authorization.substr(scheme.size());
+  while (!token.empty() && token.front() == ' ') {
+    token.remove_prefix(1);
+  }
+  while (!token.empty() && token.back() == ' ') {
+    token.remove_suffix(1);
+  }
+  if (token.size() != token_chars || !std::all_of(token.begin(), token.end(), is_base64url)) {
+    return std::nullopt;
+  }
+  return token;
+}
+
+std::optional<std::int64_t> parse_duration(std::string_view text) {
+  constexpr std::int64_t max_seconds = 10LL * 366 * 24 * 3600;
+  if (text.size() < 2) {
+    return std::nullopt;
+  }
+  std::int64_t unit = 0;
+  switch (text.back()) {
+    case 's':
+      unit = 1;
+      break;
+    case 'm':
+      unit = 60;
+      break;
+    case 'h':
+      unit = 3600;
+      break;
+    case 'd':
+      unit = 86400;
+      break;
+    default:
+      return std::nullopt;
+  }
+  const auto digits = text.substr(0, text.size() - 1);
+  std::int64_t value = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (ec != std::errc() || end != digits.data() + digits.size() || value <= 0 ||
+      value > max_seconds / unit) {
+    return std::nullopt;
+  }
+  return value * unit;
+}
+
+}  // namespace hush::auth

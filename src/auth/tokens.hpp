@@ -1,0 +1,24 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace hush::auth {
+
+// API tokens: 256 random bits, written as 43 characters of unpadded base64url. The store keeps
+// only token_hash(token): with 256 bits of entropy a fast hash is enough (nothing to brute-force),
+// and a database dump yields no usable token.
+std::string new_token();
+std::array<std::uint8_t, 32> token_hash(std::string_view token);
+
+// The token of an "Authorization: Bearer <token>" value; nullopt if it is another scheme or the
+// token is not 43 base64url characters.
+std::optional<std::string_view> parse_bearer(std::string_view authorization);
+
+// "30d", "12h", "90m", "3600s" -> seconds; nullopt for anything else or a value over ten years.
+std::optional<std::int64_t> parse_duration(std::string_view text);
+
+}  // namespace hush::auth

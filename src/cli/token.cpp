@@ -1,0 +1,102 @@
+#include <iostream>
+#include <memory>
+#include <stdexcept>
+
+#include "auth/tokens.hpp"
+#include "cli/club_dir.hpp"
+#include "cli/commands.hpp"
+#include "club/club.hpp"
+#include "core/clock.hpp"
+#include "core/error.hpp"
+
+namespace hush::cli {
+namespace {
+
+struct token_options {
+  std::string dir;
+  std::string name;
+  std::string member;
+  std::string expires;
+};
+
+void run_create(const token_options& options) {
+  if (!club::valid_member_name(options.name)) {
+    throw std::runtime_error("a token name is 1 to 64 of the characters A-Z a-z 0-9 . _ -");
+  }
+  std::int64_t lifetime = 0;
+  if (!options.expires.empty()) {
+    const auto parsed = auth::parse_duration(options.expires);
+    if (!parsed) {
+      throw std::runtime_error("--expires takes a duration like 30d, 12h, 90m or 3600s, not \"" +
+                               options.expires + "\"");
+    }
+    lifetime = *parsed;
+  }
+  auto club = open_club(resolve_dir(options.dir));
+  const auto now = club->clock.now_seconds();
+  const secret_string token(auth::new_token());
+  const auto hash = auth::token_hash(token.view());
+  const store::token_record record{options.name, options.member, now,
+                                   lifetime == 0 ? 0 : now + lifetime};
+  if (auto added = club->store->add_token(record, hash); !added) {
+    throw std::runtime_error(explain(added.error(), added.error() == errc::not_found
+                                                        ? "member " + options.member
+                                                        : "token " + options.name));
+  }
+  std::cout << "Token \"" << options.name << "\" for " << options.member
+            << (lifetime == 0 ? std::string(", no expiry")
+                              : ", expires " + format_utc(record.expires_at))
+            << ", shown once:\n"
+            << token.view() << "\n";
+}
+
+void run_list(const token_options& options) {
+  auto club = open_club(resolve_dir(options.dir));
+  auto tokens = club->store->list_tokens();
+  if (!tokens) {
+    throw std::runtime_error(explain(tokens.error(), "tokens"));
+  }
+  for (const auto& t : *tokens) {
+    std::cout << t.name << "\t" << t.member << "\t" << format_utc(t.created_at) << "\t"
+              << (t.expires_at == 0 ? std::string("never") : format_utc(t.expires_at)) << "\n";
+  }
+}
+
+void run_revoke(const token_options& options) {
+  auto club = open_club(resolve_dir(options.dir));
+  if (auto removed = club->store->remove_token(options.name); !removed) {
+    throw std::runtime_error(explain(removed.error(), "token " + options.name));
+  }
+  std::cout << "Revoked token \"" << options.name << "\"\n";
+}
+
+}  // namespace
+
+void add_token(CLI::App& app) {
+  auto* group = app.add_subcommand("token", "API tokens for scripts (Authorization: Bearer)");
+  group->require_subcommand(1);
+  const auto with_dir = [](CLI::App* cmd, token_options& options) {
+    cmd->add_option("--dir", options.dir, "Club directory (default $HUSH_DIR or ./hush-data)");
+  };
+
+  auto create = std::make_shared<token_options>();
+  auto* create_cmd = group->add_subcommand("create", "Make a token for a member; shown once");
+  with_dir(create_cmd, *create);
+  create_cmd->add_option("name", create->name, "Token name")->required();
+  create_cmd->add_option("--member", create->member, "The member it acts as")->required();
+  create_cmd->add_option("--expires", create->expires, "Lifetime: 30d, 12h, 90m or 3600s");
+  create_cmd->callback([create] { run_create(*create); });
+
+  auto list = std::make_shared<token_options>();
+  auto* list_cmd = group->add_subcommand("list", "List tokens (never their values)");
+  with_dir(list_cmd, *list);
+  list_cmd->callback([list] { run_list(*list); });
+
+  auto revoke = std::make_shared<token_options>();
+  auto* revoke_cmd = group->add_subcommand("revoke", "Revoke a token; takes effect at once");
+  with_dir(revoke_cmd, *revoke);
+  revoke_cmd->add_option("name", revoke->name, "Token name")->required();
+  revoke_cmd->callback([revoke] { run_revoke(*revoke); });
+}
+
+}  // namespace hush::cli
