@@ -67,6 +67,9 @@ void run_show(const message_options& options) {
   if (!found) {
     throw std::runtime_error(explain(found.error(), "message " + options.id));
   }
+  if (auto audited = club->store->add_audit(found->audit); !audited) {
+    throw std::runtime_error(explain(audited.error(), "audit"));
+  }
   std::cout << found->body.view() << "\n";
 }
 

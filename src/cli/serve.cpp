@@ -44,9 +44,15 @@ void run_serve(const serve_options& options) {
   raise_file_limit(club->cfg.max_connections);
   auto tls = net::make_server_context(paths.server_cert(), paths.server_key());
   http::router router(http::services{*club->domain, *club->auth, club->cfg});
-  net::server server(club->cfg, tls,
-                     [&router](const http::request& req, const http::request_context& ctx,
-                               auth::hashing mode) { return router.route(req, ctx, mode); });
+  // Declared before the server so that it outlives it: pending audits are committed and their
+  // callbacks run before the batcher goes.
+  store::audit_batcher audits(*club->store);
+  net::server server(
+      club->cfg, tls,
+      [&router](const http::request& req, const http::request_context& ctx, auth::hashing mode) {
+        return router.route(req, ctx, mode);
+      },
+      audits);
 
   const auto endpoint = server.local_endpoint();
   const auto host = endpoint.address().is_v6() ? "[" + endpoint.address().to_string() + "]"

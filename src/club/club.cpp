@@ -90,18 +90,16 @@ result<store::message_id> club::post(std::string_view author, std::string_view b
   });
 }
 
-result<message> club::open_and_audit(store::message_record record, std::string_view reader,
-                                     std::string_view remote) {
+result<message> club::open_for(store::message_record record, std::string_view reader,
+                               std::string_view remote) {
   auto body = keys_.open(record.sealed, message_context(record.id));
   if (!body) {
     return body.error();
   }
-  if (auto audited = store_.add_audit(
-          {clock_.now_seconds(), std::string(reader), record.id, std::string(remote)});
-      !audited) {
-    return audited.error();
-  }
-  return message{record.id, std::move(record.author), record.created_at, std::move(*body)};
+  store::audit_record audit{clock_.now_seconds(), std::string(reader), record.id,
+                            std::string(remote)};
+  return message{record.id, std::move(record.author), record.created_at, std::move(*body),
+                 std::move(audit)};
 }
 
 result<message> club::read_newest(std::string_view reader, std::string_view remote) {
@@ -109,7 +107,7 @@ result<message> club::read_newest(std::string_view reader, std::string_view remo
   if (!record) {
     return record.error();
   }
-  return open_and_audit(std::move(*record), reader, remote);
+  return open_for(std::move(*record), reader, remote);
 }
 
 result<message> club::read(store::message_id id, std::string_view reader, std::string_view remote) {
@@ -117,7 +115,7 @@ result<message> club::read(store::message_id id, std::string_view reader, std::s
   if (!record) {
     return record.error();
   }
-  return open_and_audit(std::move(*record), reader, remote);
+  return open_for(std::move(*record), reader, remote);
 }
 
 result<std::vector<store::message_summary>> club::list(std::optional<store::message_id> before,

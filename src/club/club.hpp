@@ -32,6 +32,9 @@ struct message {
   std::string author;
   std::int64_t created_at = 0;
   secret_bytes body;
+  // The audit record this read owes. The caller commits it before the body is shown to anyone;
+  // the server does so in batches (store::audit_batcher), the CLI one at a time.
+  store::audit_record audit;
 };
 
 // The club's use cases over a store, a keyring and a clock, shared by the server and the CLI.
@@ -43,8 +46,8 @@ class club {
 
   // invalid_argument for an empty body or one that is not UTF-8; too_large above the limit.
   result<store::message_id> post(std::string_view author, std::string_view body);
-  // Each read of a body is audited (reader, message, time, remote) before it is returned: a read
-  // that cannot be audited fails.
+  // Opens a body for `reader`. The returned message carries its audit record (reader, message,
+  // time, remote), which the caller must commit before it shows the body.
   result<message> read_newest(std::string_view reader, std::string_view remote);
   result<message> read(store::message_id id, std::string_view reader, std::string_view remote);
   result<std::vector<store::message_summary>> list(std::optional<store::message_id> before,
@@ -60,8 +63,8 @@ class club {
   store::store& members() noexcept { return store_; }
 
  private:
-  result<message> open_and_audit(store::message_record record, std::string_view reader,
-                                 std::string_view remote);
+  result<message> open_for(store::message_record record, std::string_view reader,
+                           std::string_view remote);
 
   store::store& store_;
   keyring& keys_;

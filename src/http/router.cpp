@@ -132,7 +132,14 @@ outcome router::route(const request& req, const request_context& ctx, auth::hash
 }
 
 response router::handle(const request& req, const request_context& ctx) {
-  return std::get<response>(route(req, ctx, auth::hashing::allowed));
+  auto answer = std::get<reply>(route(req, ctx, auth::hashing::allowed));
+  if (answer.audit) {
+    if (auto audited = services_.club.members().add_audit(*answer.audit); !audited) {
+      log::error("audit: " + audited.error().message());
+      return error_response(api_error::internal, req);
+    }
+  }
+  return std::move(answer.res);
 }
 
 }  // namespace hush::http

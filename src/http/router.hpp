@@ -11,7 +11,7 @@ namespace hush::http {
 // The router's answer when a request needs an Argon2id run that the caller deferred: run route()
 // again with hashing allowed, on the pool that may hash.
 struct needs_hashing {};
-using outcome = std::variant<response, needs_hashing>;
+using outcome = std::variant<reply, needs_hashing>;
 
 // The whole HTTP surface in one table (router.cpp): match the path, check the method, answer
 // OPTIONS, authenticate, then call the handler with the member. Thread safe; touches the disk,
@@ -21,7 +21,8 @@ class router {
   explicit router(services s) : services_(s) {}
 
   outcome route(const request& req, const request_context& ctx, auth::hashing mode);
-  // route() with hashing allowed: always a response. For tests and the fuzzer.
+  // route() with hashing allowed, and the audit record committed at once (one transaction per
+  // read): always a response. For tests, the fuzzer and anything that is not the server.
   response handle(const request& req, const request_context& ctx);
 
  private:

@@ -1,9 +1,12 @@
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+
+#include "store/records.hpp"
 
 namespace hush::http {
 
@@ -12,6 +15,16 @@ using response = boost::beast::http::response<boost::beast::http::string_body>;
 using status = boost::beast::http::status;
 using verb = boost::beast::http::verb;
 using field = boost::beast::http::field;
+
+// A response and, for a read of a message body, the audit record that must be durable before
+// the response is sent (the server commits these in batches; see store::audit_batcher).
+struct reply {
+  reply(response r) : res(std::move(r)) {}  // NOLINT(google-explicit-constructor): most replies
+  reply(response r, store::audit_record a) : res(std::move(r)), audit(std::move(a)) {}
+
+  response res;
+  std::optional<store::audit_record> audit;
+};
 
 // What the connection knows about a request beyond its bytes.
 struct request_context {

@@ -19,6 +19,7 @@
 #include "config/config.hpp"
 #include "http/router.hpp"
 #include "http/types.hpp"
+#include "store/audit_batcher.hpp"
 
 namespace hush::net {
 
@@ -56,6 +57,7 @@ struct shared_state {
   // that serve members whose credentials need no hash.
   boost::asio::thread_pool& hashing;
   connection_limiter& connections;
+  store::audit_batcher& audits;
   std::atomic<std::size_t> hashing_queued{0};
   std::atomic<int> in_flight{0};
   std::atomic<bool> stopping{false};
@@ -69,7 +71,8 @@ struct shared_state {
 class server {
  public:
   // Binds and listens; throws std::runtime_error (naming the address) if it cannot.
-  server(const config::config& cfg, boost::asio::ssl::context& tls, request_handler handler);
+  server(const config::config& cfg, boost::asio::ssl::context& tls, request_handler handler,
+         store::audit_batcher& audits);
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;

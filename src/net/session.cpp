@@ -111,8 +111,8 @@ class session : public std::enable_shared_from_this<session> {
     // Argon2id moves on to the bounded hashing pool.
     asio::post(state_.workers, [self = shared_from_this()] {
       auto first = self->handle(auth::hashing::deferred);
-      if (auto* res = std::get_if<http::response>(&first)) {
-        self->respond(std::move(*res));
+      if (auto* answer = std::get_if<http::reply>(&first)) {
+        self->respond(std::move(*answer));
       } else {
         self->hash_then_respond();
       }
@@ -122,18 +122,38 @@ class session : public std::enable_shared_from_this<session> {
   void hash_then_respond() {
     if (state_.hashing_queued.fetch_add(1) >= state_.cfg.argon2_queue) {
       --state_.hashing_queued;
-      respond(http::error_response(http::api_error::unavailable, request_, overloaded_retry_after));
+      respond(http::reply(
+          http::error_response(http::api_error::unavailable, request_, overloaded_retry_after)));
       return;
     }
     asio::post(state_.hashing, [self = shared_from_this()] {
       auto second = self->handle(auth::hashing::allowed);
       --self->state_.hashing_queued;
-      self->respond(std::get<http::response>(std::move(second)));
+      self->respond(std::get<http::reply>(std::move(second)));
     });
   }
 
+  // A read's audit record must be durable before the body leaves: hand it to the batcher and
+  // write when it says so.
+  void respond(http::reply answer) {
+    if (!answer.audit) {
+      write_on_io_thread(std::move(answer.res));
+      return;
+    }
+    auto record = std::move(*answer.audit);
+    state_.audits.submit(
+        std::move(record),
+        [self = shared_from_this(), res = std::move(answer.res)](std::error_code ec) mutable {
+          if (ec) {
+            log::error("audit: " + ec.message());
+            res = http::error_response(http::api_error::internal, self->request_);
+          }
+          self->write_on_io_thread(std::move(res));
+        });
+  }
+
   // Back to this connection's own I/O thread to write.
-  void respond(http::response res) {
+  void write_on_io_thread(http::response res) {
     auto executor = stream_.get_executor();
     asio::post(executor, [self = shared_from_this(), res = std::move(res)]() mutable {
       self->do_write(std::move(res));

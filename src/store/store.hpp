@@ -59,6 +59,8 @@ class store {
   virtual result<void> remove_token(std::string_view name) = 0;
 
   virtual result<void> add_audit(const audit_record& record) = 0;
+  // All of them in one transaction: one durable commit for many reads.
+  virtual result<void> add_audits(std::span<const audit_record> records) = 0;
   // Oldest first, the last `limit` records.
   virtual result<std::vector<audit_record>> list_audit(std::size_t limit) = 0;
 };

@@ -32,13 +32,13 @@ target split_target(std::string_view raw) noexcept;
 namespace handlers {
 
 // GET /: the newest message as text/plain, for curl and scripts.
-response newest_text(const request& req, const request_context& ctx, services& s,
-                     const auth::member& who);
+reply newest_text(const request& req, const request_context& ctx, services& s,
+                  const auth::member& who);
 // GET /api/v1/messages?limit=N&before=ID
 response list_messages(const request& req, const target& t, services& s);
 // GET /api/v1/messages/{id}
-response get_message(const request& req, const request_context& ctx, services& s,
-                     const auth::member& who, store::message_id id);
+reply get_message(const request& req, const request_context& ctx, services& s,
+                  const auth::member& who, store::message_id id);
 // POST /api/v1/messages {"body": "..."}
 response post_message(const request& req, services& s, const auth::member& who);
 // DELETE /api/v1/messages/{id}

@@ -65,13 +65,14 @@ boost::json::object summary_json(store::message_id id, const std::string& author
 
 }  // namespace
 
-response newest_text(const request& req, const request_context& ctx, services& s,
-                     const auth::member& who) {
+reply newest_text(const request& req, const request_context& ctx, services& s,
+                  const auth::member& who) {
   auto newest = s.club.read_newest(who.name(), ctx.remote);
   if (!newest) {
     return fail(newest.error(), req, "GET /");
   }
-  return text_response(status::ok, std::string(newest->body.view()), req);
+  return {text_response(status::ok, std::string(newest->body.view()), req),
+          std::move(newest->audit)};
 }
 
 response list_messages(const request& req, const target& t, services& s) {
@@ -109,15 +110,15 @@ response list_messages(const request& req, const target& t, services& s) {
   return json_response(status::ok, body, req);
 }
 
-response get_message(const request& req, const request_context& ctx, services& s,
-                     const auth::member& who, store::message_id id) {
+reply get_message(const request& req, const request_context& ctx, services& s,
+                  const auth::member& who, store::message_id id) {
   auto found = s.club.read(id, who.name(), ctx.remote);
   if (!found) {
     return fail(found.error(), req, "GET /api/v1/messages/{id}");
   }
   auto body = summary_json(found->id, found->author, found->created_at);
   body["body"] = found->body.view();
-  return json_response(status::ok, body, req);
+  return {json_response(status::ok, body, req), std::move(found->audit)};
 }
 
 response post_message(const request& req, services& s, const auth::member& who) {

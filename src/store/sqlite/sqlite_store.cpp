@@ -409,17 +409,30 @@ result<void> sqlite_store::remove_token(std::string_view name) {
 }
 
 result<void> sqlite_store::add_audit(const audit_record& record) {
+  return add_audits(std::span(&record, 1));
+}
+
+result<void> sqlite_store::add_audits(std::span<const audit_record> records) {
   auto db = acquire();
-  auto stmt =
-      db->prepare("INSERT INTO audit (at, member, message_id, remote) VALUES (?1, ?2, ?3, ?4)");
-  if (!stmt) {
-    return stmt.error();
+  write_transaction tx(*db);
+  if (auto begun = tx.begin(); !begun) {
+    return begun.error();
   }
-  stmt->bind(1, record.at)
-      .bind(2, record.member)
-      .bind(3, record.message.value)
-      .bind(4, record.remote);
-  return stmt->run();
+  for (const auto& record : records) {
+    auto stmt =
+        db->prepare("INSERT INTO audit (at, member, message_id, remote) VALUES (?1, ?2, ?3, ?4)");
+    if (!stmt) {
+      return stmt.error();
+    }
+    stmt->bind(1, record.at)
+        .bind(2, record.member)
+        .bind(3, record.message.value)
+        .bind(4, record.remote);
+    if (auto done = stmt->run(); !done) {
+      return done.error();
+    }
+  }
+  return tx.commit();
 }
 
 result<std::vector<audit_record>> sqlite_store::list_audit(std::size_t limit) {

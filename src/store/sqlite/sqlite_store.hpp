@@ -15,7 +15,7 @@ class sqlite_connection;
 // survives a crash or power loss), secure_delete (removed rows are overwritten), a pool of
 // connections so that readers never wait for each other. Thread safe, and safe beside other
 // processes on the same file (SQLite's locks, with a busy timeout).
-class sqlite_store final : public store {
+class sqlite_store : public store {
  public:
   // Opens an existing database file and brings its schema up to date. Throws std::runtime_error
   // naming the file when it cannot (startup only).
@@ -52,6 +52,7 @@ class sqlite_store final : public store {
   result<void> remove_token(std::string_view name) override;
 
   result<void> add_audit(const audit_record& record) override;
+  result<void> add_audits(std::span<const audit_record> records) override;
   result<std::vector<audit_record>> list_audit(std::size_t limit) override;
 
   // Runs PRAGMA integrity_check; true when SQLite answers "ok".

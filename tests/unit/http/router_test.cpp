@@ -222,17 +222,23 @@ TEST_F(RouterTest, DeferredHashingIsAskedForNotDone) {
   const auto first = router_.route(req, request_context{"198.51.100.4"}, auth::hashing::deferred);
   EXPECT_TRUE(std::holds_alternative<needs_hashing>(first));
   const auto second = router_.route(req, request_context{"198.51.100.4"}, auth::hashing::allowed);
-  ASSERT_TRUE(std::holds_alternative<response>(second));
-  EXPECT_EQ(std::get<response>(second).body(), "secret");
+  ASSERT_TRUE(std::holds_alternative<reply>(second));
+  // route() leaves the read's audit record to the caller, who commits it before sending.
+  const auto& owed = std::get<reply>(second).audit;
+  ASSERT_TRUE(owed.has_value());
+  EXPECT_EQ(owed->member, "reader");
+  EXPECT_EQ(owed->remote, "198.51.100.4");
+  EXPECT_TRUE(club.store.list_audit(10).value().empty());
+  EXPECT_EQ(std::get<reply>(second).res.body(), "secret");
   // Verified once, so the general workers can answer it from now on.
   const auto third = router_.route(req, request_context{"198.51.100.4"}, auth::hashing::deferred);
-  ASSERT_TRUE(std::holds_alternative<response>(third));
-  EXPECT_EQ(std::get<response>(third).body(), "secret");
+  ASSERT_TRUE(std::holds_alternative<reply>(third));
+  EXPECT_EQ(std::get<reply>(third).res.body(), "secret");
   // Requests without credentials never need a hash.
   request anonymous{verb::get, "/", 11};
   const auto stranger = router_.route(anonymous, {}, auth::hashing::deferred);
-  ASSERT_TRUE(std::holds_alternative<response>(stranger));
-  EXPECT_EQ(std::get<response>(stranger).result(), status::unauthorized);
+  ASSERT_TRUE(std::holds_alternative<reply>(stranger));
+  EXPECT_EQ(std::get<reply>(stranger).res.result(), status::unauthorized);
 }
 
 TEST_F(RouterTest, GuessingGets429WithRetryAfter) {
@@ -255,8 +261,8 @@ TEST_F(RouterTest, BearerTokenWorksWhereBasicDoes) {
   request req{verb::get, "/", 11};
   req.set(field::authorization, "Bearer " + token);
   const auto read = router_.route(req, {"198.51.100.9"}, auth::hashing::deferred);
-  ASSERT_TRUE(std::holds_alternative<response>(read));
-  EXPECT_EQ(std::get<response>(read).body(), "for scripts");
+  ASSERT_TRUE(std::holds_alternative<reply>(read));
+  EXPECT_EQ(std::get<reply>(read).res.body(), "for scripts");
 
   request post{verb::post, "/api/v1/messages", 11};
   post.set(field::authorization, "Bearer " + token);
