@@ -105,24 +105,26 @@ api_error to_api_error(std::error_code ec) noexcept {
   return api_error::internal;
 }
 
-response json_response(status s, const boost::json::value& body, const request& req) {
+namespace {
+
+response with_body(status s, std::string_view content_type, std::string body, const request& req) {
   response res{s, req.version()};
-  res.set(field::content_type, "application/json");
-  res.body() = boost::json::serialize(body);
+  res.set(field::content_type, content_type);
+  res.body() = std::move(body);
   res.keep_alive(req.keep_alive());
   apply_security_headers(res);
   res.prepare_payload();
   return res;
 }
 
+}  // namespace
+
+response json_response(status s, const boost::json::value& body, const request& req) {
+  return with_body(s, "application/json", boost::json::serialize(body), req);
+}
+
 response text_response(status s, std::string body, const request& req) {
-  response res{s, req.version()};
-  res.set(field::content_type, "text/plain; charset=utf-8");
-  res.body() = std::move(body);
-  res.keep_alive(req.keep_alive());
-  apply_security_headers(res);
-  res.prepare_payload();
-  return res;
+  return with_body(s, "text/plain; charset=utf-8", std::move(body), req);
 }
 
 }  // namespace hush::http

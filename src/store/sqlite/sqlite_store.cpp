@@ -115,6 +115,28 @@ result<Record> query_one(sqlite_connection& db, const char* sql, Bind&& bind, Re
   return read(*stmt);
 }
 
+// Runs a query and reads every row with `read`.
+template <class Record, class Bind, class Read>
+result<std::vector<Record>> query_all(sqlite_connection& db, const char* sql, Bind&& bind,
+                                      Read&& read) {
+  auto stmt = db.prepare(sql);
+  if (!stmt) {
+    return stmt.error();
+  }
+  bind(*stmt);
+  std::vector<Record> out;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row) {
+      return row.error();
+    }
+    if (!*row) {
+      return out;
+    }
+    out.push_back(read(*stmt));
+  }
+}
+
 // Inserts a row whose sealed column depends on its own id: the insert reserves the id with an
 // empty value, and the sealed value replaces it before the transaction commits. The plaintext
 // never reaches the database.
@@ -224,22 +246,9 @@ result<member_record> sqlite_store::find_member(std::string_view name) {
 
 result<std::vector<member_record>> sqlite_store::list_members() {
   auto db = acquire();
-  auto stmt =
-      db->prepare("SELECT id, name, role, password_hash, created_at FROM members ORDER BY name");
-  if (!stmt) {
-    return stmt.error();
-  }
-  std::vector<member_record> out;
-  for (;;) {
-    auto row = stmt->step();
-    if (!row) {
-      return row.error();
-    }
-    if (!*row) {
-      return out;
-    }
-    out.push_back(read_member(*stmt));
-  }
+  return query_all<member_record>(
+      *db, "SELECT id, name, role, password_hash, created_at FROM members ORDER BY name",
+      [](sqlite_statement&) {}, read_member);
 }
 
 result<void> sqlite_store::remove_member(std::string_view name) {
@@ -324,23 +333,14 @@ result<std::vector<message_summary>> sqlite_store::list_messages(std::optional<m
                                                                  std::size_t limit) {
   auto db = acquire();
   // Keyset pagination on the primary key: every page is an index range scan, however deep.
-  auto stmt = db->prepare(
-      "SELECT id, author, created_at FROM messages WHERE id < ?1 ORDER BY id DESC LIMIT ?2");
-  if (!stmt) {
-    return stmt.error();
-  }
-  stmt->bind(1, before ? before->value : INT64_MAX).bind(2, static_cast<std::int64_t>(limit));
-  std::vector<message_summary> out;
-  for (;;) {
-    auto row = stmt->step();
-    if (!row) {
-      return row.error();
-    }
-    if (!*row) {
-      return out;
-    }
-    out.push_back({message_id{stmt->column_int(0)}, stmt->column_text(1), stmt->column_int(2)});
-  }
+  return query_all<message_summary>(
+      *db, "SELECT id, author, created_at FROM messages WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
+      [&](sqlite_statement& s) {
+        s.bind(1, before ? before->value : INT64_MAX).bind(2, static_cast<std::int64_t>(limit));
+      },
+      [](const sqlite_statement& s) {
+        return message_summary{message_id{s.column_int(0)}, s.column_text(1), s.column_int(2)};
+      });
 }
 
 result<void> sqlite_store::remove_message(message_id id) {
@@ -383,23 +383,12 @@ result<member_record> sqlite_store::member_by_token(std::span<const std::uint8_t
 
 result<std::vector<token_record>> sqlite_store::list_tokens() {
   auto db = acquire();
-  auto stmt =
-      db->prepare("SELECT name, member, created_at, expires_at FROM tokens ORDER BY member, name");
-  if (!stmt) {
-    return stmt.error();
-  }
-  std::vector<token_record> out;
-  for (;;) {
-    auto row = stmt->step();
-    if (!row) {
-      return row.error();
-    }
-    if (!*row) {
-      return out;
-    }
-    out.push_back(
-        {stmt->column_text(0), stmt->column_text(1), stmt->column_int(2), stmt->column_int(3)});
-  }
+  return query_all<token_record>(
+      *db, "SELECT name, member, created_at, expires_at FROM tokens ORDER BY member, name",
+      [](sqlite_statement&) {},
+      [](const sqlite_statement& s) {
+        return token_record{s.column_text(0), s.column_text(1), s.column_int(2), s.column_int(3)};
+      });
 }
 
 result<void> sqlite_store::remove_token(std::string_view name) {
@@ -437,26 +426,16 @@ result<void> sqlite_store::add_audits(std::span<const audit_record> records) {
 
 result<std::vector<audit_record>> sqlite_store::list_audit(std::size_t limit) {
   auto db = acquire();
-  auto stmt = db->prepare(
+  return query_all<audit_record>(
+      *db,
       "SELECT at, member, message_id, remote FROM "
       "(SELECT id, at, member, message_id, remote FROM audit ORDER BY id DESC LIMIT ?1) "
-      "ORDER BY id");
-  if (!stmt) {
-    return stmt.error();
-  }
-  stmt->bind(1, static_cast<std::int64_t>(limit));
-  std::vector<audit_record> out;
-  for (;;) {
-    auto row = stmt->step();
-    if (!row) {
-      return row.error();
-    }
-    if (!*row) {
-      return out;
-    }
-    out.push_back({stmt->column_int(0), stmt->column_text(1), message_id{stmt->column_int(2)},
-                   stmt->column_text(3)});
-  }
+      "ORDER BY id",
+      [&](sqlite_statement& s) { s.bind(1, static_cast<std::int64_t>(limit)); },
+      [](const sqlite_statement& s) {
+        return audit_record{s.column_int(0), s.column_text(1), message_id{s.column_int(2)},
+                            s.column_text(3)};
+      });
 }
 
 bool sqlite_store::integrity_ok() {
