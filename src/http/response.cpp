@@ -80,6 +80,23 @@ response error_response(api_error error, const request& req, std::chrono::second
   return res;
 }
 
+void serialize(const response& res, std::string& out) {
+  out.append(res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  out.append(std::to_string(res.result_int()));
+  out.push_back(' ');
+  const auto reason = res.reason();
+  out.append(reason.data(), reason.size());
+  out.append("\r\n");
+  for (const auto& f : res) {
+    const auto name = f.name_string();
+    const auto value = f.value();
+    out.append(name.data(), name.size()).append(": ").append(value.data(), value.size());
+    out.append("\r\n");
+  }
+  out.append("\r\n");
+  out.append(res.body());
+}
+
 api_error to_api_error(std::error_code ec) noexcept {
   if (ec == errc::not_found) {
     return api_error::not_found;

@@ -5,12 +5,12 @@
 #include <variant>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "auth/throttle.hpp"
@@ -199,8 +199,10 @@ class session : public std::enable_shared_from_this<session> {
       response_.keep_alive(false);
     }
     beast::get_lowest_layer(stream_).expires_after(state_.cfg.request_timeout);
-    bhttp::async_write(
-        stream_, response_,
+    wire_.clear();
+    http::serialize(response_, wire_);
+    asio::async_write(
+        stream_, asio::buffer(wire_),
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
   }
 
@@ -237,6 +239,7 @@ class session : public std::enable_shared_from_this<session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   http::request request_;
   http::response response_;
+  std::string wire_;
   http::request_context context_;
   bool first_request_ = true;
   bool linger_ = false;

@@ -1,10 +1,14 @@
 #include "http/router.hpp"
 
+#include <sstream>
+
+#include <boost/beast/http/write.hpp>
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
 #include "auth/tokens.hpp"
 #include "crypto/encoding.hpp"
+#include "http/response.hpp"
 #include "support/test_club.hpp"
 
 namespace hush::http {
@@ -281,6 +285,40 @@ TEST_F(RouterTest, KeepAliveFollowsTheRequest) {
   EXPECT_FALSE(router_.handle(req, {}).keep_alive());
   request keep{verb::get, "/", 11};
   EXPECT_TRUE(router_.handle(keep, {}).keep_alive());
+}
+
+}  // namespace
+}  // namespace hush::http
+
+namespace hush::http {
+namespace {
+
+std::string beast_bytes(const response& res) {
+  std::ostringstream out;
+  out << res;
+  return out.str();
+}
+
+TEST(Serialize, SameBytesAsBeast) {
+  request req{verb::get, "/", 11};
+  std::vector<response> responses = {
+      text_response(status::ok, "caf\xc3\xa9 secret", req),
+      error_response(api_error::unauthorized, req),
+      error_response(api_error::too_many_requests, req, std::chrono::seconds(8)),
+      json_response(status::created, boost::json::object{{"id", 7}}, req),
+  };
+  request old{verb::get, "/", 10};
+  old.keep_alive(false);
+  responses.push_back(error_response(api_error::not_found, old));
+  response empty{status::no_content, 11};
+  apply_security_headers(empty);
+  empty.prepare_payload();
+  responses.push_back(empty);
+  for (const auto& res : responses) {
+    std::string ours;
+    serialize(res, ours);
+    EXPECT_EQ(ours, beast_bytes(res));
+  }
 }
 
 }  // namespace
