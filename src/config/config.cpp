@@ -227,16 +227,18 @@ config parse(std::string_view toml_text, std::string_view source_name) {
   config out;
   for (const auto& [table_key, table_node] : root) {
     const auto* table = table_node.as_table();
-    const bool known_table =
-        std::any_of(settings().begin(), settings().end(),
-                    [&](const setting& s) { return s.table == table_key.str(); });
+    // A plain variable, not the binding: clang before 16 cannot capture structured bindings.
+    const std::string_view table_name = table_key.str();
+    const bool known_table = std::any_of(settings().begin(), settings().end(),
+                                         [&](const setting& s) { return s.table == table_name; });
     if (table == nullptr || !known_table) {
       throw config_error(where(source_name, table_node.source()) + ": unknown setting \"" +
                          std::string(table_key.str()) + "\"");
     }
     for (const auto& [key, node] : *table) {
+      const std::string_view key_name = key.str();
       const auto found = std::find_if(settings().begin(), settings().end(), [&](const setting& s) {
-        return s.table == table_key.str() && s.key == key.str();
+        return s.table == table_name && s.key == key_name;
       });
       const std::string name = std::string(table_key.str()) + "." + std::string(key.str());
       const std::string at = where(source_name, node.source());
