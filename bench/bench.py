@@ -360,8 +360,8 @@ def main():
 
     if not args.no_build:
         run(["cmake", "--preset", "release"], cwd=REPO, capture_output=False)
-        run(["cmake", "--build", "--preset", "release", "--target", "hush"], cwd=REPO,
-            capture_output=False)
+        run(["cmake", "--build", "--preset", "release", "--target", "hush",
+             "hush-seed-messages"], cwd=REPO, capture_output=False)
 
     root = tempfile.mkdtemp(prefix="hush-bench-")
     # nginx workers run as nobody and must reach htpasswd and the message file below it.
@@ -416,20 +416,33 @@ def main():
         print("%d concurrent connections to hush: %d held, %d failed" % (
             many, held["held"], held["failures"]), flush=True)
 
+        # A large club: p99 of a read and of a list page before and after adding messages.
+        big = 10000 if args.smoke else 1000000
+        paths = (("GET /", "/"), ("GET /api/v1/messages (one page)", "/api/v1/messages"))
+        small_p99 = {name: wrk(hush.port, path, 50, d, [bearer])["p99_ms"] for name, path in paths}
+        seed = os.path.join(os.path.dirname(args.hush), "..", "bench", "hush-seed-messages")
+        run([seed, club.dir, big])
+        large_p99 = {name: wrk(hush.port, path, 50, d, [bearer])["p99_ms"] for name, path in paths}
+        for name, _ in paths:
+            print("p99 of %s: %.2f ms with 1 message, %.2f ms with %d (x%.2f)" % (
+                name, small_p99[name], large_p99[name], big, large_p99[name] / small_p99[name]),
+                flush=True)
+        large = (big, small_p99, large_p99)
+
         hush.stop()
         starts = [cold_start(args.hush, club) for _ in range(3 if args.smoke else 10)]
         cli = cli_start(args.hush, club, 5 if args.smoke else 20)
         print("cold start to first answer: median %.1f ms; CLI command: median %.1f ms" % (
             statistics.median(starts), cli), flush=True)
         if args.write:
-            write_report(args, results, held, many, starts, cli)
+            write_report(args, results, held, many, starts, cli, large)
     finally:
         for s in servers:
             s.stop()
         shutil.rmtree(root, ignore_errors=True)
 
 
-def write_report(args, results, held, many, starts, cli):
+def write_report(args, results, held, many, starts, cli, large):
     lines = ["## Results", "",
              "Machine: %s. Command: `bench/run --rounds %d --duration %d`; %s." % (
                  machine(), args.rounds, args.duration, time.strftime("%Y-%m-%d %H:%M UTC",
@@ -444,7 +457,13 @@ def write_report(args, results, held, many, starts, cli):
         many, held["held"], held["failures"]),
         "- Cold start (`hush serve` to first answered request): median %.1f ms (min %.1f, max "
         "%.1f)." % (statistics.median(starts), min(starts), max(starts)),
-        "- A CLI command (`hush message list --limit 1`): median %.1f ms." % cli, ""]
+        "- A CLI command (`hush message list --limit 1`): median %.1f ms." % cli]
+    big, small_p99, large_p99 = large
+    for name in small_p99:
+        lines.append("- p99 of %s, 50 connections: %.2f ms with 1 message, %.2f ms with %d messages "
+                     "(x%.2f; target <= 2)." % (name, small_p99[name], large_p99[name], big,
+                                                 large_p99[name] / small_p99[name]))
+    lines.append("")
     with open(args.write, "w") as f:
         f.write("\n".join(lines))
 
