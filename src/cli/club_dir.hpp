@@ -20,6 +20,7 @@ struct club_paths {
   std::filesystem::path dir;
   std::filesystem::path ca_cert() const { return dir / "ca.pem"; }
   std::filesystem::path ca_key() const { return dir / "ca.key"; }
+  std::filesystem::path ca_crl() const { return dir / "ca.crl"; }
   std::filesystem::path server_cert() const { return dir / "server.pem"; }
   std::filesystem::path server_key() const { return dir / "server.key"; }
   std::filesystem::path master_key() const { return dir / "master.key"; }

@@ -24,6 +24,8 @@ constexpr mode_t public_file = 0644;
 constexpr const char* first_member = "admin";
 // Names the club, not the software: a certificate must not tell a scanner what serves it.
 constexpr const char* ca_common_name = "Club CA";
+// Where the server publishes the CA's revocation list (http::crl_path).
+constexpr const char* crl_path = "/ca.crl";
 
 struct init_options {
   std::string dir;
@@ -79,10 +81,18 @@ void run_init(const init_options& options) {
   std::vector<std::string> hosts = pki::default_server_hosts();
   hosts.insert(hosts.end(), options.hosts.begin(), options.hosts.end());
   const auto ca = pki::make_ca(ca_common_name);
-  const auto server = pki::issue_server(ca, hosts);
+  // The server publishes the CRL itself, at the address members reach it by: the first --host,
+  // else localhost, on the default port.
+  const std::string crl_host = options.hosts.empty() ? "localhost" : options.hosts.front();
+  const auto crl_url = "https://" +
+                       (crl_host.find(':') != std::string::npos ? "[" + crl_host + "]" : crl_host) +
+                       ":" + std::to_string(config::config{}.listen.port) + crl_path;
+  const auto server = pki::issue_server(ca, hosts, pki::max_server_validity_days, crl_url);
 
   files::write_new(paths.ca_key(), ca.key_pem, private_file);
   files::write_new(paths.ca_cert(), ca.cert_pem, public_file);
+  files::write_new(paths.ca_crl(), pki::make_crl_der(ca, pki::max_server_validity_days),
+                   public_file);
   files::write_new(paths.server_key(), server.key_pem, private_file);
   files::write_new(paths.server_cert(), server.cert_pem, public_file);
   const auto master = crypto::random_bytes(crypto::envelope::key_size);

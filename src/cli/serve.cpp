@@ -4,6 +4,7 @@
 
 #include "cli/club_dir.hpp"
 #include "cli/commands.hpp"
+#include "core/files.hpp"
 #include "core/log.hpp"
 #include "http/router.hpp"
 #include "net/server.hpp"
@@ -43,7 +44,11 @@ void run_serve(const serve_options& options) {
   club->hasher->prepare();
   raise_file_limit(club->cfg.max_connections);
   auto tls = net::make_server_context(paths.server_cert(), paths.server_key());
-  http::router router(http::services{*club->domain, *club->auth, club->cfg});
+  std::string crl;
+  if (std::filesystem::exists(paths.ca_crl())) {
+    crl = files::read_text(paths.ca_crl());
+  }
+  http::router router(http::services{*club->domain, *club->auth, club->cfg, std::move(crl)});
   // Declared before the server so that it outlives it: pending audits are committed and their
   // callbacks run before the batcher goes.
   store::audit_batcher audits(*club->store);

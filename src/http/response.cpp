@@ -80,7 +80,7 @@ response error_response(api_error error, const request& req, std::chrono::second
   return res;
 }
 
-void serialize(const response& res, std::string& out) {
+void serialize(const response& res, std::string& out, bool with_body) {
   out.append(res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
   out.append(std::to_string(res.result_int()));
   out.push_back(' ');
@@ -94,7 +94,9 @@ void serialize(const response& res, std::string& out) {
     out.append("\r\n");
   }
   out.append("\r\n");
-  out.append(res.body());
+  if (with_body) {
+    out.append(res.body());
+  }
 }
 
 api_error to_api_error(std::error_code ec) noexcept {

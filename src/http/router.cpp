@@ -74,7 +74,25 @@ response options_response(const request& req, std::string_view allow) {
 }  // namespace
 
 outcome router::route(const request& req, const request_context& ctx, auth::hashing mode) {
+  // Only origin-form targets ("/path?query"): an absolute URI or CONNECT's authority-form is not
+  // for this server.
+  if (req.target().empty() || req.target().front() != '/') {
+    return error_response(api_error::bad_request, req);
+  }
   const auto t = split_target(req.target());
+  // Public by design: a CRL is for anyone who checks a certificate.
+  if (t.path == "/ca.crl" && !services_.crl_der.empty()) {
+    if (req.method() != verb::get) {
+      return with_allow(error_response(api_error::method_not_allowed, req), "GET");
+    }
+    response res{status::ok, req.version()};
+    res.set(field::content_type, "application/pkix-crl");
+    res.body() = services_.crl_der;
+    res.keep_alive(req.keep_alive());
+    apply_security_headers(res);
+    res.prepare_payload();
+    return res;
+  }
   std::optional<store::message_id> id;
   resource r = resource::none;
   if (t.path == "/") {

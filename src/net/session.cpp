@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -23,6 +24,11 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
+
+// Room in the read buffer beyond a full head: pipelined bytes and the first of a body.
+constexpr std::size_t read_ahead_bytes = 16 * 1024;
+// How much one read of a head asks for.
+constexpr std::size_t read_chunk_bytes = 4096;
 
 // After refusing a request half-read: how long, and how much, to keep reading and dropping.
 constexpr std::chrono::seconds linger_timeout{2};
@@ -41,7 +47,8 @@ class session : public std::enable_shared_from_this<session> {
           std::string address_slot)
       : stream_(std::move(socket), state.tls),
         state_(state),
-        address_slot_(std::move(address_slot)) {
+        address_slot_(std::move(address_slot)),
+        buffer_(state.cfg.max_header_bytes + read_ahead_bytes) {
     context_.remote = std::move(remote);
   }
   session(const session&) = delete;
@@ -71,9 +78,83 @@ class session : public std::enable_shared_from_this<session> {
     parser_->body_limit(state_.cfg.max_body_bytes);
     beast::get_lowest_layer(stream_).expires_after(first_request_ ? state_.cfg.request_timeout
                                                                   : state_.cfg.idle_timeout);
-    bhttp::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+    // The head's raw bytes first, so that what the parser would quietly accept can be refused:
+    // see on_head_bytes.
+    read_head();
+  }
+
+  // Reads until the buffer holds a whole head ("\r\n\r\n"), which may already be there when a
+  // client pipelines. Beast's flat_buffer must not be handed to asio::async_read_until: that takes
+  // a copy of a dynamic buffer of this kind, and the bytes would land in the copy.
+  void read_head() {
+    const std::string_view held(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    if (const auto end = held.find("\r\n\r\n"); end != std::string_view::npos) {
+      on_head_bytes({}, end + 4);
+      return;
+    }
+    if (buffer_.size() >= state_.cfg.max_header_bytes) {
+      on_head_bytes(asio::error::not_found, 0);
+      return;
+    }
+    stream_.async_read_some(buffer_.prepare(read_chunk_bytes),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec) {
+                                self->on_head_bytes(ec, 0);
+                                return;
+                              }
+                              self->buffer_.commit(n);
+                              self->read_head();
+                            });
+  }
+
+  // Request smuggling lives in the gaps between parsers that disagree. Refused here, before Beast
+  // parses anything: obs-fold (a header line continued on the next), which Beast would unfold
+  // into one value while a proxy in front might not.
+  void on_head_bytes(beast::error_code ec, std::size_t head_size) {
+    if (ec == asio::error::not_found) {
+      first_request_ = false;
+      reply_and_close(http::api_error::headers_too_large);  // no end of head within the limit
+      return;
+    }
+    if (ec) {
+      first_request_ = false;
+      if (ec == asio::error::eof && buffer_.size() == 0) {
+        do_close();
+      }
+      return;
+    }
+    const std::string_view head(static_cast<const char*>(buffer_.data().data()), head_size);
+    if (head.find("\r\n ") != std::string_view::npos ||
+        head.find("\r\n\t") != std::string_view::npos) {
+      first_request_ = false;
+      reply_and_close(http::api_error::bad_request);
+      return;
+    }
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             [self = shared_from_this()](beast::error_code header_ec, std::size_t) {
+                               self->on_header(header_ec);
+                             });
+  }
+
+  // A Transfer-Encoding other than exactly one "chunked" is refused: Beast would read such a
+  // request as having no body, and its body as the next request.
+  void on_header(beast::error_code ec) {
+    if (ec) {
+      on_read(ec);
+      return;
+    }
+    const auto& req = parser_->get();
+    if (req.count(bhttp::field::transfer_encoding) > 1 ||
+        (req.count(bhttp::field::transfer_encoding) == 1 &&
+         !beast::iequals(req[bhttp::field::transfer_encoding], "chunked"))) {
+      first_request_ = false;
+      reply_and_close(http::api_error::bad_request);
+      return;
+    }
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code read_ec, std::size_t) {
+                        self->on_read(read_ec);
+                      });
   }
 
   void on_read(beast::error_code ec) {
@@ -200,7 +281,8 @@ class session : public std::enable_shared_from_this<session> {
     }
     beast::get_lowest_layer(stream_).expires_after(state_.cfg.request_timeout);
     wire_.clear();
-    http::serialize(response_, wire_);
+    // A response to HEAD has the headers GET's would have, and no body.
+    http::serialize(response_, wire_, request_.method() != bhttp::verb::head);
     asio::async_write(
         stream_, asio::buffer(wire_),
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });

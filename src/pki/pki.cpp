@@ -170,7 +170,8 @@ key_and_cert make_ca(const std::string& common_name, int days) {
   return {key_to_pem(key.get()), cert_to_pem(cert.get())};
 }
 
-key_and_cert issue_server(const key_and_cert& ca, const std::vector<std::string>& hosts, int days) {
+key_and_cert issue_server(const key_and_cert& ca, const std::vector<std::string>& hosts, int days,
+                          const std::string& crl_url) {
   if (days < 1 || days > max_server_validity_days) {
     throw std::runtime_error("server certificate validity must be 1 to " +
                              std::to_string(max_server_validity_days) + " days");
@@ -199,8 +200,51 @@ key_and_cert issue_server(const key_and_cert& ca, const std::vector<std::string>
   add_extension(cert.get(), ca_cert.get(), NID_subject_alt_name, san);
   add_extension(cert.get(), ca_cert.get(), NID_subject_key_identifier, "hash");
   add_extension(cert.get(), ca_cert.get(), NID_authority_key_identifier, "keyid:always");
+  if (!crl_url.empty()) {
+    if (crl_url.find_first_of(", \t\r\n") != std::string::npos) {
+      throw std::runtime_error("\"" + crl_url + "\" is not a URL for a CRL");
+    }
+    add_extension(cert.get(), ca_cert.get(), NID_crl_distribution_points, "URI:" + crl_url);
+  }
   sign(cert.get(), ca_key.get());
   return {key_to_pem(key.get()), cert_to_pem(cert.get())};
+}
+
+std::string make_crl_der(const key_and_cert& ca, int days) {
+  auto ca_key = key_from_pem(ca.key_pem);
+  auto ca_cert = cert_from_pem(ca.cert_pem);
+  const std::unique_ptr<X509_CRL, deleter<X509_CRL_free>> crl(X509_CRL_new());
+  const std::unique_ptr<ASN1_TIME, deleter<ASN1_TIME_free>> last(ASN1_TIME_new());
+  const std::unique_ptr<ASN1_TIME, deleter<ASN1_TIME_free>> next(ASN1_TIME_new());
+  if (!crl || !last || !next || X509_CRL_set_version(crl.get(), 1) != 1 ||
+      X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(ca_cert.get())) != 1 ||
+      X509_gmtime_adj(last.get(), 0) == nullptr ||
+      X509_gmtime_adj(next.get(), static_cast<long>(days) * 24 * 60 * 60) == nullptr ||
+      X509_CRL_set1_lastUpdate(crl.get(), last.get()) != 1 ||
+      X509_CRL_set1_nextUpdate(crl.get(), next.get()) != 1) {
+    fail("cannot make a CRL");
+  }
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, ca_cert.get(), nullptr, nullptr, crl.get(), 0);
+  ext_ptr aki(X509V3_EXT_conf_nid(nullptr, &ctx, NID_authority_key_identifier, "keyid:always"));
+  const std::unique_ptr<ASN1_INTEGER, deleter<ASN1_INTEGER_free>> number(ASN1_INTEGER_new());
+  if (!aki || X509_CRL_add_ext(crl.get(), aki.get(), -1) != 1 || !number ||
+      ASN1_INTEGER_set(number.get(), 1) != 1 ||
+      X509_CRL_add1_ext_i2d(crl.get(), NID_crl_number, number.get(), 0, 0) != 1) {
+    fail("cannot add the CRL extensions");
+  }
+  if (X509_CRL_sign(crl.get(), ca_key.get(), EVP_sha256()) == 0) {
+    fail("cannot sign the CRL");
+  }
+  unsigned char* der = nullptr;
+  const int size = i2d_X509_CRL(crl.get(), &der);
+  if (size <= 0) {
+    fail("cannot encode the CRL");
+  }
+  std::string out(reinterpret_cast<const char*>(der), static_cast<std::size_t>(size));
+  OPENSSL_free(der);
+  return out;
 }
 
 }  // namespace hush::pki

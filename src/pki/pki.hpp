@@ -22,8 +22,15 @@ key_and_cert make_ca(const std::string& common_name, int days = ca_validity_days
 // A server certificate signed by the CA: ECDSA P-256, SAN with every host (IP addresses as IP
 // entries, other names as DNS entries), EKU serverAuth, keyUsage digitalSignature,
 // basicConstraints CA:FALSE. Throws std::runtime_error on a bad host name or a bad CA.
+// With a `crl_url`, the certificate says where its revocation list is (CRL Distribution Points),
+// so that clients and auditors know how to check revocation.
 key_and_cert issue_server(const key_and_cert& ca, const std::vector<std::string>& hosts,
-                          int days = max_server_validity_days);
+                          int days = max_server_validity_days, const std::string& crl_url = "");
+
+// The CA's certificate revocation list, DER-encoded: v2, signed by the CA, valid from now for
+// `days`, listing no revoked certificate yet (client certificates, which can be revoked, come
+// later). Throws std::runtime_error.
+std::string make_crl_der(const key_and_cert& ca, int days);
 
 // The hosts a new club's server certificate always names.
 std::vector<std::string> default_server_hosts();

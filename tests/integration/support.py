@@ -463,15 +463,22 @@ class OpenSSLServer:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             env=clean_env())
         self.port = None
+        # Everything it prints is kept: "Using default temp DH parameters" and the ACCEPT line
+        # often arrive in one read, and a line reader that drops the rest would miss the port.
         deadline = time.monotonic() + START_TIMEOUT
-        for _ in range(20):
-            line = read_line(self.proc.stdout, max(0.0, deadline - time.monotonic()))
-            if not line:
+        fd = self.proc.stdout.fileno()
+        seen = b""
+        while self.port is None and time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
                 break
-            m = re.match(rb"^ACCEPT .*:(\d+)\s*$", line)
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                break
+            seen += chunk
+            m = re.search(rb"(?m)^ACCEPT .*:(\d+)\s*$", seen)
             if m:
                 self.port = int(m.group(1))
-                break
         if self.port is None:
             self.stop()
             raise AssertionError("openssl s_server did not start")

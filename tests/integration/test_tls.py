@@ -255,6 +255,25 @@ class HandshakeTest(unittest.TestCase):
         self.assertEqual(r.rc, 60, r)
         self.assertNotIn(self.secret, r.out)
 
+    def test_crl_is_published_and_named_in_the_certificate(self):
+        # The certificate names the CRL at the first --host, on the default port ...
+        text = x509_text(self.club.path("server.pem"))
+        self.assertIn("URI:https://%s:5684/ca.crl" % EXTRA_DNS, text)
+        # ... and the server publishes it, without credentials, signed by the club CA.
+        crl = self.ws.sub("fetched.crl")
+        r = curl(["--cacert", self.club.ca_pem, "-o", crl, "-w", "%{http_code} %{content_type}",
+                  "https://127.0.0.1:%d/ca.crl" % self.port])
+        self.assertEqual(r.out, "200 application/pkix-crl", r)
+        r = run(["openssl", "crl", "-inform", "DER", "-in", crl, "-CAfile", self.club.ca_pem,
+                 "-noout"])
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn("verify OK", r.out + r.err)
+        # Control: another club's CA does not verify it.
+        other = Club(self.ws, name="other-club")
+        r = run(["openssl", "crl", "-inform", "DER", "-in", crl, "-CAfile", other.ca_pem,
+                 "-noout"])
+        self.assertNotIn("verify OK", r.out + r.err)
+
 
 def ipv6_loopback():
     try:

@@ -17,6 +17,7 @@ struct services {
   club::club& club;
   auth::authenticator& auth;
   const config::config& cfg;
+  std::string crl_der = {};  // the CA's revocation list, published at /ca.crl; empty: none
 };
 
 // A request target split into its path and query; the path is never percent-decoded, so encoded

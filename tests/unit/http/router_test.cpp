@@ -279,6 +279,24 @@ TEST_F(RouterTest, BearerTokenWorksWhereBasicDoes) {
   EXPECT_EQ(router_.handle(req, {"198.51.100.9"}).result(), status::unauthorized);
 }
 
+TEST_F(RouterTest, CrlIsPublicWhenThereIsOne) {
+  EXPECT_EQ(send(verb::get, "/ca.crl").result(), status::not_found);  // none configured
+  router with_crl{services{club.domain, club.auth, cfg, "DER bytes"}};
+  request req{verb::get, "/ca.crl", 11};
+  const auto res = with_crl.handle(req, {});
+  EXPECT_EQ(res.result(), status::ok);
+  EXPECT_EQ(res[field::content_type], "application/pkix-crl");
+  EXPECT_EQ(res.body(), "DER bytes");
+  request post{verb::post, "/ca.crl", 11};
+  EXPECT_EQ(with_crl.handle(post, {}).result(), status::method_not_allowed);
+}
+
+TEST_F(RouterTest, OnlyOriginFormTargets) {
+  EXPECT_EQ(send(verb::connect, "127.0.0.1:22").result(), status::bad_request);
+  EXPECT_EQ(send(verb::get, "https://evil.example/").result(), status::bad_request);
+  EXPECT_EQ(send(verb::options, "*").result(), status::bad_request);
+}
+
 TEST_F(RouterTest, KeepAliveFollowsTheRequest) {
   request req{verb::get, "/", 11};
   req.keep_alive(false);

@@ -113,3 +113,50 @@ TEST(Pki, RefusesBadHostsAndValidity) {
 
 }  // namespace
 }  // namespace hush::pki
+
+namespace hush::pki {
+namespace {
+
+TEST(Pki, CrlIsSignedByTheCaAndEmpty) {
+  const auto ca = make_ca("test CA");
+  const auto der = make_crl_der(ca, 30);
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  std::unique_ptr<X509_CRL, void (*)(X509_CRL*)> crl(
+      d2i_X509_CRL(nullptr, &p, static_cast<long>(der.size())), X509_CRL_free);
+  ASSERT_TRUE(crl);
+  const auto root = read_cert(ca.cert_pem);
+  EXPECT_EQ(X509_CRL_verify(crl.get(), X509_get0_pubkey(root.get())), 1);
+  EXPECT_EQ(X509_NAME_cmp(X509_CRL_get_issuer(crl.get()), X509_get_subject_name(root.get())), 0);
+  // No revoked certificates: OpenSSL reports that as no list (-1) or an empty one.
+  EXPECT_LE(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl.get())), 0);
+  int days = 0;
+  int seconds = 0;
+  ASN1_TIME_diff(&days, &seconds, X509_CRL_get0_lastUpdate(crl.get()),
+                 X509_CRL_get0_nextUpdate(crl.get()));
+  EXPECT_EQ(days, 30);
+  // Another CA's key does not verify it.
+  const auto other = read_cert(make_ca("other").cert_pem);
+  EXPECT_NE(X509_CRL_verify(crl.get(), X509_get0_pubkey(other.get())), 1);
+}
+
+TEST(Pki, ServerCertificateNamesItsCrl) {
+  const auto ca = make_ca("test CA");
+  const auto with =
+      read_cert(issue_server(ca, {"localhost"}, 30, "https://localhost:5684/ca.crl").cert_pem);
+  auto* points = static_cast<CRL_DIST_POINTS*>(
+      X509_get_ext_d2i(with.get(), NID_crl_distribution_points, nullptr, nullptr));
+  ASSERT_NE(points, nullptr);
+  ASSERT_EQ(sk_DIST_POINT_num(points), 1);
+  const auto* names = sk_DIST_POINT_value(points, 0)->distpoint->name.fullname;
+  const auto* uri = sk_GENERAL_NAME_value(names, 0)->d.uniformResourceIdentifier;
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
+                        static_cast<std::size_t>(ASN1_STRING_length(uri))),
+            "https://localhost:5684/ca.crl");
+  CRL_DIST_POINTS_free(points);
+  const auto without = read_cert(issue_server(ca, {"localhost"}, 30).cert_pem);
+  EXPECT_EQ(X509_get_ext_by_NID(without.get(), NID_crl_distribution_points, -1), -1);
+  EXPECT_THROW(issue_server(ca, {"localhost"}, 30, "https://a, URI:https://b"), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace hush::pki
