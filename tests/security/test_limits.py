@@ -1,0 +1,257 @@
+"""Deadlines, size limits and connection caps, probed with raw sockets ([limits] in hush.toml).
+
+- A connection that never sends a byte is closed after handshake_timeout_seconds.
+- One that sends its request head a line at a time is closed after request_timeout_seconds.
+- An idle keep-alive connection is closed after idle_timeout_seconds.
+- A head over max_header_bytes gets 431, a declared body over max_body_bytes gets 413 before the
+  body is sent; both close the connection.
+- Over max_connections_per_address, further connections from that address are closed at once
+  (before TLS) while another address still gets served; over max_connections, every further
+  connection is closed at once, and the server recovers when connections go away.
+Controls: the plain server keeps a silent connection open past the same deadline, and keeps
+every connection from one address open past the same cap.
+
+Run: /usr/bin/python3 tests/security/test_limits.py   (HUSH_BIN=/path/to/hush optional)
+"""
+
+import os
+import socket
+import ssl
+import sys
+import time
+import unittest
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import secsupport as sec  # noqa: E402
+from secsupport import basic  # noqa: E402
+
+HANDSHAKE_S = 2
+REQUEST_S = 3
+IDLE_S = 3
+SLACK_S = 2.5  # scheduling, timer granularity, a loaded 2-core machine
+PER_ADDRESS = 8
+EXTRA = 4
+GLOBAL = 12
+
+
+def get_head(password_user, path="/", extra="", close=False):
+    user, password = password_user
+    return ("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: %s\r\n%s%s\r\n"
+            % (path, basic(user, password), extra, "Connection: close\r\n" if close else ""))
+
+
+def open_or_closed(socks, wait_s=1.0):
+    """For each socket: True if the peer closed it within WAIT_S (EOF/reset), else False."""
+    deadline = time.monotonic() + wait_s
+    result = []
+    for s in socks:
+        s.settimeout(max(0.05, deadline - time.monotonic()))
+        try:
+            result.append(s.recv(1) == b"")
+        except socket.timeout:
+            result.append(False)
+        except OSError:
+            result.append(True)
+    return result
+
+
+def hold_connections(host, port, source_ip, n, pause=0.02):
+    socks = []
+    for _ in range(n):
+        socks.append(sec.raw_connect(host, port, source_ip, timeout=5))
+        time.sleep(pause)
+    return socks
+
+
+def close_all(socks):
+    for s in socks:
+        try:
+            s.close()
+        except OSError:
+            pass
+
+
+def member_get(club, server, source_ip):
+    s = sec.http_session(club.ca_pem, source_ip)
+    try:
+        return sec.timed_get(s, server.url, "alice", club.passwords["alice"], timeout=5)
+    finally:
+        s.close()
+
+
+class DeadlinesTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ws = sec.Workspace(prefix="hush-sec-")
+        cls.addClassCleanup(cls.ws.cleanup)
+        cls.club = sec.make_club(cls.ws, {
+            ("limits", "handshake_timeout_seconds"): str(HANDSHAKE_S),
+            ("limits", "request_timeout_seconds"): str(REQUEST_S),
+            ("limits", "idle_timeout_seconds"): str(IDLE_S),
+            ("limits", "max_header_bytes"): "8192",
+            ("limits", "max_body_bytes"): "262144",
+        })
+        cls.server = sec.start_hush(cls.club)
+        cls.addClassCleanup(cls.server.stop)
+        cls.target = sec.Target("127.0.0.1", cls.server.port, cls.club.ca_pem)
+        cls.alice = ("alice", cls.club.passwords["alice"])
+
+    def test_silent_connection_is_closed_after_handshake_timeout(self):
+        with sec.raw_connect("127.0.0.1", self.server.port, "127.0.0.5") as s:
+            elapsed = sec.wait_closed(s, HANDSHAKE_S + SLACK_S)
+        self.assertIsNotNone(elapsed, "still open after %.1f s" % (HANDSHAKE_S + SLACK_S))
+        self.assertGreater(elapsed, HANDSHAKE_S - 0.5)
+
+    def test_control_plain_server_keeps_a_silent_connection(self):
+        with sec.PlainServer("--secret", "x") as plain:
+            with sec.raw_connect("127.0.0.1", plain.port, "127.0.0.5") as s:
+                elapsed = sec.wait_closed(s, HANDSHAKE_S + SLACK_S)
+        self.assertIsNone(elapsed, "the control closed it: the probe would not see a missing "
+                                   "deadline")
+
+    def test_slow_request_head_is_closed_after_request_timeout(self):
+        with self.target.connect("127.0.0.5", timeout=5) as tls:
+            t0 = time.monotonic()
+            head = get_head(self.alice).encode()
+            head_lines = head.split(b"\r\n")[:-2]  # everything but the final blank line
+            closed_at, received = None, b""
+            for i in range(40):  # one header line every 0.25 s, never the blank line
+                line = head_lines[i] if i < len(head_lines) else b"X-Slow-%d: a" % i
+                try:
+                    tls.sendall(line + b"\r\n")
+                except OSError:
+                    closed_at = time.monotonic() - t0
+                    break
+                data, closed = sec.read_until_close(tls, 0.25)
+                received += data
+                if closed:
+                    closed_at = time.monotonic() - t0
+                    break
+        self.assertIsNotNone(closed_at, "still open after 10 s of slow headers")
+        self.assertGreater(closed_at, REQUEST_S - 0.5)
+        self.assertLess(closed_at, REQUEST_S + SLACK_S)
+        self.assertNotIn(sec.SECRET_TEXT.encode(), received)
+
+    def test_idle_keep_alive_connection_is_closed_after_idle_timeout(self):
+        with self.target.connect("127.0.0.5", timeout=5) as tls:
+            tls.sendall(get_head(self.alice).encode())
+            deadline = time.monotonic() + 5
+            data = b""
+            while time.monotonic() < deadline:
+                chunk, closed = sec.read_until_close(tls, 0.2)
+                data += chunk
+                responses = sec.split_responses(data)
+                if responses and responses[0][0] and len(responses[0][2]) >= int(
+                        responses[0][1].get("content-length", "0")):
+                    break
+                self.assertFalse(closed, "closed before the response: %r" % data)
+            self.assertEqual(sec.split_responses(data)[0][0], 200, data[:200])
+            elapsed = sec.wait_closed(tls, IDLE_S + SLACK_S)
+        self.assertIsNotNone(elapsed, "idle connection still open after %.1f s"
+                             % (IDLE_S + SLACK_S))
+        self.assertGreater(elapsed, IDLE_S - 0.5)
+
+    def test_huge_head_gets_431_and_close(self):
+        raw, closed = self.target.exchange(
+            get_head(self.alice, extra="X-Pad: %s\r\n" % ("a" * 10000)).encode(), timeout=5)
+        responses = sec.split_responses(raw)
+        self.assertEqual([r[0] for r in responses], [431], raw[:300])
+        self.assertTrue(closed, "connection left open after 431")
+
+    def test_declared_huge_body_gets_413_before_it_is_sent(self):
+        head = ("POST /api/v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: %s\r\n"
+                "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+                % (basic(*self.alice), 262144 + 1))
+        raw, closed = self.target.exchange(head.encode(), timeout=5)
+        responses = sec.split_responses(raw)
+        self.assertEqual([r[0] for r in responses], [413], raw[:300])
+        self.assertTrue(closed, "connection left open after 413")
+
+    def test_streamed_huge_body_gets_413(self):
+        with self.target.connect("127.0.0.5", timeout=5) as tls:
+            tls.sendall(("POST /api/v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         "Authorization: %s\r\nContent-Type: application/json\r\n"
+                         "Transfer-Encoding: chunked\r\n\r\n" % basic(*self.alice)).encode())
+            chunk = b"8000\r\n" + b"a" * 0x8000 + b"\r\n"
+            try:
+                for _ in range(20):  # 640 KiB > 256 KiB
+                    tls.sendall(chunk)
+            except OSError:
+                pass
+            raw, closed = sec.read_until_close(tls, 5)
+        responses = sec.split_responses(raw)
+        self.assertEqual([r[0] for r in responses][:1], [413], raw[:300])
+
+
+def cap_probe(port, source_ip, n):
+    """Opens N connections from SOURCE_IP; returns (sockets, [closed at once?])."""
+    socks = hold_connections("127.0.0.1", port, source_ip, n)
+    return socks, open_or_closed(socks, 1.0)
+
+
+class ConnectionCapsTest(unittest.TestCase):
+
+    def start(self, config):
+        ws = sec.Workspace(prefix="hush-sec-")
+        self.addCleanup(ws.cleanup)
+        club = sec.make_club(ws, config)
+        server = sec.start_hush(club)
+        self.addCleanup(server.stop)
+        return club, server
+
+    def test_per_address_cap(self):
+        club, server = self.start({
+            ("limits", "max_connections_per_address"): str(PER_ADDRESS),
+            ("limits", "handshake_timeout_seconds"): "30",
+        })
+        socks, closed = cap_probe(server.port, "127.0.0.6", PER_ADDRESS + EXTRA)
+        self.addCleanup(close_all, socks)
+        self.assertEqual(closed, [False] * PER_ADDRESS + [True] * EXTRA, closed)
+        # Over the cap, even a real client from that address is turned away before TLS...
+        with self.assertRaises((ssl.SSLError, OSError)):
+            sec.Target("127.0.0.1", server.port, club.ca_pem).exchange(
+                get_head(("alice", club.passwords["alice"]), close=True).encode(),
+                source_ip="127.0.0.6")
+        # ...while another address gets served at once.
+        status, seconds, r = member_get(club, server, "127.0.0.7")
+        self.assertEqual(status, 200, r)
+        self.assertLess(seconds, 2)
+
+    def test_global_cap_and_recovery(self):
+        club, server = self.start({
+            ("limits", "max_connections"): str(GLOBAL),
+            ("limits", "max_connections_per_address"): str(GLOBAL),
+            ("limits", "handshake_timeout_seconds"): "30",
+        })
+        socks = []
+        self.addCleanup(close_all, socks)
+        for i in range(GLOBAL):
+            socks += hold_connections("127.0.0.1", server.port, "127.0.0.%d" % (100 + i), 1)
+        self.assertEqual(open_or_closed(socks, 0.5), [False] * GLOBAL)
+        extra = hold_connections("127.0.0.1", server.port, "127.0.0.200", 2)
+        socks += extra
+        self.assertEqual(open_or_closed(extra, 1.0), [True, True])
+        close_all(socks)
+        # The slots come back once those connections are gone.
+        deadline = time.monotonic() + 5
+        status = None
+        while time.monotonic() < deadline:
+            status, _s, _r = member_get(club, server, "127.0.0.7")
+            if status == 200:
+                break
+            time.sleep(0.2)
+        self.assertEqual(status, 200, "the server did not recover its connection slots")
+
+    def test_control_plain_server_has_no_cap(self):
+        with sec.PlainServer("--secret", "x") as plain:
+            socks, closed = cap_probe(plain.port, "127.0.0.6", PER_ADDRESS + EXTRA)
+            close_all(socks)
+        self.assertEqual(closed, [False] * (PER_ADDRESS + EXTRA),
+                         "the control closed connections: the probe would not see a cap")
+
+
+if __name__ == "__main__":
+    sec.main()
