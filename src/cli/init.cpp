@@ -86,7 +86,7 @@ void run_init(const init_options& options) {
   const std::string crl_host = options.hosts.empty() ? "localhost" : options.hosts.front();
   const auto crl_url = "https://" +
                        (crl_host.find(':') != std::string::npos ? "[" + crl_host + "]" : crl_host) +
-                       ":" + std::to_string(config::config{}.listen.port) + crl_path;
+                       ":" + std::to_string(config::default_port) + crl_path;
   const auto server = pki::issue_server(ca, hosts, pki::max_server_validity_days, crl_url);
 
   files::write_new(paths.ca_key(), ca.key_pem, private_file);

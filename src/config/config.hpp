@@ -12,9 +12,12 @@
 
 namespace hush::config {
 
+// The port of the original club server, kept so that members' scripts keep working.
+inline constexpr std::uint16_t default_port = 5684;
+
 struct listen_address {
   std::string host = "127.0.0.1";
-  std::uint16_t port = 5684;
+  std::uint16_t port = default_port;
 
   bool operator==(const listen_address&) const = default;
 };
