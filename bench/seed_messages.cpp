@@ -5,12 +5,12 @@
 // that id bound as associated data, only the envelope stored) but commits every `batch` rows.
 // Usage: hush-seed-messages DIR COUNT [BATCH]
 
-#include <sqlite3.h>
-
 #include <charconv>
 #include <cstdio>
 #include <exception>
 #include <string>
+
+#include <sqlite3.h>
 
 #include "cli/club_dir.hpp"
 #include "club/club.hpp"
@@ -56,9 +56,9 @@ int main(int argc, char** argv) {
     sqlite3_busy_timeout(bulk.db, 5000);
     sqlite3_stmt* insert = nullptr;
     sqlite3_stmt* update = nullptr;
-    check(sqlite3_prepare_v2(bulk.db,
-                             "INSERT INTO messages (author, created_at, sealed) VALUES (?1, ?2, x'')",
-                             -1, &insert, nullptr),
+    check(sqlite3_prepare_v2(
+              bulk.db, "INSERT INTO messages (author, created_at, sealed) VALUES (?1, ?2, x'')", -1,
+              &insert, nullptr),
           bulk.db, "prepare insert");
     check(sqlite3_prepare_v2(bulk.db, "UPDATE messages SET sealed = ?1 WHERE id = ?2", -1, &update,
                              nullptr),
@@ -67,7 +67,8 @@ int main(int argc, char** argv) {
     for (long done = 0; done < count;) {
       check(sqlite3_exec(bulk.db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), bulk.db, "begin");
       for (long i = 0; i < batch && done < count; ++i, ++done) {
-        const std::string text = "Bench message " + std::to_string(done) + ", sealed like any other.";
+        const std::string text =
+            "Bench message " + std::to_string(done) + ", sealed like any other.";
         sqlite3_bind_text(insert, 1, "bench", -1, SQLITE_STATIC);
         sqlite3_bind_int64(insert, 2, now);
         check(sqlite3_step(insert), bulk.db, "insert");
