@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "auth/sessions.hpp"
 #include "auth/tokens.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -94,6 +95,26 @@ std::optional<member> authenticator::authenticate_token(std::string_view token,
     }
     throttle_.record_failure(token_throttle_name, remote, now);
     return fail(failure, errc::unauthorized);
+  }
+  return member(std::move(record->name), record->member_role);
+}
+
+std::optional<member> authenticator::authenticate_session(std::string_view token,
+                                                          std::string_view remote,
+                                                          store::session_limits limits,
+                                                          auth_failure& failure) {
+  const auto now = now_();
+  if (const auto wait = throttle_.blocked(token_throttle_name, remote, now)) {
+    return fail(failure, errc::throttled, *wait);
+  }
+  auto record = store_.member_by_session(session_hash(token), wall_clock_.now_seconds(), limits);
+  if (!record) {
+    if (record.error() == errc::not_found) {
+      throttle_.record_failure(token_throttle_name, remote, now);
+      return fail(failure, errc::unauthorized);
+    }
+    failure = {record.error(), {}};
+    return std::nullopt;
   }
   return member(std::move(record->name), record->member_role);
 }

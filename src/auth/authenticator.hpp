@@ -78,6 +78,11 @@ class authenticator {
   std::optional<member> authenticate_token(std::string_view token, std::string_view remote,
                                            auth_failure& failure);
 
+  // A browser session, by the token in its cookie. Like a token: looked up by its hash, and
+  // failures count towards the address's throttle. `expired` (not counted) when it ran out.
+  std::optional<member> authenticate_session(std::string_view token, std::string_view remote,
+                                             store::session_limits limits, auth_failure& failure);
+
   // For tests: the monotonic clock the throttle and the cache read.
   void set_clock(std::function<clock::time_point()> now) { now_ = std::move(now); }
 

@@ -60,10 +60,14 @@ std::optional<std::string_view> parse_bearer(std::string_view authorization) {
   while (!token.empty() && token.back() == ' ') {
     token.remove_suffix(1);
   }
-  if (token.size() != token_chars || !std::all_of(token.begin(), token.end(), is_base64url)) {
+  if (!is_token_shaped(token)) {
     return std::nullopt;
   }
   return token;
+}
+
+bool is_token_shaped(std::string_view text) noexcept {
+  return text.size() == token_chars && std::all_of(text.begin(), text.end(), is_base64url);
 }
 
 std::optional<std::int64_t> parse_duration(std::string_view text) {

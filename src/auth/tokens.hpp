@@ -14,6 +14,9 @@ namespace hush::auth {
 std::string new_token();
 std::array<std::uint8_t, 32> token_hash(std::string_view token);
 
+// True for 43 base64url characters, the shape of every token new_token() makes.
+bool is_token_shaped(std::string_view text) noexcept;
+
 // The token of an "Authorization: Bearer <token>" value; nullopt if it is another scheme or the
 // token is not 43 base64url characters.
 std::optional<std::string_view> parse_bearer(std::string_view authorization);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "auth/sessions.hpp"
+#include "auth/tokens.hpp"
 #include "core/error.hpp"
 
 namespace hush::club {
@@ -149,6 +151,20 @@ result<void> club::set_password(std::string_view name, std::string_view password
     return hash.error();
   }
   return store_.set_password_hash(name, *hash);
+}
+
+result<secret_string> club::start_session(std::string_view member, store::session_limits limits) {
+  secret_string token(auth::new_token());
+  if (auto added = store_.add_session(auth::session_hash(token.view()), member,
+                                      clock_.now_seconds(), limits);
+      !added) {
+    return added.error();
+  }
+  return token;
+}
+
+result<void> club::end_session(std::string_view token) {
+  return store_.remove_session(auth::session_hash(token));
 }
 
 }  // namespace hush::club

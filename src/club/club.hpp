@@ -59,6 +59,12 @@ class club {
                                       std::string_view password);
   result<void> set_password(std::string_view name, std::string_view password);
 
+  // A new browser session for a member whose password was just verified: its token, which only
+  // the member's cookie will ever hold (the store keeps a hash).
+  result<secret_string> start_session(std::string_view member, store::session_limits limits);
+  // not_found if the session is already gone.
+  result<void> end_session(std::string_view token);
+
   std::size_t max_message_bytes() const noexcept { return max_message_bytes_; }
   store::store& members() noexcept { return store_; }
 

@@ -144,6 +144,12 @@ const std::vector<setting>& settings() {
       seconds("throttle", "max_delay_seconds",
               "Longest delay; a key quiet for this long is forgotten.", 1, 86400,
               &config::throttle_max_delay),
+      seconds("sessions", "idle_seconds",
+              "A browser session unused for this long is over; the member logs in again.", 60,
+              7 * 86400, &config::session_idle),
+      seconds("sessions", "absolute_seconds",
+              "A browser session ends this long after login, however busy it is.", 300, 30 * 86400,
+              &config::session_absolute),
       {"log", "level", "One of debug, info, warn, error. Secrets are never logged at any level.",
        true, 0, 0, nullptr, nullptr, [](const config& c) { return c.log_level; },
        [](config& c, const std::string& v, const std::string& where) {
@@ -174,6 +180,10 @@ void validate_whole(const config& c, std::string_view source) {
     throw config_error(
         std::string(source) +
         ": limits.max_connections_per_address must not exceed limits.max_connections");
+  }
+  if (c.session_idle > c.session_absolute) {
+    throw config_error(std::string(source) +
+                       ": sessions.idle_seconds must not exceed sessions.absolute_seconds");
   }
   if (c.page_size > c.max_page_size) {
     throw config_error(std::string(source) + ": api.page_size must not exceed api.max_page_size");

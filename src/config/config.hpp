@@ -52,6 +52,10 @@ struct config {
   std::chrono::seconds throttle_base_delay{2};
   std::chrono::seconds throttle_max_delay{900};
 
+  // Browser sessions: ended after this long unused, and this long after login whatever happens.
+  std::chrono::seconds session_idle{30 * 60};
+  std::chrono::seconds session_absolute{12 * 60 * 60};
+
   std::string log_level = "info";
 };
 

@@ -37,6 +37,8 @@ class category final : public std::error_category {
         return "needs a password hash";
       case errc::overloaded:
         return "overloaded";
+      case errc::expired:
+        return "expired";
     }
     return "unknown error";
   }

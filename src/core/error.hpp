@@ -22,6 +22,7 @@ enum class errc {
   throttled,      // too many failed attempts; try again after a delay
   needs_hashing,  // the answer needs an Argon2id run, which the caller chose to defer
   overloaded,     // a bounded queue is full; try again shortly
+  expired,        // a session (or other credential) that existed but has run out
 };
 
 const std::error_category& hush_category() noexcept;

@@ -19,8 +19,15 @@ error_info info(api_error error) {
       return {status::bad_request, "bad_request", "The request is malformed."};
     case api_error::unauthorized:
       return {status::unauthorized, "unauthorized", "Authentication is required."};
+    case api_error::session_expired:
+      return {status::unauthorized, "session_expired", "Your session has ended. Log in again."};
     case api_error::forbidden:
       return {status::forbidden, "forbidden", "This action is not allowed for your role."};
+    case api_error::cross_origin:
+      return {status::forbidden, "cross_origin",
+              "This request did not come from the club's own page."};
+    case api_error::conflict:
+      return {status::conflict, "conflict", "That conflicts with the club as it is now."};
     case api_error::not_found:
       return {status::not_found, "not_found", "Nothing is here."};
     case api_error::method_not_allowed:
@@ -109,6 +116,12 @@ api_error to_api_error(std::error_code ec) noexcept {
   if (ec == errc::forbidden) {
     return api_error::forbidden;
   }
+  if (ec == errc::expired) {
+    return api_error::session_expired;
+  }
+  if (ec == errc::already_exists) {
+    return api_error::conflict;
+  }
   if (ec == errc::invalid_argument) {
     return api_error::bad_request;
   }
@@ -137,6 +150,14 @@ response with_body(status s, std::string_view content_type, std::string body, co
 }
 
 }  // namespace
+
+response page_response(std::string_view content_type, std::string_view body, const request& req) {
+  auto res = with_body(status::ok, content_type, std::string(body), req);
+  res.set("Content-Security-Policy",
+          "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+          "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+  return res;
+}
 
 response json_response(status s, const boost::json::value& body, const request& req) {
   return with_body(s, "application/json", boost::json::serialize(body), req);

@@ -15,11 +15,14 @@ namespace hush::http {
 enum class api_error {
   bad_request,
   unauthorized,
+  session_expired,
   forbidden,
+  cross_origin,
   not_found,
   method_not_allowed,
   payload_too_large,
   headers_too_large,
+  conflict,
   unsupported_media_type,
   too_many_requests,
   unavailable,
@@ -48,5 +51,10 @@ void serialize(const response& res, std::string& out, bool with_body = true);
 // Headers every response carries, success or error: HSTS, no caching, no sniffing, a CSP that
 // allows nothing, no referrer, no framing. No Server header is ever set.
 void apply_security_headers(response& res);
+
+// The members' web page and its files: the same headers, with a CSP that lets the page load its
+// own script, style and images and talk to its own origin, and nothing else (no inline code, no
+// eval, no other origin).
+response page_response(std::string_view content_type, std::string_view body, const request& req);
 
 }  // namespace hush::http

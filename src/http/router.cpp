@@ -3,14 +3,17 @@
 #include <charconv>
 #include <optional>
 
+#include "auth/sessions.hpp"
+#include "club/club.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "http/response.hpp"
+#include "web/assets.hpp"
 
 namespace hush::http {
 namespace {
 
-enum class resource { root, messages, message, none };
+enum class resource { root, messages, message, session, members, member, none };
 
 // "/api/v1/messages/42" -> 42. Digits only: no signs, no encoded characters, nothing after.
 std::optional<store::message_id> message_id_in(std::string_view path) {
@@ -29,32 +32,53 @@ std::optional<store::message_id> message_id_in(std::string_view path) {
   return store::message_id{value};
 }
 
-std::string_view allowed_methods(resource r) {
-  switch (r) {
-    case resource::root:
-      return "GET";
-    case resource::messages:
-      return "GET, POST";
-    case resource::message:
-      return "GET, DELETE";
-    case resource::none:
-      break;
+// "/api/v1/members/alice" -> "alice"; a valid member name or nothing, so nothing encoded or
+// nested can reach the handler.
+std::optional<std::string_view> member_name_in(std::string_view path) {
+  constexpr std::string_view prefix = "/api/v1/members/";
+  if (path.substr(0, prefix.size()) != prefix) {
+    return std::nullopt;
   }
-  return "";
+  const auto name = path.substr(prefix.size());
+  if (!club::valid_member_name(name)) {
+    return std::nullopt;
+  }
+  return name;
 }
 
-bool allows(resource r, verb method) {
+struct route_entry {
+  std::string_view allow;
+  bool get = false;
+  bool post = false;
+  bool delete_ = false;
+};
+
+route_entry methods_of(resource r) {
   switch (r) {
     case resource::root:
-      return method == verb::get;
+      return {"GET", true, false, false};
     case resource::messages:
-      return method == verb::get || method == verb::post;
+    case resource::members:
+      return {"GET, POST", true, true, false};
     case resource::message:
-      return method == verb::get || method == verb::delete_;
+      return {"GET, DELETE", true, false, true};
+    case resource::session:
+      return {"GET, POST, DELETE", true, true, true};
+    case resource::member:
+      return {"DELETE", false, false, true};
     case resource::none:
       break;
   }
-  return false;
+  return {};
+}
+
+bool allows(const route_entry& e, verb method) {
+  return (method == verb::get && e.get) || (method == verb::post && e.post) ||
+         (method == verb::delete_ && e.delete_);
+}
+
+bool changes_state(verb method) {
+  return method != verb::get && method != verb::head && method != verb::options;
 }
 
 response with_allow(response res, std::string_view allow) {
@@ -71,6 +95,43 @@ response options_response(const request& req, std::string_view allow) {
   return res;
 }
 
+// A browser navigating to the club gets the members' page; curl and scripts, which do not ask
+// for HTML, get the newest message as before.
+bool wants_page(const request& req) {
+  return req.find(field::authorization) == req.end() &&
+         req[field::accept].find("text/html") != std::string_view::npos;
+}
+
+// A state-changing request that a browser says came from another site, or from a page of
+// another origin, is refused whatever credentials it carries: a browser may attach a cached
+// Basic login to it, and a cookie is only one of the ways in. Clients that are not browsers send
+// neither header.
+bool from_another_origin(const request& req) {
+  const auto site = req["Sec-Fetch-Site"];
+  if (site == "cross-site" || site == "same-site") {
+    return true;
+  }
+  const auto origin = req[field::origin];
+  if (origin.empty()) {
+    return false;
+  }
+  const auto host = req[field::host];
+  constexpr std::string_view scheme = "https://";
+  return host.empty() || origin.size() != scheme.size() + host.size() ||
+         origin.substr(0, scheme.size()) != scheme || origin.substr(scheme.size()) != host;
+}
+
+// A browser's own fetch() gets no Basic challenge: the page shows its own login form instead of
+// the browser's password dialog.
+response unauthorized_for(const request& req, api_error error) {
+  auto res = error_response(error, req);
+  const auto mode = req["Sec-Fetch-Mode"];
+  if (!mode.empty() && mode != "navigate") {
+    res.erase(field::www_authenticate);
+  }
+  return res;
+}
+
 }  // namespace
 
 outcome router::route(const request& req, const request_context& ctx, auth::hashing mode) {
@@ -80,7 +141,8 @@ outcome router::route(const request& req, const request_context& ctx, auth::hash
     return error_response(api_error::bad_request, req);
   }
   const auto t = split_target(req.target());
-  // Public by design: a CRL is for anyone who checks a certificate.
+  // Public by design: a CRL is for anyone who checks a certificate, and the page and its files
+  // hold no secret (everything a member sees comes through the API after login).
   if (t.path == "/ca.crl" && !services_.crl_der.empty()) {
     if (req.method() != verb::get) {
       return with_allow(error_response(api_error::method_not_allowed, req), "GET");
@@ -93,36 +155,74 @@ outcome router::route(const request& req, const request_context& ctx, auth::hash
     res.prepare_payload();
     return res;
   }
+  if (const auto* file = web::find_asset(t.path);
+      file != nullptr && (t.path != "/" || wants_page(req))) {
+    if (req.method() != verb::get) {
+      return with_allow(error_response(api_error::method_not_allowed, req), "GET");
+    }
+    return page_response(file->content_type, file->body, req);
+  }
+
   std::optional<store::message_id> id;
+  std::optional<std::string_view> name;
   resource r = resource::none;
   if (t.path == "/") {
     r = resource::root;
   } else if (t.path == "/api/v1/messages") {
     r = resource::messages;
+  } else if (t.path == "/api/v1/session") {
+    r = resource::session;
+  } else if (t.path == "/api/v1/members") {
+    r = resource::members;
   } else if ((id = message_id_in(t.path))) {
     r = resource::message;
+  } else if ((name = member_name_in(t.path))) {
+    r = resource::member;
   }
 
   if (r == resource::none) {
     return error_response(api_error::not_found, req);
   }
+  const auto methods = methods_of(r);
   // No CORS headers: OPTIONS tells what the resource allows and grants no other origin anything.
   if (req.method() == verb::options) {
-    return options_response(req, allowed_methods(r));
+    return options_response(req, methods.allow);
   }
-  if (!allows(r, req.method())) {
-    return with_allow(error_response(api_error::method_not_allowed, req), allowed_methods(r));
+  if (!allows(methods, req.method())) {
+    return with_allow(error_response(api_error::method_not_allowed, req), methods.allow);
+  }
+  if (changes_state(req.method()) && from_another_origin(req)) {
+    return error_response(api_error::cross_origin, req);
+  }
+  // Logging in is the one route that takes a password instead of a proof of one.
+  if (r == resource::session && req.method() == verb::post) {
+    return handlers::log_in(req, ctx, services_, mode);
   }
 
-  // Every route is for members only: authenticate before anything else is looked at.
+  // Every other route is for members only: authenticate before anything else is looked at.
   auth::auth_failure failure;
-  const auto header = req.find(field::authorization);
-  const auto who = header == req.end()
-                       ? std::nullopt
-                       : services_.auth.authenticate(header->value(), ctx.remote, mode, failure);
+  std::optional<auth::member> who;
+  std::optional<std::string_view> session_token;
+  if (const auto header = req.find(field::authorization); header != req.end()) {
+    who = services_.auth.authenticate(header->value(), ctx.remote, mode, failure);
+  } else if ((session_token = auth::session_from_cookies(req[field::cookie]))) {
+    who = services_.auth.authenticate_session(*session_token, ctx.remote,
+                                              handlers::session_limits_of(services_.cfg), failure);
+    // A cookie rides along with any request the browser makes, so a state change must also
+    // prove it came from the club's page: the page alone can read the session's CSRF token.
+    if (who && changes_state(req.method()) &&
+        (req[field::origin].empty() || !auth::csrf_matches(*session_token, req["X-CSRF-Token"]))) {
+      return error_response(api_error::cross_origin, req);
+    }
+  } else {
+    failure.error = make_error_code(errc::unauthorized);
+  }
   if (!who) {
-    if (header == req.end() || failure.error == errc::unauthorized) {
-      return error_response(api_error::unauthorized, req);
+    if (failure.error == errc::unauthorized) {
+      return unauthorized_for(req, api_error::unauthorized);
+    }
+    if (failure.error == errc::expired) {
+      return unauthorized_for(req, api_error::session_expired);
     }
     if (failure.error == errc::needs_hashing) {
       return needs_hashing{};
@@ -134,15 +234,24 @@ outcome router::route(const request& req, const request_context& ctx, auth::hash
     return error_response(to_api_error(failure.error), req);
   }
 
+  const bool get = req.method() == verb::get;
   switch (r) {
     case resource::root:
       return handlers::newest_text(req, ctx, services_, *who);
     case resource::messages:
-      return req.method() == verb::get ? handlers::list_messages(req, t, services_)
-                                       : handlers::post_message(req, services_, *who);
+      return get ? handlers::list_messages(req, t, services_)
+                 : handlers::post_message(req, services_, *who);
     case resource::message:
-      return req.method() == verb::get ? handlers::get_message(req, ctx, services_, *who, *id)
-                                       : handlers::delete_message(req, services_, *who, *id);
+      return get ? handlers::get_message(req, ctx, services_, *who, *id)
+                 : handlers::delete_message(req, services_, *who, *id);
+    case resource::session:
+      return get ? handlers::whoami(req, *who, session_token)
+                 : handlers::log_out(req, services_, session_token);
+    case resource::members:
+      return get ? handlers::list_members(req, services_, *who)
+                 : handlers::add_member(req, services_, *who, mode);
+    case resource::member:
+      return handlers::remove_member(req, services_, *who, *name);
     case resource::none:
       break;
   }

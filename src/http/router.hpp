@@ -8,11 +8,6 @@
 
 namespace hush::http {
 
-// The router's answer when a request needs an Argon2id run that the caller deferred: run route()
-// again with hashing allowed, on the pool that may hash.
-struct needs_hashing {};
-using outcome = std::variant<reply, needs_hashing>;
-
 // The whole HTTP surface in one table (router.cpp): match the path, check the method, answer
 // OPTIONS, authenticate, then call the handler with the member. Thread safe; touches the disk,
 // so the server calls it on its worker pools.

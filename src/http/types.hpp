@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <variant>
 
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -25,6 +26,11 @@ struct reply {
   response res;
   std::optional<store::audit_record> audit;
 };
+
+// The router's answer when a request needs an Argon2id run that the caller deferred: run route()
+// again with hashing allowed, on the pool that may hash.
+struct needs_hashing {};
+using outcome = std::variant<reply, needs_hashing>;
 
 // What the connection knows about a request beyond its bytes.
 struct request_context {

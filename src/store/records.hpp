@@ -56,6 +56,12 @@ struct token_record {
   std::int64_t expires_at = 0;  // 0: never
 };
 
+// How long a browser session lives: `idle` seconds after its last use, `absolute` after login.
+struct session_limits {
+  std::int64_t idle = 0;
+  std::int64_t absolute = 0;
+};
+
 struct audit_record {
   std::int64_t at = 0;
   std::string member;

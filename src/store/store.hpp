@@ -27,13 +27,14 @@ class store {
                                        std::string_view password_hash, std::int64_t now) = 0;
   virtual result<member_record> find_member(std::string_view name) = 0;
   virtual result<std::vector<member_record>> list_members() = 0;
-  // Removes the member and every token of theirs, in one transaction.
+  // Removes the member and every token and session of theirs, in one transaction.
   virtual result<void> remove_member(std::string_view name) = 0;
   // Replaces the hash only if it is still `expected` (compare-and-swap), so that a rehash on login
   // can never undo a password change that raced with it. not_found if the member is gone or the
   // hash changed meanwhile.
   virtual result<void> replace_password_hash(std::string_view name, std::string_view expected,
                                              std::string_view replacement) = 0;
+  // Sets a new password and ends every session of the member, in one transaction.
   virtual result<void> set_password_hash(std::string_view name, std::string_view hash) = 0;
 
   virtual result<std::uint32_t> add_data_key(const sealer& wrap, std::int64_t now) = 0;
@@ -57,6 +58,18 @@ class store {
                                                 std::int64_t now) = 0;
   virtual result<std::vector<token_record>> list_tokens() = 0;
   virtual result<void> remove_token(std::string_view name) = 0;
+
+  // Browser sessions, stored only as a hash of their token. Adding one also sweeps away sessions
+  // that ran out under `limits`. not_found if the member does not exist.
+  virtual result<void> add_session(std::span<const std::uint8_t> hash, std::string_view member,
+                                   std::int64_t now, session_limits limits) = 0;
+  // The member of a live session, which is marked as used at `now` (at most once a minute, so
+  // that reads stay reads). `expired` when the session existed but ran out (it is removed);
+  // not_found when there is no such session.
+  virtual result<member_record> member_by_session(std::span<const std::uint8_t> hash,
+                                                  std::int64_t now, session_limits limits) = 0;
+  // not_found if there is no such session.
+  virtual result<void> remove_session(std::span<const std::uint8_t> hash) = 0;
 
   virtual result<void> add_audit(const audit_record& record) = 0;
   // All of them in one transaction: one durable commit for many reads.

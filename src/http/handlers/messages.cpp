@@ -1,11 +1,10 @@
 #include <charconv>
 #include <optional>
 
-#include <boost/json/parse.hpp>
-
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "http/handlers/common.hpp"
 #include "http/handlers/handlers.hpp"
 #include "http/response.hpp"
 
@@ -22,14 +21,7 @@ target split_target(std::string_view raw) noexcept {
 namespace handlers {
 namespace {
 
-// An error for the client, with the detail for the log only.
-response fail(std::error_code ec, const request& req, std::string_view where) {
-  const auto api = to_api_error(ec);
-  if (api == api_error::internal || api == api_error::unavailable) {
-    log::error(std::string(where) + ": " + ec.message());
-  }
-  return error_response(api, req);
-}
+using detail::fail;
 
 std::optional<std::int64_t> parse_positive(std::string_view text) {
   std::int64_t value = 0;
@@ -125,22 +117,15 @@ response post_message(const request& req, services& s, const auth::member& who) 
   if (!club::may_post(who.role())) {
     return error_response(api_error::forbidden, req);
   }
-  const auto type = req[field::content_type];
-  if (type != "application/json" && type.rfind("application/json;", 0) != 0) {
-    return error_response(api_error::unsupported_media_type, req);
+  auto parsed = detail::read_json_object(req, s);
+  if (parsed.error) {
+    return std::move(*parsed.error);
   }
-  if (req.body().size() > s.cfg.max_body_bytes) {
-    return error_response(api_error::payload_too_large, req);
-  }
-  boost::system::error_code ec;
-  const auto parsed = boost::json::parse(req.body(), ec);
-  const auto* object = parsed.if_object();
-  const auto* text = object != nullptr ? object->if_contains("body") : nullptr;
-  if (ec || text == nullptr || !text->is_string() || object->size() != 1) {
+  const auto body = detail::string_member(*parsed.object, "body");
+  if (!body || parsed.object->size() != 1) {
     return error_response(api_error::bad_request, req);
   }
-  const auto& body = text->get_string();
-  auto id = s.club.post(who.name(), std::string_view(body.data(), body.size()));
+  auto id = s.club.post(who.name(), *body);
   if (!id) {
     return fail(id.error(), req, "POST /api/v1/messages");
   }

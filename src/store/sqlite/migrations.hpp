@@ -46,6 +46,16 @@ CREATE TABLE tokens (
 );
 CREATE INDEX tokens_member ON tokens (member);
 )sql",
+    R"sql(
+CREATE TABLE sessions (
+  id           INTEGER PRIMARY KEY,
+  hash         BLOB    NOT NULL UNIQUE,
+  member       TEXT    NOT NULL REFERENCES members (name) ON DELETE CASCADE,
+  created_at   INTEGER NOT NULL,
+  last_used_at INTEGER NOT NULL
+);
+CREATE INDEX sessions_member ON sessions (member);
+)sql",
 };
 
 }  // namespace hush::store::sqlite_migrations

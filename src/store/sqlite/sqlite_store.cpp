@@ -277,8 +277,25 @@ result<void> sqlite_store::replace_password_hash(std::string_view name, std::str
 
 result<void> sqlite_store::set_password_hash(std::string_view name, std::string_view hash) {
   auto db = acquire();
-  return change_one(*db, "UPDATE members SET password_hash = ?2 WHERE name = ?1",
-                    [&](sqlite_statement& s) { s.bind(1, name).bind(2, hash); });
+  write_transaction tx(*db);
+  if (auto begun = tx.begin(); !begun) {
+    return begun.error();
+  }
+  if (auto changed = change_one(*db, "UPDATE members SET password_hash = ?2 WHERE name = ?1",
+                                [&](sqlite_statement& s) { s.bind(1, name).bind(2, hash); });
+      !changed) {
+    return changed;
+  }
+  // Whoever logged in with the old password is logged out with it.
+  auto ended = db->prepare("DELETE FROM sessions WHERE member = ?1");
+  if (!ended) {
+    return ended.error();
+  }
+  ended->bind(1, name);
+  if (auto done = ended->run(); !done) {
+    return done;
+  }
+  return tx.commit();
 }
 
 result<std::uint32_t> sqlite_store::add_data_key(const sealer& wrap, std::int64_t now) {
@@ -389,6 +406,82 @@ result<member_record> sqlite_store::member_by_token(std::span<const std::uint8_t
       "JOIN members m ON m.name = t.member "
       "WHERE t.hash = ?1 AND (t.expires_at = 0 OR t.expires_at > ?2)",
       [&](sqlite_statement& s) { s.bind(1, hash).bind(2, now); }, read_member);
+}
+
+result<void> sqlite_store::add_session(std::span<const std::uint8_t> hash, std::string_view member,
+                                       std::int64_t now, session_limits limits) {
+  auto db = acquire();
+  if (!find_member(member)) {
+    return make_error_code(errc::not_found);
+  }
+  write_transaction tx(*db);
+  if (auto begun = tx.begin(); !begun) {
+    return begun.error();
+  }
+  auto sweep =
+      db->prepare("DELETE FROM sessions WHERE last_used_at <= ?1 - ?2 OR created_at <= ?1 - ?3");
+  if (!sweep) {
+    return sweep.error();
+  }
+  sweep->bind(1, now).bind(2, limits.idle).bind(3, limits.absolute);
+  if (auto done = sweep->run(); !done) {
+    return done;
+  }
+  auto insert = db->prepare(
+      "INSERT INTO sessions (hash, member, created_at, last_used_at) VALUES (?1, ?2, ?3, ?3)");
+  if (!insert) {
+    return insert.error();
+  }
+  insert->bind(1, hash).bind(2, member).bind(3, now);
+  if (auto done = insert->run(); !done) {
+    return done;
+  }
+  return tx.commit();
+}
+
+result<member_record> sqlite_store::member_by_session(std::span<const std::uint8_t> hash,
+                                                      std::int64_t now, session_limits limits) {
+  struct found_session {
+    member_record member;
+    std::int64_t created_at = 0;
+    std::int64_t last_used_at = 0;
+  };
+  auto db = acquire();
+  auto found = query_one<found_session>(
+      *db,
+      "SELECT m.id, m.name, m.role, m.password_hash, m.created_at, s.created_at, s.last_used_at "
+      "FROM sessions s JOIN members m ON m.name = s.member WHERE s.hash = ?1",
+      [&](sqlite_statement& s) { s.bind(1, hash); },
+      [](const sqlite_statement& s) {
+        return found_session{read_member(s), s.column_int(5), s.column_int(6)};
+      });
+  if (!found) {
+    return found.error();
+  }
+  if (now - found->last_used_at >= limits.idle || now - found->created_at >= limits.absolute) {
+    if (auto removed = change_one(*db, "DELETE FROM sessions WHERE hash = ?1",
+                                  [&](sqlite_statement& s) { s.bind(1, hash); });
+        !removed && removed.error() != errc::not_found) {
+      return removed.error();
+    }
+    return make_error_code(errc::expired);
+  }
+  // Idle time is kept to the minute: one write a minute per session, not one per request.
+  constexpr std::int64_t use_granularity = 60;
+  if (now - found->last_used_at >= use_granularity) {
+    if (auto touched = change_one(*db, "UPDATE sessions SET last_used_at = ?2 WHERE hash = ?1",
+                                  [&](sqlite_statement& s) { s.bind(1, hash).bind(2, now); });
+        !touched && touched.error() != errc::not_found) {
+      return touched.error();
+    }
+  }
+  return std::move(found->member);
+}
+
+result<void> sqlite_store::remove_session(std::span<const std::uint8_t> hash) {
+  auto db = acquire();
+  return change_one(*db, "DELETE FROM sessions WHERE hash = ?1",
+                    [&](sqlite_statement& s) { s.bind(1, hash); });
 }
 
 result<std::vector<token_record>> sqlite_store::list_tokens() {

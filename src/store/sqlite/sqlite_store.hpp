@@ -51,6 +51,12 @@ class sqlite_store : public store {
   result<std::vector<token_record>> list_tokens() override;
   result<void> remove_token(std::string_view name) override;
 
+  result<void> add_session(std::span<const std::uint8_t> hash, std::string_view member,
+                           std::int64_t now, session_limits limits) override;
+  result<member_record> member_by_session(std::span<const std::uint8_t> hash, std::int64_t now,
+                                          session_limits limits) override;
+  result<void> remove_session(std::span<const std::uint8_t> hash) override;
+
   result<void> add_audit(const audit_record& record) override;
   result<void> add_audits(std::span<const audit_record> records) override;
   result<std::vector<audit_record>> list_audit(std::size_t limit) override;

@@ -1,0 +1,29 @@
+#pragma once
+
+#include <optional>
+#include <string_view>
+#include <system_error>
+
+#include <boost/json/object.hpp>
+
+#include "http/handlers/handlers.hpp"
+
+// Helpers shared by the handlers; not part of the HTTP surface.
+namespace hush::http::handlers::detail {
+
+// An error for the client, with the detail for the log only.
+response fail(std::error_code ec, const request& req, std::string_view where);
+
+// The request's JSON object body, if it is one of at most `max_members` members under
+// Content-Type application/json within the body limit; otherwise the error response to send.
+struct json_body {
+  std::optional<boost::json::object> object;
+  std::optional<response> error;
+};
+json_body read_json_object(const request& req, const services& s);
+
+// The string member `name` of `object`, or nullopt if it is missing or not a string.
+std::optional<std::string_view> string_member(const boost::json::object& object,
+                                              std::string_view name);
+
+}  // namespace hush::http::handlers::detail

@@ -1,0 +1,79 @@
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "crypto/random.hpp"
+#include "http/handlers/common.hpp"
+#include "http/handlers/handlers.hpp"
+#include "http/response.hpp"
+
+namespace hush::http::handlers {
+
+response list_members(const request& req, services& s, const auth::member& who) {
+  if (who.role() != store::role::admin) {
+    return error_response(api_error::forbidden, req);
+  }
+  auto all = s.club.members().list_members();
+  if (!all) {
+    return detail::fail(all.error(), req, "GET /api/v1/members");
+  }
+  boost::json::array items;
+  for (const auto& m : *all) {
+    items.push_back({{"name", m.name},
+                     {"role", store::to_string(m.member_role)},
+                     {"created", format_utc(m.created_at)}});
+  }
+  return json_response(status::ok, {{"members", std::move(items)}}, req);
+}
+
+outcome add_member(const request& req, services& s, const auth::member& who, auth::hashing mode) {
+  if (who.role() != store::role::admin) {
+    return error_response(api_error::forbidden, req);
+  }
+  auto parsed = detail::read_json_object(req, s);
+  if (parsed.error) {
+    return std::move(*parsed.error);
+  }
+  const auto name = detail::string_member(*parsed.object, "name");
+  const auto role_name = detail::string_member(*parsed.object, "role");
+  store::role r{};
+  if (!name || !role_name || parsed.object->size() != 2 || !club::valid_member_name(*name) ||
+      !store::parse_role(*role_name, r)) {
+    return error_response(api_error::bad_request, req);
+  }
+  // Hashing the new password is Argon2id work: it belongs on the hashing pool.
+  if (mode == auth::hashing::deferred) {
+    return needs_hashing{};
+  }
+  const secret_string password(crypto::random_password());
+  if (auto added = s.club.add_member(*name, r, password.view()); !added) {
+    return detail::fail(added.error(), req, "POST /api/v1/members");
+  }
+  log::info("member " + std::string(*name) + " added by " + who.name());
+  auto res = json_response(
+      status::created,
+      {{"name", *name}, {"role", store::to_string(r)}, {"password", password.view()}}, req);
+  res.set(field::location, "/api/v1/members/" + std::string(*name));
+  return res;
+}
+
+response remove_member(const request& req, services& s, const auth::member& who,
+                       std::string_view name) {
+  if (who.role() != store::role::admin) {
+    return error_response(api_error::forbidden, req);
+  }
+  // An admin removing themselves could leave the club with nobody to manage it.
+  if (name == who.name()) {
+    return error_response(api_error::conflict, req);
+  }
+  if (auto removed = s.club.members().remove_member(name); !removed) {
+    return detail::fail(removed.error(), req, "DELETE /api/v1/members/{name}");
+  }
+  log::info("member " + std::string(name) + " removed by " + who.name());
+  response res{status::no_content, req.version()};
+  res.keep_alive(req.keep_alive());
+  apply_security_headers(res);
+  res.prepare_payload();
+  return res;
+}
+
+}  // namespace hush::http::handlers

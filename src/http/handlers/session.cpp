@@ -1,0 +1,88 @@
+#include "auth/sessions.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "http/handlers/common.hpp"
+#include "http/handlers/handlers.hpp"
+#include "http/response.hpp"
+
+namespace hush::http::handlers {
+namespace {
+
+boost::json::object member_json(std::string_view name, store::role r) {
+  return {{"name", name}, {"role", store::to_string(r)}};
+}
+
+}  // namespace
+
+store::session_limits session_limits_of(const config::config& cfg) noexcept {
+  return {cfg.session_idle.count(), cfg.session_absolute.count()};
+}
+
+outcome log_in(const request& req, const request_context& ctx, services& s, auth::hashing mode) {
+  auto parsed = detail::read_json_object(req, s);
+  if (parsed.error) {
+    return std::move(*parsed.error);
+  }
+  const auto name = detail::string_member(*parsed.object, "name");
+  const auto password = detail::string_member(*parsed.object, "password");
+  if (!name || !password || parsed.object->size() != 2) {
+    return error_response(api_error::bad_request, req);
+  }
+  // The same door as HTTP Basic: throttle first, then the verified-credential cache, then
+  // Argon2id, with the same answer for an unknown member and a wrong password.
+  auth::auth_failure failure;
+  const auto who = s.auth.authenticate_password(*name, *password, ctx.remote, mode, failure);
+  if (!who) {
+    if (failure.error == errc::needs_hashing) {
+      return needs_hashing{};
+    }
+    if (failure.error == errc::throttled) {
+      return error_response(api_error::too_many_requests, req, failure.retry_after);
+    }
+    if (failure.error == errc::unauthorized) {
+      auto res = error_response(api_error::unauthorized, req);
+      res.erase(field::www_authenticate);
+      return res;
+    }
+    return detail::fail(failure.error, req, "POST /api/v1/session");
+  }
+  const auto limits = session_limits_of(s.cfg);
+  auto token = s.club.start_session(who->name(), limits);
+  if (!token) {
+    return detail::fail(token.error(), req, "POST /api/v1/session");
+  }
+  auto body = member_json(who->name(), who->role());
+  body["csrf"] = auth::csrf_token(token->view());
+  auto res = json_response(status::ok, body, req);
+  res.set(field::set_cookie,
+          auth::session_cookie(token->view(), std::chrono::seconds(limits.absolute)));
+  log::info("session started for " + who->name() + " from " + ctx.remote);
+  return res;
+}
+
+response whoami(const request& req, const auth::member& who,
+                std::optional<std::string_view> session_token) {
+  auto body = member_json(who.name(), who.role());
+  if (session_token) {
+    body["csrf"] = auth::csrf_token(*session_token);
+  }
+  return json_response(status::ok, body, req);
+}
+
+response log_out(const request& req, services& s, std::optional<std::string_view> session_token) {
+  // Basic and Bearer have no session to end; only the cookie's owner can log it out.
+  if (!session_token) {
+    return error_response(api_error::bad_request, req);
+  }
+  if (auto ended = s.club.end_session(*session_token); !ended && ended.error() != errc::not_found) {
+    return detail::fail(ended.error(), req, "DELETE /api/v1/session");
+  }
+  response res{status::no_content, req.version()};
+  res.set(field::set_cookie, auth::cleared_session_cookie());
+  res.keep_alive(req.keep_alive());
+  apply_security_headers(res);
+  res.prepare_payload();
+  return res;
+}
+
+}  // namespace hush::http::handlers

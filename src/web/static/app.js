@@ -1,0 +1,315 @@
+// The members' page: plain DOM code, no framework, nothing inline (the CSP forbids it). Every
+// piece of club data is put on the page with textContent, never as HTML.
+'use strict';
+
+const state = { me: null, csrf: null };
+
+const $ = (id) => document.getElementById(id);
+
+function show(element, visible) {
+  element.hidden = !visible;
+}
+
+function say(element, text) {
+  element.textContent = text || '';
+  show(element, Boolean(text));
+}
+
+// One call to the club's API. Never throws for an HTTP status; only for a network failure.
+async function api(method, path, body) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+  }
+  if (method !== 'GET' && state.csrf) {
+    headers['X-CSRF-Token'] = state.csrf;
+  }
+  const response = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: 'same-origin',
+    cache: 'no-store',
+  });
+  let data = null;
+  if (response.status !== 204) {
+    try {
+      data = await response.json();
+    } catch (e) {
+      data = null;
+    }
+  }
+  return { status: response.status, data, retryAfter: response.headers.get('Retry-After') };
+}
+
+function errorCode(result) {
+  return result.data && typeof result.data.error === 'string' ? result.data.error : '';
+}
+
+// A 401 in the middle of a session means it ended (expired, logged out elsewhere, or the member
+// was removed): back to the login form, saying why.
+function sessionLost(result) {
+  if (result.status !== 401) {
+    return false;
+  }
+  loggedOut(
+    errorCode(result) === 'session_expired'
+      ? 'Your session has ended. Please log in again.'
+      : 'Please log in.',
+  );
+  return true;
+}
+
+function retryText(result) {
+  const seconds = Number.parseInt(result.retryAfter || '', 10);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    return 'Too many failed attempts. Try again later.';
+  }
+  return seconds === 1
+    ? 'Too many failed attempts. Try again in 1 second.'
+    : `Too many failed attempts. Try again in ${seconds} seconds.`;
+}
+
+function formatTime(iso) {
+  const when = new Date(iso);
+  return Number.isNaN(when.getTime()) ? iso : when.toLocaleString();
+}
+
+function loggedOut(notice) {
+  state.me = null;
+  state.csrf = null;
+  show($('nav'), false);
+  show($('messages-view'), false);
+  show($('members-view'), false);
+  $('messages').replaceChildren();
+  $('members-table').tBodies[0].replaceChildren();
+  say($('new-password-name'), '');
+  show($('new-password'), false);
+  say($('notice'), notice);
+  show($('login-view'), true);
+  $('login-password').value = '';
+  $('login-name').focus();
+}
+
+function loggedIn(me) {
+  state.me = { name: me.name, role: me.role };
+  state.csrf = me.csrf || null;
+  $('whoami').textContent = `${me.name} (${me.role})`;
+  show($('members-link'), me.role === 'admin');
+  show($('post-form'), me.role === 'poster' || me.role === 'admin');
+  show($('nav'), true);
+  show($('login-view'), false);
+  say($('notice'), '');
+  render();
+}
+
+async function render() {
+  if (!state.me) {
+    return;
+  }
+  const onMembers = window.location.hash === '#members' && state.me.role === 'admin';
+  show($('messages-view'), !onMembers);
+  show($('members-view'), onMembers);
+  if (onMembers) {
+    await loadMembers();
+  } else {
+    await loadMessages();
+  }
+}
+
+function messageItem(message) {
+  const item = document.createElement('li');
+  const meta = document.createElement('div');
+  meta.className = 'meta';
+  const author = document.createElement('span');
+  author.className = 'author';
+  author.textContent = message.author;
+  const time = document.createElement('time');
+  time.dateTime = message.created;
+  time.textContent = formatTime(message.created);
+  meta.append(author, time);
+  const body = document.createElement('p');
+  body.className = 'body';
+  body.textContent = message.body;
+  item.append(meta, body);
+  return item;
+}
+
+async function loadMessages() {
+  const page = await api('GET', '/api/v1/messages?limit=20');
+  if (sessionLost(page)) {
+    return;
+  }
+  if (page.status !== 200) {
+    say($('notice'), 'The messages could not be loaded. Try again shortly.');
+    return;
+  }
+  // Each body is its own read, so each is in the audit trail.
+  const full = await Promise.all(
+    page.data.messages.map((summary) => api('GET', `/api/v1/messages/${summary.id}`)),
+  );
+  if (full.some(sessionLost)) {
+    return;
+  }
+  const items = full.filter((r) => r.status === 200).map((r) => messageItem(r.data));
+  $('messages').replaceChildren(...items);
+  show($('messages-empty'), items.length === 0);
+}
+
+function memberRow(member) {
+  const row = document.createElement('tr');
+  const name = document.createElement('td');
+  name.textContent = member.name;
+  const role = document.createElement('td');
+  role.textContent = member.role;
+  const since = document.createElement('td');
+  since.textContent = formatTime(member.created);
+  const actions = document.createElement('td');
+  if (member.name !== state.me.name) {
+    const remove = document.createElement('button');
+    remove.type = 'button';
+    remove.className = 'danger';
+    remove.textContent = 'Remove';
+    remove.setAttribute('aria-label', `Remove ${member.name}`);
+    remove.addEventListener('click', () => removeMember(member.name));
+    actions.append(remove);
+  }
+  row.append(name, role, since, actions);
+  return row;
+}
+
+async function loadMembers() {
+  const result = await api('GET', '/api/v1/members');
+  if (sessionLost(result)) {
+    return;
+  }
+  if (result.status !== 200) {
+    say($('member-error'), 'The members could not be loaded.');
+    return;
+  }
+  $('members-table').tBodies[0].replaceChildren(...result.data.members.map(memberRow));
+}
+
+async function removeMember(name) {
+  if (!window.confirm(`Remove ${name}? Their sessions and tokens end at once.`)) {
+    return;
+  }
+  const result = await api('DELETE', `/api/v1/members/${encodeURIComponent(name)}`);
+  if (sessionLost(result)) {
+    return;
+  }
+  say($('member-error'), result.status === 204 ? '' : `${name} could not be removed.`);
+  await loadMembers();
+}
+
+async function logIn(event) {
+  event.preventDefault();
+  const error = $('login-error');
+  say(error, '');
+  const name = $('login-name').value.trim();
+  const password = $('login-password').value;
+  if (!name || !password) {
+    say(error, 'Enter your name and password.');
+    return;
+  }
+  const result = await api('POST', '/api/v1/session', { name, password });
+  $('login-password').value = '';
+  if (result.status === 200) {
+    window.location.hash = 'messages';
+    loggedIn(result.data);
+  } else if (result.status === 429) {
+    say(error, retryText(result));
+  } else if (result.status === 401) {
+    say(error, 'Wrong name or password.');
+  } else {
+    say(error, 'Logging in failed. Try again shortly.');
+  }
+}
+
+async function logOut() {
+  await api('DELETE', '/api/v1/session');
+  window.location.hash = '';
+  loggedOut('You have logged out.');
+}
+
+async function postMessage(event) {
+  event.preventDefault();
+  const error = $('post-error');
+  say(error, '');
+  const body = $('post-body').value;
+  if (!body.trim()) {
+    say(error, 'Write a message first.');
+    return;
+  }
+  const result = await api('POST', '/api/v1/messages', { body });
+  if (sessionLost(result)) {
+    return;
+  }
+  if (result.status === 201) {
+    $('post-body').value = '';
+    await loadMessages();
+  } else if (result.status === 413) {
+    say(error, 'That message is too long.');
+  } else if (result.status === 403) {
+    say(error, 'Your role may not post.');
+  } else {
+    say(error, 'The message could not be posted.');
+  }
+}
+
+async function addMember(event) {
+  event.preventDefault();
+  const error = $('member-error');
+  say(error, '');
+  show($('new-password'), false);
+  const name = $('member-name').value.trim();
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) {
+    say(error, 'A name is 1 to 64 letters, digits, dots, dashes or underscores.');
+    return;
+  }
+  const result = await api('POST', '/api/v1/members', { name, role: $('member-role').value });
+  if (sessionLost(result)) {
+    return;
+  }
+  if (result.status === 201) {
+    $('member-name').value = '';
+    $('new-password-name').textContent = result.data.name;
+    $('new-password-value').textContent = result.data.password;
+    show($('new-password'), true);
+    await loadMembers();
+  } else if (result.status === 409) {
+    say(error, `There is already a member called ${name}.`);
+  } else {
+    say(error, `${name} could not be added.`);
+  }
+}
+
+// Who is this browser, if anyone? Asked at load and whenever the page comes back into view, so a
+// page restored from history never shows what a logged-out session saw.
+async function start() {
+  const result = await api('GET', '/api/v1/session');
+  if (result.status === 200) {
+    loggedIn(result.data);
+  } else {
+    const expired = errorCode(result) === 'session_expired';
+    loggedOut(expired ? 'Your session has ended. Please log in again.' : '');
+  }
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  $('login-form').addEventListener('submit', logIn);
+  $('post-form').addEventListener('submit', postMessage);
+  $('member-form').addEventListener('submit', addMember);
+  $('logout').addEventListener('click', logOut);
+  window.addEventListener('hashchange', () => {
+    if (state.me) {
+      start();
+    }
+  });
+  window.addEventListener('pageshow', (event) => {
+    if (event.persisted) {
+      start();
+    }
+  });
+  start();
+});

@@ -1,0 +1,323 @@
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <gtest/gtest.h>
+
+#include "auth/sessions.hpp"
+#include "auth/tokens.hpp"
+#include "crypto/encoding.hpp"
+#include "http/response.hpp"
+#include "http/router.hpp"
+#include "support/test_club.hpp"
+
+// The browser-facing surface: the page, login sessions, CSRF and origin checks, members admin.
+namespace hush::http {
+namespace {
+
+constexpr std::string_view host = "club.example:5684";
+constexpr std::string_view own_origin = "https://club.example:5684";
+
+std::string basic(std::string_view user_colon_password) {
+  return "Basic " + crypto::base64_encode(
+                        std::span(reinterpret_cast<const std::uint8_t*>(user_colon_password.data()),
+                                  user_colon_password.size()));
+}
+
+struct browser_session {
+  std::string token;
+  std::string csrf;
+};
+
+class SessionRoutesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cfg.session_idle = std::chrono::seconds(600);
+    cfg.session_absolute = std::chrono::seconds(3600);
+    club.add("reader", store::role::reader, "reader password");
+    club.add("poster", store::role::poster, "poster password");
+    club.add("admin", store::role::admin, "admin password");
+  }
+
+  static request make(verb method, std::string target) {
+    request req{method, target, 11};
+    req.set(field::host, host);
+    return req;
+  }
+
+  static void json_body(request& req, const boost::json::value& body) {
+    req.set(field::content_type, "application/json");
+    req.body() = boost::json::serialize(body);
+    req.prepare_payload();
+  }
+
+  // A request as the club's own page makes it: same origin, the cookie, the CSRF token.
+  static request from_page(verb method, std::string target, const browser_session& s) {
+    auto req = make(method, std::move(target));
+    req.set(field::cookie, std::string(auth::session_cookie_name) + "=" + s.token);
+    req.set(field::origin, own_origin);
+    req.set("Sec-Fetch-Site", "same-origin");
+    req.set("Sec-Fetch-Mode", "cors");
+    if (method != verb::get) {
+      req.set("X-CSRF-Token", s.csrf);
+    }
+    return req;
+  }
+
+  response send(request req) { return router_.handle(req, request_context{"198.51.100.4"}); }
+
+  response log_in_response(std::string_view name, std::string_view password) {
+    auto req = make(verb::post, "/api/v1/session");
+    req.set(field::origin, own_origin);
+    json_body(req, {{"name", name}, {"password", password}});
+    return send(std::move(req));
+  }
+
+  browser_session log_in(std::string_view name, std::string_view password) {
+    const auto res = log_in_response(name, password);
+    EXPECT_EQ(res.result(), status::ok) << res.body();
+    const auto cookie = std::string(res[field::set_cookie]);
+    const auto prefix = std::string(auth::session_cookie_name) + "=";
+    EXPECT_EQ(cookie.rfind(prefix, 0), 0U);
+    browser_session s;
+    s.token = cookie.substr(prefix.size(), cookie.find(';') - prefix.size());
+    s.csrf = std::string(boost::json::parse(res.body()).as_object().at("csrf").as_string());
+    return s;
+  }
+
+  static std::string error_code_of(const response& res) {
+    return std::string(boost::json::parse(res.body()).as_object().at("error").as_string());
+  }
+
+  config::config cfg;
+  testing::test_club club{100};
+  router router_{services{club.domain, club.auth, cfg}};
+};
+
+TEST_F(SessionRoutesTest, BrowsersGetThePageAndCurlGetsTheMessage) {
+  ASSERT_TRUE(club.domain.post("poster", "the newest secret"));
+  auto browser = make(verb::get, "/");
+  browser.set(field::accept, "text/html,application/xhtml+xml,*/*;q=0.8");
+  const auto page = send(browser);
+  EXPECT_EQ(page.result(), status::ok);
+  EXPECT_EQ(page[field::content_type], "text/html; charset=utf-8");
+  EXPECT_NE(page.body().find("<script src=\"/app.js\""), std::string::npos);
+  EXPECT_EQ(page.body().find("the newest secret"), std::string::npos);
+  const auto csp = std::string(page["Content-Security-Policy"]);
+  EXPECT_NE(csp.find("script-src 'self'"), std::string::npos);
+  EXPECT_EQ(csp.find("unsafe"), std::string::npos);
+
+  // No Accept: text/html, so this is curl: it gets the 401 challenge, as before.
+  const auto curl = send(make(verb::get, "/"));
+  EXPECT_EQ(curl.result(), status::unauthorized);
+  EXPECT_FALSE(curl[field::www_authenticate].empty());
+
+  const auto script = send(make(verb::get, "/app.js"));
+  EXPECT_EQ(script.result(), status::ok);
+  EXPECT_EQ(script[field::content_type], "text/javascript; charset=utf-8");
+  EXPECT_EQ(send(make(verb::post, "/app.js")).result(), status::method_not_allowed);
+}
+
+TEST_F(SessionRoutesTest, LoginSetsAHardenedCookieAndTheSessionReads) {
+  ASSERT_TRUE(club.domain.post("poster", "the newest secret"));
+  const auto res = log_in_response("reader", "reader password");
+  ASSERT_EQ(res.result(), status::ok);
+  const auto cookie = std::string(res[field::set_cookie]);
+  for (const auto* attribute : {"; Secure", "; HttpOnly", "; SameSite=Strict", "; Path=/"}) {
+    EXPECT_NE(cookie.find(attribute), std::string::npos) << attribute;
+  }
+  EXPECT_EQ(cookie.find("Domain"), std::string::npos);
+
+  const auto s = log_in("reader", "reader password");
+  const auto who = send(from_page(verb::get, "/api/v1/session", s));
+  ASSERT_EQ(who.result(), status::ok);
+  const auto me = boost::json::parse(who.body()).as_object();
+  EXPECT_EQ(me.at("name").as_string(), "reader");
+  EXPECT_EQ(me.at("role").as_string(), "reader");
+  EXPECT_EQ(me.at("csrf").as_string(), s.csrf);
+
+  const auto newest = send(from_page(verb::get, "/", s));
+  EXPECT_EQ(newest.result(), status::ok);
+  EXPECT_EQ(newest.body(), "the newest secret");
+}
+
+TEST_F(SessionRoutesTest, OnlyAHashOfTheSessionTokenIsStored) {
+  const auto s = log_in("reader", "reader password");
+  EXPECT_TRUE(club.store.member_by_session(auth::session_hash(s.token), club.clock.now_seconds(),
+                                           {600, 3600}));
+  // The token itself, used as if it were the hash, finds nothing.
+  const std::vector<std::uint8_t> raw(s.token.begin(), s.token.end());
+  EXPECT_FALSE(club.store.member_by_session(raw, club.clock.now_seconds(), {600, 3600}));
+}
+
+TEST_F(SessionRoutesTest, WrongPasswordAndUnknownMemberAreTheSame401WithoutAChallenge) {
+  const auto wrong = log_in_response("reader", "not the password");
+  const auto unknown = log_in_response("mallory", "reader password");
+  for (const auto* res : {&wrong, &unknown}) {
+    EXPECT_EQ(res->result(), status::unauthorized);
+    EXPECT_EQ(error_code_of(*res), "unauthorized");
+    EXPECT_TRUE((*res)[field::www_authenticate].empty());
+    EXPECT_TRUE((*res)[field::set_cookie].empty());
+  }
+}
+
+TEST_F(SessionRoutesTest, LoginIsThrottledLikeBasic) {
+  response last{status::ok, 11};
+  for (int i = 0; i < 6; ++i) {
+    last = log_in_response("reader", "not the password");
+  }
+  EXPECT_EQ(last.result(), status::too_many_requests);
+  EXPECT_FALSE(last[field::retry_after].empty());
+  // Even the right password waits while the key is blocked.
+  EXPECT_EQ(log_in_response("reader", "reader password").result(), status::too_many_requests);
+}
+
+TEST_F(SessionRoutesTest, IdleAndAbsoluteExpiry) {
+  const auto s = log_in("reader", "reader password");
+  club.clock.now += 599;
+  EXPECT_EQ(send(from_page(verb::get, "/api/v1/session", s)).result(), status::ok);
+  club.clock.now += 599;  // used 599 s ago: still within the idle limit
+  EXPECT_EQ(send(from_page(verb::get, "/api/v1/session", s)).result(), status::ok);
+  club.clock.now += 601;
+  const auto idle = send(from_page(verb::get, "/api/v1/session", s));
+  EXPECT_EQ(idle.result(), status::unauthorized);
+  EXPECT_EQ(error_code_of(idle), "session_expired");
+  EXPECT_TRUE(idle[field::www_authenticate].empty());
+  // Gone for good, not just stale.
+  EXPECT_EQ(error_code_of(send(from_page(verb::get, "/api/v1/session", s))), "unauthorized");
+
+  const auto busy = log_in("reader", "reader password");
+  for (int minute = 0; minute < 60; ++minute) {
+    club.clock.now += 59;
+    ASSERT_EQ(send(from_page(verb::get, "/api/v1/session", busy)).result(), status::ok);
+  }
+  club.clock.now += 60;  // past an hour since login, however busy
+  EXPECT_EQ(error_code_of(send(from_page(verb::get, "/api/v1/session", busy))), "session_expired");
+}
+
+TEST_F(SessionRoutesTest, LogoutEndsTheSessionServerSide) {
+  const auto s = log_in("reader", "reader password");
+  const auto out = send(from_page(verb::delete_, "/api/v1/session", s));
+  EXPECT_EQ(out.result(), status::no_content);
+  EXPECT_NE(std::string(out[field::set_cookie]).find("Max-Age=0"), std::string::npos);
+  // A copy of the cookie kept by an attacker is worthless now.
+  EXPECT_EQ(send(from_page(verb::get, "/api/v1/session", s)).result(), status::unauthorized);
+}
+
+TEST_F(SessionRoutesTest, StateChangesNeedTheCsrfTokenAndTheOwnOrigin) {
+  const auto s = log_in("poster", "poster password");
+  const auto post = [&](auto&& edit) {
+    auto req = from_page(verb::post, "/api/v1/messages", s);
+    json_body(req, {{"body", "hello"}});
+    edit(req);
+    return send(std::move(req));
+  };
+  EXPECT_EQ(post([](request&) {}).result(), status::created);
+
+  const auto no_token = post([](request& r) { r.erase("X-CSRF-Token"); });
+  const auto wrong_token =
+      post([](request& r) { r.set("X-CSRF-Token", "x" + std::string(r["X-CSRF-Token"])); });
+  const auto other_session = log_in("admin", "admin password");
+  const auto someone_elses = post([&](request& r) { r.set("X-CSRF-Token", other_session.csrf); });
+  const auto no_origin = post([](request& r) {
+    r.erase(field::origin);
+    r.erase("Sec-Fetch-Site");
+  });
+  const auto evil_origin = post([](request& r) {
+    r.set(field::origin, "https://evil.example");
+    r.erase("Sec-Fetch-Site");
+  });
+  const auto cross_site = post([](request& r) { r.set("Sec-Fetch-Site", "cross-site"); });
+  const auto http_origin =
+      post([](request& r) { r.set(field::origin, "http://club.example:5684"); });
+  for (const auto* res : {&no_token, &wrong_token, &someone_elses, &no_origin, &evil_origin,
+                          &cross_site, &http_origin}) {
+    EXPECT_EQ(res->result(), status::forbidden);
+    EXPECT_EQ(error_code_of(*res), "cross_origin");
+  }
+  const auto list = club.domain.list(std::nullopt, 10).value();
+  EXPECT_EQ(list.size(), 1U);  // only the legitimate post
+}
+
+TEST_F(SessionRoutesTest, CrossOriginStateChangesAreRefusedEvenWithBasic) {
+  // A browser may replay a cached Basic login on a forged cross-site request.
+  auto req = make(verb::post, "/api/v1/messages");
+  req.set(field::authorization, basic("poster:poster password"));
+  req.set(field::origin, "https://evil.example");
+  json_body(req, {{"body", "forged"}});
+  const auto res = send(req);
+  EXPECT_EQ(res.result(), status::forbidden);
+  EXPECT_EQ(error_code_of(res), "cross_origin");
+
+  // Login CSRF too: another site cannot log a browser into the club.
+  auto login = make(verb::post, "/api/v1/session");
+  login.set(field::origin, "https://evil.example");
+  json_body(login, {{"name", "reader"}, {"password", "reader password"}});
+  EXPECT_EQ(send(login).result(), status::forbidden);
+
+  // A form of another origin cannot send JSON without asking, and hush grants no one.
+  auto form = make(verb::post, "/api/v1/session");
+  form.set(field::content_type, "application/x-www-form-urlencoded");
+  form.body() = "name=reader&password=reader+password";
+  form.prepare_payload();
+  EXPECT_EQ(send(form).result(), status::unsupported_media_type);
+}
+
+TEST_F(SessionRoutesTest, RemovingAMemberOrChangingAPasswordEndsTheirSessions) {
+  const auto removed = log_in("reader", "reader password");
+  const auto changed = log_in("poster", "poster password");
+  ASSERT_TRUE(club.store.remove_member("reader"));
+  ASSERT_TRUE(club.domain.set_password("poster", "a brand new password"));
+  EXPECT_EQ(send(from_page(verb::get, "/api/v1/session", removed)).result(), status::unauthorized);
+  EXPECT_EQ(send(from_page(verb::get, "/api/v1/session", changed)).result(), status::unauthorized);
+}
+
+TEST_F(SessionRoutesTest, AdminsManageMembers) {
+  const auto admin = log_in("admin", "admin password");
+  auto add = from_page(verb::post, "/api/v1/members", admin);
+  json_body(add, {{"name", "carol"}, {"role", "poster"}});
+  const auto added = send(add);
+  ASSERT_EQ(added.result(), status::created) << added.body();
+  const auto body = boost::json::parse(added.body()).as_object();
+  const auto password = std::string(body.at("password").as_string());
+  EXPECT_GE(password.size(), club::min_password_size);
+  EXPECT_EQ(send(add).result(), status::conflict);
+
+  const auto carol = log_in("carol", password);
+  const auto listed = send(from_page(verb::get, "/api/v1/members", admin));
+  ASSERT_EQ(listed.result(), status::ok);
+  EXPECT_NE(listed.body().find("\"carol\""), std::string::npos);
+  EXPECT_EQ(listed.body().find("argon2"), std::string::npos);  // no hashes leave the server
+
+  EXPECT_EQ(send(from_page(verb::delete_, "/api/v1/members/admin", admin)).result(),
+            status::conflict);
+  EXPECT_EQ(send(from_page(verb::delete_, "/api/v1/members/carol", admin)).result(),
+            status::no_content);
+  EXPECT_EQ(send(from_page(verb::get, "/api/v1/session", carol)).result(), status::unauthorized);
+  EXPECT_EQ(send(from_page(verb::delete_, "/api/v1/members/carol", admin)).result(),
+            status::not_found);
+}
+
+TEST_F(SessionRoutesTest, OnlyAdminsManageMembers) {
+  const auto poster = log_in("poster", "poster password");
+  auto add = from_page(verb::post, "/api/v1/members", poster);
+  json_body(add, {{"name", "carol"}, {"role", "admin"}});
+  EXPECT_EQ(send(add).result(), status::forbidden);
+  EXPECT_EQ(send(from_page(verb::get, "/api/v1/members", poster)).result(), status::forbidden);
+  EXPECT_EQ(send(from_page(verb::delete_, "/api/v1/members/reader", poster)).result(),
+            status::forbidden);
+  EXPECT_TRUE(club.store.find_member("reader"));
+}
+
+TEST_F(SessionRoutesTest, CookieParsingRefusesAmbiguity) {
+  const auto token = auth::new_token();
+  const auto one = std::string(auth::session_cookie_name) + "=" + token;
+  EXPECT_EQ(auth::session_from_cookies("a=b; " + one + "; c=d"), token);
+  EXPECT_FALSE(auth::session_from_cookies(one + "; " + one));
+  EXPECT_FALSE(auth::session_from_cookies(std::string(auth::session_cookie_name) + "=short"));
+  EXPECT_FALSE(auth::session_from_cookies("hush=" + token));
+  EXPECT_NE(auth::csrf_token(token), auth::csrf_token(auth::new_token()));
+  EXPECT_TRUE(auth::csrf_matches(token, auth::csrf_token(token)));
+  EXPECT_FALSE(auth::csrf_matches(token, ""));
+}
+
+}  // namespace
+}  // namespace hush::http
