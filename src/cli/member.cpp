@@ -68,7 +68,8 @@ void run_list(const member_options& options) {
 
 void run_remove(const member_options& options) {
   auto club = open_club(resolve_dir(options.dir));
-  if (auto removed = club->store->remove_member(options.name); !removed) {
+  if (auto removed = club->store->remove_member(options.name, club->clock.now_seconds());
+      !removed) {
     throw std::runtime_error(explain(removed.error(), "member " + options.name));
   }
   std::cout << "Removed member \"" << options.name << "\"\n";
