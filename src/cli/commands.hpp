@@ -12,5 +12,8 @@ void add_member(CLI::App& app);
 void add_message(CLI::App& app);
 void add_audit(CLI::App& app);
 void add_token(CLI::App& app);
+void add_ca(CLI::App& app);
+void add_cert(CLI::App& app);
+void add_doctor(CLI::App& app);
 
 }  // namespace hush::cli

@@ -91,8 +91,7 @@ void run_init(const init_options& options) {
 
   files::write_new(paths.ca_key(), ca.key_pem, private_file);
   files::write_new(paths.ca_cert(), ca.cert_pem, public_file);
-  files::write_new(paths.ca_crl(), pki::make_crl_der(ca, pki::max_server_validity_days),
-                   public_file);
+  files::write_new(paths.ca_crl(), pki::make_crl_der(ca, pki::crl_validity_days), public_file);
   files::write_new(paths.server_key(), server.key_pem, private_file);
   files::write_new(paths.server_cert(), server.cert_pem, public_file);
   const auto master = crypto::random_bytes(crypto::envelope::key_size);

@@ -1,12 +1,17 @@
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <stdexcept>
+#include <sys/stat.h>
 
 #include "cli/club_dir.hpp"
+#include "cli/club_pki.hpp"
 #include "cli/commands.hpp"
 #include "club/club.hpp"
 #include "core/clock.hpp"
+#include "core/files.hpp"
 #include "crypto/random.hpp"
+#include "pki/pki.hpp"
 
 namespace hush::cli {
 namespace {
@@ -16,6 +21,14 @@ struct member_options {
   std::string name;
   std::string role = "reader";
   bool password_stdin = false;
+};
+
+struct cert_options {
+  std::string dir;
+  std::string name;
+  std::string revoke;
+  std::string out_dir = ".";
+  int days = pki::default_client_validity_days;
 };
 
 // The password for add/passwd: read from stdin, or generated and printed once.
@@ -67,11 +80,94 @@ void run_list(const member_options& options) {
 }
 
 void run_remove(const member_options& options) {
-  auto club = open_club(resolve_dir(options.dir));
-  if (auto removed = club->store->remove_member(options.name); !removed) {
+  const auto paths = resolve_dir(options.dir);
+  auto club = open_club(paths);
+  const auto ca = read_ca(paths);
+  // The store revokes the member's certificates in the same transaction that removes them; the
+  // CRL is rewritten at once so that it says so too.
+  if (auto removed = club->store->remove_member(options.name, club->clock.now_seconds());
+      !removed) {
     throw std::runtime_error(explain(removed.error(), "member " + options.name));
   }
+  rewrite_crl(*club->store, paths, ca);
   std::cout << "Removed member \"" << options.name << "\"\n";
+}
+
+void run_revoke_cert(const cert_options& options) {
+  const auto serial = pki::canonical_serial(options.revoke);
+  if (serial.empty()) {
+    throw std::runtime_error("\"" + options.revoke + "\" is not a certificate serial (hex)");
+  }
+  const auto paths = resolve_dir(options.dir);
+  auto club = open_club(paths);
+  const auto ca = read_ca(paths);
+  if (auto revoked = club->store->revoke_client_cert(serial, club->clock.now_seconds()); !revoked) {
+    throw std::runtime_error(explain(revoked.error(), "certificate " + serial));
+  }
+  rewrite_crl(*club->store, paths, ca);
+  std::cout << "Revoked certificate " << serial << "; " << paths.ca_crl().string()
+            << " rewritten\n";
+}
+
+void run_issue_cert(const cert_options& options) {
+  namespace fs = std::filesystem;
+  if (!club::valid_member_name(options.name)) {
+    throw std::runtime_error("a member name is 1 to 64 of the characters A-Z a-z 0-9 . _ -");
+  }
+  if (options.days < 1 || options.days > pki::max_client_validity_days) {
+    throw std::runtime_error("--days must be 1 to " +
+                             std::to_string(pki::max_client_validity_days));
+  }
+  const fs::path out(options.out_dir);
+  const fs::path key_path = out / (options.name + ".key");
+  const fs::path cert_path = out / (options.name + ".pem");
+  const fs::path p12_path = out / (options.name + ".p12");
+  // Checked before anything is issued: no half-written set, and never a key overwritten.
+  if (!fs::is_directory(out)) {
+    throw std::runtime_error(out.string() + ": not a directory");
+  }
+  for (const auto& path : {key_path, cert_path, p12_path}) {
+    std::error_code ec;
+    if (fs::exists(fs::symlink_status(path, ec))) {
+      throw std::runtime_error(path.string() + " already exists; refusing to overwrite it");
+    }
+  }
+  const auto paths = resolve_dir(options.dir);
+  auto club = open_club(paths);
+  if (!club->store->find_member(options.name)) {
+    throw std::runtime_error("member " + options.name + ": not found");
+  }
+  const auto ca = read_ca(paths);
+  const auto leaf = pki::issue_client(ca, options.name, options.days, club_crl_url(paths));
+  const auto info = pki::inspect_cert(leaf.cert_pem);
+  const secret_string password(crypto::random_password());
+  const auto p12 = pki::make_pkcs12(leaf, ca.cert_pem, password.view(), options.name);
+  // Recorded before any file exists, so that every certificate that leaves this command can be
+  // found and revoked.
+  const store::client_cert_record record{info.serial, options.name, club->clock.now_seconds(),
+                                         info.not_after, 0};
+  if (auto added = club->store->add_client_cert(record); !added) {
+    throw std::runtime_error(explain(added.error(), "member " + options.name));
+  }
+  constexpr mode_t private_file = 0600;
+  constexpr mode_t public_file = 0644;
+  files::write_new(key_path, leaf.key_pem, private_file);
+  files::write_new(cert_path, leaf.cert_pem, public_file);
+  files::write_new(p12_path, p12, private_file);
+  std::cout << "Certificate for \"" << options.name << "\", serial " << info.serial << ", expires "
+            << format_utc(info.not_after) << ": " << cert_path.string() << ", " << key_path.string()
+            << ", " << p12_path.string() << "\n"
+            << "PKCS#12 password shown once: " << password.view() << "\n";
+}
+
+void run_cert(const cert_options& options) {
+  if (!options.revoke.empty()) {
+    run_revoke_cert(options);
+  } else if (!options.name.empty()) {
+    run_issue_cert(options);
+  } else {
+    throw std::runtime_error("member cert needs a member NAME, or --revoke SERIAL");
+  }
 }
 
 void run_passwd(const member_options& options) {
@@ -127,6 +223,25 @@ void add_member(CLI::App& app) {
   passwd_cmd->add_flag("--password-stdin", passwd->password_stdin,
                        "Read the password from stdin instead of generating one");
   passwd_cmd->callback([passwd] { run_passwd(*passwd); });
+
+  auto cert = std::make_shared<cert_options>();
+  auto* cert_cmd = group->add_subcommand(
+      "cert", "Issue a member a client certificate (key, PEM, PKCS#12), or revoke one");
+  cert_cmd->add_option("--dir", cert->dir, "Club directory (default $HUSH_DIR or ./hush-data)");
+  auto* name_opt = cert_cmd->add_option("name", cert->name, "Member name");
+  auto* days_opt = cert_cmd->add_option(
+      "--days", cert->days,
+      "Validity in days (default " + std::to_string(pki::default_client_validity_days) +
+          ", at most " + std::to_string(pki::max_client_validity_days) + ")");
+  auto* out_opt = cert_cmd->add_option("--out-dir", cert->out_dir,
+                                       "Where NAME.key, NAME.pem and NAME.p12 go (default .)");
+  cert_cmd
+      ->add_option("--revoke", cert->revoke,
+                   "Revoke the certificate with this serial (hex) and rewrite ca.crl")
+      ->excludes(name_opt)
+      ->excludes(days_opt)
+      ->excludes(out_opt);
+  cert_cmd->callback([cert] { run_cert(*cert); });
 }
 
 }  // namespace hush::cli

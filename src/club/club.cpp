@@ -153,6 +153,10 @@ result<void> club::set_password(std::string_view name, std::string_view password
   return store_.set_password_hash(name, *hash);
 }
 
+result<void> club::remove_member(std::string_view name) {
+  return store_.remove_member(name, clock_.now_seconds());
+}
+
 result<secret_string> club::start_session(std::string_view member, store::session_limits limits) {
   secret_string token(auth::new_token());
   if (auto added = store_.add_session(auth::session_hash(token.view()), member,

@@ -58,6 +58,8 @@ class club {
   result<store::member_id> add_member(std::string_view name, store::role r,
                                       std::string_view password);
   result<void> set_password(std::string_view name, std::string_view password);
+  // Removes the member with their tokens and sessions, and revokes their client certificates now.
+  result<void> remove_member(std::string_view name);
 
   // A new browser session for a member whose password was just verified: its token, which only
   // the member's cookie will ever hold (the store keeps a hash).

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <string>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -77,6 +78,24 @@ void write_new(const std::filesystem::path& path, std::string_view contents, mod
     fail(path, "cannot sync", err);
   }
   ::close(fd);
+  fsync_directory(path.parent_path());
+}
+
+void replace(const std::filesystem::path& path, std::string_view contents, mode_t mode) {
+  auto temp = path;
+  temp.replace_filename("." + path.filename().string() + ".new-" + std::to_string(::getpid()));
+  ::unlink(temp.c_str());  // left by a crashed run of this same pid, if ever
+  try {
+    write_new(temp, contents, mode);
+  } catch (...) {
+    ::unlink(temp.c_str());
+    throw;
+  }
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(temp.c_str());
+    fail(path, "cannot replace", err);
+  }
   fsync_directory(path.parent_path());
 }
 

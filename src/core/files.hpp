@@ -18,6 +18,11 @@ secret_bytes read_secret(const std::filesystem::path& path);
 // directory. Throws std::runtime_error naming the path.
 void write_new(const std::filesystem::path& path, std::string_view contents, mode_t mode);
 
+// Replaces the file atomically: writes a temporary file beside it (write_new), then renames it
+// over `path`, so that a reader sees the old contents or the new, never a mix. Throws
+// std::runtime_error naming the path; the old file is then untouched.
+void replace(const std::filesystem::path& path, std::string_view contents, mode_t mode);
+
 // Throws std::runtime_error if the path is readable, writable or executable by group or others,
 // or is not owned by the current user: a secret that others can read is already lost.
 void require_private(const std::filesystem::path& path);

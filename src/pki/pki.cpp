@@ -1,6 +1,9 @@
 #include "pki/pki.hpp"
 
 #include <algorithm>
+#include <arpa/inet.h>
+#include <cctype>
+#include <ctime>
 #include <memory>
 #include <stdexcept>
 
@@ -9,6 +12,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs12.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -28,6 +32,19 @@ using x509_ptr = std::unique_ptr<X509, deleter<X509_free>>;
 using bio_ptr = std::unique_ptr<BIO, deleter<BIO_free_all>>;
 using bn_ptr = std::unique_ptr<BIGNUM, deleter<BN_free>>;
 using ext_ptr = std::unique_ptr<X509_EXTENSION, deleter<X509_EXTENSION_free>>;
+using req_ptr = std::unique_ptr<X509_REQ, deleter<X509_REQ_free>>;
+using crl_ptr = std::unique_ptr<X509_CRL, deleter<X509_CRL_free>>;
+using time_ptr = std::unique_ptr<ASN1_TIME, deleter<ASN1_TIME_free>>;
+using integer_ptr = std::unique_ptr<ASN1_INTEGER, deleter<ASN1_INTEGER_free>>;
+using names_ptr = std::unique_ptr<GENERAL_NAMES, deleter<GENERAL_NAMES_free>>;
+
+void free_extensions(STACK_OF(X509_EXTENSION) * exts) {
+  sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+}
+void free_cert_stack(STACK_OF(X509) * certs) {
+  sk_X509_free(certs);
+}
+using extensions_ptr = std::unique_ptr<STACK_OF(X509_EXTENSION), deleter<free_extensions>>;
 
 [[noreturn]] void fail(const std::string& what) {
   const unsigned long code = ERR_get_error();
@@ -68,22 +85,104 @@ std::string cert_to_pem(X509* cert) {
   return {data, static_cast<std::size_t>(size)};
 }
 
-pkey_ptr key_from_pem(const std::string& pem) {
-  bio_ptr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  pkey_ptr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+bio_ptr read_bio(std::string_view text) {
+  bio_ptr bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+  if (!bio) {
+    fail("out of memory");
+  }
+  return bio;
+}
+
+// A null password callback: an encrypted PEM key must fail, never prompt on the terminal.
+int no_password(char*, int, int, void*) {
+  return -1;
+}
+
+pkey_ptr key_from_pem(const std::string& pem, const std::string& what = "the CA private key") {
+  auto bio = read_bio(pem);
+  pkey_ptr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_password, nullptr));
   if (!key) {
-    fail("cannot read the CA private key");
+    fail("cannot read " + what);
   }
   return key;
 }
 
-x509_ptr cert_from_pem(const std::string& pem) {
-  bio_ptr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  x509_ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+x509_ptr cert_from_pem(const std::string& pem, const std::string& what = "the CA certificate") {
+  auto bio = read_bio(pem);
+  x509_ptr cert(PEM_read_bio_X509(bio.get(), nullptr, no_password, nullptr));
   if (!cert) {
-    fail("cannot read the CA certificate");
+    fail("cannot read " + what);
   }
   return cert;
+}
+
+std::string der_to_string(unsigned char* der, int size, const char* what) {
+  if (size <= 0 || der == nullptr) {
+    fail(std::string("cannot encode ") + what);
+  }
+  std::string out(reinterpret_cast<const char*>(der), static_cast<std::size_t>(size));
+  OPENSSL_free(der);
+  return out;
+}
+
+std::int64_t to_unix(const ASN1_TIME* time) {
+  std::tm tm{};
+  if (time == nullptr || ASN1_TIME_to_tm(time, &tm) != 1) {
+    fail("cannot read a certificate time");
+  }
+  return static_cast<std::int64_t>(::timegm(&tm));
+}
+
+std::string utf8(const ASN1_STRING* text) {
+  unsigned char* out = nullptr;
+  const int size = ASN1_STRING_to_UTF8(&out, text);
+  if (size < 0) {
+    fail("cannot read a name");
+  }
+  std::string result(reinterpret_cast<const char*>(out), static_cast<std::size_t>(size));
+  OPENSSL_free(out);
+  return result;
+}
+
+// The subject's first common name, or empty.
+std::string common_name_of(const X509_NAME* name) {
+  const int index = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+  if (index < 0) {
+    return {};
+  }
+  return utf8(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, index)));
+}
+
+// An iPAddress entry as text ("127.0.0.1", "::1"); empty for a length that is neither.
+std::string ip_text(const ASN1_OCTET_STRING* ip) {
+  char text[INET6_ADDRSTRLEN] = "";
+  const int size = ASN1_STRING_length(ip);
+  const int family = size == 4 ? AF_INET : size == 16 ? AF_INET6 : 0;
+  if (family == 0 || ::inet_ntop(family, ASN1_STRING_get0_data(ip), text, sizeof text) == nullptr) {
+    return {};
+  }
+  return text;
+}
+
+// An IA5String with no embedded NUL (which would let "evil.example\0.club" pass a check).
+std::string ia5_text(const ASN1_IA5STRING* text) {
+  std::string out(reinterpret_cast<const char*>(ASN1_STRING_get0_data(text)),
+                  static_cast<std::size_t>(ASN1_STRING_length(text)));
+  if (out.find('\0') != std::string::npos) {
+    return {};
+  }
+  return out;
+}
+
+std::string serial_text(const ASN1_INTEGER* serial) {
+  bn_ptr number(ASN1_INTEGER_to_BN(serial, nullptr));
+  char* hex = number ? BN_bn2hex(number.get()) : nullptr;
+  if (hex == nullptr) {
+    fail("cannot read a certificate serial");
+  }
+  std::string text(hex);
+  OPENSSL_free(hex);
+  return canonical_serial(text);
 }
 
 // 159 random bits: positive, unpredictable, within RFC 5280's 20 octets.
@@ -133,6 +232,45 @@ void sign(X509* cert, EVP_PKEY* key) {
   }
 }
 
+// The parts in which the leaf certificates hush issues differ.
+struct leaf_profile {
+  std::string common_name;
+  std::vector<std::string> hosts;  // subjectAltName DNS or IP entries; none for a client
+  const char* key_usage;
+  const char* extended_key_usage;
+  std::string crl_url;
+  int days;
+};
+
+std::string san_of(const std::vector<std::string>& hosts);
+
+// Every leaf: the CA as issuer, basicConstraints CA:FALSE, key ids, the profile's usages, names
+// and CRL distribution point, signed with the CA key.
+std::string issue_leaf(const key_and_cert& ca, EVP_PKEY* subject_key, const leaf_profile& leaf) {
+  // Checked before anything is built: a comma would smuggle in another distribution point.
+  if (leaf.crl_url.find_first_of(", \t\r\n") != std::string::npos) {
+    throw std::runtime_error("\"" + leaf.crl_url + "\" is not a URL for a CRL");
+  }
+  const std::string san = san_of(leaf.hosts);
+  auto ca_key = key_from_pem(ca.key_pem);
+  auto ca_cert = cert_from_pem(ca.cert_pem);
+  auto cert = new_certificate(subject_key, leaf.common_name, leaf.days);
+  X509_set_issuer_name(cert.get(), X509_get_subject_name(ca_cert.get()));
+  add_extension(cert.get(), ca_cert.get(), NID_basic_constraints, "critical,CA:FALSE");
+  add_extension(cert.get(), ca_cert.get(), NID_key_usage, leaf.key_usage);
+  add_extension(cert.get(), ca_cert.get(), NID_ext_key_usage, leaf.extended_key_usage);
+  if (!san.empty()) {
+    add_extension(cert.get(), ca_cert.get(), NID_subject_alt_name, san);
+  }
+  add_extension(cert.get(), ca_cert.get(), NID_subject_key_identifier, "hash");
+  add_extension(cert.get(), ca_cert.get(), NID_authority_key_identifier, "keyid:always");
+  if (!leaf.crl_url.empty()) {
+    add_extension(cert.get(), ca_cert.get(), NID_crl_distribution_points, "URI:" + leaf.crl_url);
+  }
+  sign(cert.get(), ca_key.get());
+  return cert_to_pem(cert.get());
+}
+
 bool is_ip_address(const std::string& host) {
   const std::unique_ptr<ASN1_OCTET_STRING, deleter<ASN1_OCTET_STRING_free>> ip(
       a2i_IPADDRESS(host.c_str()));
@@ -150,6 +288,97 @@ bool is_dns_name(const std::string& host) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
            c == '.';
   });
+}
+
+// The subjectAltName value for `hosts`, each checked: "DNS:a,IP:127.0.0.1".
+std::string san_of(const std::vector<std::string>& hosts) {
+  std::string san;
+  for (const auto& host : hosts) {
+    const bool ip = is_ip_address(host);
+    if (!ip && !is_dns_name(host)) {
+      throw std::runtime_error("\"" + host + "\" is not a host name or IP address");
+    }
+    san += san.empty() ? "" : ",";
+    san += (ip ? "IP:" : "DNS:") + host;
+  }
+  return san;
+}
+
+// RSA of min_rsa_bits..max_rsa_bits, or EC on P-256 or P-384: what every browser and TLS library
+// accepts, at a strength hush vouches for.
+void check_csr_key(EVP_PKEY* key) {
+  if (EVP_PKEY_is_a(key, "RSA")) {
+    const int bits = EVP_PKEY_get_bits(key);
+    if (bits < min_rsa_bits || bits > max_rsa_bits) {
+      throw std::runtime_error("the CSR's RSA key has " + std::to_string(bits) +
+                               " bits; hush signs RSA keys of " + std::to_string(min_rsa_bits) +
+                               " to " + std::to_string(max_rsa_bits) + " bits");
+    }
+    return;
+  }
+  if (EVP_PKEY_is_a(key, "EC")) {
+    char group[64] = "";
+    EVP_PKEY_get_group_name(key, group, sizeof group, nullptr);
+    const std::string name = group;
+    if (name != "prime256v1" && name != "secp384r1") {
+      throw std::runtime_error("the CSR's key is on curve \"" + name +
+                               "\"; hush signs EC keys on P-256 or P-384 only");
+    }
+    return;
+  }
+  const char* type = EVP_PKEY_get0_type_name(key);
+  throw std::runtime_error(std::string("the CSR's key type ") + (type ? type : "(unknown)") +
+                           " is not accepted; hush signs RSA (2048+) and EC P-256/P-384 keys");
+}
+
+// The DNS and IP names a CSR's extension request asks for, after refusing what hush never signs.
+std::vector<std::string> csr_hosts(X509_REQ* req) {
+  const extensions_ptr exts(X509_REQ_get_extensions(req));
+  std::vector<std::string> hosts;
+  for (int i = 0; i < sk_X509_EXTENSION_num(exts.get()); ++i) {
+    X509_EXTENSION* ext = sk_X509_EXTENSION_value(exts.get(), i);
+    const int nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
+    if (nid == NID_basic_constraints) {
+      const std::unique_ptr<BASIC_CONSTRAINTS, deleter<BASIC_CONSTRAINTS_free>> bc(
+          static_cast<BASIC_CONSTRAINTS*>(X509V3_EXT_d2i(ext)));
+      if (!bc) {
+        throw std::runtime_error("the CSR's basicConstraints cannot be read");
+      }
+      if (bc->ca != 0) {
+        throw std::runtime_error("the CSR asks for CA:TRUE; hush signs leaf certificates only");
+      }
+    } else if (nid == NID_subject_alt_name) {
+      const names_ptr names(static_cast<GENERAL_NAMES*>(X509V3_EXT_d2i(ext)));
+      if (!names) {
+        throw std::runtime_error("the CSR's subjectAltName cannot be read");
+      }
+      for (int n = 0; n < sk_GENERAL_NAME_num(names.get()); ++n) {
+        const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), n);
+        std::string host;
+        if (name->type == GEN_DNS) {
+          host = ia5_text(name->d.dNSName);
+        } else if (name->type == GEN_IPADD) {
+          host = ip_text(name->d.iPAddress);
+        } else {
+          throw std::runtime_error(
+              "the CSR asks for a subjectAltName that is neither DNS nor IP; hush signs host "
+              "names only");
+        }
+        if (host.empty() || (name->type == GEN_DNS && !is_dns_name(host))) {
+          throw std::runtime_error("the CSR's subjectAltName has a malformed name");
+        }
+        if (std::find(hosts.begin(), hosts.end(), host) == hosts.end()) {
+          hosts.push_back(host);
+        }
+      }
+    }
+    // Everything else (keyUsage, extendedKeyUsage, nameConstraints, ...) is hush's to decide.
+  }
+  if (hosts.size() > max_csr_hosts) {
+    throw std::runtime_error("the CSR names " + std::to_string(hosts.size()) +
+                             " hosts; hush signs at most " + std::to_string(max_csr_hosts));
+  }
+  return hosts;
 }
 
 }  // namespace
@@ -179,43 +408,112 @@ key_and_cert issue_server(const key_and_cert& ca, const std::vector<std::string>
   if (hosts.empty()) {
     throw std::runtime_error("a server certificate needs at least one host name");
   }
-  auto ca_key = key_from_pem(ca.key_pem);
-  auto ca_cert = cert_from_pem(ca.cert_pem);
   auto key = make_p256_key();
-  auto cert = new_certificate(key.get(), hosts.front(), days);
-  X509_set_issuer_name(cert.get(), X509_get_subject_name(ca_cert.get()));
-
-  std::string san;
-  for (const auto& host : hosts) {
-    const bool ip = is_ip_address(host);
-    if (!ip && !is_dns_name(host)) {
-      throw std::runtime_error("\"" + host + "\" is not a host name or IP address");
-    }
-    san += san.empty() ? "" : ",";
-    san += (ip ? "IP:" : "DNS:") + host;
-  }
-  add_extension(cert.get(), ca_cert.get(), NID_basic_constraints, "critical,CA:FALSE");
-  add_extension(cert.get(), ca_cert.get(), NID_key_usage, "critical,digitalSignature");
-  add_extension(cert.get(), ca_cert.get(), NID_ext_key_usage, "serverAuth");
-  add_extension(cert.get(), ca_cert.get(), NID_subject_alt_name, san);
-  add_extension(cert.get(), ca_cert.get(), NID_subject_key_identifier, "hash");
-  add_extension(cert.get(), ca_cert.get(), NID_authority_key_identifier, "keyid:always");
-  if (!crl_url.empty()) {
-    if (crl_url.find_first_of(", \t\r\n") != std::string::npos) {
-      throw std::runtime_error("\"" + crl_url + "\" is not a URL for a CRL");
-    }
-    add_extension(cert.get(), ca_cert.get(), NID_crl_distribution_points, "URI:" + crl_url);
-  }
-  sign(cert.get(), ca_key.get());
-  return {key_to_pem(key.get()), cert_to_pem(cert.get())};
+  const leaf_profile leaf{hosts.front(), hosts,   "critical,digitalSignature",
+                          "serverAuth",  crl_url, days};
+  auto cert_pem = issue_leaf(ca, key.get(), leaf);
+  return {key_to_pem(key.get()), std::move(cert_pem)};
 }
 
-std::string make_crl_der(const key_and_cert& ca, int days) {
+key_and_cert issue_client(const key_and_cert& ca, const std::string& member_name, int days,
+                          const std::string& crl_url) {
+  if (days < 1 || days > max_client_validity_days) {
+    throw std::runtime_error("client certificate validity must be 1 to " +
+                             std::to_string(max_client_validity_days) + " days");
+  }
+  // RFC 5280's upper bound for a common name.
+  constexpr std::size_t max_common_name = 64;
+  if (member_name.empty() || member_name.size() > max_common_name) {
+    throw std::runtime_error("a client certificate needs a name of 1 to 64 bytes");
+  }
+  auto key = make_p256_key();
+  const leaf_profile leaf{member_name,  {},      "critical,digitalSignature",
+                          "clientAuth", crl_url, days};
+  auto cert_pem = issue_leaf(ca, key.get(), leaf);
+  return {key_to_pem(key.get()), std::move(cert_pem)};
+}
+
+std::string make_pkcs12(const key_and_cert& leaf, const std::string& ca_cert_pem,
+                        std::string_view password, const std::string& friendly_name) {
+  auto key = key_from_pem(leaf.key_pem, "the private key");
+  auto cert = cert_from_pem(leaf.cert_pem, "the certificate");
+  auto ca_cert = cert_from_pem(ca_cert_pem);
+  if (EVP_PKEY_eq(X509_get0_pubkey(cert.get()), key.get()) != 1) {
+    throw std::runtime_error("the private key does not match the certificate");
+  }
+  // The stack does not own the CA certificate: sk_X509_free, not pop_free.
+  const std::unique_ptr<STACK_OF(X509), deleter<free_cert_stack>> chain(sk_X509_new_null());
+  if (!chain || sk_X509_push(chain.get(), ca_cert.get()) <= 0) {
+    fail("out of memory");
+  }
+  // OpenSSL wants a NUL-terminated password; the copy is wiped below.
+  std::string pass(password);
+  // An AES cipher NID (not a PKCS#12 PBE NID) makes OpenSSL use PBES2 with PBKDF2-HMAC-SHA256.
+  // mac_iter -1: no MAC yet, so that the one added next is HMAC-SHA256 rather than the SHA-1
+  // default.
+  std::unique_ptr<PKCS12, deleter<PKCS12_free>> p12(
+      PKCS12_create(pass.c_str(), friendly_name.c_str(), key.get(), cert.get(), chain.get(),
+                    NID_aes_256_cbc, NID_aes_256_cbc, pkcs12_iterations, -1, 0));
+  const bool ok = p12 && PKCS12_set_mac(p12.get(), pass.c_str(), -1, nullptr, 0, pkcs12_iterations,
+                                        EVP_sha256()) == 1;
+  OPENSSL_cleanse(pass.data(), pass.size());
+  if (!ok) {
+    fail("cannot make the PKCS#12 bundle");
+  }
+  unsigned char* der = nullptr;
+  const int size = i2d_PKCS12(p12.get(), &der);
+  return der_to_string(der, size, "the PKCS#12 bundle");
+}
+
+std::string sign_csr(const key_and_cert& ca, const std::string& csr_pem, int days,
+                     const std::string& crl_url) {
+  if (days < 1 || days > max_server_validity_days) {
+    throw std::runtime_error("server certificate validity must be 1 to " +
+                             std::to_string(max_server_validity_days) + " days");
+  }
+  auto bio = read_bio(csr_pem);
+  const req_ptr req(PEM_read_bio_X509_REQ(bio.get(), nullptr, no_password, nullptr));
+  if (!req) {
+    ERR_clear_error();
+    throw std::runtime_error("not a PEM certificate signing request");
+  }
+  EVP_PKEY* key = X509_REQ_get0_pubkey(req.get());
+  // The self-signature proves that whoever asks holds the private key.
+  if (key == nullptr || X509_REQ_verify(req.get(), key) != 1) {
+    ERR_clear_error();
+    throw std::runtime_error("the CSR's signature does not verify");
+  }
+  check_csr_key(key);
+  auto hosts = csr_hosts(req.get());
+  std::string common_name = common_name_of(X509_REQ_get_subject_name(req.get()));
+  if (hosts.empty()) {
+    if (!is_ip_address(common_name) && !is_dns_name(common_name)) {
+      throw std::runtime_error(
+          "the CSR names no host: no DNS or IP subjectAltName, and its common name is not a host "
+          "name");
+    }
+    hosts.push_back(common_name);
+  }
+  constexpr std::size_t max_common_name = 64;
+  if (common_name.empty() || common_name.size() > max_common_name) {
+    common_name = hosts.front().size() <= max_common_name ? hosts.front() : std::string();
+  }
+  if (common_name.empty()) {
+    throw std::runtime_error("the CSR's names are too long for a common name");
+  }
+  // keyEncipherment only for RSA: an EC key cannot encrypt, and RFC 5480 forbids saying so.
+  const char* key_usage = EVP_PKEY_is_a(key, "RSA") ? "critical,digitalSignature,keyEncipherment"
+                                                    : "critical,digitalSignature";
+  return issue_leaf(ca, key, {common_name, hosts, key_usage, "serverAuth", crl_url, days});
+}
+
+std::string make_crl_der(const key_and_cert& ca, int days,
+                         const std::vector<revoked_entry>& revoked) {
   auto ca_key = key_from_pem(ca.key_pem);
   auto ca_cert = cert_from_pem(ca.cert_pem);
-  const std::unique_ptr<X509_CRL, deleter<X509_CRL_free>> crl(X509_CRL_new());
-  const std::unique_ptr<ASN1_TIME, deleter<ASN1_TIME_free>> last(ASN1_TIME_new());
-  const std::unique_ptr<ASN1_TIME, deleter<ASN1_TIME_free>> next(ASN1_TIME_new());
+  const crl_ptr crl(X509_CRL_new());
+  const time_ptr last(ASN1_TIME_new());
+  const time_ptr next(ASN1_TIME_new());
   if (!crl || !last || !next || X509_CRL_set_version(crl.get(), 1) != 1 ||
       X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(ca_cert.get())) != 1 ||
       X509_gmtime_adj(last.get(), 0) == nullptr ||
@@ -224,13 +522,34 @@ std::string make_crl_der(const key_and_cert& ca, int days) {
       X509_CRL_set1_nextUpdate(crl.get(), next.get()) != 1) {
     fail("cannot make a CRL");
   }
+  for (const auto& entry : revoked) {
+    const auto serial = canonical_serial(entry.serial);
+    BIGNUM* number = nullptr;
+    if (serial.empty() || BN_hex2bn(&number, serial.c_str()) == 0) {
+      throw std::runtime_error("\"" + entry.serial + "\" is not a certificate serial");
+    }
+    const bn_ptr owned(number);
+    const integer_ptr asn1_serial(BN_to_ASN1_INTEGER(number, nullptr));
+    const time_ptr when(ASN1_TIME_set(nullptr, static_cast<std::time_t>(entry.revoked_at)));
+    X509_REVOKED* item = X509_REVOKED_new();
+    if (!asn1_serial || !when || item == nullptr ||
+        X509_REVOKED_set_serialNumber(item, asn1_serial.get()) != 1 ||
+        X509_REVOKED_set_revocationDate(item, when.get()) != 1 ||
+        X509_CRL_add0_revoked(crl.get(), item) != 1) {
+      X509_REVOKED_free(item);
+      fail("cannot list a revoked certificate");
+    }
+  }
+  X509_CRL_sort(crl.get());
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, ca_cert.get(), nullptr, nullptr, crl.get(), 0);
   ext_ptr aki(X509V3_EXT_conf_nid(nullptr, &ctx, NID_authority_key_identifier, "keyid:always"));
-  const std::unique_ptr<ASN1_INTEGER, deleter<ASN1_INTEGER_free>> number(ASN1_INTEGER_new());
+  // The time as CRL number: each list gets a larger number than the one before (RFC 5280
+  // 5.2.3) without a counter to keep.
+  const integer_ptr number(ASN1_INTEGER_new());
   if (!aki || X509_CRL_add_ext(crl.get(), aki.get(), -1) != 1 || !number ||
-      ASN1_INTEGER_set(number.get(), 1) != 1 ||
+      ASN1_INTEGER_set_int64(number.get(), static_cast<std::int64_t>(std::time(nullptr))) != 1 ||
       X509_CRL_add1_ext_i2d(crl.get(), NID_crl_number, number.get(), 0, 0) != 1) {
     fail("cannot add the CRL extensions");
   }
@@ -239,12 +558,113 @@ std::string make_crl_der(const key_and_cert& ca, int days) {
   }
   unsigned char* der = nullptr;
   const int size = i2d_X509_CRL(crl.get(), &der);
-  if (size <= 0) {
-    fail("cannot encode the CRL");
+  return der_to_string(der, size, "the CRL");
+}
+
+cert_info inspect_cert(const std::string& cert_pem) {
+  auto cert = cert_from_pem(cert_pem, "the certificate");
+  cert_info info;
+  info.serial = serial_text(X509_get0_serialNumber(cert.get()));
+  info.common_name = common_name_of(X509_get_subject_name(cert.get()));
+  info.not_before = to_unix(X509_get0_notBefore(cert.get()));
+  info.not_after = to_unix(X509_get0_notAfter(cert.get()));
+  info.is_ca = X509_check_ca(cert.get()) != 0;
+  const names_ptr names(static_cast<GENERAL_NAMES*>(
+      X509_get_ext_d2i(cert.get(), NID_subject_alt_name, nullptr, nullptr)));
+  for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
+    std::string host = name->type == GEN_DNS     ? ia5_text(name->d.dNSName)
+                       : name->type == GEN_IPADD ? ip_text(name->d.iPAddress)
+                                                 : std::string();
+    if (!host.empty()) {
+      info.hosts.push_back(std::move(host));
+    }
   }
-  std::string out(reinterpret_cast<const char*>(der), static_cast<std::size_t>(size));
-  OPENSSL_free(der);
-  return out;
+  const std::unique_ptr<CRL_DIST_POINTS, deleter<CRL_DIST_POINTS_free>> points(
+      static_cast<CRL_DIST_POINTS*>(
+          X509_get_ext_d2i(cert.get(), NID_crl_distribution_points, nullptr, nullptr)));
+  for (int i = 0; info.crl_url.empty() && i < sk_DIST_POINT_num(points.get()); ++i) {
+    const DIST_POINT* point = sk_DIST_POINT_value(points.get(), i);
+    if (point->distpoint == nullptr || point->distpoint->type != 0) {
+      continue;
+    }
+    const GENERAL_NAMES* full = point->distpoint->name.fullname;
+    for (int n = 0; n < sk_GENERAL_NAME_num(full); ++n) {
+      const GENERAL_NAME* name = sk_GENERAL_NAME_value(full, n);
+      if (name->type == GEN_URI) {
+        info.crl_url = ia5_text(name->d.uniformResourceIdentifier);
+        break;
+      }
+    }
+  }
+  ERR_clear_error();
+  return info;
+}
+
+bool key_matches_cert(const std::string& key_pem, const std::string& cert_pem) {
+  auto key = key_from_pem(key_pem, "the private key");
+  auto cert = cert_from_pem(cert_pem, "the certificate");
+  return EVP_PKEY_eq(X509_get0_pubkey(cert.get()), key.get()) == 1;
+}
+
+bool issued_by(const std::string& cert_pem, const std::string& ca_cert_pem) {
+  auto cert = cert_from_pem(cert_pem, "the certificate");
+  auto ca_cert = cert_from_pem(ca_cert_pem);
+  const std::unique_ptr<X509_STORE, deleter<X509_STORE_free>> store(X509_STORE_new());
+  const std::unique_ptr<X509_STORE_CTX, deleter<X509_STORE_CTX_free>> ctx(X509_STORE_CTX_new());
+  if (!store || !ctx || X509_STORE_add_cert(store.get(), ca_cert.get()) != 1 ||
+      X509_STORE_CTX_init(ctx.get(), store.get(), cert.get(), nullptr) != 1) {
+    fail("cannot check a certificate chain");
+  }
+  X509_STORE_CTX_set_flags(ctx.get(), X509_V_FLAG_NO_CHECK_TIME);
+  const bool ok = X509_verify_cert(ctx.get()) == 1;
+  ERR_clear_error();
+  return ok;
+}
+
+crl_info inspect_crl(const std::string& crl_der, const std::string& ca_cert_pem) {
+  auto ca_cert = cert_from_pem(ca_cert_pem);
+  const auto* p = reinterpret_cast<const unsigned char*>(crl_der.data());
+  const crl_ptr crl(d2i_X509_CRL(nullptr, &p, static_cast<long>(crl_der.size())));
+  if (!crl) {
+    fail("cannot read the CRL");
+  }
+  crl_info info;
+  info.last_update = to_unix(X509_CRL_get0_lastUpdate(crl.get()));
+  const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl.get());
+  info.next_update = next != nullptr ? to_unix(next) : 0;
+  const int count = sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl.get()));
+  info.revoked = count > 0 ? static_cast<std::size_t>(count) : 0;
+  info.signed_by_ca =
+      X509_NAME_cmp(X509_CRL_get_issuer(crl.get()), X509_get_subject_name(ca_cert.get())) == 0 &&
+      X509_CRL_verify(crl.get(), X509_get0_pubkey(ca_cert.get())) == 1;
+  ERR_clear_error();
+  return info;
+}
+
+std::string canonical_serial(std::string_view text) {
+  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+    text.remove_prefix(2);
+  }
+  std::string hex;
+  for (const char c : text) {
+    if (c == ':') {
+      continue;
+    }
+    if (std::isxdigit(static_cast<unsigned char>(c)) == 0) {
+      return {};
+    }
+    if (hex.empty() && c == '0') {
+      continue;
+    }
+    hex += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  // RFC 5280: at most 20 octets.
+  constexpr std::size_t max_serial_hex = 40;
+  if (hex.empty() || hex.size() > max_serial_hex) {
+    return {};
+  }
+  return hex;
 }
 
 }  // namespace hush::pki

@@ -62,6 +62,23 @@ struct session_limits {
   std::int64_t absolute = 0;
 };
 
+// A client certificate issued by the club CA. `serial` is lowercase hex without leading zeros
+// (pki::canonical_serial).
+struct client_cert_record {
+  std::string serial;
+  std::string member;
+  std::int64_t issued_at = 0;
+  std::int64_t expires_at = 0;
+  std::int64_t revoked_at = 0;  // 0: not revoked
+  bool revoked() const noexcept { return revoked_at != 0; }
+};
+
+// One entry of the CA's revocation list.
+struct revoked_cert {
+  std::string serial;
+  std::int64_t revoked_at = 0;
+};
+
 struct audit_record {
   std::int64_t at = 0;
   std::string member;

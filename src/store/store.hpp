@@ -27,8 +27,9 @@ class store {
                                        std::string_view password_hash, std::int64_t now) = 0;
   virtual result<member_record> find_member(std::string_view name) = 0;
   virtual result<std::vector<member_record>> list_members() = 0;
-  // Removes the member and every token and session of theirs, in one transaction.
-  virtual result<void> remove_member(std::string_view name) = 0;
+  // Removes the member and every token and session of theirs, and revokes (at `now`) every client
+  // certificate of theirs that is not revoked yet, in one transaction.
+  virtual result<void> remove_member(std::string_view name, std::int64_t now) = 0;
   // Replaces the hash only if it is still `expected` (compare-and-swap), so that a rehash on login
   // can never undo a password change that raced with it. not_found if the member is gone or the
   // hash changed meanwhile.
@@ -70,6 +71,20 @@ class store {
                                                   std::int64_t now, session_limits limits) = 0;
   // not_found if there is no such session.
   virtual result<void> remove_session(std::span<const std::uint8_t> hash) = 0;
+
+  // Client certificates. `serial` is pki::canonical_serial's form. add: not_found if the member
+  // does not exist, already_exists for a serial already recorded.
+  virtual result<void> add_client_cert(const client_cert_record& cert) = 0;
+  // Marks the certificate revoked at `at`; a certificate already revoked keeps its first
+  // revocation time. not_found for an unknown serial.
+  virtual result<void> revoke_client_cert(std::string_view serial, std::int64_t at) = 0;
+  // Revokes at `at` every certificate of the member not revoked yet; returns how many.
+  virtual result<std::size_t> revoke_member_certs(std::string_view member, std::int64_t at) = 0;
+  // Every revoked certificate, for the CRL, oldest revocation first.
+  virtual result<std::vector<revoked_cert>> list_revoked_certs() = 0;
+  // The record of one certificate (member, expiry, revocation), for the server's check of a
+  // client certificate; not_found for a serial the CA never recorded.
+  virtual result<client_cert_record> client_cert_status(std::string_view serial) = 0;
 
   virtual result<void> add_audit(const audit_record& record) = 0;
   // All of them in one transaction: one durable commit for many reads.

@@ -65,7 +65,7 @@ response remove_member(const request& req, services& s, const auth::member& who,
   if (name == who.name()) {
     return error_response(api_error::conflict, req);
   }
-  if (auto removed = s.club.members().remove_member(name); !removed) {
+  if (auto removed = s.club.remove_member(name); !removed) {
     return detail::fail(removed.error(), req, "DELETE /api/v1/members/{name}");
   }
   log::info("member " + std::string(name) + " removed by " + who.name());

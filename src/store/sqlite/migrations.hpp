@@ -56,6 +56,20 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_member ON sessions (member);
 )sql",
+    // Client certificates issued by the club CA. `serial` is the canonical form of
+    // pki::canonical_serial: lowercase hex, no leading zeros, no separators. No foreign key on
+    // `member`: removing a member revokes their certificates (revoked_at, unix seconds; 0 = valid)
+    // and keeps the rows, so that the CRL goes on listing them.
+    R"sql(
+CREATE TABLE client_certs (
+  serial     TEXT    PRIMARY KEY,
+  member     TEXT    NOT NULL,
+  issued_at  INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  revoked_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX client_certs_member ON client_certs (member);
+)sql",
 };
 
 }  // namespace hush::store::sqlite_migrations

@@ -185,6 +185,25 @@ result<std::int64_t> insert_sealed(sqlite_connection& db, const char* insert_sql
   return id;
 }
 
+client_cert_record read_client_cert(const sqlite_statement& stmt) {
+  return client_cert_record{stmt.column_text(0), stmt.column_text(1), stmt.column_int(2),
+                            stmt.column_int(3), stmt.column_int(4)};
+}
+
+result<std::size_t> revoke_certs_of(sqlite_connection& db, std::string_view member,
+                                    std::int64_t at) {
+  auto stmt =
+      db.prepare("UPDATE client_certs SET revoked_at = ?2 WHERE member = ?1 AND revoked_at = 0");
+  if (!stmt) {
+    return stmt.error();
+  }
+  stmt->bind(1, member).bind(2, at);
+  if (auto done = stmt->run(); !done) {
+    return done.error();
+  }
+  return static_cast<std::size_t>(db.changes());
+}
+
 }  // namespace
 
 sqlite_store::sqlite_store(std::filesystem::path path) : path_(std::move(path)) {
@@ -261,10 +280,22 @@ result<std::vector<member_record>> sqlite_store::list_members() {
       [](sqlite_statement&) {}, read_member);
 }
 
-result<void> sqlite_store::remove_member(std::string_view name) {
+result<void> sqlite_store::remove_member(std::string_view name, std::int64_t now) {
   auto db = acquire();
-  return change_one(*db, "DELETE FROM members WHERE name = ?1",
-                    [&](sqlite_statement& s) { s.bind(1, name); });
+  // One transaction: a member is never gone while a certificate of theirs still looks valid.
+  write_transaction tx(*db);
+  if (auto begun = tx.begin(); !begun) {
+    return begun.error();
+  }
+  if (auto revoked = revoke_certs_of(*db, name, now); !revoked) {
+    return revoked.error();
+  }
+  if (auto removed = change_one(*db, "DELETE FROM members WHERE name = ?1",
+                                [&](sqlite_statement& s) { s.bind(1, name); });
+      !removed) {
+    return removed.error();
+  }
+  return tx.commit();
 }
 
 result<void> sqlite_store::replace_password_hash(std::string_view name, std::string_view expected,
@@ -498,6 +529,65 @@ result<void> sqlite_store::remove_token(std::string_view name) {
   auto db = acquire();
   return change_one(*db, "DELETE FROM tokens WHERE name = ?1",
                     [&](sqlite_statement& s) { s.bind(1, name); });
+}
+
+result<void> sqlite_store::add_client_cert(const client_cert_record& cert) {
+  auto db = acquire();
+  // INSERT ... SELECT: the member check and the insert are one statement, so a member removed
+  // meanwhile cannot end up with a certificate recorded after their removal.
+  auto stmt = db->prepare(
+      "INSERT INTO client_certs (serial, member, issued_at, expires_at, revoked_at) "
+      "SELECT ?1, name, ?3, ?4, ?5 FROM members WHERE name = ?2");
+  if (!stmt) {
+    return stmt.error();
+  }
+  stmt->bind(1, cert.serial)
+      .bind(2, cert.member)
+      .bind(3, cert.issued_at)
+      .bind(4, cert.expires_at)
+      .bind(5, cert.revoked_at);
+  if (auto done = stmt->run(); !done) {
+    return done.error();
+  }
+  if (db->changes() == 0) {
+    return make_error_code(errc::not_found);
+  }
+  return {};
+}
+
+result<void> sqlite_store::revoke_client_cert(std::string_view serial, std::int64_t at) {
+  auto db = acquire();
+  // A second revocation keeps the first date: the CRL must not move a revocation later.
+  return change_one(*db,
+                    "UPDATE client_certs SET revoked_at = "
+                    "CASE WHEN revoked_at = 0 THEN ?2 ELSE revoked_at END WHERE serial = ?1",
+                    [&](sqlite_statement& s) { s.bind(1, serial).bind(2, at); });
+}
+
+result<std::size_t> sqlite_store::revoke_member_certs(std::string_view member, std::int64_t at) {
+  auto db = acquire();
+  return revoke_certs_of(*db, member, at);
+}
+
+result<std::vector<revoked_cert>> sqlite_store::list_revoked_certs() {
+  auto db = acquire();
+  return query_all<revoked_cert>(
+      *db,
+      "SELECT serial, revoked_at FROM client_certs WHERE revoked_at != 0 "
+      "ORDER BY revoked_at, serial",
+      [](sqlite_statement&) {},
+      [](const sqlite_statement& s) {
+        return revoked_cert{s.column_text(0), s.column_int(1)};
+      });
+}
+
+result<client_cert_record> sqlite_store::client_cert_status(std::string_view serial) {
+  auto db = acquire();
+  return query_one<client_cert_record>(
+      *db,
+      "SELECT serial, member, issued_at, expires_at, revoked_at FROM client_certs "
+      "WHERE serial = ?1",
+      [&](sqlite_statement& s) { s.bind(1, serial); }, read_client_cert);
 }
 
 result<void> sqlite_store::add_audit(const audit_record& record) {

@@ -28,7 +28,7 @@ class sqlite_store : public store {
                                std::string_view password_hash, std::int64_t now) override;
   result<member_record> find_member(std::string_view name) override;
   result<std::vector<member_record>> list_members() override;
-  result<void> remove_member(std::string_view name) override;
+  result<void> remove_member(std::string_view name, std::int64_t now) override;
   result<void> replace_password_hash(std::string_view name, std::string_view expected,
                                      std::string_view replacement) override;
   result<void> set_password_hash(std::string_view name, std::string_view hash) override;
@@ -56,6 +56,12 @@ class sqlite_store : public store {
   result<member_record> member_by_session(std::span<const std::uint8_t> hash, std::int64_t now,
                                           session_limits limits) override;
   result<void> remove_session(std::span<const std::uint8_t> hash) override;
+
+  result<void> add_client_cert(const client_cert_record& cert) override;
+  result<void> revoke_client_cert(std::string_view serial, std::int64_t at) override;
+  result<std::size_t> revoke_member_certs(std::string_view member, std::int64_t at) override;
+  result<std::vector<revoked_cert>> list_revoked_certs() override;
+  result<client_cert_record> client_cert_status(std::string_view serial) override;
 
   result<void> add_audit(const audit_record& record) override;
   result<void> add_audits(std::span<const audit_record> records) override;

@@ -82,7 +82,7 @@ TEST_F(AuthenticatorTest, RemovalAndPasswordChangeApplyAtOnce) {
   ASSERT_TRUE(club.domain.set_password("alice", "a brand new password"));
   EXPECT_FALSE(login("alice", "alice's long password"));
   EXPECT_TRUE(login("alice", "a brand new password", "192.0.2.2"));
-  ASSERT_TRUE(club.store.remove_member("alice"));
+  ASSERT_TRUE(club.store.remove_member("alice", club.clock.now));
   EXPECT_FALSE(login("alice", "a brand new password", "192.0.2.2"));
   EXPECT_EQ(last_failure.error, errc::unauthorized);
 }

@@ -92,7 +92,7 @@ TEST_F(TokenAuthTest, UnknownRevokedExpiredAndOrphanedTokensFail) {
 
   const auto orphan = new_token();
   add_token("orphan", orphan);
-  ASSERT_TRUE(club.store.remove_member("alice"));
+  ASSERT_TRUE(club.store.remove_member("alice", club.clock.now));
   EXPECT_FALSE(bearer(orphan, "192.0.2.4"));
   EXPECT_TRUE(club.store.list_tokens().value().empty());
 }

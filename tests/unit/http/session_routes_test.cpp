@@ -264,7 +264,7 @@ TEST_F(SessionRoutesTest, CrossOriginStateChangesAreRefusedEvenWithBasic) {
 TEST_F(SessionRoutesTest, RemovingAMemberOrChangingAPasswordEndsTheirSessions) {
   const auto removed = log_in("reader", "reader password");
   const auto changed = log_in("poster", "poster password");
-  ASSERT_TRUE(club.store.remove_member("reader"));
+  ASSERT_TRUE(club.domain.remove_member("reader"));
   ASSERT_TRUE(club.domain.set_password("poster", "a brand new password"));
   EXPECT_EQ(send(from_page(verb::get, "/api/v1/session", removed)).result(), status::unauthorized);
   EXPECT_EQ(send(from_page(verb::get, "/api/v1/session", changed)).result(), status::unauthorized);

@@ -1,10 +1,15 @@
 #include "pki/pki.hpp"
 
+#include <ctime>
+#include <functional>
 #include <memory>
 
 #include <gtest/gtest.h>
 #include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs12.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -156,6 +161,306 @@ TEST(Pki, ServerCertificateNamesItsCrl) {
   const auto without = read_cert(issue_server(ca, {"localhost"}, 30).cert_pem);
   EXPECT_EQ(X509_get_ext_by_NID(without.get(), NID_crl_distribution_points, -1), -1);
   EXPECT_THROW(issue_server(ca, {"localhost"}, 30, "https://a, URI:https://b"), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace hush::pki
+
+namespace hush::pki {
+namespace {
+
+struct pkey_deleter {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+using pkey_ptr = std::unique_ptr<EVP_PKEY, pkey_deleter>;
+
+// A CSR for `key` with subject CN `cn` (none if empty) and the given extension requests
+// (nid, openssl config value).
+std::string make_csr(EVP_PKEY* key, const std::string& cn,
+                     const std::vector<std::pair<int, std::string>>& extensions) {
+  X509_REQ* req = X509_REQ_new();
+  X509_REQ_set_version(req, 0);
+  if (!cn.empty()) {
+    X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN", MBSTRING_UTF8,
+                               reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
+  }
+  X509_REQ_set_pubkey(req, key);
+  STACK_OF(X509_EXTENSION)* exts = sk_X509_EXTENSION_new_null();
+  for (const auto& [nid, value] : extensions) {
+    sk_X509_EXTENSION_push(exts, X509V3_EXT_conf_nid(nullptr, nullptr, nid, value.c_str()));
+  }
+  if (!extensions.empty()) {
+    X509_REQ_add_extensions(req, exts);
+  }
+  sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+  X509_REQ_sign(req, key, EVP_sha256());
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509_REQ(bio, req);
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(bio, &data);
+  std::string pem(data, static_cast<std::size_t>(size));
+  BIO_free(bio);
+  X509_REQ_free(req);
+  return pem;
+}
+
+pkey_ptr ec_key(const char* curve = "P-256") {
+  return pkey_ptr(EVP_EC_gen(curve));
+}
+
+pkey_ptr rsa_key(unsigned bits) {
+  return pkey_ptr(EVP_RSA_gen(bits));
+}
+
+std::string error_of(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(PkiClient, ClientCertificateIsAConstrainedLeafForClientAuth) {
+  const auto ca = make_ca("test CA");
+  const auto client = issue_client(ca, "alice", 30, "https://localhost:5684/ca.crl");
+  const auto leaf = read_cert(client.cert_pem);
+  ASSERT_TRUE(leaf);
+  EXPECT_EQ(X509_check_ca(leaf.get()), 0);
+  EXPECT_TRUE(X509_get_extended_key_usage(leaf.get()) & XKU_SSL_CLIENT);
+  EXPECT_FALSE(X509_get_extended_key_usage(leaf.get()) & XKU_SSL_SERVER);
+  EXPECT_EQ(X509_get_key_usage(leaf.get()), static_cast<std::uint32_t>(KU_DIGITAL_SIGNATURE));
+  const auto info = inspect_cert(client.cert_pem);
+  EXPECT_EQ(info.common_name, "alice");
+  EXPECT_TRUE(info.hosts.empty());
+  EXPECT_EQ(info.crl_url, "https://localhost:5684/ca.crl");
+  EXPECT_GE(info.serial.size(), 30U);  // 159 random bits: 40 hex digits but for leading zeros
+  EXPECT_TRUE(key_matches_cert(client.key_pem, client.cert_pem));
+  EXPECT_TRUE(issued_by(client.cert_pem, ca.cert_pem));
+  EXPECT_FALSE(issued_by(client.cert_pem, make_ca("other").cert_pem));
+  const auto root = read_cert(ca.cert_pem);
+  X509_STORE* store = X509_STORE_new();
+  X509_STORE_add_cert(store, root.get());
+  X509_STORE_CTX* ctx = X509_STORE_CTX_new();
+  X509_STORE_CTX_init(ctx, store, leaf.get(), nullptr);
+  X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
+  EXPECT_EQ(X509_verify_cert(ctx), 1);
+  X509_STORE_CTX_free(ctx);
+  X509_STORE_free(store);
+  EXPECT_NE(inspect_cert(issue_client(ca, "alice", 30).cert_pem).serial, info.serial);
+  EXPECT_THROW(issue_client(ca, "alice", max_client_validity_days + 1), std::runtime_error);
+  EXPECT_THROW(issue_client(ca, "", 30), std::runtime_error);
+}
+
+TEST(PkiClient, Pkcs12UsesPbes2AesAndSha256Mac) {
+  const auto ca = make_ca("test CA");
+  const auto client = issue_client(ca, "alice", 30);
+  const auto der = make_pkcs12(client, ca.cert_pem, "correct horse", "alice");
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  std::unique_ptr<PKCS12, void (*)(PKCS12*)> p12(
+      d2i_PKCS12(nullptr, &p, static_cast<long>(der.size())), PKCS12_free);
+  ASSERT_TRUE(p12);
+  EXPECT_EQ(PKCS12_verify_mac(p12.get(), "wrong", -1), 0);
+  ASSERT_EQ(PKCS12_verify_mac(p12.get(), "correct horse", -1), 1);
+  const X509_ALGOR* mac_alg = nullptr;
+  const ASN1_INTEGER* iterations = nullptr;
+  PKCS12_get0_mac(nullptr, &mac_alg, nullptr, &iterations, p12.get());
+  const ASN1_OBJECT* mac_oid = nullptr;
+  X509_ALGOR_get0(&mac_oid, nullptr, nullptr, mac_alg);
+  EXPECT_EQ(OBJ_obj2nid(mac_oid), NID_sha256);
+  EXPECT_EQ(ASN1_INTEGER_get(iterations), pkcs12_iterations);
+  // Every encrypted bag, the certificates' and the key's, is PBES2.
+  STACK_OF(PKCS7)* safes = PKCS12_unpack_authsafes(p12.get());
+  ASSERT_NE(safes, nullptr);
+  int pbes2 = 0;
+  for (int i = 0; i < sk_PKCS7_num(safes); ++i) {
+    PKCS7* safe = sk_PKCS7_value(safes, i);
+    if (OBJ_obj2nid(safe->type) == NID_pkcs7_encrypted) {
+      const ASN1_OBJECT* oid = nullptr;
+      X509_ALGOR_get0(&oid, nullptr, nullptr, safe->d.encrypted->enc_data->algorithm);
+      EXPECT_EQ(OBJ_obj2nid(oid), NID_pbes2);
+      ++pbes2;
+    } else {
+      STACK_OF(PKCS12_SAFEBAG)* bags = PKCS12_unpack_p7data(safe);
+      for (int b = 0; b < sk_PKCS12_SAFEBAG_num(bags); ++b) {
+        const PKCS12_SAFEBAG* bag = sk_PKCS12_SAFEBAG_value(bags, b);
+        if (PKCS12_SAFEBAG_get_nid(bag) == NID_pkcs8ShroudedKeyBag) {
+          const X509_ALGOR* alg = nullptr;
+          X509_SIG_get0(PKCS12_SAFEBAG_get0_pkcs8(bag), &alg, nullptr);
+          const ASN1_OBJECT* oid = nullptr;
+          X509_ALGOR_get0(&oid, nullptr, nullptr, alg);
+          EXPECT_EQ(OBJ_obj2nid(oid), NID_pbes2);
+          ++pbes2;
+        }
+      }
+      sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
+    }
+  }
+  sk_PKCS7_pop_free(safes, PKCS7_free);
+  EXPECT_EQ(pbes2, 2);
+  EVP_PKEY* key = nullptr;
+  X509* cert = nullptr;
+  STACK_OF(X509)* chain = nullptr;
+  ASSERT_EQ(PKCS12_parse(p12.get(), "correct horse", &key, &cert, &chain), 1);
+  EXPECT_EQ(X509_cmp(cert, read_cert(client.cert_pem).get()), 0);
+  EXPECT_EQ(sk_X509_num(chain), 1);
+  EVP_PKEY_free(key);
+  X509_free(cert);
+  sk_X509_pop_free(chain, X509_free);
+  // A key that is not the certificate's is refused.
+  EXPECT_THROW(make_pkcs12({ca.key_pem, client.cert_pem}, ca.cert_pem, "pw", "x"),
+               std::runtime_error);
+}
+
+TEST(PkiClient, CrlListsRevokedSerialsWithTheirDates) {
+  const auto ca = make_ca("test CA");
+  const auto one = inspect_cert(issue_client(ca, "alice", 30).cert_pem).serial;
+  const auto der = make_crl_der(ca, 30, {{one, 1'700'000'000}, {"0A:1B", 1'700'000'100}});
+  const auto info = inspect_crl(der, ca.cert_pem);
+  EXPECT_TRUE(info.signed_by_ca);
+  EXPECT_EQ(info.revoked, 2U);
+  EXPECT_FALSE(inspect_crl(der, make_ca("other").cert_pem).signed_by_ca);
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  std::unique_ptr<X509_CRL, void (*)(X509_CRL*)> crl(
+      d2i_X509_CRL(nullptr, &p, static_cast<long>(der.size())), X509_CRL_free);
+  ASSERT_TRUE(crl);
+  X509_REVOKED* entry = nullptr;
+  const auto leaf = read_cert(issue_client(ca, "bob", 30).cert_pem);
+  EXPECT_EQ(X509_CRL_get0_by_serial(crl.get(), &entry, X509_get0_serialNumber(leaf.get())), 0);
+  BIGNUM* bn = nullptr;
+  BN_hex2bn(&bn, one.c_str());
+  ASN1_INTEGER* serial = BN_to_ASN1_INTEGER(bn, nullptr);
+  ASSERT_EQ(X509_CRL_get0_by_serial(crl.get(), &entry, serial), 1);
+  std::tm tm{};
+  ASN1_TIME_to_tm(X509_REVOKED_get0_revocationDate(entry), &tm);
+  EXPECT_EQ(::timegm(&tm), 1'700'000'000);
+  ASN1_INTEGER_free(serial);
+  BN_free(bn);
+  EXPECT_THROW(make_crl_der(ca, 30, {{"not hex", 1}}), std::runtime_error);
+}
+
+TEST(PkiClient, CanonicalSerial) {
+  EXPECT_EQ(canonical_serial("0A:1B"), "a1b");
+  EXPECT_EQ(canonical_serial("0x0a1b"), "a1b");
+  EXPECT_EQ(canonical_serial("00FF"), "ff");
+  EXPECT_EQ(canonical_serial("a1b"), "a1b");
+  EXPECT_EQ(canonical_serial(""), "");
+  EXPECT_EQ(canonical_serial("000"), "");
+  EXPECT_EQ(canonical_serial("-1"), "");
+  EXPECT_EQ(canonical_serial("12g"), "");
+  EXPECT_EQ(canonical_serial(std::string(41, 'f')), "");
+  EXPECT_EQ(canonical_serial(std::string(40, 'f')), std::string(40, 'f'));
+}
+
+TEST(PkiCsr, SignsAServerLeafTakingOnlyTheNames) {
+  const auto ca = make_ca("test CA");
+  auto key = ec_key();
+  const auto csr = make_csr(key.get(), "club.example",
+                            {{NID_subject_alt_name, "DNS:club.example,IP:192.0.2.1"},
+                             {NID_key_usage, "critical,keyCertSign,cRLSign"},
+                             {NID_ext_key_usage, "codeSigning"},
+                             {NID_basic_constraints, "critical,CA:FALSE"}});
+  const auto pem = sign_csr(ca, csr, 90, "https://club.example:5684/ca.crl");
+  const auto leaf = read_cert(pem);
+  ASSERT_TRUE(leaf);
+  EXPECT_TRUE(verifies(leaf.get(), read_cert(ca.cert_pem).get()));
+  EXPECT_EQ(X509_check_ca(leaf.get()), 0);
+  EXPECT_EQ(X509_get_key_usage(leaf.get()), static_cast<std::uint32_t>(KU_DIGITAL_SIGNATURE));
+  EXPECT_EQ(X509_get_extended_key_usage(leaf.get()), static_cast<std::uint32_t>(XKU_SSL_SERVER));
+  EXPECT_EQ(EVP_PKEY_eq(X509_get0_pubkey(leaf.get()), key.get()), 1);
+  const auto info = inspect_cert(pem);
+  EXPECT_EQ(info.common_name, "club.example");
+  EXPECT_EQ(info.hosts, (std::vector<std::string>{"club.example", "192.0.2.1"}));
+  EXPECT_EQ(info.crl_url, "https://club.example:5684/ca.crl");
+}
+
+TEST(PkiCsr, WithoutSanTheCommonNameMustBeAHost) {
+  const auto ca = make_ca("test CA");
+  auto key = ec_key("P-384");
+  EXPECT_EQ(inspect_cert(sign_csr(ca, make_csr(key.get(), "host.example", {}), 30)).hosts,
+            std::vector<std::string>{"host.example"});
+  EXPECT_NE(error_of([&] {
+              sign_csr(ca, make_csr(key.get(), "Alice Smith", {}), 30);
+            }).find("names no host"),
+            std::string::npos);
+  // Without a CN, the first name is the subject.
+  EXPECT_EQ(
+      inspect_cert(
+          sign_csr(ca, make_csr(key.get(), "", {{NID_subject_alt_name, "DNS:a.example"}}), 30))
+          .common_name,
+      "a.example");
+}
+
+TEST(PkiCsr, RsaGetsKeyEnciphermentAndSmallRsaIsRefused) {
+  const auto ca = make_ca("test CA");
+  auto big = rsa_key(2048);
+  const auto leaf = read_cert(sign_csr(ca, make_csr(big.get(), "rsa.example", {}), 30));
+  EXPECT_EQ(X509_get_key_usage(leaf.get()),
+            static_cast<std::uint32_t>(KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT));
+  auto small = rsa_key(1024);
+  EXPECT_NE(error_of([&] {
+              sign_csr(ca, make_csr(small.get(), "rsa.example", {}), 30);
+            }).find("1024 bits"),
+            std::string::npos);
+}
+
+TEST(PkiCsr, RefusesWhatHushNeverSigns) {
+  const auto ca = make_ca("test CA");
+  auto key = ec_key();
+  EXPECT_NE(error_of([&] {
+              sign_csr(ca,
+                       make_csr(key.get(), "ca.example",
+                                {{NID_basic_constraints, "critical,CA:TRUE"},
+                                 {NID_subject_alt_name, "DNS:ca.example"}}),
+                       30);
+            }).find("leaf certificates only"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of([&] {
+        sign_csr(ca, make_csr(key.get(), "x", {{NID_subject_alt_name, "email:a@b.example"}}), 30);
+      }).find("neither DNS nor IP"),
+      std::string::npos);
+  EXPECT_THROW(sign_csr(ca, make_csr(key.get(), "x.example", {}), max_server_validity_days + 1),
+               std::runtime_error);
+  EXPECT_THROW(sign_csr(ca, make_csr(key.get(), "x.example", {}), 0), std::runtime_error);
+  auto k1 = ec_key("secp256k1");
+  EXPECT_NE(error_of([&] {
+              sign_csr(ca, make_csr(k1.get(), "x.example", {}), 30);
+            }).find("P-256 or P-384"),
+            std::string::npos);
+  pkey_ptr ed(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
+  EXPECT_THROW(sign_csr(ca, make_csr(ed.get(), "x.example", {}), 30), std::runtime_error);
+  EXPECT_THROW(sign_csr(ca, "not a CSR", 30), std::runtime_error);
+  // A CSR whose signature does not match its key (subject altered after signing).
+  auto csr = make_csr(key.get(), "x.example", {});
+  BIO* bio = BIO_new_mem_buf(csr.data(), static_cast<int>(csr.size()));
+  X509_REQ* req = PEM_read_bio_X509_REQ(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  auto other = ec_key();
+  X509_REQ_set_pubkey(req, other.get());
+  BIO* out = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509_REQ(out, req);
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(out, &data);
+  const std::string forged(data, static_cast<std::size_t>(size));
+  BIO_free(out);
+  X509_REQ_free(req);
+  EXPECT_NE(error_of([&] { sign_csr(ca, forged, 30); }).find("does not verify"), std::string::npos);
+  ERR_clear_error();
+}
+
+TEST(PkiInspect, KeyMatchAndChain) {
+  const auto ca = make_ca("test CA");
+  const auto server = issue_server(ca, {"localhost", "::1"}, 30);
+  EXPECT_TRUE(key_matches_cert(server.key_pem, server.cert_pem));
+  EXPECT_FALSE(key_matches_cert(ca.key_pem, server.cert_pem));
+  EXPECT_TRUE(issued_by(server.cert_pem, ca.cert_pem));
+  const auto info = inspect_cert(server.cert_pem);
+  EXPECT_EQ(info.hosts, (std::vector<std::string>{"localhost", "::1"}));
+  EXPECT_FALSE(info.is_ca);
+  EXPECT_TRUE(inspect_cert(ca.cert_pem).is_ca);
+  EXPECT_NEAR(static_cast<double>(info.not_after - info.not_before), 30.0 * 86400, 1.0);
+  EXPECT_THROW(inspect_cert("nothing"), std::runtime_error);
 }
 
 }  // namespace

@@ -53,9 +53,9 @@ TEST_F(SqliteStoreTest, Members) {
   EXPECT_EQ(all[0].name, "alice");
   EXPECT_EQ(all[1].name, "bob");
 
-  ASSERT_TRUE(db.remove_member("bob"));
+  ASSERT_TRUE(db.remove_member("bob", 20));
   EXPECT_EQ(db.find_member("bob").error(), errc::not_found);
-  EXPECT_EQ(db.remove_member("bob").error(), errc::not_found);
+  EXPECT_EQ(db.remove_member("bob", 20).error(), errc::not_found);
 }
 
 TEST_F(SqliteStoreTest, PasswordCompareAndSwap) {
@@ -153,6 +153,76 @@ TEST_F(SqliteStoreTest, ConcurrentWritersLoseNothing) {
   EXPECT_EQ(db.list_messages(std::nullopt, 1000).value().size(),
             static_cast<std::size_t>(threads * per_thread));
   EXPECT_TRUE(db.integrity_ok());
+}
+
+}  // namespace
+}  // namespace hush::store
+
+namespace hush::store {
+namespace {
+
+class ClientCertTest : public SqliteStoreTest {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(db.add_member("alice", role::reader, "h", 1));
+    ASSERT_TRUE(db.add_member("bob", role::reader, "h", 1));
+  }
+};
+
+TEST_F(ClientCertTest, AddAndStatus) {
+  ASSERT_TRUE(db.add_client_cert({"a1", "alice", 10, 1000, 0}));
+  const auto status = db.client_cert_status("a1").value();
+  EXPECT_EQ(status.member, "alice");
+  EXPECT_EQ(status.issued_at, 10);
+  EXPECT_EQ(status.expires_at, 1000);
+  EXPECT_FALSE(status.revoked());
+  EXPECT_EQ(db.client_cert_status("ff").error(), errc::not_found);
+  EXPECT_EQ(db.add_client_cert({"a1", "bob", 10, 1000, 0}).error(), errc::already_exists);
+  EXPECT_EQ(db.add_client_cert({"a2", "carol", 10, 1000, 0}).error(), errc::not_found);
+  EXPECT_EQ(db.client_cert_status("a2").error(), errc::not_found);
+  EXPECT_TRUE(db.list_revoked_certs().value().empty());
+}
+
+TEST_F(ClientCertTest, RevokeKeepsTheFirstDate) {
+  ASSERT_TRUE(db.add_client_cert({"a1", "alice", 10, 1000, 0}));
+  ASSERT_TRUE(db.add_client_cert({"a2", "alice", 10, 1000, 0}));
+  EXPECT_EQ(db.revoke_client_cert("ff", 20).error(), errc::not_found);
+  ASSERT_TRUE(db.revoke_client_cert("a1", 20));
+  ASSERT_TRUE(db.revoke_client_cert("a1", 30));
+  EXPECT_EQ(db.client_cert_status("a1").value().revoked_at, 20);
+  EXPECT_FALSE(db.client_cert_status("a2").value().revoked());
+  const auto revoked = db.list_revoked_certs().value();
+  ASSERT_EQ(revoked.size(), 1U);
+  EXPECT_EQ(revoked[0].serial, "a1");
+  EXPECT_EQ(revoked[0].revoked_at, 20);
+}
+
+TEST_F(ClientCertTest, RevokeMemberCertsTouchesOnlyTheirValidOnes) {
+  ASSERT_TRUE(db.add_client_cert({"a1", "alice", 10, 1000, 0}));
+  ASSERT_TRUE(db.add_client_cert({"a2", "alice", 10, 1000, 0}));
+  ASSERT_TRUE(db.add_client_cert({"b1", "bob", 10, 1000, 0}));
+  ASSERT_TRUE(db.revoke_client_cert("a1", 20));
+  EXPECT_EQ(db.revoke_member_certs("alice", 30).value(), 1U);
+  EXPECT_EQ(db.revoke_member_certs("alice", 40).value(), 0U);
+  EXPECT_EQ(db.client_cert_status("a1").value().revoked_at, 20);
+  EXPECT_EQ(db.client_cert_status("a2").value().revoked_at, 30);
+  EXPECT_FALSE(db.client_cert_status("b1").value().revoked());
+  EXPECT_EQ(db.list_revoked_certs().value().size(), 2U);
+}
+
+TEST_F(ClientCertTest, RemovingAMemberRevokesAndKeepsTheirCerts) {
+  ASSERT_TRUE(db.add_client_cert({"a1", "alice", 10, 1000, 0}));
+  ASSERT_TRUE(db.add_client_cert({"b1", "bob", 10, 1000, 0}));
+  ASSERT_TRUE(db.remove_member("alice", 50));
+  const auto status = db.client_cert_status("a1").value();
+  EXPECT_EQ(status.member, "alice");
+  EXPECT_EQ(status.revoked_at, 50);
+  EXPECT_FALSE(db.client_cert_status("b1").value().revoked());
+  // An unknown member is not_found and touches no one else.
+  EXPECT_EQ(db.remove_member("carol", 60).error(), errc::not_found);
+  EXPECT_FALSE(db.client_cert_status("b1").value().revoked());
+  // And the removed member cannot be given a new one.
+  EXPECT_EQ(db.add_client_cert({"a3", "alice", 10, 1000, 0}).error(), errc::not_found);
 }
 
 }  // namespace

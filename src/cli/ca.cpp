@@ -1,0 +1,89 @@
+#include <iostream>
+#include <memory>
+#include <stdexcept>
+#include <sys/stat.h>
+
+#include "cli/club_dir.hpp"
+#include "cli/club_pki.hpp"
+#include "cli/commands.hpp"
+#include "core/clock.hpp"
+#include "core/files.hpp"
+#include "pki/pki.hpp"
+
+namespace hush::cli {
+namespace {
+
+struct crl_options {
+  std::string dir;
+  int days = pki::crl_validity_days;
+};
+
+struct sign_options {
+  std::string dir;
+  std::string csr;
+  std::string out;
+  int days = pki::max_server_validity_days;
+};
+
+void run_crl(const crl_options& options) {
+  if (options.days < 1 || options.days > pki::crl_validity_days) {
+    throw std::runtime_error("--days must be 1 to " + std::to_string(pki::crl_validity_days));
+  }
+  const auto paths = resolve_dir(options.dir);
+  auto club = open_club(paths);
+  const auto ca = read_ca(paths);
+  rewrite_crl(*club->store, paths, ca, options.days);
+  const auto info = pki::inspect_crl(files::read_text(paths.ca_crl()), ca.cert_pem);
+  std::cout << "Wrote " << paths.ca_crl().string() << ": " << info.revoked
+            << " revoked certificate(s), next update " << format_utc(info.next_update) << "\n";
+}
+
+void run_sign(const sign_options& options) {
+  const auto paths = resolve_dir(options.dir);
+  const auto ca = read_ca(paths);
+  const std::string csr = options.csr == "-" ? read_stdin_all() : files::read_text(options.csr);
+  const auto cert_pem = pki::sign_csr(ca, csr, options.days, club_crl_url(paths));
+  if (options.out.empty()) {
+    std::cout << cert_pem;
+    return;
+  }
+  constexpr mode_t public_file = 0644;
+  files::write_new(options.out, cert_pem, public_file);
+  const auto info = pki::inspect_cert(cert_pem);
+  std::string hosts;
+  for (const auto& host : info.hosts) {
+    hosts += (hosts.empty() ? "" : ",") + host;
+  }
+  std::cout << "Signed " << options.out << ": serial " << info.serial << ", hosts " << hosts
+            << ", expires " << format_utc(info.not_after) << "\n";
+}
+
+}  // namespace
+
+void add_ca(CLI::App& app) {
+  auto* group = app.add_subcommand("ca", "The club CA: revocation list, signing requests");
+  group->require_subcommand(1);
+
+  auto crl = std::make_shared<crl_options>();
+  auto* crl_cmd =
+      group->add_subcommand("crl", "Rewrite ca.crl (DER) listing every revoked certificate");
+  crl_cmd->add_option("--dir", crl->dir, "Club directory (default $HUSH_DIR or ./hush-data)");
+  crl_cmd->add_option(
+      "--days", crl->days,
+      "Validity in days (default and most " + std::to_string(pki::crl_validity_days) + ")");
+  crl_cmd->callback([crl] { run_crl(*crl); });
+
+  auto sign = std::make_shared<sign_options>();
+  auto* sign_cmd = group->add_subcommand(
+      "sign", "Sign a CSR as a server certificate; only its host names are taken from it");
+  sign_cmd->add_option("--dir", sign->dir, "Club directory (default $HUSH_DIR or ./hush-data)");
+  sign_cmd->add_option("csr", sign->csr, "CSR file (PEM), or - for standard input")->required();
+  sign_cmd->add_option(
+      "--days", sign->days,
+      "Validity in days (default and most " + std::to_string(pki::max_server_validity_days) + ")");
+  sign_cmd->add_option("--out", sign->out,
+                       "Write the certificate here (never over a file) instead of stdout");
+  sign_cmd->callback([sign] { run_sign(*sign); });
+}
+
+}  // namespace hush::cli

@@ -1,0 +1,155 @@
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <stdexcept>
+
+#include "cli/club_dir.hpp"
+#include "cli/commands.hpp"
+#include "config/config.hpp"
+#include "core/clock.hpp"
+#include "core/files.hpp"
+#include "crypto/envelope.hpp"
+#include "pki/pki.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace hush::cli {
+namespace {
+
+// A certificate or CRL that ends within this is worth a warning: time to renew.
+constexpr std::int64_t expiry_warning_seconds = 30 * 24 * 60 * 60;
+constexpr std::int64_t seconds_per_day = 24 * 60 * 60;
+
+struct doctor_options {
+  std::string dir;
+};
+
+// Prints one line per check and counts the failures.
+class report {
+ public:
+  void ok(const std::string& what) { std::cout << "ok: " << what << "\n"; }
+  void warn(const std::string& what) { std::cout << "warn: " << what << "\n"; }
+  void fail(const std::string& what) {
+    std::cout << "FAIL: " << what << "\n";
+    ++failures_;
+  }
+  // Runs one check; an exception it throws is that check's failure, and the others still run.
+  void check(const std::function<void()>& run) {
+    try {
+      run();
+    } catch (const std::exception& e) {
+      fail(e.what());
+    }
+  }
+  int failures() const { return failures_; }
+
+ private:
+  int failures_ = 0;
+};
+
+void check_expiry(report& r, const std::string& what, std::int64_t not_after, std::int64_t now) {
+  if (not_after <= now) {
+    r.fail(what + " expired at " + format_utc(not_after));
+  } else if (not_after - now < expiry_warning_seconds) {
+    r.warn(what + " expires at " + format_utc(not_after) + ", in " +
+           std::to_string((not_after - now) / seconds_per_day) + " days");
+  } else {
+    r.ok(what + " valid until " + format_utc(not_after));
+  }
+}
+
+void run_doctor(const doctor_options& options) {
+  const auto paths = resolve_dir(options.dir);
+  if (!std::filesystem::is_directory(paths.dir)) {
+    throw std::runtime_error(paths.dir.string() + ": no club here (run hush init first)");
+  }
+  report r;
+  const std::int64_t now = system_clock().now_seconds();
+
+  for (const auto& path : {paths.dir, paths.ca_key(), paths.server_key(), paths.master_key(),
+                           paths.config(), paths.database()}) {
+    r.check([&] {
+      files::require_private(path);
+      r.ok(path.string() + ": private");
+    });
+  }
+  r.check([&] {
+    config::load(paths.config());
+    r.ok(paths.config().string() + ": parses and validates");
+  });
+  r.check([&] {
+    if (files::read_secret(paths.master_key()).size() != crypto::envelope::key_size) {
+      throw std::runtime_error(paths.master_key().string() + ": not a " +
+                               std::to_string(crypto::envelope::key_size) + "-byte key");
+    }
+    r.ok(paths.master_key().string() + ": a " + std::to_string(crypto::envelope::key_size) +
+         "-byte key");
+  });
+  r.check([&] {
+    store::sqlite_store db(paths.database());
+    if (!db.integrity_ok()) {
+      throw std::runtime_error(paths.database().string() + ": fails SQLite's integrity check");
+    }
+    r.ok(paths.database().string() + ": opens and passes SQLite's integrity check");
+  });
+
+  std::string ca_pem;
+  r.check([&] {
+    ca_pem = files::read_text(paths.ca_cert());
+    const auto ca = pki::inspect_cert(ca_pem);
+    if (!ca.is_ca) {
+      throw std::runtime_error(paths.ca_cert().string() + ": not a CA certificate");
+    }
+    const auto key = files::read_secret(paths.ca_key());
+    if (!pki::key_matches_cert(std::string(key.view()), ca_pem)) {
+      throw std::runtime_error(paths.ca_key().string() + ": does not match ca.pem");
+    }
+    r.ok("ca.pem and ca.key match");
+    check_expiry(r, "CA certificate", ca.not_after, now);
+  });
+  r.check([&] {
+    const auto cert_pem = files::read_text(paths.server_cert());
+    const auto server = pki::inspect_cert(cert_pem);
+    const auto key = files::read_secret(paths.server_key());
+    if (!pki::key_matches_cert(std::string(key.view()), cert_pem)) {
+      throw std::runtime_error(paths.server_key().string() + ": does not match server.pem");
+    }
+    r.ok("server.pem and server.key match");
+    if (ca_pem.empty() || !pki::issued_by(cert_pem, ca_pem)) {
+      throw std::runtime_error(paths.server_cert().string() + ": not issued by the club CA");
+    }
+    r.ok("server.pem chains to ca.pem");
+    check_expiry(r, "server certificate", server.not_after, now);
+  });
+  r.check([&] {
+    if (!std::filesystem::exists(paths.ca_crl())) {
+      throw std::runtime_error(paths.ca_crl().string() + ": missing (run hush ca crl)");
+    }
+    const auto crl = pki::inspect_crl(files::read_text(paths.ca_crl()), ca_pem);
+    if (!crl.signed_by_ca) {
+      throw std::runtime_error(paths.ca_crl().string() + ": not signed by the club CA");
+    }
+    r.ok("ca.crl is signed by the CA and lists " + std::to_string(crl.revoked) +
+         " revoked certificate(s)");
+    if (crl.next_update == 0) {
+      throw std::runtime_error(paths.ca_crl().string() + ": has no next update time");
+    }
+    check_expiry(r, "CRL (run hush ca crl to renew)", crl.next_update, now);
+  });
+
+  if (r.failures() > 0) {
+    throw std::runtime_error("doctor: " + std::to_string(r.failures()) + " check(s) failed");
+  }
+}
+
+}  // namespace
+
+void add_doctor(CLI::App& app) {
+  auto options = std::make_shared<doctor_options>();
+  auto* cmd = app.add_subcommand(
+      "doctor", "Check a club: permissions, config, keys, certificates, CRL; exit 1 on a FAIL");
+  cmd->add_option("--dir", options->dir, "Club directory (default $HUSH_DIR or ./hush-data)");
+  cmd->callback([options] { run_doctor(*options); });
+}
+
+}  // namespace hush::cli
