@@ -119,6 +119,32 @@ std::optional<member> authenticator::authenticate_session(std::string_view token
   return member(std::move(record->name), record->member_role);
 }
 
+std::optional<member> authenticator::authenticate_certificate(std::string_view serial,
+                                                              std::string_view common_name,
+                                                              auth_failure& failure) {
+  auto cert = store_.client_cert_status(serial);
+  if (!cert) {
+    if (cert.error() == errc::not_found) {
+      return fail(failure, errc::unauthorized);
+    }
+    failure = {cert.error(), {}};
+    return std::nullopt;
+  }
+  if (cert->revoked() || cert->member != common_name ||
+      cert->expires_at <= wall_clock_.now_seconds()) {
+    return fail(failure, errc::unauthorized);
+  }
+  auto record = store_.find_member(cert->member);
+  if (!record) {
+    if (record.error() == errc::not_found) {
+      return fail(failure, errc::unauthorized);
+    }
+    failure = {record.error(), {}};
+    return std::nullopt;
+  }
+  return member(std::move(record->name), record->member_role);
+}
+
 std::optional<member> authenticator::authenticate_basic(std::string_view authorization,
                                                         std::string_view remote, hashing mode,
                                                         auth_failure& failure) {

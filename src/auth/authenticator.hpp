@@ -83,6 +83,14 @@ class authenticator {
   std::optional<member> authenticate_session(std::string_view token, std::string_view remote,
                                              store::session_limits limits, auth_failure& failure);
 
+  // A client certificate that the TLS handshake verified (club CA, CRL, expiry, clientAuth).
+  // The store has the last word, so a revocation or a removal counts at once, before the CRL file
+  // is rewritten or reloaded: the serial must be one the CA recorded for this very member, not
+  // revoked, not expired, and the member must still exist. Nothing to guess, so no throttle.
+  std::optional<member> authenticate_certificate(std::string_view serial,
+                                                 std::string_view common_name,
+                                                 auth_failure& failure);
+
   // For tests: the monotonic clock the throttle and the cache read.
   void set_clock(std::function<clock::time_point()> now) { now_ = std::move(now); }
 

@@ -1,6 +1,12 @@
+#include <array>
+#include <condition_variable>
 #include <iostream>
 #include <memory>
+#include <mutex>
+#include <stop_token>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <thread>
 
 #include "cli/club_dir.hpp"
 #include "cli/commands.hpp"
@@ -16,6 +22,78 @@ namespace {
 struct serve_options {
   std::string dir;
   std::string listen;
+  std::string client_certs;
+};
+
+// What identifies a file's current contents cheaply: a renamed-in replacement (how hush writes
+// every file) changes the inode, an edit in place changes the time or size.
+struct file_stamp {
+  std::uintmax_t inode = 0;
+  std::int64_t mtime_ns = 0;
+  std::int64_t size = -1;
+  bool operator==(const file_stamp&) const = default;
+};
+
+file_stamp stamp_of(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return {};
+  }
+  return {static_cast<std::uintmax_t>(st.st_ino),
+          static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
+          static_cast<std::int64_t>(st.st_size)};
+}
+
+// Picks up a renewed server certificate and a rewritten CRL while the server runs: on SIGHUP at
+// once, and otherwise within a second by watching the files. A new TLS context is built whole
+// and swapped in for new connections; open connections keep theirs, so none is dropped. If the
+// new files do not make a working context (a key that does not match its certificate halfway
+// through `hush cert renew`, say), the old one stays and the next change is tried again.
+class reloader {
+ public:
+  reloader(net::tls_files files, net::tls_context_holder& tls, http::published_bytes& crl)
+      : files_(std::move(files)), tls_(tls), crl_(crl), seen_(stamps()) {}
+
+  void check(bool forced) {
+    std::lock_guard lock(mutex_);
+    const auto now = stamps();
+    if (!forced && now == seen_) {
+      return;
+    }
+    try {
+      files::require_private(files_.private_key);
+      auto next = net::make_server_context(files_);
+      std::string crl;
+      if (std::filesystem::exists(files_.client_crl)) {
+        crl = files::read_text(files_.client_crl);
+      }
+      tls_.replace(std::move(next));
+      crl_.set(std::move(crl));
+      seen_ = now;
+      failed_ = {};
+      log::info("reloaded the server certificate, its key and the CA's revocation list");
+    } catch (const std::exception& e) {
+      if (forced || now != failed_) {
+        log::warn(std::string("reload refused, still serving the previous certificate: ") +
+                  e.what());
+      }
+      failed_ = now;
+    }
+  }
+
+ private:
+  using stamp_set = std::array<file_stamp, 4>;
+  stamp_set stamps() const {
+    return {stamp_of(files_.cert_chain), stamp_of(files_.private_key), stamp_of(files_.client_ca),
+            stamp_of(files_.client_crl)};
+  }
+
+  net::tls_files files_;
+  net::tls_context_holder& tls_;
+  http::published_bytes& crl_;
+  std::mutex mutex_;
+  stamp_set seen_;
+  stamp_set failed_{};
 };
 
 // Every connection is a file descriptor: lift the soft limit to the hard one, and say so when even
@@ -41,14 +119,25 @@ void run_serve(const serve_options& options) {
   if (!options.listen.empty()) {
     club->cfg.listen = config::parse_listen(options.listen, "--listen");
   }
+  if (!options.client_certs.empty()) {
+    const auto mode = config::parse_client_cert_mode(options.client_certs);
+    if (!mode) {
+      throw std::runtime_error("--client-certs must be off, optional or required, not \"" +
+                               options.client_certs + "\"");
+    }
+    club->cfg.client_certs = *mode;
+  }
   club->hasher->prepare();
   raise_file_limit(club->cfg.max_connections);
-  auto tls = net::make_server_context(paths.server_cert(), paths.server_key());
-  std::string crl;
+  const net::tls_files tls_files{paths.server_cert(), paths.server_key(), paths.ca_cert(),
+                                 paths.ca_crl(), club->cfg.client_certs};
+  net::tls_context_holder tls(net::make_server_context(tls_files));
+  http::published_bytes crl;
   if (std::filesystem::exists(paths.ca_crl())) {
-    crl = files::read_text(paths.ca_crl());
+    crl.set(files::read_text(paths.ca_crl()));
   }
-  http::router router(http::services{*club->domain, *club->auth, club->cfg, std::move(crl)});
+  reloader reload(tls_files, tls, crl);
+  http::router router(http::services{*club->domain, *club->auth, club->cfg, &crl});
   // Declared before the server so that it outlives it: pending audits are committed and their
   // callbacks run before the batcher goes.
   store::audit_batcher audits(*club->store);
@@ -58,6 +147,20 @@ void run_serve(const serve_options& options) {
         return router.route(req, ctx, mode);
       },
       audits);
+  server.on_hangup([&reload] { reload.check(true); });
+  // The file watch: a stat of four files a second, on a thread of its own.
+  std::jthread watcher([&reload](std::stop_token stop) {
+    std::mutex mutex;
+    std::condition_variable_any wake;
+    std::unique_lock lock(mutex);
+    // The predicate never holds: each wait ends at the timeout or at the stop request.
+    while (!stop.stop_requested()) {
+      wake.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; });
+      if (!stop.stop_requested()) {
+        reload.check(false);
+      }
+    }
+  });
 
   const auto endpoint = server.local_endpoint();
   const auto host = endpoint.address().is_v6() ? "[" + endpoint.address().to_string() + "]"
@@ -75,6 +178,9 @@ void add_serve(CLI::App& app) {
   auto* cmd = app.add_subcommand("serve", "Serve the club over HTTPS");
   cmd->add_option("--dir", options->dir, "Club directory (default $HUSH_DIR or ./hush-data)");
   cmd->add_option("--listen", options->listen, "ADDR:PORT to listen on (default from config)");
+  cmd->add_option("--client-certs", options->client_certs,
+                  "off, optional or required: client certificates from the club CA "
+                  "(default from config)");
   cmd->callback([options] { run_serve(*options); });
 }
 

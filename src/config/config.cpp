@@ -70,6 +70,21 @@ const std::vector<setting>& settings() {
        [](config& c, const std::string& v, const std::string& where) {
          c.listen = parse_listen(v, where);
        }},
+      {"server", "client_certs",
+       "Client certificates from the club CA: off, optional (a valid one logs the member in "
+       "without a password) or required (the handshake fails without one).",
+       true, 0, 0, nullptr, nullptr,
+       [](const config& c) { return std::string(to_string(c.client_certs)); },
+       [](config& c, const std::string& v, const std::string& where) {
+         const auto mode = parse_client_cert_mode(v);
+         if (!mode) {
+           throw config_error(where +
+                              ": server.client_certs must be off, optional or required, "
+                              "not \"" +
+                              v + "\"");
+         }
+         c.client_certs = *mode;
+       }},
       number("server", "io_threads", "Threads serving connections; 0 means one per core.", 0, 256,
              &config::io_threads),
       number("server", "worker_threads",
@@ -191,6 +206,31 @@ void validate_whole(const config& c, std::string_view source) {
 }
 
 }  // namespace
+
+std::optional<client_cert_mode> parse_client_cert_mode(std::string_view text) {
+  if (text == "off") {
+    return client_cert_mode::off;
+  }
+  if (text == "optional") {
+    return client_cert_mode::optional;
+  }
+  if (text == "required") {
+    return client_cert_mode::required;
+  }
+  return std::nullopt;
+}
+
+std::string_view to_string(client_cert_mode mode) {
+  switch (mode) {
+    case client_cert_mode::off:
+      return "off";
+    case client_cert_mode::optional:
+      return "optional";
+    case client_cert_mode::required:
+      return "required";
+  }
+  return "off";
+}
 
 listen_address parse_listen(std::string_view text, std::string_view what) {
   const auto fail = [&]() -> config_error {

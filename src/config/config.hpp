@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -22,10 +23,19 @@ struct listen_address {
   bool operator==(const listen_address&) const = default;
 };
 
+// Client certificates from the club CA: not asked for; asked for and, when one is presented,
+// authenticating the member without a password; or demanded in the handshake.
+enum class client_cert_mode { off, optional, required };
+
+// "off", "optional" or "required"; nullopt for anything else.
+std::optional<client_cert_mode> parse_client_cert_mode(std::string_view text);
+std::string_view to_string(client_cert_mode mode);
+
 // Every setting of a club, with its default. Loaded once at startup; read-only afterwards, so it
 // may be shared between threads freely.
 struct config {
   listen_address listen;
+  client_cert_mode client_certs = client_cert_mode::off;
   unsigned io_threads = 0;      // 0: one per core
   unsigned worker_threads = 0;  // 0: two per core; Argon2 and disk work run here
 

@@ -143,13 +143,15 @@ outcome router::route(const request& req, const request_context& ctx, auth::hash
   const auto t = split_target(req.target());
   // Public by design: a CRL is for anyone who checks a certificate, and the page and its files
   // hold no secret (everything a member sees comes through the API after login).
-  if (t.path == "/ca.crl" && !services_.crl_der.empty()) {
+  if (const auto crl =
+          services_.crl != nullptr && t.path == "/ca.crl" ? services_.crl->get() : nullptr;
+      crl && !crl->empty()) {
     if (req.method() != verb::get) {
       return with_allow(error_response(api_error::method_not_allowed, req), "GET");
     }
     response res{status::ok, req.version()};
     res.set(field::content_type, "application/pkix-crl");
-    res.body() = services_.crl_der;
+    res.body() = *crl;
     res.keep_alive(req.keep_alive());
     apply_security_headers(res);
     res.prepare_payload();
@@ -199,7 +201,9 @@ outcome router::route(const request& req, const request_context& ctx, auth::hash
     return handlers::log_in(req, ctx, services_, mode);
   }
 
-  // Every other route is for members only: authenticate before anything else is looked at.
+  // Every other route is for members only: authenticate before anything else is looked at. An
+  // explicit Authorization header comes first, then the browser's session, then a client
+  // certificate.
   auth::auth_failure failure;
   std::optional<auth::member> who;
   std::optional<std::string_view> session_token;
@@ -214,6 +218,9 @@ outcome router::route(const request& req, const request_context& ctx, auth::hash
         (req[field::origin].empty() || !auth::csrf_matches(*session_token, req["X-CSRF-Token"]))) {
       return error_response(api_error::cross_origin, req);
     }
+  } else if (!ctx.client_cert_serial.empty()) {
+    who = services_.auth.authenticate_certificate(ctx.client_cert_serial, ctx.client_cert_name,
+                                                  failure);
   } else {
     failure.error = make_error_code(errc::unauthorized);
   }

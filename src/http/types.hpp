@@ -1,5 +1,7 @@
 #pragma once
 
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <variant>
@@ -35,6 +37,29 @@ using outcome = std::variant<reply, needs_hashing>;
 // What the connection knows about a request beyond its bytes.
 struct request_context {
   std::string remote;  // "203.0.113.7" or "::1", for the audit trail and throttling
+  // The client certificate the TLS handshake verified against the club CA and its CRL, if any:
+  // serial (pki::canonical_serial form) and subject common name (the member's name).
+  std::string client_cert_serial;
+  std::string client_cert_name;
+};
+
+// Bytes served as they are that may be replaced while the server runs (the CA's CRL, after
+// `hush ca crl`). Thread safe.
+class published_bytes {
+ public:
+  std::shared_ptr<const std::string> get() const {
+    std::lock_guard lock(mutex_);
+    return bytes_;
+  }
+  void set(std::string bytes) {
+    auto next = std::make_shared<const std::string>(std::move(bytes));
+    std::lock_guard lock(mutex_);
+    bytes_ = std::move(next);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<const std::string> bytes_ = std::make_shared<const std::string>();
 };
 
 }  // namespace hush::http

@@ -43,7 +43,7 @@ asio::ip::tcp::endpoint resolve(const config::listen_address& listen) {
 
 }  // namespace
 
-server::server(const config::config& cfg, asio::ssl::context& tls, request_handler handler,
+server::server(const config::config& cfg, tls_context_holder& tls, request_handler handler,
                store::audit_batcher& audits)
     : cfg_(cfg),
       io_(make_io(cfg.io_threads)),
@@ -53,6 +53,7 @@ server::server(const config::config& cfg, asio::ssl::context& tls, request_handl
       state_{cfg, tls, std::move(handler), workers_, hashing_, connections_, audits},
       acceptor_(*io_.front()),
       signals_(*io_.front(), SIGINT, SIGTERM),
+      hangup_(*io_.front(), SIGHUP),
       drain_timer_(*io_.front()) {
   const auto endpoint = resolve(cfg.listen);
   boost::system::error_code ec;
@@ -142,12 +143,27 @@ void server::wait_for_drain(std::chrono::steady_clock::time_point deadline) {
       [this, deadline](boost::system::error_code) { wait_for_drain(deadline); });
 }
 
+void server::wait_for_hangup() {
+  hangup_.async_wait([this](boost::system::error_code ec, int) {
+    if (ec || state_.stopping) {
+      return;
+    }
+    if (on_hangup_) {
+      // Reading files is disk work: not on an I/O thread.
+      asio::post(workers_, on_hangup_);
+    }
+    wait_for_hangup();
+  });
+}
+
 void server::run() {
   signals_.async_wait([this](boost::system::error_code ec, int) {
     if (!ec) {
+      hangup_.cancel();
       begin_shutdown();
     }
   });
+  wait_for_hangup();
   do_accept();
 
   std::vector<std::thread> threads;

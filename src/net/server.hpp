@@ -19,6 +19,7 @@
 #include "config/config.hpp"
 #include "http/router.hpp"
 #include "http/types.hpp"
+#include "net/tls.hpp"
 #include "store/audit_batcher.hpp"
 
 namespace hush::net {
@@ -50,7 +51,7 @@ class connection_limiter {
 // State every connection shares. Lives as long as the server.
 struct shared_state {
   const config::config& cfg;
-  boost::asio::ssl::context& tls;
+  tls_context_holder& tls;
   request_handler handler;
   boost::asio::thread_pool& workers;
   // Argon2id runs only here, so that guessing can take at most these threads, never the ones
@@ -71,8 +72,11 @@ struct shared_state {
 class server {
  public:
   // Binds and listens; throws std::runtime_error (naming the address) if it cannot.
-  server(const config::config& cfg, boost::asio::ssl::context& tls, request_handler handler,
+  server(const config::config& cfg, tls_context_holder& tls, request_handler handler,
          store::audit_batcher& audits);
+
+  // Called on a worker thread at each SIGHUP (for reloading certificates and the CRL).
+  void on_hangup(std::function<void()> reload) { on_hangup_ = std::move(reload); }
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;
@@ -85,6 +89,7 @@ class server {
 
  private:
   void do_accept();
+  void wait_for_hangup();
   void begin_shutdown();
   void wait_for_drain(std::chrono::steady_clock::time_point deadline);
 
@@ -96,6 +101,8 @@ class server {
   shared_state state_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::signal_set signals_;
+  boost::asio::signal_set hangup_;
+  std::function<void()> on_hangup_;
   boost::asio::steady_timer drain_timer_;
   std::size_t next_io_ = 0;
 };

@@ -17,6 +17,7 @@
 #include "auth/throttle.hpp"
 #include "core/log.hpp"
 #include "http/response.hpp"
+#include "net/tls.hpp"
 
 namespace hush::net {
 namespace {
@@ -45,7 +46,8 @@ class session : public std::enable_shared_from_this<session> {
  public:
   session(asio::ip::tcp::socket socket, shared_state& state, std::string remote,
           std::string address_slot)
-      : stream_(std::move(socket), state.tls),
+      : tls_(state.tls.current()),
+        stream_(std::move(socket), *tls_),
         state_(state),
         address_slot_(std::move(address_slot)),
         buffer_(state.cfg.max_header_bytes + read_ahead_bytes) {
@@ -68,6 +70,10 @@ class session : public std::enable_shared_from_this<session> {
       // Scanners, plain-HTTP clients and clients that distrust our CA end here; nothing to say.
       log::debug("handshake failed from " + context_.remote + ": " + ec.message());
       return;
+    }
+    if (auto peer = verified_peer(stream_.native_handle())) {
+      context_.client_cert_serial = std::move(peer->serial);
+      context_.client_cert_name = std::move(peer->common_name);
     }
     do_read();
   }
@@ -314,6 +320,8 @@ class session : public std::enable_shared_from_this<session> {
     });
   }
 
+  // The context this connection was made with, kept alive for it even after a reload replaces it.
+  std::shared_ptr<asio::ssl::context> tls_;
   beast::ssl_stream<beast::tcp_stream> stream_;
   shared_state& state_;
   std::string address_slot_;

@@ -1,8 +1,15 @@
 #include "net/tls.hpp"
 
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 
-#include <openssl/ssl.h>
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+
+#include "pki/pki.hpp"
 
 namespace hush::net {
 namespace {
@@ -14,19 +21,67 @@ constexpr const char* tls12_ciphers =
 constexpr const char* tls13_suites =
     "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256";
 constexpr const char* groups = "X25519:P-256:P-384";
+// Sessions resumed under client verification must come from this server's own contexts.
+constexpr unsigned char session_id_context[] = "hush-club";
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw std::runtime_error(path.string() + ": cannot read");
+  }
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void trust_club_clients(SSL_CTX* native, const tls_files& files) {
+  if (SSL_CTX_load_verify_locations(native, files.client_ca.c_str(), nullptr) != 1) {
+    throw std::runtime_error(files.client_ca.string() + ": cannot load the club CA");
+  }
+  // The CertificateRequest names the club CA, so a client offers only a certificate it issued.
+  STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(files.client_ca.c_str());
+  if (names == nullptr) {
+    throw std::runtime_error(files.client_ca.string() + ": cannot read the club CA's name");
+  }
+  SSL_CTX_set_client_CA_list(native, names);
+
+  // Revocation is checked in the handshake: without a CRL every client certificate would fail,
+  // so a missing or unreadable one refuses to start rather than locking every member out.
+  const auto der = read_file(files.client_crl);
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  X509_CRL* crl = d2i_X509_CRL(nullptr, &p, static_cast<long>(der.size()));
+  if (crl == nullptr) {
+    throw std::runtime_error(files.client_crl.string() + ": not a DER certificate revocation list");
+  }
+  X509_STORE* store = SSL_CTX_get_cert_store(native);
+  const int added = X509_STORE_add_crl(store, crl);
+  X509_CRL_free(crl);
+  if (added != 1) {
+    throw std::runtime_error(files.client_crl.string() + ": cannot use the revocation list");
+  }
+  X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+  // Only certificates made for clients (EKU clientAuth), straight from the club CA.
+  X509_STORE_set_purpose(store, X509_PURPOSE_SSL_CLIENT);
+  SSL_CTX_set_verify_depth(native, 1);
+
+  int mode = SSL_VERIFY_PEER;
+  if (files.client_certs == config::client_cert_mode::required) {
+    mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+  }
+  SSL_CTX_set_verify(native, mode, nullptr);
+}
 
 }  // namespace
 
-boost::asio::ssl::context make_server_context(const std::filesystem::path& cert_chain,
-                                              const std::filesystem::path& private_key) {
+std::shared_ptr<boost::asio::ssl::context> make_server_context(const tls_files& files) {
   namespace ssl = boost::asio::ssl;
-  ssl::context ctx(ssl::context::tls_server);
-  SSL_CTX* native = ctx.native_handle();
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  SSL_CTX* native = ctx->native_handle();
   if (SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION) != 1 ||
       SSL_CTX_set_max_proto_version(native, TLS1_3_VERSION) != 1 ||
       SSL_CTX_set_cipher_list(native, tls12_ciphers) != 1 ||
       SSL_CTX_set_ciphersuites(native, tls13_suites) != 1 ||
-      SSL_CTX_set1_groups_list(native, groups) != 1) {
+      SSL_CTX_set1_groups_list(native, groups) != 1 ||
+      SSL_CTX_set_session_id_context(native, session_id_context, sizeof session_id_context - 1) !=
+          1) {
     throw std::runtime_error("cannot apply the TLS settings");
   }
   SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
@@ -37,18 +92,62 @@ boost::asio::ssl::context make_server_context(const std::filesystem::path& cert_
   SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
 
   boost::system::error_code ec;
-  ctx.use_certificate_chain_file(cert_chain.string(), ec);
+  ctx->use_certificate_chain_file(files.cert_chain.string(), ec);
   if (ec) {
-    throw std::runtime_error(cert_chain.string() + ": cannot load certificate: " + ec.message());
+    throw std::runtime_error(files.cert_chain.string() +
+                             ": cannot load certificate: " + ec.message());
   }
-  ctx.use_private_key_file(private_key.string(), ssl::context::pem, ec);
+  ctx->use_private_key_file(files.private_key.string(), ssl::context::pem, ec);
   if (ec) {
-    throw std::runtime_error(private_key.string() + ": cannot load private key: " + ec.message());
+    throw std::runtime_error(files.private_key.string() +
+                             ": cannot load private key: " + ec.message());
   }
   if (SSL_CTX_check_private_key(native) != 1) {
-    throw std::runtime_error(private_key.string() + ": key does not match " + cert_chain.string());
+    ERR_clear_error();
+    throw std::runtime_error(files.private_key.string() + ": key does not match " +
+                             files.cert_chain.string());
+  }
+  if (files.client_certs != config::client_cert_mode::off) {
+    trust_club_clients(native, files);
   }
   return ctx;
+}
+
+std::optional<peer_identity> verified_peer(SSL* ssl) {
+  X509* peer = SSL_get0_peer_certificate(ssl);
+  if (peer == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) {
+    return std::nullopt;
+  }
+  peer_identity out;
+  BIGNUM* serial = ASN1_INTEGER_to_BN(X509_get0_serialNumber(peer), nullptr);
+  if (serial == nullptr) {
+    return std::nullopt;
+  }
+  char* hex = BN_bn2hex(serial);
+  BN_free(serial);
+  if (hex == nullptr) {
+    return std::nullopt;
+  }
+  out.serial = pki::canonical_serial(hex);
+  OPENSSL_free(hex);
+
+  const X509_NAME* subject = X509_get_subject_name(peer);
+  const int index = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+  if (index < 0 || X509_NAME_get_index_by_NID(subject, NID_commonName, index) >= 0) {
+    return std::nullopt;  // none, or two: not a certificate the club issued
+  }
+  const ASN1_STRING* cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, index));
+  unsigned char* utf8 = nullptr;
+  const int size = ASN1_STRING_to_UTF8(&utf8, cn);
+  if (size < 0) {
+    return std::nullopt;
+  }
+  out.common_name.assign(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(size));
+  OPENSSL_free(utf8);
+  if (out.serial.empty()) {
+    return std::nullopt;
+  }
+  return out;
 }
 
 }  // namespace hush::net

@@ -1,15 +1,62 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
 
 #include <boost/asio/ssl/context.hpp>
+#include <openssl/ssl.h>
+
+#include "config/config.hpp"
 
 namespace hush::net {
 
+// What the server's TLS context is made of: its certificate chain and key and, for client
+// certificates, the club CA that issues them and the CA's revocation list (DER).
+struct tls_files {
+  std::filesystem::path cert_chain;
+  std::filesystem::path private_key;
+  std::filesystem::path client_ca;
+  std::filesystem::path client_crl;
+  config::client_cert_mode client_certs = config::client_cert_mode::off;
+};
+
 // The server's TLS settings: TLS 1.2 and 1.3 only; in 1.2, ECDHE key exchange with AEAD suites
 // only (no CBC, no static RSA, no SHA-1 MACs); the server's order of suites; no compression, no
-// renegotiation. Loads the certificate chain and key; throws std::runtime_error naming the file.
-boost::asio::ssl::context make_server_context(const std::filesystem::path& cert_chain,
-                                              const std::filesystem::path& private_key);
+// renegotiation. With client certificates: only the club CA's, for clientAuth, checked against
+// its CRL (a revoked or expired certificate fails the handshake); `required` fails the handshake
+// of a client that has none. Throws std::runtime_error naming the file at fault.
+std::shared_ptr<boost::asio::ssl::context> make_server_context(const tls_files& files);
+
+// The context new connections take. Replaced whole when the files change (hush cert renew,
+// hush ca crl), so connections already open keep theirs and none is dropped. Thread safe.
+class tls_context_holder {
+ public:
+  explicit tls_context_holder(std::shared_ptr<boost::asio::ssl::context> initial)
+      : current_(std::move(initial)) {}
+
+  std::shared_ptr<boost::asio::ssl::context> current() const {
+    std::lock_guard lock(mutex_);
+    return current_;
+  }
+  void replace(std::shared_ptr<boost::asio::ssl::context> next) {
+    std::lock_guard lock(mutex_);
+    current_ = std::move(next);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<boost::asio::ssl::context> current_;
+};
+
+// The client certificate the handshake verified, if there was one: its serial (in
+// pki::canonical_serial's form) and subject common name, which is the member's name.
+struct peer_identity {
+  std::string serial;
+  std::string common_name;
+};
+std::optional<peer_identity> verified_peer(SSL* ssl);
 
 }  // namespace hush::net

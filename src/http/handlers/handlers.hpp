@@ -18,7 +18,8 @@ struct services {
   club::club& club;
   auth::authenticator& auth;
   const config::config& cfg;
-  std::string crl_der = {};  // the CA's revocation list, published at /ca.crl; empty: none
+  // The CA's revocation list (DER), published at /ca.crl; null or empty: none.
+  const published_bytes* crl = nullptr;
 };
 
 // A request target split into its path and query; the path is never percent-decoded, so encoded

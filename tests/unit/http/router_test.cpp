@@ -281,7 +281,9 @@ TEST_F(RouterTest, BearerTokenWorksWhereBasicDoes) {
 
 TEST_F(RouterTest, CrlIsPublicWhenThereIsOne) {
   EXPECT_EQ(send(verb::get, "/ca.crl").result(), status::not_found);  // none configured
-  router with_crl{services{club.domain, club.auth, cfg, "DER bytes"}};
+  published_bytes crl;
+  crl.set("DER bytes");
+  router with_crl{services{club.domain, club.auth, cfg, &crl}};
   request req{verb::get, "/ca.crl", 11};
   const auto res = with_crl.handle(req, {});
   EXPECT_EQ(res.result(), status::ok);
@@ -289,6 +291,9 @@ TEST_F(RouterTest, CrlIsPublicWhenThereIsOne) {
   EXPECT_EQ(res.body(), "DER bytes");
   request post{verb::post, "/ca.crl", 11};
   EXPECT_EQ(with_crl.handle(post, {}).result(), status::method_not_allowed);
+  // hush ca crl while the server runs: the new list is served at once.
+  crl.set("newer DER bytes");
+  EXPECT_EQ(with_crl.handle(req, {}).body(), "newer DER bytes");
 }
 
 TEST_F(RouterTest, OnlyOriginFormTargets) {
