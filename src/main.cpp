@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   hush::cli::add_message(app);
   hush::cli::add_audit(app);
   hush::cli::add_token(app);
+  hush::cli::add_fernet(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -12,5 +12,6 @@ void add_member(CLI::App& app);
 void add_message(CLI::App& app);
 void add_audit(CLI::App& app);
 void add_token(CLI::App& app);
+void add_fernet(CLI::App& app);
 
 }  // namespace hush::cli
