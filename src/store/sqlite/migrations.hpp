@@ -46,6 +46,11 @@ CREATE TABLE tokens (
 );
 CREATE INDEX tokens_member ON tokens (member);
 )sql",
+    // End-to-end messages: the sealed body is a Fernet token the server cannot open.
+    R"sql(
+ALTER TABLE messages ADD COLUMN format TEXT NOT NULL DEFAULT 'text'
+  CHECK (format IN ('text', 'fernet'));
+)sql",
 };
 
 }  // namespace hush::store::sqlite_migrations
