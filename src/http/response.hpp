@@ -18,6 +18,7 @@ enum class api_error {
   forbidden,
   not_found,
   method_not_allowed,
+  not_acceptable,
   payload_too_large,
   headers_too_large,
   unsupported_media_type,
