@@ -4,6 +4,7 @@
 #include <memory>
 #include <vector>
 
+#include <climits>
 #include <openssl/evp.h>
 
 #include "core/error.hpp"
@@ -21,6 +22,8 @@ constexpr std::size_t block_size = 16;
 constexpr std::size_t hmac_size = 32;
 // The smallest token holds one block of ciphertext: an empty plaintext pads to a full block.
 constexpr std::size_t min_raw_size = header_size + block_size + hmac_size;
+// EVP lengths are ints.
+constexpr std::size_t max_plaintext_size = INT_MAX - block_size;
 
 struct cipher_ctx_free {
   void operator()(EVP_CIPHER_CTX* ctx) const noexcept { EVP_CIPHER_CTX_free(ctx); }
@@ -41,7 +44,8 @@ bool sign(const secret_bytes& key, std::span<const std::uint8_t> data,
 }
 
 bool valid_raw_size(std::size_t size) {
-  return size >= min_raw_size && (size - header_size - hmac_size) % block_size == 0;
+  return size >= min_raw_size && size - header_size - hmac_size <= max_plaintext_size &&
+         (size - header_size - hmac_size) % block_size == 0;
 }
 
 std::uint64_t read_timestamp(const secret_bytes& raw) {
@@ -126,7 +130,7 @@ result<std::string> encrypt(const secret_bytes& key, std::span<const std::uint8_
 result<std::string> encrypt_with_iv(const secret_bytes& key,
                                     std::span<const std::uint8_t> plaintext, std::int64_t now,
                                     std::span<const std::uint8_t, iv_size> iv) {
-  if (key.size() != key_size || now < 0) {
+  if (key.size() != key_size || now < 0 || plaintext.size() > max_plaintext_size) {
     return make_error_code(errc::invalid_argument);
   }
   const std::size_t padded = (plaintext.size() / block_size + 1) * block_size;

@@ -35,8 +35,9 @@ result<secret_bytes> parse_key(std::string_view encoded);
 // The length of the token that encrypts `plaintext_size` bytes.
 std::size_t token_size(std::size_t plaintext_size) noexcept;
 
-// A token for `plaintext`, stamped `now` (Unix seconds, >= 0), with a random IV.
-// Precondition: key.size() == key_size. crypto_failure only if OpenSSL fails.
+// A token for `plaintext`, stamped `now` (Unix seconds), with a random IV. invalid_argument for
+// a key that is not key_size bytes, a negative `now` or a plaintext of 2 GiB or more;
+// crypto_failure only if OpenSSL fails.
 result<std::string> encrypt(const secret_bytes& key, std::span<const std::uint8_t> plaintext,
                             std::int64_t now);
 
