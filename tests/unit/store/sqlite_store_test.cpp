@@ -123,13 +123,21 @@ TEST(SqliteStoreMigration, MessagesFromBeforeFormatsAreText) {
   temp_dir dir;
   const auto path = make_database(dir);
   {
-    // A database as the last release without message formats left it.
+    // A database as the last release without message formats left it: every step before the
+    // one that adds the column (found by its text, so that renumbering steps cannot break this).
+    std::string old;
+    std::size_t step = 0;
+    for (; step < sqlite_migrations::steps.size() &&
+           std::string_view(sqlite_migrations::steps[step]).find("ADD COLUMN format") ==
+               std::string_view::npos;
+         ++step) {
+      old += sqlite_migrations::steps[step];
+    }
+    ASSERT_LT(step, sqlite_migrations::steps.size());
+    old += "INSERT INTO messages (author, created_at, sealed) VALUES ('a', 1, x'01');";
+    old += "PRAGMA user_version=" + std::to_string(step) + ";";
     sqlite3* raw = nullptr;
     ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
-    const std::string old =
-        std::string(sqlite_migrations::steps[0]) + sqlite_migrations::steps[1] +
-        "INSERT INTO messages (author, created_at, sealed) VALUES ('a', 1, x'01');"
-        "PRAGMA user_version=2;";
     EXPECT_EQ(sqlite3_exec(raw, old.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
     sqlite3_close(raw);
   }
