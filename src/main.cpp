@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   hush::cli::add_ca(app);
   hush::cli::add_cert(app);
   hush::cli::add_doctor(app);
+  hush::cli::add_fernet(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

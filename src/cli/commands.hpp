@@ -15,5 +15,6 @@ void add_token(CLI::App& app);
 void add_ca(CLI::App& app);
 void add_cert(CLI::App& app);
 void add_doctor(CLI::App& app);
+void add_fernet(CLI::App& app);
 
 }  // namespace hush::cli

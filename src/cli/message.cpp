@@ -5,8 +5,10 @@
 
 #include "cli/club_dir.hpp"
 #include "cli/commands.hpp"
+#include "cli/fernet_key.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
+#include "crypto/fernet.hpp"
 
 namespace hush::cli {
 namespace {
@@ -21,6 +23,8 @@ struct message_options {
   std::string author = "admin";
   std::string id;
   std::size_t limit = 50;
+  bool e2e = false;
+  std::string key_file;
 };
 
 store::message_id parse_id(const std::string& text) {
@@ -32,19 +36,44 @@ store::message_id parse_id(const std::string& text) {
   return store::message_id{value};
 }
 
+[[noreturn]] void refuse_post(std::error_code ec, const opened_club& opened) {
+  if (ec == errc::invalid_argument) {
+    throw std::runtime_error("a message must be non-empty UTF-8 text");
+  }
+  if (ec == errc::too_large) {
+    throw std::runtime_error("the message is larger than limits.max_message_bytes (" +
+                             std::to_string(opened.cfg.max_message_bytes) + ")");
+  }
+  throw std::runtime_error(explain(ec, "message"));
+}
+
+// The text is checked and encrypted here, on the poster's side: the club stores the token and
+// never sees the key or the plaintext.
+result<store::message_id> post_e2e(opened_club& opened, const message_options& options,
+                                   std::string_view text) {
+  const auto key = read_fernet_key(options.key_file);
+  if (text.empty() || !hush::club::valid_utf8(text)) {
+    return make_error_code(errc::invalid_argument);
+  }
+  if (text.size() > opened.cfg.max_message_bytes) {
+    return make_error_code(errc::too_large);
+  }
+  const auto token = crypto::fernet::encrypt(
+      key, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()),
+      opened.clock.now_seconds());
+  if (!token) {
+    return token.error();
+  }
+  return opened.domain->post_fernet(options.author, *token);
+}
+
 void run_post(const message_options& options) {
   auto club = open_club(resolve_dir(options.dir));
   secret_string text(options.text == "-" ? read_stdin_all() : options.text);
-  auto id = club->domain->post(options.author, text.view());
+  auto id = options.e2e ? post_e2e(*club, options, text.view())
+                        : club->domain->post(options.author, text.view());
   if (!id) {
-    if (id.error() == errc::invalid_argument) {
-      throw std::runtime_error("a message must be non-empty UTF-8 text");
-    }
-    if (id.error() == errc::too_large) {
-      throw std::runtime_error("the message is larger than limits.max_message_bytes (" +
-                               std::to_string(club->cfg.max_message_bytes) + ")");
-    }
-    throw std::runtime_error(explain(id.error(), "message"));
+    refuse_post(id.error(), *club);
   }
   std::cout << id->value << "\n";
 }
@@ -96,6 +125,12 @@ void add_message(CLI::App& app) {
   with_dir(post_cmd, *post);
   post_cmd->add_option("text", post->text, "The message, or - to read it from stdin")->required();
   post_cmd->add_option("--author", post->author, "Name shown as the author (default admin)");
+  auto* e2e = post_cmd->add_flag("--e2e", post->e2e,
+                                 "End to end: store a Fernet token that only key holders can open");
+  auto* key_file = post_cmd->add_option("--key-file", post->key_file,
+                                        "The Fernet key for --e2e (a private file)");
+  e2e->needs(key_file);
+  key_file->needs(e2e);
   post_cmd->callback([post] { run_post(*post); });
 
   auto list = std::make_shared<message_options>();

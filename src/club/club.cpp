@@ -5,6 +5,7 @@
 #include "auth/sessions.hpp"
 #include "auth/tokens.hpp"
 #include "core/error.hpp"
+#include "crypto/fernet.hpp"
 
 namespace hush::club {
 
@@ -92,6 +93,21 @@ result<store::message_id> club::post(std::string_view author, std::string_view b
   });
 }
 
+result<store::message_id> club::post_fernet(std::string_view author, std::string_view token) {
+  if (!crypto::fernet::well_formed(token)) {
+    return make_error_code(errc::invalid_argument);
+  }
+  if (token.size() > crypto::fernet::token_size(max_message_bytes_)) {
+    return make_error_code(errc::too_large);
+  }
+  // Sealed at rest as well, bound to the row like a text body: the envelope hides even the
+  // token's timestamp, and a token cannot be moved to another row unnoticed.
+  const std::span sealed(reinterpret_cast<const std::uint8_t*>(token.data()), token.size());
+  return store_.add_message(
+      author, clock_.now_seconds(), store::message_format::fernet,
+      [&](std::int64_t id) { return keys_.seal(sealed, message_context(store::message_id{id})); });
+}
+
 result<message> club::open_for(store::message_record record, std::string_view reader,
                                std::string_view remote) {
   auto body = keys_.open(record.sealed, message_context(record.id));
@@ -100,8 +116,8 @@ result<message> club::open_for(store::message_record record, std::string_view re
   }
   store::audit_record audit{clock_.now_seconds(), std::string(reader), record.id,
                             std::string(remote)};
-  return message{record.id, std::move(record.author), record.created_at, std::move(*body),
-                 std::move(audit)};
+  return message{record.id,     std::move(record.author), record.created_at, std::move(*body),
+                 record.format, std::move(audit)};
 }
 
 result<message> club::read_newest(std::string_view reader, std::string_view remote) {

@@ -31,7 +31,8 @@ struct message {
   store::message_id id;
   std::string author;
   std::int64_t created_at = 0;
-  secret_bytes body;
+  secret_bytes body;  // for a fernet message, the token: the club cannot open it
+  store::message_format format = store::message_format::text;
   // The audit record this read owes. The caller commits it before the body is shown to anyone;
   // the server does so in batches (store::audit_batcher), the CLI one at a time.
   store::audit_record audit;
@@ -46,6 +47,10 @@ class club {
 
   // invalid_argument for an empty body or one that is not UTF-8; too_large above the limit.
   result<store::message_id> post(std::string_view author, std::string_view body);
+  // An end-to-end message: a Fernet token made by the client, stored (sealed like any body) as
+  // it came. invalid_argument unless it has a Fernet token's shape; too_large if it holds more
+  // than max_message_bytes of plaintext.
+  result<store::message_id> post_fernet(std::string_view author, std::string_view token);
   // Opens a body for `reader`. The returned message carries its audit record (reader, message,
   // time, remote), which the caller must commit before it shows the body.
   result<message> read_newest(std::string_view reader, std::string_view remote);

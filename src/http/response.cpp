@@ -32,6 +32,9 @@ error_info info(api_error error) {
       return {status::not_found, "not_found", "Nothing is here."};
     case api_error::method_not_allowed:
       return {status::method_not_allowed, "method_not_allowed", "Method not allowed."};
+    case api_error::not_acceptable:
+      return {status::not_acceptable, "not_acceptable",
+              "The resource is not available in the requested format."};
     case api_error::payload_too_large:
       return {status::payload_too_large, "payload_too_large", "The request body is too large."};
     case api_error::headers_too_large:

@@ -20,6 +20,7 @@ enum class api_error {
   cross_origin,
   not_found,
   method_not_allowed,
+  not_acceptable,
   payload_too_large,
   headers_too_large,
   conflict,

@@ -244,12 +244,12 @@ outcome router::route(const request& req, const request_context& ctx, auth::hash
   const bool get = req.method() == verb::get;
   switch (r) {
     case resource::root:
-      return handlers::newest_text(req, ctx, services_, *who);
+      return handlers::newest_text(req, t, ctx, services_, *who);
     case resource::messages:
       return get ? handlers::list_messages(req, t, services_)
                  : handlers::post_message(req, services_, *who);
     case resource::message:
-      return get ? handlers::get_message(req, ctx, services_, *who, *id)
+      return get ? handlers::get_message(req, t, ctx, services_, *who, *id)
                  : handlers::delete_message(req, services_, *who, *id);
     case resource::session:
       return get ? handlers::whoami(req, *who, session_token)

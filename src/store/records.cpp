@@ -24,4 +24,24 @@ bool parse_role(std::string_view text, role& out) noexcept {
   return false;
 }
 
+std::string_view to_string(message_format f) noexcept {
+  switch (f) {
+    case message_format::text:
+      return "text";
+    case message_format::fernet:
+      return "fernet";
+  }
+  return "text";
+}
+
+bool parse_message_format(std::string_view text, message_format& out) noexcept {
+  for (const message_format f : {message_format::text, message_format::fernet}) {
+    if (text == to_string(f)) {
+      out = f;
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace hush::store

@@ -23,6 +23,14 @@ std::string_view to_string(role r) noexcept;
 // False for anything but "reader", "poster" or "admin".
 bool parse_role(std::string_view text, role& out) noexcept;
 
+// What a message's sealed body holds: text the club can read, or a Fernet token sealed around
+// end-to-end encrypted text that only holders of the Fernet key can read.
+enum class message_format { text, fernet };
+
+std::string_view to_string(message_format f) noexcept;
+// False for anything but "text" or "fernet".
+bool parse_message_format(std::string_view text, message_format& out) noexcept;
+
 struct member_record {
   member_id id;
   std::string name;
@@ -36,12 +44,14 @@ struct message_record {
   std::string author;
   std::int64_t created_at = 0;
   std::vector<std::uint8_t> sealed;  // crypto::envelope
+  message_format format = message_format::text;
 };
 
 struct message_summary {
   message_id id;
   std::string author;
   std::int64_t created_at = 0;
+  message_format format = message_format::text;
 };
 
 struct data_key_record {

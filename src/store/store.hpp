@@ -43,7 +43,11 @@ class store {
   virtual result<data_key_record> data_key(std::uint32_t id) = 0;
 
   virtual result<message_id> add_message(std::string_view author, std::int64_t now,
-                                         const sealer& seal) = 0;
+                                         message_format format, const sealer& seal) = 0;
+  // A text message.
+  result<message_id> add_message(std::string_view author, std::int64_t now, const sealer& seal) {
+    return add_message(author, now, message_format::text, seal);
+  }
   virtual result<message_record> newest_message() = 0;
   virtual result<message_record> message(message_id id) = 0;
   // Newest first; only ids below `before` when it is set.

@@ -244,7 +244,8 @@ class ReadTest(HttpCase):
         self.assertEqual(r.status_code, 200)
         self.assertTrue(r.headers["Content-Type"].startswith("application/json"))
         body = r.json()
-        self.assertEqual(set(body), {"id", "created", "author", "body"})
+        self.assertEqual(set(body), {"id", "created", "author", "format", "body"})
+        self.assertEqual(body["format"], "text")
         self.assertEqual(body["id"], self.older_id)
         self.assertEqual(body["author"], "admin")
         self.assertEqual(body["body"], self.older)
@@ -432,7 +433,8 @@ class ApiTest(HttpCase):
             self.assertEqual(set(page), {"messages", "next_before"})
             self.assertLessEqual(len(page["messages"]), 3)
             for item in page["messages"]:
-                self.assertEqual(set(item), {"id", "created", "author"}, item)
+                self.assertEqual(set(item), {"id", "created", "author", "format"}, item)
+                self.assertEqual(item["format"], "text")
                 self.assertRegex(item["created"], support.UTC_RE)
             seen += [m["id"] for m in page["messages"]]
             pages += 1

@@ -34,13 +34,19 @@ target split_target(std::string_view raw) noexcept;
 // so a handler cannot forget to.
 namespace handlers {
 
-// GET /: the newest message as text/plain, for curl and scripts.
-reply newest_text(const request& req, const request_context& ctx, services& s,
+// The media type of a Fernet token, for end-to-end messages. A client asks for it with
+// `Accept: application/vnd.fernet` or `?format=fernet`; a text message asked for so is 406.
+inline constexpr std::string_view fernet_media_type = "application/vnd.fernet";
+
+// GET /: the newest message as text/plain, for curl and scripts; an end-to-end message as its
+// Fernet token (application/vnd.fernet), whatever was asked, since the server cannot open it.
+reply newest_text(const request& req, const target& t, const request_context& ctx, services& s,
                   const auth::member& who);
 // GET /api/v1/messages?limit=N&before=ID
 response list_messages(const request& req, const target& t, services& s);
-// GET /api/v1/messages/{id}
-reply get_message(const request& req, const request_context& ctx, services& s,
+// GET /api/v1/messages/{id}: JSON {id, created, author, format, body}; with the Fernet media type
+// asked for, an end-to-end message's bare token.
+reply get_message(const request& req, const target& t, const request_context& ctx, services& s,
                   const auth::member& who, store::message_id id);
 // POST /api/v1/messages {"body": "..."}
 response post_message(const request& req, services& s, const auth::member& who);

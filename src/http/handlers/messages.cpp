@@ -1,6 +1,8 @@
 #include <charconv>
 #include <optional>
 
+#include <boost/beast/core/string.hpp>
+
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -51,17 +53,68 @@ std::optional<std::string_view> query_value(std::string_view query, std::string_
 }
 
 boost::json::object summary_json(store::message_id id, const std::string& author,
-                                 std::int64_t created_at) {
-  return {{"id", id.value}, {"created", format_utc(created_at)}, {"author", author}};
+                                 std::int64_t created_at, store::message_format format) {
+  return {{"id", id.value},
+          {"created", format_utc(created_at)},
+          {"author", author},
+          {"format", store::to_string(format)}};
+}
+
+// True if one of the Accept header's media ranges is exactly the Fernet type (parameters, q
+// included, are not weighed: a client that names the type wants it).
+bool accept_names_fernet(std::string_view accept) {
+  while (!accept.empty()) {
+    const auto comma = accept.find(',');
+    auto range = accept.substr(0, comma);
+    range = range.substr(0, range.find(';'));
+    const auto first = range.find_first_not_of(" \t");
+    const auto last = range.find_last_not_of(" \t");
+    if (first != std::string_view::npos &&
+        boost::beast::iequals(range.substr(first, last - first + 1), fernet_media_type)) {
+      return true;
+    }
+    if (comma == std::string_view::npos) {
+      break;
+    }
+    accept.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+enum class wanted { default_format, fernet, invalid };
+
+// ?format=fernet or Accept: application/vnd.fernet. Any other format value is a bad request.
+wanted wanted_format(const request& req, const target& t) {
+  if (const auto format = query_value(t.query, "format")) {
+    return *format == "fernet" ? wanted::fernet : wanted::invalid;
+  }
+  return accept_names_fernet(req[field::accept]) ? wanted::fernet : wanted::default_format;
+}
+
+response fernet_response(const club::message& m, const request& req) {
+  auto res = text_response(status::ok, std::string(m.body.view()), req);
+  res.set(field::content_type, fernet_media_type);
+  return res;
 }
 
 }  // namespace
 
-reply newest_text(const request& req, const request_context& ctx, services& s,
+reply newest_text(const request& req, const target& t, const request_context& ctx, services& s,
                   const auth::member& who) {
+  const auto want = wanted_format(req, t);
+  if (want == wanted::invalid) {
+    return error_response(api_error::bad_request, req);
+  }
   auto newest = s.club.read_newest(who.name(), ctx.remote);
   if (!newest) {
     return fail(newest.error(), req, "GET /");
+  }
+  if (newest->format == store::message_format::fernet) {
+    return {fernet_response(*newest, req), std::move(newest->audit)};
+  }
+  // Nothing is shown, so nothing is audited.
+  if (want == wanted::fernet) {
+    return error_response(api_error::not_acceptable, req);
   }
   return {text_response(status::ok, std::string(newest->body.view()), req),
           std::move(newest->audit)};
@@ -90,7 +143,7 @@ response list_messages(const request& req, const target& t, services& s) {
   }
   boost::json::array items;
   for (const auto& m : *page) {
-    items.push_back(summary_json(m.id, m.author, m.created_at));
+    items.push_back(summary_json(m.id, m.author, m.created_at, m.format));
   }
   boost::json::object body{{"messages", std::move(items)}};
   // A full page may have more behind it: say where the next one starts.
@@ -102,13 +155,23 @@ response list_messages(const request& req, const target& t, services& s) {
   return json_response(status::ok, body, req);
 }
 
-reply get_message(const request& req, const request_context& ctx, services& s,
+reply get_message(const request& req, const target& t, const request_context& ctx, services& s,
                   const auth::member& who, store::message_id id) {
+  const auto want = wanted_format(req, t);
+  if (want == wanted::invalid) {
+    return error_response(api_error::bad_request, req);
+  }
   auto found = s.club.read(id, who.name(), ctx.remote);
   if (!found) {
     return fail(found.error(), req, "GET /api/v1/messages/{id}");
   }
-  auto body = summary_json(found->id, found->author, found->created_at);
+  if (want == wanted::fernet) {
+    if (found->format != store::message_format::fernet) {
+      return error_response(api_error::not_acceptable, req);
+    }
+    return {fernet_response(*found, req), std::move(found->audit)};
+  }
+  auto body = summary_json(found->id, found->author, found->created_at, found->format);
   body["body"] = found->body.view();
   return {json_response(status::ok, body, req), std::move(found->audit)};
 }

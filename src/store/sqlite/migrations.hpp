@@ -70,6 +70,11 @@ CREATE TABLE client_certs (
 );
 CREATE INDEX client_certs_member ON client_certs (member);
 )sql",
+    // End-to-end messages: the sealed body is a Fernet token the server cannot open.
+    R"sql(
+ALTER TABLE messages ADD COLUMN format TEXT NOT NULL DEFAULT 'text'
+  CHECK (format IN ('text', 'fernet'));
+)sql",
 };
 
 }  // namespace hush::store::sqlite_migrations

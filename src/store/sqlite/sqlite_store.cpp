@@ -87,6 +87,7 @@ message_record read_message(const sqlite_statement& stmt) {
   m.author = stmt.column_text(1);
   m.created_at = stmt.column_int(2);
   m.sealed = stmt.column_blob(3);
+  parse_message_format(stmt.column_text(4), m.format);
   return m;
 }
 
@@ -361,12 +362,13 @@ result<data_key_record> sqlite_store::data_key(std::uint32_t id) {
 }
 
 result<message_id> sqlite_store::add_message(std::string_view author, std::int64_t now,
-                                             const sealer& seal) {
+                                             message_format format, const sealer& seal) {
   auto db = acquire();
   auto id = insert_sealed(
-      *db, "INSERT INTO messages (author, created_at, sealed) VALUES (?1, ?2, x'')",
+      *db, "INSERT INTO messages (author, created_at, sealed, format) VALUES (?1, ?2, x'', ?3)",
       "UPDATE messages SET sealed = ?1 WHERE id = ?2",
-      [&](sqlite_statement& s) { s.bind(1, author).bind(2, now); }, seal);
+      [&](sqlite_statement& s) { s.bind(1, author).bind(2, now).bind(3, to_string(format)); },
+      seal);
   if (!id) {
     return id.error();
   }
@@ -376,14 +378,14 @@ result<message_id> sqlite_store::add_message(std::string_view author, std::int64
 result<message_record> sqlite_store::newest_message() {
   auto db = acquire();
   return query_one<message_record>(
-      *db, "SELECT id, author, created_at, sealed FROM messages ORDER BY id DESC LIMIT 1",
+      *db, "SELECT id, author, created_at, sealed, format FROM messages ORDER BY id DESC LIMIT 1",
       [](sqlite_statement&) {}, read_message);
 }
 
 result<message_record> sqlite_store::message(message_id id) {
   auto db = acquire();
   return query_one<message_record>(
-      *db, "SELECT id, author, created_at, sealed FROM messages WHERE id = ?1",
+      *db, "SELECT id, author, created_at, sealed, format FROM messages WHERE id = ?1",
       [&](sqlite_statement& s) { s.bind(1, id.value); }, read_message);
 }
 
@@ -392,12 +394,16 @@ result<std::vector<message_summary>> sqlite_store::list_messages(std::optional<m
   auto db = acquire();
   // Keyset pagination on the primary key: every page is an index range scan, however deep.
   return query_all<message_summary>(
-      *db, "SELECT id, author, created_at FROM messages WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
+      *db,
+      "SELECT id, author, created_at, format FROM messages WHERE id < ?1 ORDER BY id DESC "
+      "LIMIT ?2",
       [&](sqlite_statement& s) {
         s.bind(1, before ? before->value : INT64_MAX).bind(2, static_cast<std::int64_t>(limit));
       },
       [](const sqlite_statement& s) {
-        return message_summary{message_id{s.column_int(0)}, s.column_text(1), s.column_int(2)};
+        message_summary m{message_id{s.column_int(0)}, s.column_text(1), s.column_int(2)};
+        parse_message_format(s.column_text(3), m.format);
+        return m;
       });
 }
 

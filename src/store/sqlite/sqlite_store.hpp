@@ -37,7 +37,8 @@ class sqlite_store : public store {
   result<data_key_record> newest_data_key() override;
   result<data_key_record> data_key(std::uint32_t id) override;
 
-  result<message_id> add_message(std::string_view author, std::int64_t now,
+  using store::add_message;
+  result<message_id> add_message(std::string_view author, std::int64_t now, message_format format,
                                  const sealer& seal) override;
   result<message_record> newest_message() override;
   result<message_record> message(message_id id) override;

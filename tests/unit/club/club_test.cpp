@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "core/error.hpp"
+#include "crypto/fernet.hpp"
 #include "support/test_club.hpp"
 
 namespace hush::club {
@@ -96,6 +97,45 @@ TEST(Club, PlaintextNeverReachesTheDatabaseFile) {
       EXPECT_EQ(file_bytes(path).find(secret), std::string::npos) << path;
     }
   }
+}
+
+TEST(Club, FernetMessagesAreStoredAsTheTokenAndMarked) {
+  testing::test_club c;
+  const auto key = crypto::fernet::parse_key(crypto::fernet::generate_key().view()).value();
+  const std::string plain = "only-key-holders-read-this";
+  const auto token =
+      crypto::fernet::encrypt(
+          key, std::span(reinterpret_cast<const std::uint8_t*>(plain.data()), plain.size()), 1)
+          .value();
+  const auto id = c.domain.post_fernet("alice", token).value();
+  const auto read = c.domain.read(id, "bob", "r").value();
+  EXPECT_EQ(read.format, store::message_format::fernet);
+  EXPECT_EQ(read.body.view(), token);
+  EXPECT_EQ(read.audit.member, "bob");
+  EXPECT_EQ(c.domain.list(std::nullopt, 10).value()[0].format, store::message_format::fernet);
+  // Sealed at rest like any body: not even the token is in the file.
+  EXPECT_EQ(file_bytes(c.db_path).find(token.substr(0, 20)), std::string::npos);
+}
+
+TEST(Club, FernetPostsMustLookLikeTokensWithinTheLimit) {
+  testing::test_club c(/*max_message_bytes=*/32);
+  const auto key = crypto::fernet::parse_key(crypto::fernet::generate_key().view()).value();
+  const auto sized = [&](std::size_t n) {
+    const std::string plain(n, 'x');
+    return crypto::fernet::encrypt(
+               key, std::span(reinterpret_cast<const std::uint8_t*>(plain.data()), n), 1)
+        .value();
+  };
+  EXPECT_TRUE(c.domain.post_fernet("alice", sized(32)));
+  EXPECT_EQ(c.domain.post_fernet("alice", sized(48)).error(), errc::too_large);
+  EXPECT_EQ(c.domain.post_fernet("alice", "plain text").error(), errc::invalid_argument);
+  EXPECT_EQ(c.domain.post_fernet("alice", "").error(), errc::invalid_argument);
+  auto unpadded = sized(1);
+  unpadded.pop_back();
+  EXPECT_EQ(c.domain.post_fernet("alice", unpadded).error(), errc::invalid_argument);
+  EXPECT_EQ(c.domain.read_newest("x", "r").value().format, store::message_format::fernet);
+  ASSERT_TRUE(c.domain.post("alice", "text again"));
+  EXPECT_EQ(c.domain.read_newest("x", "r").value().format, store::message_format::text);
 }
 
 TEST(Club, SealedBodyIsBoundToItsMessageId) {

@@ -8,6 +8,7 @@
 
 #include "auth/tokens.hpp"
 #include "crypto/encoding.hpp"
+#include "crypto/fernet.hpp"
 #include "http/response.hpp"
 #include "support/test_club.hpp"
 
@@ -44,6 +45,27 @@ class RouterTest : public ::testing::Test {
     }
     req.prepare_payload();
     return router_.handle(req, request_context{"198.51.100.4"});
+  }
+
+  // GET as the reader, with an Accept header if one is given.
+  response get_as_reader(std::string target, std::string accept = "") {
+    request req{verb::get, target, 11};
+    req.set(field::authorization, basic("reader:reader password"));
+    if (!accept.empty()) {
+      req.set(field::accept, accept);
+    }
+    req.prepare_payload();
+    return router_.handle(req, request_context{"198.51.100.4"});
+  }
+
+  // An end-to-end message as `hush message post --e2e` stores it.
+  std::pair<store::message_id, std::string> post_e2e(std::string_view plain) {
+    const auto key = crypto::fernet::parse_key(crypto::fernet::generate_key().view()).value();
+    auto token =
+        crypto::fernet::encrypt(
+            key, std::span(reinterpret_cast<const std::uint8_t*>(plain.data()), plain.size()), 1)
+            .value();
+    return {club.domain.post_fernet("poster", token).value(), token};
   }
 
   static std::string error_code_of(const response& res) {
@@ -146,6 +168,64 @@ TEST_F(RouterTest, GetOneMessage) {
   EXPECT_EQ(send(verb::get, "/api/v1/messages/999", "reader:reader password").result(),
             status::not_found);
   EXPECT_EQ(send(verb::get, "/api/v1/messages/999").result(), status::unauthorized);
+}
+
+TEST_F(RouterTest, FernetMessageIsServedAsItsTokenHoweverAskedFor) {
+  const auto [id, token] = post_e2e("for key holders only");
+  const auto one = "/api/v1/messages/" + std::to_string(id.value);
+  for (const auto& res :
+       {get_as_reader("/"), get_as_reader("/", "application/vnd.fernet"),
+        get_as_reader("/?format=fernet"),
+        get_as_reader("/", "text/plain, Application/Vnd.Fernet;q=0.5"),
+        get_as_reader(one, "application/vnd.fernet"), get_as_reader(one + "?format=fernet")}) {
+    EXPECT_EQ(res.result(), status::ok);
+    EXPECT_EQ(res[field::content_type], "application/vnd.fernet");
+    EXPECT_EQ(res.body(), token);
+    EXPECT_EQ(res[field::cache_control], "no-store");
+  }
+  EXPECT_EQ(club.store.list_audit(10).value().size(), 6U);  // every token served was a read
+}
+
+TEST_F(RouterTest, FernetMessageInJsonCarriesItsFormat) {
+  ASSERT_TRUE(club.domain.post("poster", "plain words"));
+  const auto [id, token] = post_e2e("sealed words");
+  const auto res = get_as_reader("/api/v1/messages/" + std::to_string(id.value));
+  ASSERT_EQ(res.result(), status::ok);
+  EXPECT_EQ(res[field::content_type], "application/json");
+  const auto obj = boost::json::parse(res.body()).as_object();
+  EXPECT_EQ(obj.at("format").as_string(), "fernet");
+  EXPECT_EQ(obj.at("body").as_string(), token);
+
+  const auto list = boost::json::parse(get_as_reader("/api/v1/messages?limit=3").body());
+  const auto& items = list.as_object().at("messages").as_array();
+  ASSERT_EQ(items.size(), 2U);
+  EXPECT_EQ(items[0].at("format").as_string(), "fernet");
+  EXPECT_EQ(items[1].at("format").as_string(), "text");
+  const auto text = boost::json::parse(get_as_reader("/api/v1/messages/1").body());
+  EXPECT_EQ(text.as_object().at("format").as_string(), "text");
+}
+
+TEST_F(RouterTest, TextMessageAskedForAsFernetIs406AndNotAudited) {
+  ASSERT_TRUE(club.domain.post("poster", "plain words"));
+  for (const auto& res :
+       {get_as_reader("/", "application/vnd.fernet"), get_as_reader("/?format=fernet"),
+        get_as_reader("/api/v1/messages/1", "application/vnd.fernet"),
+        get_as_reader("/api/v1/messages/1?format=fernet")}) {
+    EXPECT_EQ(res.result(), status::not_acceptable);
+    EXPECT_EQ(res[field::content_type], "application/json");
+    EXPECT_EQ(error_code_of(res), "not_acceptable");
+    EXPECT_EQ(res.body().find("plain words"), std::string::npos);
+  }
+  EXPECT_TRUE(club.store.list_audit(10).value().empty());
+  // Other Accept values are not weighed: text stays the answer, as before.
+  EXPECT_EQ(get_as_reader("/", "application/vnd.fernetx, text/*").body(), "plain words");
+}
+
+TEST_F(RouterTest, UnknownFormatIs400AndStrangersStill401) {
+  ASSERT_TRUE(club.domain.post("poster", "plain words"));
+  EXPECT_EQ(get_as_reader("/?format=text").result(), status::bad_request);
+  EXPECT_EQ(get_as_reader("/api/v1/messages/1?format=").result(), status::bad_request);
+  EXPECT_EQ(send(verb::get, "/?format=fernet").result(), status::unauthorized);
 }
 
 TEST_F(RouterTest, PostingNeedsTheRole) {

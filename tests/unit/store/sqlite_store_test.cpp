@@ -3,8 +3,10 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include "core/error.hpp"
+#include "store/sqlite/migrations.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_club.hpp"
 
@@ -103,6 +105,47 @@ TEST_F(SqliteStoreTest, MessagesNewestFirstWithKeysetPages) {
   const auto last = db.list_messages(second.back().id, 2).value();
   ASSERT_EQ(last.size(), 1U);
   EXPECT_EQ(last[0].author, "a0");
+}
+
+TEST_F(SqliteStoreTest, MessageFormatIsKept) {
+  const auto text = db.add_message("a", 1, fixed_value({1})).value();
+  const auto e2e = db.add_message("a", 2, message_format::fernet, fixed_value({2})).value();
+  EXPECT_EQ(db.message(text).value().format, message_format::text);
+  EXPECT_EQ(db.message(e2e).value().format, message_format::fernet);
+  EXPECT_EQ(db.newest_message().value().format, message_format::fernet);
+  const auto list = db.list_messages(std::nullopt, 10).value();
+  ASSERT_EQ(list.size(), 2U);
+  EXPECT_EQ(list[0].format, message_format::fernet);
+  EXPECT_EQ(list[1].format, message_format::text);
+}
+
+TEST(SqliteStoreMigration, MessagesFromBeforeFormatsAreText) {
+  temp_dir dir;
+  const auto path = make_database(dir);
+  {
+    // A database as the last release without message formats left it: every step before the
+    // one that adds the column (found by its text, so that renumbering steps cannot break this).
+    std::string old;
+    std::size_t step = 0;
+    for (; step < sqlite_migrations::steps.size() &&
+           std::string_view(sqlite_migrations::steps[step]).find("ADD COLUMN format") ==
+               std::string_view::npos;
+         ++step) {
+      old += sqlite_migrations::steps[step];
+    }
+    ASSERT_LT(step, sqlite_migrations::steps.size());
+    old += "INSERT INTO messages (author, created_at, sealed) VALUES ('a', 1, x'01');";
+    old += "PRAGMA user_version=" + std::to_string(step) + ";";
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(raw, old.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  sqlite_store migrated(path);
+  const auto m = migrated.newest_message().value();
+  EXPECT_EQ(m.author, "a");
+  EXPECT_EQ(m.format, message_format::text);
+  EXPECT_TRUE(migrated.integrity_ok());
 }
 
 TEST_F(SqliteStoreTest, RemovedIdsAreNeverReused) {
