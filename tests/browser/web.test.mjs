@@ -390,6 +390,64 @@ describe('the members web page', { timeout: 300_000 }, () => {
     await victim.context().close();
   });
 
+  test('end-to-end messages open in the browser with the club key, which never leaves it', async () => {
+    const keyFile = join(work, 'club.fernet');
+    hush('fernet', 'key', '--out', keyFile);
+    const key = readFileSync(keyFile, 'utf8').trim();
+    const otherKeyFile = join(work, 'other.fernet');
+    hush('fernet', 'key', '--out', otherKeyFile);
+    const otherKey = readFileSync(otherKeyFile, 'utf8').trim();
+    const plaintext = 'The vault opens with swordfish.';
+    const id = hush('message', 'post', '--e2e', '--key-file', keyFile, plaintext, '--dir', club).trim();
+
+    const page = await newPage();
+    const sent = [];
+    page.on('request', (request) => sent.push(`${request.url()} ${request.postData() || ''}`));
+    await logIn(page, 'rita', passwords.rita);
+    const locked = await messagesShown(page);
+    assert.equal(locked[0], 'End-to-end message: enter the club key to read it.');
+    assert.match(await page.locator('#messages li .badge').first().textContent(), /end to end/);
+    const keyInput = page.getByLabel('Club key, for end-to-end messages');
+
+    await keyInput.fill(otherKey);
+    await page.getByRole('button', { name: 'Unlock' }).click();
+    await page.getByText('This key opens none of the messages.').waitFor();
+
+    await keyInput.fill(key);
+    await page.getByRole('button', { name: 'Unlock' }).click();
+    await page.locator('#messages li .body', { hasText: plaintext }).waitFor();
+    assert.equal(await page.locator('#key-form').isVisible(), false);
+
+    // Kept in this browser: a reload opens it again without asking.
+    await page.reload();
+    assert.equal((await messagesShown(page))[0], plaintext);
+    // Kept as keys the page can use but never read back.
+    const extractable = await page.evaluate(
+      () => new Promise((resolve, reject) => {
+        const open = indexedDB.open('club-key', 1);
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const get = open.result.transaction('keys').objectStore('keys').get('club');
+          get.onsuccess = () => resolve([get.result.signing.extractable, get.result.encryption.extractable]);
+          get.onerror = () => reject(get.error);
+        };
+      }),
+    );
+    assert.deepEqual(extractable, [false, false]);
+    // Neither the key nor the plaintext went over the wire in any request the page made.
+    for (const line of sent) {
+      assert.ok(!line.includes(key) && !line.includes(plaintext), line);
+    }
+
+    // Logging out forgets it.
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByText('You have logged out.').waitFor();
+    await logIn(page, 'rita', passwords.rita);
+    assert.equal((await messagesShown(page))[0], 'End-to-end message: enter the club key to read it.');
+    await page.context().close();
+    hush('message', 'rm', id, '--dir', club);
+  });
+
   test('the CSP holds: no violation reported, and the detector works', async () => {
     assert.deepEqual(cspViolations, []);
     // A control: an inline style is what this CSP forbids, and the detector must see it.

@@ -117,7 +117,7 @@ async function render() {
   }
 }
 
-function messageItem(message) {
+function messageItem(message, text, locked) {
   const item = document.createElement('li');
   const meta = document.createElement('div');
   meta.className = 'meta';
@@ -128,11 +128,33 @@ function messageItem(message) {
   time.dateTime = message.created;
   time.textContent = formatTime(message.created);
   meta.append(author, time);
+  if (message.format === 'fernet') {
+    const badge = document.createElement('span');
+    badge.className = 'badge';
+    badge.textContent = 'end to end';
+    meta.append(badge);
+  }
   const body = document.createElement('p');
-  body.className = 'body';
-  body.textContent = message.body;
+  body.className = locked ? 'body locked' : 'body';
+  body.textContent = text;
   item.append(meta, body);
   return item;
+}
+
+// The text to show for a message: its body, or for an end-to-end message what the club key
+// opens (or why it cannot be shown).
+async function readable(message) {
+  if (message.format !== 'fernet') {
+    return { text: message.body, locked: false };
+  }
+  if (!(await clubKey.has())) {
+    return { text: 'End-to-end message: enter the club key to read it.', locked: true };
+  }
+  try {
+    return { text: await clubKey.open(message.body), locked: false };
+  } catch (e) {
+    return { text: 'This message does not open with your club key.', locked: true };
+  }
 }
 
 async function loadMessages() {
@@ -151,9 +173,13 @@ async function loadMessages() {
   if (full.some(sessionLost)) {
     return;
   }
-  const items = full.filter((r) => r.status === 200).map((r) => messageItem(r.data));
-  $('messages').replaceChildren(...items);
-  show($('messages-empty'), items.length === 0);
+  const messages = full.filter((r) => r.status === 200).map((r) => r.data);
+  const shown = await Promise.all(messages.map(readable));
+  $('messages').replaceChildren(
+    ...messages.map((m, i) => messageItem(m, shown[i].text, shown[i].locked)));
+  show($('messages-empty'), messages.length === 0);
+  show($('key-form'), shown.some((s) => s.locked));
+  return messages.map((m, i) => ({ e2e: m.format === 'fernet', locked: shown[i].locked }));
 }
 
 function memberRow(member) {
@@ -226,7 +252,30 @@ async function logIn(event) {
   }
 }
 
+async function unlock(event) {
+  event.preventDefault();
+  const error = $('key-error');
+  say(error, '');
+  const input = $('club-key');
+  try {
+    await clubKey.set(input.value);
+  } catch (e) {
+    say(error, 'That is not a club key: it is 44 characters, as hush fernet key prints it.');
+    return;
+  } finally {
+    input.value = '';
+  }
+  const shown = (await loadMessages()) || [];
+  const e2e = shown.filter((m) => m.e2e);
+  if (e2e.length > 0 && e2e.every((m) => m.locked)) {
+    await clubKey.forget();
+    await loadMessages();
+    say(error, 'This key opens none of the messages. Check it with whoever shared it.');
+  }
+}
+
 async function logOut() {
+  await clubKey.forget();
   await api('DELETE', '/api/v1/session');
   window.location.hash = '';
   loggedOut('You have logged out.');
@@ -300,6 +349,7 @@ document.addEventListener('DOMContentLoaded', () => {
   $('login-form').addEventListener('submit', logIn);
   $('post-form').addEventListener('submit', postMessage);
   $('member-form').addEventListener('submit', addMember);
+  $('key-form').addEventListener('submit', unlock);
   $('logout').addEventListener('click', logOut);
   window.addEventListener('hashchange', () => {
     if (state.me) {
