@@ -218,5 +218,60 @@ class FingerprintTest(unittest.TestCase):
         self.assertTrue(any("1.2.3" in f for f in found), found)
 
 
+class RequiredClientCertsTest(unittest.TestCase):
+    """With `server.client_certs = "required"`, a stranger (and nmap) gets a TLS alert and
+    nothing else: no HTTP status, no header, no page. Control: a member's certificate is served."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ws = sec.Workspace(prefix="hush-sec-")
+        cls.addClassCleanup(cls.ws.cleanup)
+        cls.club = sec.make_club(cls.ws, config={("server", "client_certs"): '"required"'})
+        out_dir = cls.ws.sub("certs")
+        os.makedirs(out_dir)
+        r = cls.club.hush("member", "cert", "alice", "--out-dir", out_dir)
+        if r.rc != 0:
+            raise AssertionError("member cert failed: %r" % r)
+        cls.cert = (os.path.join(out_dir, "alice.pem"), os.path.join(out_dir, "alice.key"))
+        cls.server = sec.start_hush(cls.club)
+        cls.addClassCleanup(cls.server.stop)
+
+    def exchange(self, cert=None):
+        ctx = ssl.create_default_context(cafile=self.club.ca_pem)
+        if cert:
+            ctx.load_cert_chain(*cert)
+        request = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/html\r\nConnection: close\r\n\r\n"
+        data = b""
+        try:
+            with socket.create_connection(("127.0.0.1", self.server.port), timeout=5) as raw:
+                with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                    tls.sendall(request)
+                    while True:
+                        chunk = tls.recv(65536)
+                        if not chunk:
+                            break
+                        data += chunk
+        except (ssl.SSLError, ConnectionError) as e:
+            return data, e
+        return data, None
+
+    def test_a_stranger_gets_only_a_tls_alert(self):
+        data, error = self.exchange()
+        self.assertEqual(data, b"")
+        self.assertIsInstance(error, ssl.SSLError)
+        self.assertIn("CERTIFICATE_REQUIRED", str(error).upper())
+
+    def test_control_a_member_with_a_certificate_is_served(self):
+        data, error = self.exchange(self.cert)
+        self.assertIsNone(error)
+        self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:100])
+
+    def test_nmap_learns_nothing(self):
+        state, attrs, cpes = nmap_service(self.server.port)
+        self.assertEqual(state, "open")
+        self.assertEqual(nmap_findings(attrs, cpes), [], attrs)
+        self.assertNotIn("http", attrs.get("name", ""))
+
+
 if __name__ == "__main__":
     sec.main()
