@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <thread>
 
+#include <openssl/err.h>
+
 #include "cli/club_dir.hpp"
 #include "cli/commands.hpp"
 #include "core/files.hpp"
@@ -73,6 +75,7 @@ class reloader {
       failed_ = {};
       log::info("reloaded the server certificate, its key and the CA's revocation list");
     } catch (const std::exception& e) {
+      ERR_clear_error();
       if (forced || now != failed_) {
         log::warn(std::string("reload refused, still serving the previous certificate: ") +
                   e.what());

@@ -2,10 +2,12 @@
 
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <stdexcept>
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
@@ -32,6 +34,22 @@ std::string read_file(const std::filesystem::path& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+X509* read_pem_certificate(const std::filesystem::path& path) {
+  const std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(path.c_str(), "r"), BIO_free);
+  return bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr;
+}
+
+// A CRL past its nextUpdate (a club where nothing was revoked for 397 days) must not lock every
+// member out: the store, which the authenticator asks on every request, has the final word on
+// revocation anyway. Every other verification error stands.
+int tolerate_lapsed_crl(int preverify_ok, X509_STORE_CTX* ctx) {
+  if (preverify_ok == 0 && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_CRL_HAS_EXPIRED) {
+    X509_STORE_CTX_set_error(ctx, X509_V_OK);
+    return 1;
+  }
+  return preverify_ok;
+}
+
 void trust_club_clients(SSL_CTX* native, const tls_files& files) {
   if (SSL_CTX_load_verify_locations(native, files.client_ca.c_str(), nullptr) != 1) {
     throw std::runtime_error(files.client_ca.string() + ": cannot load the club CA");
@@ -51,10 +69,18 @@ void trust_club_clients(SSL_CTX* native, const tls_files& files) {
   if (crl == nullptr) {
     throw std::runtime_error(files.client_crl.string() + ": not a DER certificate revocation list");
   }
+  const std::unique_ptr<X509_CRL, decltype(&X509_CRL_free)> crl_owner(crl, X509_CRL_free);
+  // A list signed by another CA would make OpenSSL fail every client: refuse it here instead.
+  const std::unique_ptr<X509, decltype(&X509_free)> ca(read_pem_certificate(files.client_ca),
+                                                       X509_free);
+  if (!ca || X509_CRL_verify(crl, X509_get0_pubkey(ca.get())) != 1) {
+    ERR_clear_error();
+    throw std::runtime_error(files.client_crl.string() + ": not signed by the club CA in " +
+                             files.client_ca.string());
+  }
   X509_STORE* store = SSL_CTX_get_cert_store(native);
-  const int added = X509_STORE_add_crl(store, crl);
-  X509_CRL_free(crl);
-  if (added != 1) {
+  if (X509_STORE_add_crl(store, crl) != 1) {
+    ERR_clear_error();
     throw std::runtime_error(files.client_crl.string() + ": cannot use the revocation list");
   }
   X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
@@ -66,7 +92,7 @@ void trust_club_clients(SSL_CTX* native, const tls_files& files) {
   if (files.client_certs == config::client_cert_mode::required) {
     mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
   }
-  SSL_CTX_set_verify(native, mode, nullptr);
+  SSL_CTX_set_verify(native, mode, tolerate_lapsed_crl);
 }
 
 }  // namespace

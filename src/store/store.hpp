@@ -69,8 +69,8 @@ class store {
   virtual result<void> add_session(std::span<const std::uint8_t> hash, std::string_view member,
                                    std::int64_t now, session_limits limits) = 0;
   // The member of a live session, which is marked as used at `now` (at most once a minute, so
-  // that reads stay reads). `expired` when the session existed but ran out (it is removed);
-  // not_found when there is no such session.
+  // that reads stay reads). `expired` when the session exists but ran out (it stays, expired,
+  // until add_session sweeps it); not_found when there is no such session.
   virtual result<member_record> member_by_session(std::span<const std::uint8_t> hash,
                                                   std::int64_t now, session_limits limits) = 0;
   // not_found if there is no such session.

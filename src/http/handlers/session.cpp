@@ -1,4 +1,5 @@
 #include "auth/sessions.hpp"
+#include "club/club.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "http/handlers/common.hpp"
@@ -28,6 +29,13 @@ outcome log_in(const request& req, const request_context& ctx, services& s, auth
   if (!name || !password || parsed.object->size() != 2) {
     return error_response(api_error::bad_request, req);
   }
+  // A name no member can have is refused before it becomes a throttle key (the syntax of names
+  // is public, so this tells nobody anything).
+  if (!club::valid_member_name(*name) || password->size() > club::max_password_size) {
+    auto res = error_response(api_error::unauthorized, req);
+    res.erase(field::www_authenticate);
+    return res;
+  }
   // The same door as HTTP Basic: throttle first, then the verified-credential cache, then
   // Argon2id, with the same answer for an unknown member and a wrong password.
   auth::auth_failure failure;
@@ -45,6 +53,11 @@ outcome log_in(const request& req, const request_context& ctx, services& s, auth
       return res;
     }
     return detail::fail(failure.error, req, "POST /api/v1/session");
+  }
+  // A login over a live session ends that one: on a shared browser, the previous member's
+  // session must not linger on the server.
+  if (const auto previous = auth::session_from_cookies(req[field::cookie])) {
+    [[maybe_unused]] auto ended = s.club.end_session(*previous);
   }
   const auto limits = session_limits_of(s.cfg);
   auto token = s.club.start_session(who->name(), limits);

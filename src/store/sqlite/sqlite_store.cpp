@@ -495,12 +495,9 @@ result<member_record> sqlite_store::member_by_session(std::span<const std::uint8
   if (!found) {
     return found.error();
   }
+  // An expired session stays expired (never touched again) until the next login sweeps it, so
+  // every tab and every request in flight hears the same "expired", not a later "unknown".
   if (now - found->last_used_at >= limits.idle || now - found->created_at >= limits.absolute) {
-    if (auto removed = change_one(*db, "DELETE FROM sessions WHERE hash = ?1",
-                                  [&](sqlite_statement& s) { s.bind(1, hash); });
-        !removed && removed.error() != errc::not_found) {
-      return removed.error();
-    }
     return make_error_code(errc::expired);
   }
   // Idle time is kept to the minute: one write a minute per session, not one per request.

@@ -78,6 +78,8 @@ function formatTime(iso) {
 function loggedOut(notice) {
   state.me = null;
   state.csrf = null;
+  // Whoever uses this browser next must not find the club key in it.
+  clubKey.forget().catch(() => {});
   show($('nav'), false);
   show($('messages-view'), false);
   show($('members-view'), false);
@@ -241,7 +243,8 @@ async function logIn(event) {
   const result = await api('POST', '/api/v1/session', { name, password });
   $('login-password').value = '';
   if (result.status === 200) {
-    window.location.hash = 'messages';
+    // A history entry without a hashchange event: loggedIn() renders the messages once.
+    window.history.pushState(null, '', '#messages');
     loggedIn(result.data);
   } else if (result.status === 429) {
     say(error, retryText(result));
@@ -275,8 +278,11 @@ async function unlock(event) {
 }
 
 async function logOut() {
-  await clubKey.forget();
-  await api('DELETE', '/api/v1/session');
+  try {
+    await clubKey.forget();
+  } finally {
+    await api('DELETE', '/api/v1/session');
+  }
   window.location.hash = '';
   loggedOut('You have logged out.');
 }
@@ -353,7 +359,7 @@ document.addEventListener('DOMContentLoaded', () => {
   $('logout').addEventListener('click', logOut);
   window.addEventListener('hashchange', () => {
     if (state.me) {
-      start();
+      render();
     }
   });
   window.addEventListener('pageshow', (event) => {

@@ -181,7 +181,10 @@ TEST_F(SessionRoutesTest, IdleAndAbsoluteExpiry) {
   EXPECT_EQ(idle.result(), status::unauthorized);
   EXPECT_EQ(error_code_of(idle), "session_expired");
   EXPECT_TRUE(idle[field::www_authenticate].empty());
-  // Gone for good, not just stale.
+  // Expired for good: asked again, it is still expired, never revived.
+  EXPECT_EQ(error_code_of(send(from_page(verb::get, "/api/v1/session", s))), "session_expired");
+  // The next login sweeps it away.
+  log_in("poster", "poster password");
   EXPECT_EQ(error_code_of(send(from_page(verb::get, "/api/v1/session", s))), "unauthorized");
 
   const auto busy = log_in("reader", "reader password");
@@ -191,6 +194,25 @@ TEST_F(SessionRoutesTest, IdleAndAbsoluteExpiry) {
   }
   club.clock.now += 60;  // past an hour since login, however busy
   EXPECT_EQ(error_code_of(send(from_page(verb::get, "/api/v1/session", busy))), "session_expired");
+}
+
+TEST_F(SessionRoutesTest, ALoginOverALiveSessionEndsIt) {
+  const auto first = log_in("reader", "reader password");
+  auto again = make(verb::post, "/api/v1/session");
+  again.set(field::origin, own_origin);
+  again.set(field::cookie, std::string(auth::session_cookie_name) + "=" + first.token);
+  json_body(again, {{"name", "poster"}, {"password", "poster password"}});
+  ASSERT_EQ(send(again).result(), status::ok);
+  EXPECT_EQ(send(from_page(verb::get, "/api/v1/session", first)).result(), status::unauthorized);
+}
+
+TEST_F(SessionRoutesTest, ImpossibleNamesAreRefusedWithoutHashing) {
+  const std::string huge(100'000, 'a');
+  for (const auto& name : {huge, std::string("bad name"), std::string("")}) {
+    const auto res = log_in_response(name, "reader password");
+    EXPECT_EQ(res.result(), status::unauthorized);
+    EXPECT_TRUE(res[field::www_authenticate].empty());
+  }
 }
 
 TEST_F(SessionRoutesTest, LogoutEndsTheSessionServerSide) {
