@@ -1,5 +1,7 @@
 #include "crypto/encoding.hpp"
 
+#include <algorithm>
+
 #include <sodium.h>
 
 #include "crypto/sodium.hpp"
@@ -15,8 +17,22 @@ std::string encode(std::span<const std::uint8_t> bytes, int variant) {
   return out;
 }
 
+// libsodium's decoder reads a byte with the high bit set as the ASCII character below it (0xdf
+// decodes as '_'), so one value would have many spellings. Only the variant's own alphabet and
+// '=' are let through.
+bool in_alphabet(std::string_view text, int variant) {
+  const bool urlsafe = variant == sodium_base64_VARIANT_URLSAFE;
+  return std::all_of(text.begin(), text.end(), [urlsafe](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '=' ||
+           (urlsafe ? (c == '-' || c == '_') : (c == '+' || c == '/'));
+  });
+}
+
 std::optional<secret_bytes> decode(std::string_view text, int variant) {
   init();
+  if (!in_alphabet(text, variant)) {
+    return std::nullopt;
+  }
   secret_bytes out(text.size() / 4 * 3 + 3);
   std::size_t size = 0;
   const char* end = nullptr;

@@ -34,6 +34,18 @@ TEST(Base64, RejectsMalformed) {
   EXPECT_FALSE(base64_decode("Zm9vYg==trailing").has_value());
 }
 
+// Found by fuzz_fernet: libsodium alone decodes "\xdf" as '_' (and every byte above 0x7f as the
+// ASCII character below it), which gave one token many spellings.
+TEST(Base64, RefusesBytesOutsideTheAlphabet) {
+  EXPECT_TRUE(base64url_decode("-_-_").has_value());
+  EXPECT_FALSE(base64url_decode("-_-\xdf").has_value());
+  EXPECT_FALSE(base64url_decode("\xad_-_").has_value());
+  EXPECT_TRUE(base64_decode("Zm9v").has_value());
+  EXPECT_FALSE(base64_decode("Zm9\xf6").has_value());
+  EXPECT_FALSE(base64_decode("Zm9v\x80").has_value());
+  EXPECT_FALSE(base64_decode("Zm 9v").has_value());
+}
+
 TEST(Base64Url, UsesUrlAlphabet) {
   const std::uint8_t raw[] = {0xfb, 0xff, 0xbf};
   EXPECT_EQ(base64_encode(raw), "+/+/");
