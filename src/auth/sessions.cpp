@@ -27,17 +27,7 @@ std::string_view trim(std::string_view text) {
 }  // namespace
 
 std::array<std::uint8_t, 32> session_hash(std::string_view token) {
-  crypto::init();
-  crypto_generichash_state state;
-  crypto_generichash_init(&state, nullptr, 0, 32);
-  crypto_generichash_update(&state,
-                            reinterpret_cast<const unsigned char*>(session_hash_context.data()),
-                            session_hash_context.size());
-  crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(token.data()),
-                            token.size());
-  std::array<std::uint8_t, 32> out{};
-  crypto_generichash_final(&state, out.data(), out.size());
-  return out;
+  return labelled_hash(session_hash_context, token);
 }
 
 std::optional<std::string_view> session_from_cookies(std::string_view header) {

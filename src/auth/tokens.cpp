@@ -31,18 +31,21 @@ std::string new_token() {
   return text;
 }
 
-std::array<std::uint8_t, 32> token_hash(std::string_view token) {
+std::array<std::uint8_t, 32> labelled_hash(std::string_view label, std::string_view token) {
   crypto::init();
   crypto_generichash_state state;
   crypto_generichash_init(&state, nullptr, 0, 32);
-  crypto_generichash_update(&state,
-                            reinterpret_cast<const unsigned char*>(token_hash_context.data()),
-                            token_hash_context.size());
+  crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(label.data()),
+                            label.size());
   crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(token.data()),
                             token.size());
   std::array<std::uint8_t, 32> out{};
   crypto_generichash_final(&state, out.data(), out.size());
   return out;
+}
+
+std::array<std::uint8_t, 32> token_hash(std::string_view token) {
+  return labelled_hash(token_hash_context, token);
 }
 
 std::optional<std::string_view> parse_bearer(std::string_view authorization) {

@@ -14,6 +14,10 @@ namespace hush::auth {
 std::string new_token();
 std::array<std::uint8_t, 32> token_hash(std::string_view token);
 
+// BLAKE2b-256 of `label` then `token`: the one way every kind of token is hashed for storage,
+// each kind under its own label so that no kind can stand in for another.
+std::array<std::uint8_t, 32> labelled_hash(std::string_view label, std::string_view token);
+
 // True for 43 base64url characters, the shape of every token new_token() makes.
 bool is_token_shaped(std::string_view text) noexcept;
 

@@ -4,16 +4,13 @@
 
 #include "core/error.hpp"
 #include "crypto/encoding.hpp"
+#include "support/http_helpers.hpp"
 #include "support/test_club.hpp"
 
 namespace hush::auth {
 namespace {
 
-std::string basic(std::string_view user_colon_password) {
-  return "Basic " + crypto::base64_encode(
-                        std::span(reinterpret_cast<const std::uint8_t*>(user_colon_password.data()),
-                                  user_colon_password.size()));
-}
+using testing::basic;
 
 TEST(ParseBasic, ValidForms) {
   const auto c = parse_basic(basic("alice:pass:with:colons"));

@@ -10,16 +10,13 @@
 #include "crypto/encoding.hpp"
 #include "crypto/fernet.hpp"
 #include "http/response.hpp"
+#include "support/http_helpers.hpp"
 #include "support/test_club.hpp"
 
 namespace hush::http {
 namespace {
 
-std::string basic(std::string_view user_colon_password) {
-  return "Basic " + crypto::base64_encode(
-                        std::span(reinterpret_cast<const std::uint8_t*>(user_colon_password.data()),
-                                  user_colon_password.size()));
-}
+using testing::basic;
 
 class RouterTest : public ::testing::Test {
  protected:

@@ -7,6 +7,7 @@
 #include "crypto/encoding.hpp"
 #include "http/response.hpp"
 #include "http/router.hpp"
+#include "support/http_helpers.hpp"
 #include "support/test_club.hpp"
 
 // The browser-facing surface: the page, login sessions, CSRF and origin checks, members admin.
@@ -16,11 +17,7 @@ namespace {
 constexpr std::string_view host = "club.example:5684";
 constexpr std::string_view own_origin = "https://club.example:5684";
 
-std::string basic(std::string_view user_colon_password) {
-  return "Basic " + crypto::base64_encode(
-                        std::span(reinterpret_cast<const std::uint8_t*>(user_colon_password.data()),
-                                  user_colon_password.size()));
-}
+using testing::basic;
 
 struct browser_session {
   std::string token;
