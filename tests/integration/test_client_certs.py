@@ -201,6 +201,10 @@ class RequiredTest(MutualTlsCase):
             time.sleep(0.3)
         self.assertNotIn("HTTP/1.1", out)
         self.assertIn("alert certificate revoked", out)
+        out12 = s_client_get(self.server, self.club.ca_pem,
+                             ["-tls1_2", "-cert", bob["pem"], "-key", bob["key"]])
+        self.assertNotIn("HTTP/1.1", out12)
+        self.assertIn("alert certificate revoked", out12)
         # Others are unaffected, and /ca.crl serves the new list.
         self.assertEqual(self.get(cert=(self.alice["pem"], self.alice["key"])).status_code, 200)
         with open(self.club.path("ca.crl"), "rb") as f:
