@@ -1,0 +1,189 @@
+// The store's credentials: API tokens, browser sessions and client certificates.
+#include "core/error.hpp"
+#include "store/sqlite/queries.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace hush::store {
+using namespace sqlite_detail;  // NOLINT(google-build-using-namespace): our own helpers
+
+result<void> sqlite_store::add_token(const token_record& token,
+                                     std::span<const std::uint8_t> hash) {
+  auto db = acquire();
+  // The foreign key refuses a token for a member that does not exist.
+  if (!find_member(token.member)) {
+    return make_error_code(errc::not_found);
+  }
+  auto stmt = db->prepare(
+      "INSERT INTO tokens (name, member, hash, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, "
+      "?5)");
+  if (!stmt) {
+    return stmt.error();
+  }
+  stmt->bind(1, token.name)
+      .bind(2, token.member)
+      .bind(3, hash)
+      .bind(4, token.created_at)
+      .bind(5, token.expires_at);
+  return stmt->run();
+}
+
+result<member_record> sqlite_store::member_by_token(std::span<const std::uint8_t> hash,
+                                                    std::int64_t now) {
+  auto db = acquire();
+  return query_one<member_record>(
+      *db,
+      "SELECT m.id, m.name, m.role, m.password_hash, m.created_at FROM tokens t "
+      "JOIN members m ON m.name = t.member "
+      "WHERE t.hash = ?1 AND (t.expires_at = 0 OR t.expires_at > ?2)",
+      [&](sqlite_statement& s) { s.bind(1, hash).bind(2, now); }, read_member);
+}
+
+result<void> sqlite_store::add_session(std::span<const std::uint8_t> hash, std::string_view member,
+                                       std::int64_t now, session_limits limits) {
+  auto db = acquire();
+  if (!find_member(member)) {
+    return make_error_code(errc::not_found);
+  }
+  write_transaction tx(*db);
+  if (auto begun = tx.begin(); !begun) {
+    return begun.error();
+  }
+  auto sweep =
+      db->prepare("DELETE FROM sessions WHERE last_used_at <= ?1 - ?2 OR created_at <= ?1 - ?3");
+  if (!sweep) {
+    return sweep.error();
+  }
+  sweep->bind(1, now).bind(2, limits.idle).bind(3, limits.absolute);
+  if (auto done = sweep->run(); !done) {
+    return done;
+  }
+  auto insert = db->prepare(
+      "INSERT INTO sessions (hash, member, created_at, last_used_at) VALUES (?1, ?2, ?3, ?3)");
+  if (!insert) {
+    return insert.error();
+  }
+  insert->bind(1, hash).bind(2, member).bind(3, now);
+  if (auto done = insert->run(); !done) {
+    return done;
+  }
+  return tx.commit();
+}
+
+result<member_record> sqlite_store::member_by_session(std::span<const std::uint8_t> hash,
+                                                      std::int64_t now, session_limits limits) {
+  struct found_session {
+    member_record member;
+    std::int64_t created_at = 0;
+    std::int64_t last_used_at = 0;
+  };
+  auto db = acquire();
+  auto found = query_one<found_session>(
+      *db,
+      "SELECT m.id, m.name, m.role, m.password_hash, m.created_at, s.created_at, s.last_used_at "
+      "FROM sessions s JOIN members m ON m.name = s.member WHERE s.hash = ?1",
+      [&](sqlite_statement& s) { s.bind(1, hash); },
+      [](const sqlite_statement& s) {
+        return found_session{read_member(s), s.column_int(5), s.column_int(6)};
+      });
+  if (!found) {
+    return found.error();
+  }
+  // An expired session stays expired (never touched again) until the next login sweeps it, so
+  // every tab and every request in flight hears the same "expired", not a later "unknown".
+  if (now - found->last_used_at >= limits.idle || now - found->created_at >= limits.absolute) {
+    return make_error_code(errc::expired);
+  }
+  // Idle time is kept to the minute: one write a minute per session, not one per request.
+  constexpr std::int64_t use_granularity = 60;
+  if (now - found->last_used_at >= use_granularity) {
+    if (auto touched = change_one(*db, "UPDATE sessions SET last_used_at = ?2 WHERE hash = ?1",
+                                  [&](sqlite_statement& s) { s.bind(1, hash).bind(2, now); });
+        !touched && touched.error() != errc::not_found) {
+      return touched.error();
+    }
+  }
+  return std::move(found->member);
+}
+
+result<void> sqlite_store::remove_session(std::span<const std::uint8_t> hash) {
+  auto db = acquire();
+  return change_one(*db, "DELETE FROM sessions WHERE hash = ?1",
+                    [&](sqlite_statement& s) { s.bind(1, hash); });
+}
+
+result<std::vector<token_record>> sqlite_store::list_tokens() {
+  auto db = acquire();
+  return query_all<token_record>(
+      *db, "SELECT name, member, created_at, expires_at FROM tokens ORDER BY member, name",
+      [](sqlite_statement&) {},
+      [](const sqlite_statement& s) {
+        return token_record{s.column_text(0), s.column_text(1), s.column_int(2), s.column_int(3)};
+      });
+}
+
+result<void> sqlite_store::remove_token(std::string_view name) {
+  auto db = acquire();
+  return change_one(*db, "DELETE FROM tokens WHERE name = ?1",
+                    [&](sqlite_statement& s) { s.bind(1, name); });
+}
+
+result<void> sqlite_store::add_client_cert(const client_cert_record& cert) {
+  auto db = acquire();
+  // INSERT ... SELECT: the member check and the insert are one statement, so a member removed
+  // meanwhile cannot end up with a certificate recorded after their removal.
+  auto stmt = db->prepare(
+      "INSERT INTO client_certs (serial, member, issued_at, expires_at, revoked_at) "
+      "SELECT ?1, name, ?3, ?4, ?5 FROM members WHERE name = ?2");
+  if (!stmt) {
+    return stmt.error();
+  }
+  stmt->bind(1, cert.serial)
+      .bind(2, cert.member)
+      .bind(3, cert.issued_at)
+      .bind(4, cert.expires_at)
+      .bind(5, cert.revoked_at);
+  if (auto done = stmt->run(); !done) {
+    return done.error();
+  }
+  if (db->changes() == 0) {
+    return make_error_code(errc::not_found);
+  }
+  return {};
+}
+
+result<void> sqlite_store::revoke_client_cert(std::string_view serial, std::int64_t at) {
+  auto db = acquire();
+  // A second revocation keeps the first date: the CRL must not move a revocation later.
+  return change_one(*db,
+                    "UPDATE client_certs SET revoked_at = "
+                    "CASE WHEN revoked_at = 0 THEN ?2 ELSE revoked_at END WHERE serial = ?1",
+                    [&](sqlite_statement& s) { s.bind(1, serial).bind(2, at); });
+}
+
+result<std::size_t> sqlite_store::revoke_member_certs(std::string_view member, std::int64_t at) {
+  auto db = acquire();
+  return revoke_certs_of(*db, member, at);
+}
+
+result<std::vector<revoked_cert>> sqlite_store::list_revoked_certs() {
+  auto db = acquire();
+  return query_all<revoked_cert>(
+      *db,
+      "SELECT serial, revoked_at FROM client_certs WHERE revoked_at != 0 "
+      "ORDER BY revoked_at, serial",
+      [](sqlite_statement&) {},
+      [](const sqlite_statement& s) {
+        return revoked_cert{s.column_text(0), s.column_int(1)};
+      });
+}
+
+result<client_cert_record> sqlite_store::client_cert_status(std::string_view serial) {
+  auto db = acquire();
+  return query_one<client_cert_record>(
+      *db,
+      "SELECT serial, member, issued_at, expires_at, revoked_at FROM client_certs "
+      "WHERE serial = ?1",
+      [&](sqlite_statement& s) { s.bind(1, serial); }, read_client_cert);
+}
+
+}  // namespace hush::store
