@@ -162,6 +162,14 @@ response page_response(std::string_view content_type, std::string_view body, con
   return res;
 }
 
+response no_content_response(const request& req) {
+  response res{status::no_content, req.version()};
+  res.keep_alive(req.keep_alive());
+  apply_security_headers(res);
+  res.prepare_payload();
+  return res;
+}
+
 response json_response(status s, const boost::json::value& body, const request& req) {
   return with_body(s, "application/json", boost::json::serialize(body), req);
 }

@@ -42,6 +42,8 @@ response error_response(api_error error, const request& req, std::chrono::second
 api_error to_api_error(std::error_code ec) noexcept;
 
 response json_response(status s, const boost::json::value& body, const request& req);
+// 204 No Content, with the security headers.
+response no_content_response(const request& req);
 response text_response(status s, std::string body, const request& req);
 
 // The response as bytes on the wire (HTTP/1.x status line, fields, body), appended to `out`.

@@ -87,11 +87,8 @@ response with_allow(response res, std::string_view allow) {
 }
 
 response options_response(const request& req, std::string_view allow) {
-  response res{status::no_content, req.version()};
+  auto res = no_content_response(req);
   res.set(field::allow, allow);
-  res.keep_alive(req.keep_alive());
-  apply_security_headers(res);
-  res.prepare_payload();
   return res;
 }
 

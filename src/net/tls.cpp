@@ -1,7 +1,5 @@
 #include "net/tls.hpp"
 
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <stdexcept>
 
@@ -11,6 +9,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
+#include "core/files.hpp"
 #include "pki/pki.hpp"
 
 namespace hush::net {
@@ -25,14 +24,6 @@ constexpr const char* tls13_suites =
 constexpr const char* groups = "X25519:P-256:P-384";
 // Sessions resumed under client verification must come from this server's own contexts.
 constexpr unsigned char session_id_context[] = "hush-club";
-
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw std::runtime_error(path.string() + ": cannot read");
-  }
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 X509* read_pem_certificate(const std::filesystem::path& path) {
   const std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(path.c_str(), "r"), BIO_free);
@@ -63,7 +54,7 @@ void trust_club_clients(SSL_CTX* native, const tls_files& files) {
 
   // Revocation is checked in the handshake: without a CRL every client certificate would fail,
   // so a missing or unreadable one refuses to start rather than locking every member out.
-  const auto der = read_file(files.client_crl);
+  const auto der = files::read_text(files.client_crl);
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
   X509_CRL* crl = d2i_X509_CRL(nullptr, &p, static_cast<long>(der.size()));
   if (crl == nullptr) {

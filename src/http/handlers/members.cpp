@@ -69,11 +69,7 @@ response remove_member(const request& req, services& s, const auth::member& who,
     return detail::fail(removed.error(), req, "DELETE /api/v1/members/{name}");
   }
   log::info("member " + std::string(name) + " removed by " + who.name());
-  response res{status::no_content, req.version()};
-  res.keep_alive(req.keep_alive());
-  apply_security_headers(res);
-  res.prepare_payload();
-  return res;
+  return no_content_response(req);
 }
 
 }  // namespace hush::http::handlers

@@ -205,11 +205,7 @@ response delete_message(const request& req, services& s, const auth::member& who
   if (auto removed = s.club.remove(id); !removed) {
     return fail(removed.error(), req, "DELETE /api/v1/messages/{id}");
   }
-  response res{status::no_content, req.version()};
-  res.keep_alive(req.keep_alive());
-  apply_security_headers(res);
-  res.prepare_payload();
-  return res;
+  return no_content_response(req);
 }
 
 }  // namespace handlers

@@ -13,6 +13,13 @@ boost::json::object member_json(std::string_view name, store::role r) {
   return {{"name", name}, {"role", store::to_string(r)}};
 }
 
+// The login form's own 401: no Basic challenge, which would open the browser's password dialog.
+response wrong_credentials(const request& req) {
+  auto res = error_response(api_error::unauthorized, req);
+  res.erase(field::www_authenticate);
+  return res;
+}
+
 }  // namespace
 
 store::session_limits session_limits_of(const config::config& cfg) noexcept {
@@ -32,9 +39,7 @@ outcome log_in(const request& req, const request_context& ctx, services& s, auth
   // A name no member can have is refused before it becomes a throttle key (the syntax of names
   // is public, so this tells nobody anything).
   if (!club::valid_member_name(*name) || password->size() > club::max_password_size) {
-    auto res = error_response(api_error::unauthorized, req);
-    res.erase(field::www_authenticate);
-    return res;
+    return wrong_credentials(req);
   }
   // The same door as HTTP Basic: throttle first, then the verified-credential cache, then
   // Argon2id, with the same answer for an unknown member and a wrong password.
@@ -48,9 +53,7 @@ outcome log_in(const request& req, const request_context& ctx, services& s, auth
       return error_response(api_error::too_many_requests, req, failure.retry_after);
     }
     if (failure.error == errc::unauthorized) {
-      auto res = error_response(api_error::unauthorized, req);
-      res.erase(field::www_authenticate);
-      return res;
+      return wrong_credentials(req);
     }
     return detail::fail(failure.error, req, "POST /api/v1/session");
   }
@@ -90,11 +93,8 @@ response log_out(const request& req, services& s, std::optional<std::string_view
   if (auto ended = s.club.end_session(*session_token); !ended && ended.error() != errc::not_found) {
     return detail::fail(ended.error(), req, "DELETE /api/v1/session");
   }
-  response res{status::no_content, req.version()};
+  auto res = no_content_response(req);
   res.set(field::set_cookie, auth::cleared_session_cookie());
-  res.keep_alive(req.keep_alive());
-  apply_security_headers(res);
-  res.prepare_payload();
   return res;
 }
 
