@@ -4,8 +4,16 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
+#include "core/process.hpp"
 
 int main(int argc, char** argv) {
+  try {
+    hush::process::forbid_core_dumps();
+  } catch (const std::exception& e) {
+    std::cerr << "hush: " << e.what() << "\n";
+    return 1;
+  }
+  hush::process::remember_args(argc, argv);
   CLI::App app{"hush: a club's secret messages, for members only, over HTTPS"};
   app.require_subcommand(1);
   hush::cli::add_init(app);

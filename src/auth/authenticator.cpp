@@ -5,6 +5,7 @@
 
 #include "auth/sessions.hpp"
 #include "auth/tokens.hpp"
+#include "club/club.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "crypto/encoding.hpp"
@@ -57,18 +58,27 @@ std::optional<basic_credentials> parse_basic(std::string_view authorization) {
                            secret_string(std::string(text.substr(colon + 1)))};
 }
 
-// Failed token lookups are counted under this name, which no member can have (names are
-// [A-Za-z0-9._-]), so they share the address's count but not any member's.
-constexpr std::string_view token_throttle_name = "\x01token";
-
 authenticator::authenticator(store::store& store, const crypto::password_hasher& hasher,
                              const hush::clock& wall_clock, throttle_policy policy,
-                             std::chrono::seconds cache_lifetime)
+                             std::chrono::seconds cache_lifetime, rate_policy rates)
     : store_(store),
       hasher_(hasher),
       wall_clock_(wall_clock),
       throttle_(policy),
-      cache_(cache_lifetime) {}
+      cache_(cache_lifetime),
+      member_requests_(rates.member_requests_per_second, rates.member_request_burst),
+      misses_(rates.misses_per_second, rates.miss_burst) {}
+
+std::optional<member> authenticator::miss(std::string_view remote, auth_failure& failure) {
+  if (const auto wait = misses_.take(address_key(remote), now_())) {
+    return fail(failure, errc::throttled, *wait);
+  }
+  return fail(failure, errc::unauthorized);
+}
+
+std::optional<std::chrono::seconds> authenticator::over_request_rate(const member& who) {
+  return member_requests_.take(who.name(), now_());
+}
 
 std::optional<member> authenticator::authenticate(std::string_view authorization,
                                                   std::string_view remote, hashing mode,
@@ -82,10 +92,6 @@ std::optional<member> authenticator::authenticate(std::string_view authorization
 std::optional<member> authenticator::authenticate_token(std::string_view token,
                                                         std::string_view remote,
                                                         auth_failure& failure) {
-  const auto now = now_();
-  if (const auto wait = throttle_.blocked(token_throttle_name, remote, now)) {
-    return fail(failure, errc::throttled, *wait);
-  }
   const auto hash = token_hash(token);
   auto record = store_.member_by_token(hash, wall_clock_.now_seconds());
   if (!record) {
@@ -93,8 +99,7 @@ std::optional<member> authenticator::authenticate_token(std::string_view token,
       failure = {record.error(), {}};
       return std::nullopt;
     }
-    throttle_.record_failure(token_throttle_name, remote, now);
-    return fail(failure, errc::unauthorized);
+    return miss(remote, failure);
   }
   return member(std::move(record->name), record->member_role);
 }
@@ -103,15 +108,10 @@ std::optional<member> authenticator::authenticate_session(std::string_view token
                                                           std::string_view remote,
                                                           store::session_limits limits,
                                                           auth_failure& failure) {
-  const auto now = now_();
-  if (const auto wait = throttle_.blocked(token_throttle_name, remote, now)) {
-    return fail(failure, errc::throttled, *wait);
-  }
   auto record = store_.member_by_session(session_hash(token), wall_clock_.now_seconds(), limits);
   if (!record) {
     if (record.error() == errc::not_found) {
-      throttle_.record_failure(token_throttle_name, remote, now);
-      return fail(failure, errc::unauthorized);
+      return miss(remote, failure);
     }
     failure = {record.error(), {}};
     return std::nullopt;
@@ -160,6 +160,11 @@ std::optional<member> authenticator::authenticate_password(std::string_view name
                                                            std::string_view password,
                                                            std::string_view remote, hashing mode,
                                                            auth_failure& failure) {
+  // A name no member can have is refused before it becomes a throttle key or costs a hash: the
+  // rule is public, so refusing it early tells nothing.
+  if (!club::valid_member_name(name)) {
+    return miss(remote, failure);
+  }
   const auto now = now_();
   if (const auto wait = throttle_.blocked(name, remote, now)) {
     return fail(failure, errc::throttled, *wait);

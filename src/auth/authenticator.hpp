@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "auth/credential_cache.hpp"
+#include "auth/rate_limit.hpp"
 #include "auth/throttle.hpp"
 #include "core/clock.hpp"
 #include "core/result.hpp"
@@ -50,6 +51,16 @@ struct auth_failure {
   std::chrono::seconds retry_after{0};
 };
 
+// Cheap limits that need no password hash: requests per member, and per client address the
+// failed lookups of credentials that cannot be guessed (256-bit tokens and session cookies) or
+// that cannot name a member. A rate of 0 turns a limit off.
+struct rate_policy {
+  double member_requests_per_second = 0;
+  double member_request_burst = 1;
+  double misses_per_second = 1;
+  double miss_burst = 20;
+};
+
 // Checks credentials against the store. The order is the security argument: the throttle first
 // (no hash, no cache lookup for a blocked key), then the verified-credential cache, then Argon2id.
 // Every failure to prove a password is the same `unauthorized` and costs the same Argon2id run
@@ -61,7 +72,7 @@ class authenticator {
 
   authenticator(store::store& store, const crypto::password_hasher& hasher,
                 const hush::clock& wall_clock, throttle_policy policy = {},
-                std::chrono::seconds cache_lifetime = {});
+                std::chrono::seconds cache_lifetime = {}, rate_policy rates = {});
 
   // Either scheme: "Basic" (a name and password) or "Bearer" (an API token).
   std::optional<member> authenticate(std::string_view authorization, std::string_view remote,
@@ -73,13 +84,14 @@ class authenticator {
   std::optional<member> authenticate_password(std::string_view name, std::string_view password,
                                               std::string_view remote, hashing mode,
                                               auth_failure& failure);
-  // No hash to run: a token is looked up by its hash. Failures count towards the address's
-  // throttle like failed passwords do.
+  // No hash to run: a token is looked up by its hash. A valid token is never refused for anyone
+  // else's failures: there is no throttle before the lookup. Failed lookups count against a cheap
+  // per-address rate, past which they are answered `throttled` instead of `unauthorized`.
   std::optional<member> authenticate_token(std::string_view token, std::string_view remote,
                                            auth_failure& failure);
 
   // A browser session, by the token in its cookie. Like a token: looked up by its hash, and
-  // failures count towards the address's throttle. `expired` (not counted) when it ran out.
+  // failed lookups count against the per-address rate. `expired` (not counted) when it ran out.
   std::optional<member> authenticate_session(std::string_view token, std::string_view remote,
                                              store::session_limits limits, auth_failure& failure);
 
@@ -91,6 +103,9 @@ class authenticator {
                                                  std::string_view common_name,
                                                  auth_failure& failure);
 
+  // Takes one request from the member's allowance; how long to wait when it is spent.
+  std::optional<std::chrono::seconds> over_request_rate(const member& who);
+
   // For tests: the monotonic clock the throttle and the cache read.
   void set_clock(std::function<clock::time_point()> now) { now_ = std::move(now); }
 
@@ -98,8 +113,12 @@ class authenticator {
   store::store& store_;
   const crypto::password_hasher& hasher_;
   const hush::clock& wall_clock_;
+  std::optional<member> miss(std::string_view remote, auth_failure& failure);
+
   throttle throttle_;
   credential_cache cache_;
+  rate_limiter member_requests_;
+  rate_limiter misses_;
   std::function<clock::time_point()> now_ = [] { return clock::now(); };
 };
 

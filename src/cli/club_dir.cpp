@@ -56,8 +56,11 @@ std::unique_ptr<opened_club> open_club(const club_paths& paths) {
   const auth::throttle_policy throttling{
       club->cfg.member_free_failures, club->cfg.address_free_failures,
       club->cfg.throttle_base_delay, club->cfg.throttle_max_delay};
+  auth::rate_policy rates;
+  rates.member_requests_per_second = club->cfg.member_requests_per_second;
+  rates.member_request_burst = club->cfg.member_request_burst;
   club->auth = std::make_unique<auth::authenticator>(*club->store, *club->hasher, club->clock,
-                                                     throttling, club->cfg.credential_cache);
+                                                     throttling, club->cfg.credential_cache, rates);
   return club;
 }
 

@@ -8,6 +8,7 @@
 #include "cli/fernet_key.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
+#include "core/process.hpp"
 #include "crypto/fernet.hpp"
 
 namespace hush::cli {
@@ -67,9 +68,24 @@ result<store::message_id> post_e2e(opened_club& opened, const message_options& o
   return opened.domain->post_fernet(options.author, *token);
 }
 
-void run_post(const message_options& options) {
+// A text on the command line is in /proc/PID/cmdline for every local user to read: take it out
+// before anything slow happens, and say how to avoid the window that remains.
+secret_string take_text(message_options& options) {
+  if (options.text.empty() || options.text == "-") {
+    return secret_string(read_stdin_all());
+  }
+  process::hide_arg(options.text);
+  std::cerr << "hush: warning: a message on the command line can be seen by other local users "
+               "(ps) and stays in shell history; pipe it on standard input instead\n";
+  secret_string text(options.text);
+  secure_zero(options.text.data(), options.text.size());
+  options.text.clear();
+  return text;
+}
+
+void run_post(message_options& options) {
+  secret_string text = take_text(options);
   auto club = open_club(resolve_dir(options.dir));
-  secret_string text(options.text == "-" ? read_stdin_all() : options.text);
   auto id = options.e2e ? post_e2e(*club, options, text.view())
                         : club->domain->post(options.author, text.view());
   if (!id) {
@@ -121,9 +137,13 @@ void add_message(CLI::App& app) {
   };
 
   auto post = std::make_shared<message_options>();
-  auto* post_cmd = group->add_subcommand("post", "Post a message; prints its id");
+  auto* post_cmd = group->add_subcommand(
+      "post",
+      "Post a message read from standard input (echo ... | hush message post); prints its id");
   with_dir(post_cmd, *post);
-  post_cmd->add_option("text", post->text, "The message, or - to read it from stdin")->required();
+  post_cmd->add_option("text", post->text,
+                       "The message; without it (or with -) it is read from standard input, which "
+                       "other local users cannot see");
   post_cmd->add_option("--author", post->author, "Name shown as the author (default admin)");
   auto* e2e = post_cmd->add_flag("--e2e", post->e2e,
                                  "End to end: store a Fernet token that only key holders can open");

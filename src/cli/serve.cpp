@@ -99,6 +99,51 @@ class reloader {
   stamp_set failed_{};
 };
 
+// Audit retention: records older than audit.keep_days go in small batches, each its own short
+// transaction, so readers' audit commits never wait behind a long delete.
+class audit_pruner {
+ public:
+  audit_pruner(hush::club::club& domain, unsigned keep_days)
+      : domain_(domain), keep_days_(keep_days) {}
+
+  // Called once a second; prunes at the first call and then every prune_interval.
+  void tick(const std::stop_token& stop) {
+    const auto now = std::chrono::steady_clock::now();
+    if (keep_days_ == 0 || (started_ && now < next_)) {
+      return;
+    }
+    started_ = true;
+    next_ = now + prune_interval;
+    std::size_t total = 0;
+    for (std::size_t batches = 0; batches < max_batches && !stop.stop_requested(); ++batches) {
+      auto pruned = domain_.prune_audit(keep_days_, batch_size);
+      if (!pruned) {
+        log::warn("audit retention: " + pruned.error().message());
+        return;
+      }
+      total += *pruned;
+      if (*pruned < batch_size) {
+        break;
+      }
+    }
+    if (total > 0) {
+      log::info("audit retention: pruned " + std::to_string(total) + " records older than " +
+                std::to_string(keep_days_) + " days");
+    }
+  }
+
+ private:
+  static constexpr std::size_t batch_size = 1000;
+  // At most this many batches a round; the rest waits for the next round.
+  static constexpr std::size_t max_batches = 1000;
+  static constexpr auto prune_interval = std::chrono::minutes(10);
+
+  hush::club::club& domain_;
+  unsigned keep_days_;
+  bool started_ = false;
+  std::chrono::steady_clock::time_point next_{};
+};
+
 // Every connection is a file descriptor: lift the soft limit to the hard one, and say so when even
 // that is below what the config allows.
 void raise_file_limit(std::size_t max_connections) {
@@ -151,8 +196,10 @@ void run_serve(const serve_options& options) {
       },
       audits);
   server.on_hangup([&reload] { reload.check(true); });
-  // The file watch: a stat of four files a second, on a thread of its own.
-  std::jthread watcher([&reload](std::stop_token stop) {
+  audit_pruner pruner(*club->domain, club->cfg.audit_keep_days);
+  // Housekeeping on a thread of its own: the file watch (a stat of four files a second) and the
+  // audit retention.
+  std::jthread watcher([&reload, &pruner](std::stop_token stop) {
     std::mutex mutex;
     std::condition_variable_any wake;
     std::unique_lock lock(mutex);
@@ -161,6 +208,7 @@ void run_serve(const serve_options& options) {
       wake.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; });
       if (!stop.stop_requested()) {
         reload.check(false);
+        pruner.tick(stop);
       }
     }
   });

@@ -173,6 +173,14 @@ result<void> club::remove_member(std::string_view name) {
   return store_.remove_member(name, clock_.now_seconds());
 }
 
+result<std::size_t> club::prune_audit(unsigned keep_days, std::size_t batch) {
+  if (keep_days == 0) {
+    return std::size_t{0};
+  }
+  constexpr std::int64_t seconds_per_day = 86'400;
+  return store_.prune_audit(clock_.now_seconds() - keep_days * seconds_per_day, batch);
+}
+
 result<secret_string> club::start_session(std::string_view member, store::session_limits limits) {
   secret_string token(auth::new_token());
   if (auto added = store_.add_session(auth::session_hash(token.view()), member,

@@ -72,6 +72,10 @@ class club {
   // not_found if the session is already gone.
   result<void> end_session(std::string_view token);
 
+  // Deletes up to `batch` audit records older than `keep_days` days; returns how many. 0 days
+  // keeps everything. Call it in a loop while it returns `batch`.
+  result<std::size_t> prune_audit(unsigned keep_days, std::size_t batch);
+
   std::size_t max_message_bytes() const noexcept { return max_message_bytes_; }
   store::store& members() noexcept { return store_; }
 

@@ -111,6 +111,12 @@ const std::vector<setting>& settings() {
       number("limits", "max_connections",
              "Most connections open at once; more are closed before the TLS handshake.", 1,
              1'000'000, &config::max_connections),
+      number("limits", "member_requests_per_second",
+             "Requests one member may make per second, on average, before 429; 0 means no limit.",
+             0, 1'000'000, &config::member_requests_per_second),
+      number("limits", "member_request_burst",
+             "Requests one member may make at once above that rate before 429.", 1, 10'000'000,
+             &config::member_request_burst),
       number("limits", "max_connections_per_address",
              "Most connections open at once from one client address (an IPv6 /64).", 1, 1'000'000,
              &config::max_connections_per_address),
@@ -165,6 +171,12 @@ const std::vector<setting>& settings() {
       seconds("sessions", "absolute_seconds",
               "A browser session ends this long after login, however busy it is.", 300, 30 * 86400,
               &config::session_absolute),
+      number("sessions", "max_per_member",
+             "Live browser sessions one member may have; a new login beyond it ends their oldest.",
+             1, 10'000, &config::max_sessions_per_member),
+      number("audit", "keep_days",
+             "Days an audit record is kept; older ones are pruned in the background. 0 keeps all.",
+             0, 100 * 366, &config::audit_keep_days),
       {"log", "level", "One of debug, info, warn, error. Secrets are never logged at any level.",
        true, 0, 0, nullptr, nullptr, [](const config& c) { return c.log_level; },
        [](config& c, const std::string& v, const std::string& where) {
@@ -183,6 +195,13 @@ std::string where(std::string_view source, const toml::source_region& region) {
 }
 
 void validate_whole(const config& c, std::string_view source) {
+  if (const auto floor = crypto::argon2_floor_memory_kib(c.argon2.iterations);
+      c.argon2.memory_kib < floor) {
+    throw config_error(std::string(source) + ": passwords.argon2_memory_kib must be at least " +
+                       std::to_string(floor) + " with " + std::to_string(c.argon2.iterations) +
+                       " argon2_iterations (OWASP's floor for Argon2id), not " +
+                       std::to_string(c.argon2.memory_kib));
+  }
   if (c.max_message_bytes > c.max_body_bytes) {
     throw config_error(std::string(source) +
                        ": limits.max_message_bytes must not exceed limits.max_body_bytes");

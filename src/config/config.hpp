@@ -48,6 +48,10 @@ struct config {
   std::chrono::seconds shutdown_grace{10};
   std::size_t max_connections = 10'000;
   std::size_t max_connections_per_address = 64;
+  // Per member, a token bucket: generous, so that only a runaway script or a stolen credential
+  // used for flooding meets it.
+  unsigned member_requests_per_second = 100;
+  unsigned member_request_burst = 1000;
 
   std::size_t page_size = 50;
   std::size_t max_page_size = 200;
@@ -65,6 +69,10 @@ struct config {
   // Browser sessions: ended after this long unused, and this long after login whatever happens.
   std::chrono::seconds session_idle{30 * 60};
   std::chrono::seconds session_absolute{12 * 60 * 60};
+  std::size_t max_sessions_per_member = 20;
+
+  // Audit records older than this are pruned in the background; 0 keeps them forever.
+  unsigned audit_keep_days = 365;
 
   std::string log_level = "info";
 };

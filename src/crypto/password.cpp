@@ -1,5 +1,7 @@
 #include "crypto/password.hpp"
 
+#include <stdexcept>
+
 #include <sodium.h>
 
 #include "core/error.hpp"
@@ -36,14 +38,25 @@ bool password_hasher::verify(std::string_view phc, std::string_view password) co
 }
 
 void password_hasher::prepare() const {
+  // call_once runs again after a throw, so a later caller never sees an empty dummy hash.
   std::call_once(dummy_once_, [this] {
     auto made = hash(random_password());
-    dummy_hash_ = made ? *made : std::string();
+    if (!made) {
+      throw std::runtime_error(
+          "cannot make the dummy password hash (out of memory for passwords.argon2_memory_kib?)");
+    }
+    dummy_hash_ = std::move(*made);
   });
 }
 
 bool password_hasher::verify_nobody(std::string_view password) const {
-  prepare();
+  try {
+    prepare();
+  } catch (const std::exception&) {
+    // Still spend a hash's time: an empty hash would answer at once and name the unknown.
+    static_cast<void>(hash(password));
+    return false;
+  }
   verify(dummy_hash_, password);
   return false;
 }

@@ -237,6 +237,10 @@ outcome router::route(const request& req, const request_context& ctx, auth::hash
     log::error("authentication: " + failure.error.message());
     return error_response(to_api_error(failure.error), req);
   }
+  // After authentication, so that one member's flood never slows another member down.
+  if (const auto wait = services_.auth.over_request_rate(*who)) {
+    return error_response(api_error::too_many_requests, req, *wait);
+  }
 
   const bool get = req.method() == verb::get;
   switch (r) {

@@ -70,6 +70,8 @@ struct token_record {
 struct session_limits {
   std::int64_t idle = 0;
   std::int64_t absolute = 0;
+  // Live sessions one member may hold; a new one beyond it ends their oldest. 0: no cap.
+  std::int64_t max_per_member = 0;
 };
 
 // A client certificate issued by the club CA. `serial` is lowercase hex without leading zeros

@@ -95,6 +95,9 @@ class store {
   virtual result<void> add_audits(std::span<const audit_record> records) = 0;
   // Oldest first, the last `limit` records.
   virtual result<std::vector<audit_record>> list_audit(std::size_t limit) = 0;
+  // Deletes at most `limit` records made before `before`, oldest first, in one short transaction;
+  // returns how many. Callers loop while it returns `limit`, so writers never wait long.
+  virtual result<std::size_t> prune_audit(std::int64_t before, std::size_t limit) = 0;
 };
 
 }  // namespace hush::store

@@ -23,7 +23,8 @@ response wrong_credentials(const request& req) {
 }  // namespace
 
 store::session_limits session_limits_of(const config::config& cfg) noexcept {
-  return {cfg.session_idle.count(), cfg.session_absolute.count()};
+  return {cfg.session_idle.count(), cfg.session_absolute.count(),
+          static_cast<std::int64_t>(cfg.max_sessions_per_member)};
 }
 
 outcome log_in(const request& req, const request_context& ctx, services& s, auth::hashing mode) {

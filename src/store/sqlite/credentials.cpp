@@ -66,6 +66,20 @@ result<void> sqlite_store::add_session(std::span<const std::uint8_t> hash, std::
   if (auto done = insert->run(); !done) {
     return done;
   }
+  if (limits.max_per_member > 0) {
+    // One reader logging in in a loop must not grow the table without bound: beyond the cap,
+    // their oldest sessions end (row ids grow with creation).
+    auto capped = db->prepare(
+        "DELETE FROM sessions WHERE member = ?1 AND id NOT IN "
+        "(SELECT id FROM sessions WHERE member = ?1 ORDER BY id DESC LIMIT ?2)");
+    if (!capped) {
+      return capped.error();
+    }
+    capped->bind(1, member).bind(2, limits.max_per_member);
+    if (auto done = capped->run(); !done) {
+      return done;
+    }
+  }
   return tx.commit();
 }
 

@@ -75,6 +75,12 @@ CREATE INDEX client_certs_member ON client_certs (member);
 ALTER TABLE messages ADD COLUMN format TEXT NOT NULL DEFAULT 'text'
   CHECK (format IN ('text', 'fernet'));
 )sql",
+    // The session sweep at each login and the audit retention prune search by time.
+    R"sql(
+CREATE INDEX sessions_last_used ON sessions (last_used_at);
+CREATE INDEX sessions_created ON sessions (created_at);
+CREATE INDEX audit_at ON audit (at);
+)sql",
 };
 
 }  // namespace hush::store::sqlite_migrations

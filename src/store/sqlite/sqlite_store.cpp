@@ -259,6 +259,20 @@ result<std::vector<audit_record>> sqlite_store::list_audit(std::size_t limit) {
       });
 }
 
+result<std::size_t> sqlite_store::prune_audit(std::int64_t before, std::size_t limit) {
+  auto db = acquire();
+  auto stmt = db->prepare(
+      "DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE at < ?1 ORDER BY at LIMIT ?2)");
+  if (!stmt) {
+    return stmt.error();
+  }
+  stmt->bind(1, before).bind(2, static_cast<std::int64_t>(limit));
+  if (auto done = stmt->run(); !done) {
+    return done.error();
+  }
+  return static_cast<std::size_t>(db->changes());
+}
+
 bool sqlite_store::integrity_ok() {
   auto db = acquire();
   auto stmt = db->prepare("PRAGMA integrity_check");

@@ -67,6 +67,7 @@ class sqlite_store : public store {
   result<void> add_audit(const audit_record& record) override;
   result<void> add_audits(std::span<const audit_record> records) override;
   result<std::vector<audit_record>> list_audit(std::size_t limit) override;
+  result<std::size_t> prune_audit(std::int64_t before, std::size_t limit) override;
 
   // Runs PRAGMA integrity_check; true when SQLite answers "ok".
   bool integrity_ok();

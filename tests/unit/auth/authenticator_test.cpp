@@ -56,6 +56,21 @@ class AuthenticatorTest : public ::testing::Test {
   auth_failure last_failure;
 };
 
+TEST_F(AuthenticatorTest, ImpossibleNamesAreRefusedBeforeTheThrottleAndTheHash) {
+  // A name no member can have never becomes a throttle key and never costs an Argon2id run, even
+  // when the caller may hash (deferred mode would ask for one).
+  for (const std::string name : {std::string("two words"), std::string(5000, 'a'),
+                                 std::string("tab\tname"), std::string("\xc2\x9b")}) {
+    EXPECT_FALSE(login(name, "some password", "192.0.2.9", hashing::deferred));
+    EXPECT_EQ(last_failure.error, errc::unauthorized) << name.size();
+  }
+  // They do not count as guesses against the address: a member there logs in at once.
+  for (int i = 0; i < 15; ++i) {
+    login("no such name!", "x", "192.0.2.9", hashing::allowed);
+  }
+  EXPECT_TRUE(login("alice", "alice's long password", "192.0.2.9"));
+}
+
 TEST_F(AuthenticatorTest, RightPasswordGivesTheMember) {
   const auto m = club.auth.authenticate_basic(basic("alice:alice's long password"), "192.0.2.1",
                                               hashing::allowed, last_failure);

@@ -47,14 +47,45 @@ io_threads = 3
 max_message_bytes = 100
 idle_timeout_seconds = 5
 [passwords]
-argon2_memory_kib = 16384
+argon2_memory_kib = 20480
 )",
                        "club.toml");
   EXPECT_EQ(c.listen, (listen_address{"::1", 8443}));
   EXPECT_EQ(c.io_threads, 3U);
   EXPECT_EQ(c.max_message_bytes, 100U);
   EXPECT_EQ(c.idle_timeout, std::chrono::seconds(5));
-  EXPECT_EQ(c.argon2.memory_kib, 16384U);
+  EXPECT_EQ(c.argon2.memory_kib, 20480U);
+}
+
+TEST(Config, ArgonBelowOwaspFloorIsRefused) {
+  // One pass over 8 MiB was accepted before: far below OWASP's table.
+  const auto error = error_of("[passwords]\nargon2_iterations = 1\nargon2_memory_kib = 8192\n");
+  EXPECT_NE(error.find("argon2_memory_kib must be at least 47104"), std::string::npos) << error;
+  EXPECT_NE(error_of("[passwords]\nargon2_iterations = 2\nargon2_memory_kib = 19455\n")
+                .find("at least 19456"),
+            std::string::npos);
+  EXPECT_NO_THROW(parse("[passwords]\nargon2_iterations = 5\nargon2_memory_kib = 7168\n", "t"));
+  EXPECT_NO_THROW(parse("[passwords]\nargon2_iterations = 1\nargon2_memory_kib = 47104\n", "t"));
+}
+
+TEST(Config, NewLimitsHaveTheirContractNames) {
+  const auto c = parse(R"(
+[sessions]
+max_per_member = 3
+[audit]
+keep_days = 7
+[limits]
+member_requests_per_second = 5
+member_request_burst = 9
+)",
+                       "club.toml");
+  EXPECT_EQ(c.max_sessions_per_member, 3U);
+  EXPECT_EQ(c.audit_keep_days, 7U);
+  EXPECT_EQ(c.member_requests_per_second, 5U);
+  EXPECT_EQ(c.member_request_burst, 9U);
+  const auto defaults = default_toml();
+  EXPECT_NE(defaults.find("max_per_member = 20"), std::string::npos);
+  EXPECT_NE(defaults.find("keep_days = "), std::string::npos);
 }
 
 TEST(Config, UnknownKeyIsRefusedWithFileAndLine) {

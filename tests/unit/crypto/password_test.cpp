@@ -11,7 +11,27 @@ TEST(PasswordHasher, HashIsArgon2idPhcWithParameters) {
   const password_hasher hasher(cheap);
   const auto phc = hasher.hash("correct horse battery staple");
   ASSERT_TRUE(phc);
-  EXPECT_EQ(phc->rfind("$argon2id$v=19$m=8192,t=1,p=1$", 0), 0U) << *phc;
+  EXPECT_EQ(phc->rfind("$argon2id$v=19$m=" + std::to_string(argon2_min_memory_kib) + ",t=1,p=1$", 0),
+            0U)
+      << *phc;
+}
+
+TEST(PasswordHasher, RefusesToPrepareWhenTheDummyHashCannotBeMade) {
+  // More memory than libsodium accepts: no hash can be made. Serving on with an empty dummy hash
+  // would make unknown names answer faster than wrong passwords.
+  const password_hasher impossible({2, std::uint64_t{1} << 40});
+  EXPECT_THROW(impossible.prepare(), std::runtime_error);
+  EXPECT_FALSE(impossible.verify_nobody("anything"));
+}
+
+TEST(PasswordHasher, OwaspFloors) {
+  EXPECT_EQ(argon2_floor_memory_kib(1), 47104U);
+  EXPECT_EQ(argon2_floor_memory_kib(2), 19456U);
+  EXPECT_EQ(argon2_floor_memory_kib(3), 12288U);
+  EXPECT_EQ(argon2_floor_memory_kib(4), 9216U);
+  EXPECT_EQ(argon2_floor_memory_kib(5), 7168U);
+  EXPECT_EQ(argon2_floor_memory_kib(16), 7168U);
+  EXPECT_GE(argon2_params{}.memory_kib, argon2_floor_memory_kib(argon2_params{}.iterations));
 }
 
 TEST(PasswordHasher, VerifiesRightAndRefusesWrong) {

@@ -421,5 +421,31 @@ TEST(Serialize, SameBytesAsBeast) {
   }
 }
 
+TEST(RouterRateTest, AMemberOverTheirRateGets429AndOthersAreServed) {
+  testing::test_club club;
+  club.add("reader", store::role::reader, "reader password");
+  club.add("other", store::role::reader, "other password");
+  auth::rate_policy rates;
+  rates.member_requests_per_second = 1;
+  rates.member_request_burst = 3;
+  auth::authenticator limited(club.store, club.hasher, club.clock, {}, std::chrono::seconds(300),
+                              rates);
+  const config::config cfg;
+  router r(services{club.domain, limited, cfg});
+  const auto get = [&](const std::string& credentials) {
+    request req{verb::get, "/api/v1/messages", 11};
+    req.set(field::authorization, basic(credentials));
+    req.prepare_payload();
+    return r.handle(req, request_context{"198.51.100.4"});
+  };
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(get("reader:reader password").result(), status::ok) << i;
+  }
+  const auto refused = get("reader:reader password");
+  EXPECT_EQ(refused.result(), status::too_many_requests);
+  EXPECT_FALSE(refused[field::retry_after].empty());
+  EXPECT_EQ(get("other:other password").result(), status::ok);
+}
+
 }  // namespace
 }  // namespace hush::http

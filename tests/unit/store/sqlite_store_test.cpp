@@ -268,5 +268,33 @@ TEST_F(ClientCertTest, RemovingAMemberRevokesAndKeepsTheirCerts) {
   EXPECT_EQ(db.add_client_cert({"a3", "alice", 10, 1000, 0}).error(), errc::not_found);
 }
 
+TEST(SqliteStoreLimits, SessionsPerMemberAreCappedOldestFirst) {
+  testing::test_club club;
+  club.add("reader", role::reader, "reader password");
+  const session_limits limits{3600, 86400, 3};
+  std::vector<std::vector<std::uint8_t>> hashes;
+  for (std::uint8_t i = 0; i < 5; ++i) {
+    hashes.push_back(std::vector<std::uint8_t>(32, i));
+    ASSERT_TRUE(club.store.add_session(hashes.back(), "reader", club.clock.now_seconds(), limits));
+  }
+  for (std::size_t i = 0; i < hashes.size(); ++i) {
+    const auto found = club.store.member_by_session(hashes[i], club.clock.now_seconds(), limits);
+    EXPECT_EQ(static_cast<bool>(found), i >= 2) << i;
+  }
+}
+
+TEST(SqliteStoreLimits, AuditPruneTakesOnlyOldRecordsInBatches) {
+  testing::test_club club;
+  for (std::int64_t at = 1; at <= 10; ++at) {
+    ASSERT_TRUE(club.store.add_audit({at * 100, "reader", message_id{1}, "192.0.2.1"}));
+  }
+  EXPECT_EQ(club.store.prune_audit(601, 4).value(), 4U);
+  EXPECT_EQ(club.store.prune_audit(601, 4).value(), 2U);
+  EXPECT_EQ(club.store.prune_audit(601, 4).value(), 0U);
+  const auto left = club.store.list_audit(100).value();
+  ASSERT_EQ(left.size(), 4U);
+  EXPECT_EQ(left.front().at, 700);
+}
+
 }  // namespace
 }  // namespace hush::store
