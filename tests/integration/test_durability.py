@@ -78,8 +78,8 @@ class DurabilityTest(unittest.TestCase):
         cls.addClassCleanup(cls.ws.cleanup)
         cls.club = Club(cls.ws)
         # The cheapest Argon2id, so that each restart's first login costs little.
-        cls.club.set_config("passwords", "argon2_iterations", "1")
-        cls.club.set_config("passwords", "argon2_memory_kib", "8192")
+        cls.club.set_config("passwords", "argon2_iterations", "5")
+        cls.club.set_config("passwords", "argon2_memory_kib", "7168")
         cls.club.add_member("poster", role="poster", password=POSTER_PASSWORD)
         cls.acks = Acks()
         cls.cli_outcomes = {}  # "killed", "exit 0", "exit 1", ...
