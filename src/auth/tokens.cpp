@@ -24,11 +24,11 @@ bool is_base64url(char c) {
 
 }  // namespace
 
-std::string new_token() {
+secret_string new_token() {
   const auto raw = crypto::random_bytes(token_bytes);
   auto text = crypto::base64url_encode(raw.span());
   text.erase(std::remove(text.begin(), text.end(), '='), text.end());
-  return text;
+  return secret_string(std::move(text));
 }
 
 std::array<std::uint8_t, 32> labelled_hash(std::string_view label, std::string_view token) {

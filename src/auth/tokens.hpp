@@ -6,12 +6,14 @@
 #include <string>
 #include <string_view>
 
+#include "core/secret.hpp"
+
 namespace hush::auth {
 
 // API tokens: 256 random bits, written as 43 characters of unpadded base64url. The store keeps
 // only token_hash(token): with 256 bits of entropy a fast hash is enough (nothing to brute-force),
 // and a database dump yields no usable token.
-std::string new_token();
+secret_string new_token();
 std::array<std::uint8_t, 32> token_hash(std::string_view token);
 
 // BLAKE2b-256 of `label` then `token`: the one way every kind of token is hashed for storage,

@@ -105,7 +105,8 @@ void run_init(const init_options& options) {
     if (auto key = club->keys->add_data_key(club->clock.now_seconds()); !key) {
       throw std::runtime_error(explain(key.error(), "data key"));
     }
-    if (auto added = club->domain->add_member(first_member, store::role::admin, password); !added) {
+    if (auto added = club->domain->add_member(first_member, store::role::admin, password.view());
+        !added) {
       throw std::runtime_error(explain(added.error(), std::string("member ") + first_member));
     }
   }
@@ -120,7 +121,7 @@ void run_init(const init_options& options) {
   const auto ca_path = fs::absolute(target.dir / "ca.pem").lexically_normal();
   std::cout << "Created a club in " << fs::absolute(target.dir).lexically_normal().string() << "\n"
             << "CA certificate for members (curl --cacert): " << ca_path.string() << "\n"
-            << "Member \"" << first_member << "\" (admin), password shown once: " << password
+            << "Member \"" << first_member << "\" (admin), password shown once: " << password.view()
             << "\n";
 }
 

@@ -35,7 +35,7 @@ struct cert_options {
 secret_string new_password(const member_options& options, bool& generated) {
   generated = !options.password_stdin;
   if (!options.password_stdin) {
-    return secret_string(crypto::random_password());
+    return crypto::random_password();
   }
   secret_string password(read_stdin_line());
   if (password.view().size() < club::min_password_size ||
@@ -140,7 +140,7 @@ void run_issue_cert(const cert_options& options) {
   const auto ca = read_ca(paths);
   const auto leaf = pki::issue_client(ca, options.name, options.days, club_crl_url(paths));
   const auto info = pki::inspect_cert(leaf.cert_pem);
-  const secret_string password(crypto::random_password());
+  const auto password = crypto::random_password();
   const auto p12 = pki::make_pkcs12(leaf, ca.cert_pem, password.view(), options.name);
   // Recorded before any file exists, so that every certificate that leaves this command can be
   // found and revoked.

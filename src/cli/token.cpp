@@ -34,7 +34,7 @@ void run_create(const token_options& options) {
   }
   auto club = open_club(resolve_dir(options.dir));
   const auto now = club->clock.now_seconds();
-  const secret_string token(auth::new_token());
+  const auto token = auth::new_token();
   const auto hash = auth::token_hash(token.view());
   const store::token_record record{options.name, options.member, now,
                                    lifetime == 0 ? 0 : now + lifetime};

@@ -182,7 +182,7 @@ result<std::size_t> club::prune_audit(unsigned keep_days, std::size_t batch) {
 }
 
 result<secret_string> club::start_session(std::string_view member, store::session_limits limits) {
-  secret_string token(auth::new_token());
+  secret_string token = auth::new_token();
   if (auto added = store_.add_session(auth::session_hash(token.view()), member,
                                       clock_.now_seconds(), limits);
       !added) {

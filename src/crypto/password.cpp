@@ -40,7 +40,7 @@ bool password_hasher::verify(std::string_view phc, std::string_view password) co
 void password_hasher::prepare() const {
   // call_once runs again after a throw, so a later caller never sees an empty dummy hash.
   std::call_once(dummy_once_, [this] {
-    auto made = hash(random_password());
+    auto made = hash(random_password().view());
     if (!made) {
       throw std::runtime_error(
           "cannot make the dummy password hash (out of memory for passwords.argon2_memory_kib?)");

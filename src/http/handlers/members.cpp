@@ -44,7 +44,7 @@ outcome add_member(const request& req, services& s, const auth::member& who, aut
   if (mode == auth::hashing::deferred) {
     return needs_hashing{};
   }
-  const secret_string password(crypto::random_password());
+  const auto password = crypto::random_password();
   if (auto added = s.club.add_member(*name, r, password.view()); !added) {
     return detail::fail(added.error(), req, "POST /api/v1/members");
   }

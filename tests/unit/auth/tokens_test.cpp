@@ -1,10 +1,12 @@
 #include "auth/tokens.hpp"
 
 #include <set>
+#include <type_traits>
 
 #include <gtest/gtest.h>
 
 #include "core/error.hpp"
+#include "crypto/random.hpp"
 #include "support/test_club.hpp"
 
 namespace hush::auth {
@@ -13,7 +15,7 @@ namespace {
 TEST(Tokens, NewTokensAre43Base64UrlCharactersAndDiffer) {
   std::set<std::string> seen;
   for (int i = 0; i < 50; ++i) {
-    const auto token = new_token();
+    const auto token = new_token().str();
     EXPECT_EQ(token.size(), 43U);
     EXPECT_EQ(parse_bearer("Bearer " + token), token);
     seen.insert(token);
@@ -21,10 +23,14 @@ TEST(Tokens, NewTokensAre43Base64UrlCharactersAndDiffer) {
   EXPECT_EQ(seen.size(), 50U);
 }
 
+// Generated secrets leave their helpers in types that zero them when dropped.
+static_assert(std::is_same_v<decltype(new_token()), secret_string>);
+static_assert(std::is_same_v<decltype(crypto::random_password()), secret_string>);
+
 TEST(Tokens, HashIsStableAndDistinct) {
-  const auto a = new_token();
+  const auto a = new_token().str();
   EXPECT_EQ(token_hash(a), token_hash(a));
-  EXPECT_NE(token_hash(a), token_hash(new_token()));
+  EXPECT_NE(token_hash(a), token_hash(new_token().str()));
 }
 
 TEST(Tokens, ParseBearer) {
@@ -67,7 +73,7 @@ class TokenAuthTest : public ::testing::Test {
 };
 
 TEST_F(TokenAuthTest, TokenActsAsItsMemberWithoutHashing) {
-  const auto token = new_token();
+  const auto token = new_token().str();
   add_token("ci", token);
   const auto m = bearer(token);
   ASSERT_TRUE(m) << failure.error.message();
@@ -76,21 +82,21 @@ TEST_F(TokenAuthTest, TokenActsAsItsMemberWithoutHashing) {
 }
 
 TEST_F(TokenAuthTest, UnknownRevokedExpiredAndOrphanedTokensFail) {
-  EXPECT_FALSE(bearer(new_token()));
+  EXPECT_FALSE(bearer(new_token().str()));
   EXPECT_EQ(failure.error, errc::unauthorized);
 
-  const auto revoked = new_token();
+  const auto revoked = new_token().str();
   add_token("revoked", revoked);
   ASSERT_TRUE(club.store.remove_token("revoked"));
   EXPECT_FALSE(bearer(revoked, "192.0.2.2"));
 
-  const auto expiring = new_token();
+  const auto expiring = new_token().str();
   add_token("expiring", expiring, club.clock.now + 10);
   EXPECT_TRUE(bearer(expiring, "192.0.2.3"));
   club.clock.now += 10;
   EXPECT_FALSE(bearer(expiring, "192.0.2.3"));
 
-  const auto orphan = new_token();
+  const auto orphan = new_token().str();
   add_token("orphan", orphan);
   ASSERT_TRUE(club.store.remove_member("alice", club.clock.now));
   EXPECT_FALSE(bearer(orphan, "192.0.2.4"));
@@ -98,10 +104,10 @@ TEST_F(TokenAuthTest, UnknownRevokedExpiredAndOrphanedTokensFail) {
 }
 
 TEST_F(TokenAuthTest, TokenNamesAreUniqueAndNeedAMember) {
-  add_token("ci", new_token());
-  EXPECT_EQ(club.store.add_token({"ci", "alice", 0, 0}, token_hash(new_token())).error(),
+  add_token("ci", new_token().str());
+  EXPECT_EQ(club.store.add_token({"ci", "alice", 0, 0}, token_hash(new_token().str())).error(),
             errc::already_exists);
-  EXPECT_EQ(club.store.add_token({"other", "nobody", 0, 0}, token_hash(new_token())).error(),
+  EXPECT_EQ(club.store.add_token({"other", "nobody", 0, 0}, token_hash(new_token().str())).error(),
             errc::not_found);
   const auto listed = club.store.list_tokens().value();
   ASSERT_EQ(listed.size(), 1U);
@@ -115,26 +121,26 @@ TEST_F(TokenAuthTest, GuessedTokensAreRateLimitedButNeverBlockAValidOne) {
   const auth::rate_policy defaults;
   const auto allowance = static_cast<int>(defaults.miss_burst);
   for (int i = 0; i < allowance; ++i) {
-    EXPECT_FALSE(bearer(new_token(), "203.0.113.5"));
+    EXPECT_FALSE(bearer(new_token().str(), "203.0.113.5"));
     EXPECT_EQ(failure.error, errc::unauthorized) << i;
   }
-  EXPECT_FALSE(bearer(new_token(), "203.0.113.5"));
+  EXPECT_FALSE(bearer(new_token().str(), "203.0.113.5"));
   EXPECT_EQ(failure.error, errc::throttled);
   EXPECT_GE(failure.retry_after, std::chrono::seconds(1));
 
-  const auto real = new_token();
+  const auto real = new_token().str();
   add_token("ci", real);
   const auto m = bearer(real, "203.0.113.5");
   ASSERT_TRUE(m) << failure.error.message();
   EXPECT_EQ(m->name(), "alice");
   // Another address has its own allowance.
-  EXPECT_FALSE(bearer(new_token(), "203.0.113.6"));
+  EXPECT_FALSE(bearer(new_token().str(), "203.0.113.6"));
   EXPECT_EQ(failure.error, errc::unauthorized);
 }
 
 TEST_F(TokenAuthTest, GuessedTokensDoNotThrottlePasswordsFromTheAddress) {
   for (int i = 0; i < 50; ++i) {
-    bearer(new_token(), "203.0.113.7");
+    bearer(new_token().str(), "203.0.113.7");
   }
   failure = {};
   const auto m = club.auth.authenticate_password("alice", "alice's long password", "203.0.113.7",

@@ -337,7 +337,7 @@ TEST_F(RouterTest, GuessingGets429WithRetryAfter) {
 
 TEST_F(RouterTest, BearerTokenWorksWhereBasicDoes) {
   ASSERT_TRUE(club.domain.post("poster", "for scripts"));
-  const auto token = auth::new_token();
+  const auto token = auth::new_token().str();
   ASSERT_TRUE(club.store.add_token({"ci", "poster", 0, 0}, auth::token_hash(token)));
   request req{verb::get, "/", 11};
   req.set(field::authorization, "Bearer " + token);

@@ -327,13 +327,13 @@ TEST_F(SessionRoutesTest, OnlyAdminsManageMembers) {
 }
 
 TEST_F(SessionRoutesTest, CookieParsingRefusesAmbiguity) {
-  const auto token = auth::new_token();
+  const auto token = auth::new_token().str();
   const auto one = std::string(auth::session_cookie_name) + "=" + token;
   EXPECT_EQ(auth::session_from_cookies("a=b; " + one + "; c=d"), token);
   EXPECT_FALSE(auth::session_from_cookies(one + "; " + one));
   EXPECT_FALSE(auth::session_from_cookies(std::string(auth::session_cookie_name) + "=short"));
   EXPECT_FALSE(auth::session_from_cookies("hush=" + token));
-  EXPECT_NE(auth::csrf_token(token), auth::csrf_token(auth::new_token()));
+  EXPECT_NE(auth::csrf_token(token), auth::csrf_token(auth::new_token().str()));
   EXPECT_TRUE(auth::csrf_matches(token, auth::csrf_token(token)));
   EXPECT_FALSE(auth::csrf_matches(token, ""));
 }
