@@ -86,16 +86,16 @@ class Club:
         self.password = "bench-password-alice-1"
         run([hush, "member", "add", "alice", "--password-stdin", "--dir", self.dir],
             input=self.password + "\n")
-        run([hush, "message", "post", MESSAGE, "--dir", self.dir])
+        run([hush, "message", "post", "--dir", self.dir], input=MESSAGE)
         self.token = run([hush, "token", "create", "bench", "--member", "alice",
                           "--dir", self.dir]).stdout.strip().splitlines()[-1]
         config_path = os.path.join(self.dir, "hush.toml")
         with open(config_path) as f:
             config = f.read()
-        # The benchmark is its own guessing flood from one address: lift the caps that would
-        # (rightly) refuse it, and nothing else.
+        # The benchmark is its own guessing flood from one address and one member: lift the caps
+        # that would (rightly) refuse it, and nothing else.
         for key, value in (("max_connections", "20000"), ("max_connections_per_address", "20000"),
-                           ("idle_timeout_seconds", "120")):
+                           ("idle_timeout_seconds", "120"), ("member_requests_per_second", "0")):
             config = re.sub(r"(?m)^%s = .*$" % key, "%s = %s" % (key, value), config)
         with open(config_path, "w") as f:
             f.write(config)
