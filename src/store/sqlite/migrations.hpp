@@ -75,6 +75,13 @@ CREATE INDEX client_certs_member ON client_certs (member);
 ALTER TABLE messages ADD COLUMN format TEXT NOT NULL DEFAULT 'text'
   CHECK (format IN ('text', 'fernet'));
 )sql",
+    // Small named values about the club itself, e.g. the master key's check (club::key_check).
+    R"sql(
+CREATE TABLE club_meta (
+  name  TEXT PRIMARY KEY,
+  value BLOB NOT NULL
+) WITHOUT ROWID;
+)sql",
 };
 
 }  // namespace hush::store::sqlite_migrations
