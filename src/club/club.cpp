@@ -5,7 +5,6 @@
 #include "auth/sessions.hpp"
 #include "auth/tokens.hpp"
 #include "core/error.hpp"
-#include "core/log.hpp"
 #include "crypto/envelope.hpp"
 #include "crypto/fernet.hpp"
 
@@ -161,12 +160,8 @@ result<message> club::open_for(store::message_record record, std::string_view re
                                  record.id, record.author, record.created_at, record.format});
   auto body = keys_.open(record.sealed, context);
   if (!body) {
-    if (body.error() == errc::crypto_failure) {
-      // Someone changed the row (body, author, time or format), or the master key is not this
-      // club's: worth the operator's attention, never the reader's.
-      log::error("message " + std::to_string(record.id.value) +
-                 ": its sealed body does not open (the row was altered, or the key is wrong)");
-    }
+    // crypto_failure: the row was changed (body, author, time or format) or the key is not this
+    // club's. The caller tells the operator, never the reader.
     return body.error();
   }
   store::audit_record audit{clock_.now_seconds(), std::string(reader), record.id,
