@@ -170,6 +170,15 @@ class MasterKeyCheckTest(unittest.TestCase):
         self.assertEqual(d.rc, 0, d)
         self.assertIn("matches this club", d.out)
 
+    def test_init_records_the_key_check(self):
+        fresh = Club(self.ws, name="fresh")
+        db = sqlite3.connect(fresh.path("hush.db"), timeout=10)
+        try:
+            rows = db.execute("SELECT length(value) FROM club_meta WHERE name = 'key_check'").fetchall()
+        finally:
+            db.close()
+        self.assertEqual(rows, [(32,)])
+
     def test_another_clubs_key_is_refused_in_one_line(self):
         self.put_key(os.urandom(32))
         self.assertRefusedNamingTheKey()
