@@ -22,6 +22,15 @@ club_paths resolve_dir(const std::string& flag) {
   return {"hush-data"};
 }
 
+void require_club_key(club::keyring& keys, const club_paths& paths) {
+  if (auto verified = keys.verify_master_key(); !verified) {
+    if (verified.error() == errc::crypto_failure) {
+      throw std::runtime_error(paths.master_key().string() + ": does not match this club");
+    }
+    throw std::runtime_error(paths.database().string() + ": " + verified.error().message());
+  }
+}
+
 std::unique_ptr<opened_club> open_club(const club_paths& paths) {
   if (!std::filesystem::is_directory(paths.dir)) {
     throw std::runtime_error(paths.dir.string() + ": no club here (run hush init first)");
@@ -49,7 +58,10 @@ std::unique_ptr<opened_club> open_club(const club_paths& paths) {
                              std::to_string(crypto::envelope::key_size) + "-byte key");
   }
   club->store = std::make_unique<store::sqlite_store>(paths.database());
-  club->keys = std::make_unique<club::keyring>(std::move(master), *club->store);
+  // Into locked memory at once; the file-read buffer is zeroed as it goes.
+  club->keys = std::make_unique<club::keyring>(locked_bytes::copy_of(master.span()), *club->store);
+  master.clear();
+  require_club_key(*club->keys, paths);
   club->hasher = std::make_unique<crypto::password_hasher>(club->cfg.argon2);
   club->domain = std::make_unique<club::club>(*club->store, *club->keys, *club->hasher, club->clock,
                                               club->cfg.max_message_bytes);
@@ -89,6 +101,14 @@ std::string explain(std::error_code ec, const std::string& subject) {
   }
   if (ec == errc::crypto_failure) {
     return subject + ": cannot be decrypted (wrong master key, or the data was altered)";
+  }
+  if (ec == errc::disk_full || ec == errc::read_only) {
+    return ec.message();  // nothing was written: say why, whatever the subject
+  }
+  if (ec == errc::not_wiped) {
+    return subject +
+           ": removed, but not yet wiped from hush.db-wal (another process held a long "
+           "read); the next removal, or the last process to close the database, wipes it";
   }
   return subject + ": " + ec.message();
 }

@@ -46,6 +46,10 @@ struct opened_club {
 
 std::unique_ptr<opened_club> open_club(const club_paths& paths);
 
+// Throws std::runtime_error ("master.key does not match this club") unless the keyring's master
+// key is this club's (keyring::verify_master_key).
+void require_club_key(club::keyring& keys, const club_paths& paths);
+
 // Reads one line from standard input (a password), without its line ending.
 std::string read_stdin_line();
 // Reads all of standard input.

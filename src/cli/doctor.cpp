@@ -77,11 +77,13 @@ void run_doctor(const doctor_options& options) {
     config::load(paths.config());
     r.ok(paths.config().string() + ": parses and validates");
   });
+  bool master_key_read = false;
   r.check([&] {
     if (files::read_secret(paths.master_key()).size() != crypto::envelope::key_size) {
       throw std::runtime_error(paths.master_key().string() + ": not a " +
                                std::to_string(crypto::envelope::key_size) + "-byte key");
     }
+    master_key_read = true;
     r.ok(paths.master_key().string() + ": a " + std::to_string(crypto::envelope::key_size) +
          "-byte key");
   });
@@ -91,6 +93,12 @@ void run_doctor(const doctor_options& options) {
       throw std::runtime_error(paths.database().string() + ": fails SQLite's integrity check");
     }
     r.ok(paths.database().string() + ": opens and passes SQLite's integrity check");
+    if (master_key_read) {
+      const auto master = files::read_secret(paths.master_key());
+      club::keyring keys(locked_bytes::copy_of(master.span()), db);
+      require_club_key(keys, paths);
+      r.ok(paths.master_key().string() + ": matches this club");
+    }
   });
 
   std::string ca_pem;

@@ -5,6 +5,7 @@
 #include "auth/sessions.hpp"
 #include "auth/tokens.hpp"
 #include "core/error.hpp"
+#include "crypto/envelope.hpp"
 #include "crypto/fernet.hpp"
 
 namespace hush::club {
@@ -72,6 +73,41 @@ std::string message_context(store::message_id id) {
   return "hush/message/" + std::to_string(id.value);
 }
 
+namespace {
+
+void append_be(std::string& out, std::uint64_t value, int bytes) {
+  for (int shift = (bytes - 1) * 8; shift >= 0; shift -= 8) {
+    out.push_back(static_cast<char>((value >> shift) & 0xff));
+  }
+}
+
+// The format's code in the version-2 context; a new format gets a new code, never a reused one.
+std::uint8_t format_code(store::message_format f) {
+  switch (f) {
+    case store::message_format::text:
+      return 1;
+    case store::message_format::fernet:
+      return 2;
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::string message_context(const store::message_summary& row) {
+  // "hush/message/v2" NUL | id (8, big-endian) | created_at (8, big-endian two's complement) |
+  // format (1) | author length (4, big-endian) | author. Fixed widths and one trailing
+  // length-prefixed field: one encoding per row, and no author can imitate another field.
+  std::string out("hush/message/v2");
+  out.push_back('\0');
+  append_be(out, static_cast<std::uint64_t>(row.id.value), 8);
+  append_be(out, static_cast<std::uint64_t>(row.created_at), 8);
+  out.push_back(static_cast<char>(format_code(row.format)));
+  append_be(out, row.author.size(), 4);
+  out.append(row.author);
+  return out;
+}
+
 club::club(store::store& store, keyring& keys, const crypto::password_hasher& hasher,
            const clock& clock, std::size_t max_message_bytes)
     : store_(store),
@@ -88,8 +124,17 @@ result<store::message_id> club::post(std::string_view author, std::string_view b
     return make_error_code(errc::too_large);
   }
   const std::span plain(reinterpret_cast<const std::uint8_t*>(body.data()), body.size());
-  return store_.add_message(author, clock_.now_seconds(), [&](std::int64_t id) {
-    return keys_.seal(plain, message_context(store::message_id{id}));
+  return add_sealed(author, store::message_format::text, plain);
+}
+
+result<store::message_id> club::add_sealed(std::string_view author, store::message_format format,
+                                           std::span<const std::uint8_t> plain) {
+  const std::int64_t now = clock_.now_seconds();
+  // The metadata goes into the associated data, so that a row whose author, time or format was
+  // changed in the database no longer opens.
+  return store_.add_message(author, now, format, [&](std::int64_t id) {
+    const store::message_summary row{store::message_id{id}, std::string(author), now, format};
+    return keys_.seal(plain, message_context(row), crypto::envelope::version_2);
   });
 }
 
@@ -103,15 +148,20 @@ result<store::message_id> club::post_fernet(std::string_view author, std::string
   // Sealed at rest as well, bound to the row like a text body: the envelope hides even the
   // token's timestamp, and a token cannot be moved to another row unnoticed.
   const std::span sealed(reinterpret_cast<const std::uint8_t*>(token.data()), token.size());
-  return store_.add_message(
-      author, clock_.now_seconds(), store::message_format::fernet,
-      [&](std::int64_t id) { return keys_.seal(sealed, message_context(store::message_id{id})); });
+  return add_sealed(author, store::message_format::fernet, sealed);
 }
 
 result<message> club::open_for(store::message_record record, std::string_view reader,
                                std::string_view remote) {
-  auto body = keys_.open(record.sealed, message_context(record.id));
+  auto version = crypto::envelope::version(record.sealed);
+  const auto context = version && *version == crypto::envelope::version_1
+                           ? message_context(record.id)
+                           : message_context(store::message_summary{
+                                 record.id, record.author, record.created_at, record.format});
+  auto body = keys_.open(record.sealed, context);
   if (!body) {
+    // crypto_failure: the row was changed (body, author, time or format) or the key is not this
+    // club's. The caller tells the operator, never the reader.
     return body.error();
   }
   store::audit_record audit{clock_.now_seconds(), std::string(reader), record.id,

@@ -80,6 +80,8 @@ class club {
   store::store& members() noexcept { return store_; }
 
  private:
+  result<store::message_id> add_sealed(std::string_view author, store::message_format format,
+                                       std::span<const std::uint8_t> plain);
   result<message> open_for(store::message_record record, std::string_view reader,
                            std::string_view remote);
 
@@ -90,8 +92,13 @@ class club {
   std::size_t max_message_bytes_;
 };
 
-// Associated data that binds a sealed body to its message id.
+// Associated data that binds a sealed body to its row. Version 1 (envelope::version_1, bodies
+// sealed before hush bound the metadata) binds the message id alone; version 2 binds the id, the
+// author, the time and the format, each in a fixed or length-prefixed field, so that no two rows
+// share an encoding. New bodies are sealed with version 2; re-sealing old ones belongs with the
+// rotation of data keys.
 std::string message_context(store::message_id id);
+std::string message_context(const store::message_summary& row);
 
 // True if the bytes are well-formed UTF-8 (no overlongs, no surrogates).
 bool valid_utf8(std::string_view text) noexcept;

@@ -1,18 +1,25 @@
 #include "club/keyring.hpp"
 
+#include <sodium.h>
+
 #include "core/error.hpp"
-#include "crypto/envelope.hpp"
-#include "crypto/random.hpp"
+#include "crypto/sodium.hpp"
 
 namespace hush::club {
 
-using crypto::random_bytes;
 namespace envelope = crypto::envelope;
 
 namespace {
 
 // The master key's own id in the envelope header; data keys count from 1.
 constexpr std::uint32_t master_key_id = 0;
+constexpr std::string_view key_check_label = "hush/master-key-check/v1";
+
+static_assert(crypto_generichash_BYTES == 32);
+
+bool storage_unwritable(std::error_code ec) {
+  return ec == errc::read_only || ec == errc::disk_full;
+}
 
 }  // namespace
 
@@ -20,33 +27,48 @@ std::string data_key_context(std::uint32_t id) {
   return "hush/data-key/" + std::to_string(id);
 }
 
-keyring::keyring(secret_bytes master_key, store::store& store)
+std::array<std::uint8_t, 32> key_check(std::span<const std::uint8_t> master_key) {
+  crypto::init();
+  std::array<std::uint8_t, 32> out{};
+  crypto_generichash(out.data(), out.size(),
+                     reinterpret_cast<const unsigned char*>(key_check_label.data()),
+                     key_check_label.size(), master_key.data(), master_key.size());
+  return out;
+}
+
+keyring::keyring(locked_bytes master_key, store::store& store)
     : master_key_(std::move(master_key)), store_(store) {}
 
 result<std::uint32_t> keyring::add_data_key(std::int64_t now) {
-  auto fresh = random_bytes(envelope::key_size);
+  locked_bytes fresh(envelope::key_size);
+  randombytes_buf(fresh.data(), fresh.size());
   return store_.add_data_key(
       [&](std::int64_t id) -> result<std::vector<std::uint8_t>> {
-        return envelope::seal(master_key_, master_key_id, fresh.span(),
+        return envelope::seal(master_key_.span(), master_key_id, fresh.span(),
                               data_key_context(static_cast<std::uint32_t>(id)));
       },
       now);
 }
 
-result<secret_bytes> keyring::unwrap(const store::data_key_record& record) {
-  auto key = envelope::open(master_key_, record.wrapped, data_key_context(record.id));
-  if (!key || key->size() != envelope::key_size) {
+result<locked_bytes> keyring::unwrap(const store::data_key_record& record) {
+  if (record.wrapped.size() != envelope::overhead + envelope::key_size) {
+    return make_error_code(errc::crypto_failure);
+  }
+  // Opened straight into locked memory: the key never passes through an ordinary buffer.
+  locked_bytes key(envelope::key_size);
+  if (!envelope::open_into(master_key_.span(), record.wrapped, data_key_context(record.id),
+                           key.writable())) {
     // The master key file does not belong to this database, or the row was altered.
     return make_error_code(errc::crypto_failure);
   }
   return key;
 }
 
-result<secret_bytes> keyring::key_by_id(std::uint32_t id) {
+result<const locked_bytes*> keyring::key_by_id(std::uint32_t id) {
   {
     std::lock_guard lock(mutex_);
     if (auto found = unwrapped_.find(id); found != unwrapped_.end()) {
-      return found->second;
+      return &found->second;
     }
   }
   auto record = store_.data_key(id);
@@ -59,11 +81,12 @@ result<secret_bytes> keyring::key_by_id(std::uint32_t id) {
     return key.error();
   }
   std::lock_guard lock(mutex_);
-  unwrapped_.insert_or_assign(id, *key);
-  return key;
+  // Two threads may unwrap the same key at once; the first one kept wins.
+  return &unwrapped_.try_emplace(id, std::move(*key)).first->second;
 }
 
-result<std::pair<std::uint32_t, secret_bytes>> keyring::newest_key() {
+result<std::vector<std::uint8_t>> keyring::seal(std::span<const std::uint8_t> plaintext,
+                                                std::string_view context, std::uint8_t version) {
   auto record = store_.newest_data_key();
   if (!record) {
     return record.error();
@@ -72,16 +95,7 @@ result<std::pair<std::uint32_t, secret_bytes>> keyring::newest_key() {
   if (!key) {
     return key.error();
   }
-  return std::pair{record->id, std::move(*key)};
-}
-
-result<std::vector<std::uint8_t>> keyring::seal(std::span<const std::uint8_t> plaintext,
-                                                std::string_view context) {
-  auto key = newest_key();
-  if (!key) {
-    return key.error();
-  }
-  return envelope::seal(key->second, key->first, plaintext, context);
+  return envelope::seal((*key)->span(), record->id, plaintext, context, version);
 }
 
 result<secret_bytes> keyring::open(std::span<const std::uint8_t> sealed, std::string_view context) {
@@ -93,7 +107,44 @@ result<secret_bytes> keyring::open(std::span<const std::uint8_t> sealed, std::st
   if (!key) {
     return key.error();
   }
-  return envelope::open(*key, sealed, context);
+  return envelope::open((*key)->span(), sealed, context);
+}
+
+result<void> keyring::verify_master_key() {
+  const auto expected = key_check(master_key_.span());
+  auto stored = store_.club_meta(key_check_name);
+  if (stored) {
+    if (!constant_time_equal(std::span<const std::uint8_t>(*stored), expected)) {
+      return make_error_code(errc::crypto_failure);
+    }
+    return {};
+  }
+  if (stored.error() != errc::not_found) {
+    return stored.error();
+  }
+  // No check yet. A club with data keys proves the master key by unwrapping the newest; a club
+  // without any is the one `hush init` is making, and this key is its key.
+  auto newest = store_.newest_data_key();
+  if (newest) {
+    if (auto key = key_by_id(newest->id); !key) {
+      return key.error();
+    }
+  } else if (newest.error() != errc::not_found) {
+    return newest.error();
+  }
+  if (auto recorded = store_.set_club_meta_once(key_check_name, expected); !recorded) {
+    // A read-only or full disk must not stop a read: the check is recorded on a later open.
+    return storage_unwritable(recorded.error()) ? result<void>() : recorded;
+  }
+  // Another process may have recorded a check first: the one stored is the one that counts.
+  stored = store_.club_meta(key_check_name);
+  if (!stored) {
+    return stored.error();
+  }
+  if (!constant_time_equal(std::span<const std::uint8_t>(*stored), expected)) {
+    return make_error_code(errc::crypto_failure);
+  }
+  return {};
 }
 
 }  // namespace hush::club

@@ -39,6 +39,12 @@ class category final : public std::error_category {
         return "overloaded";
       case errc::expired:
         return "expired";
+      case errc::disk_full:
+        return "the disk is full";
+      case errc::read_only:
+        return "the club directory is read-only";
+      case errc::not_wiped:
+        return "removed, but not yet wiped from the write-ahead log";
     }
     return "unknown error";
   }

@@ -23,6 +23,9 @@ enum class errc {
   needs_hashing,  // the answer needs an Argon2id run, which the caller chose to defer
   overloaded,     // a bounded queue is full; try again shortly
   expired,        // a session (or other credential) that existed but has run out
+  disk_full,      // the disk (or quota) holding the club is full: nothing was written
+  read_only,      // the club directory is on a read-only file system: nothing was written
+  not_wiped,      // removed, but the removed data may still be in the write-ahead log
 };
 
 const std::error_category& hush_category() noexcept;

@@ -47,6 +47,15 @@ error_info info(api_error error) {
               "Too many failed attempts. Try again later."};
     case api_error::unavailable:
       return {status::service_unavailable, "unavailable", "Try again shortly."};
+    case api_error::insufficient_storage:
+      return {status::insufficient_storage, "insufficient_storage",
+              "The server's disk is full. Nothing was written; reading still works."};
+    case api_error::read_only_storage:
+      return {status::insufficient_storage, "read_only_storage",
+              "The server's storage is read-only. Nothing was written; reading still works."};
+    case api_error::not_wiped:
+      return {status::service_unavailable, "not_wiped",
+              "Removed, but not yet wiped from the server's disk; the next removal wipes it."};
     case api_error::internal:
       return {status::internal_server_error, "internal", "Something went wrong."};
   }
@@ -136,6 +145,15 @@ api_error to_api_error(std::error_code ec) noexcept {
   }
   if (ec == errc::storage_busy || ec == errc::overloaded) {
     return api_error::unavailable;
+  }
+  if (ec == errc::disk_full) {
+    return api_error::insufficient_storage;
+  }
+  if (ec == errc::read_only) {
+    return api_error::read_only_storage;
+  }
+  if (ec == errc::not_wiped) {
+    return api_error::not_wiped;
   }
   return api_error::internal;
 }

@@ -27,6 +27,9 @@ enum class api_error {
   unsupported_media_type,
   too_many_requests,
   unavailable,
+  insufficient_storage,  // 507: the disk is full; nothing was written
+  read_only_storage,     // 507: the club's storage is read-only; nothing was written
+  not_wiped,             // 503: removed, but not yet wiped from the disk
   internal,
 };
 

@@ -271,7 +271,7 @@ response router::handle(const request& req, const request_context& ctx) {
   if (answer.audit) {
     if (auto audited = services_.club.members().add_audit(*answer.audit); !audited) {
       log::error("audit: " + audited.error().message());
-      return error_response(api_error::internal, req);
+      return error_response(to_api_error(audited.error()), req);
     }
   }
   return std::move(answer.res);

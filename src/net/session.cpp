@@ -232,8 +232,9 @@ class session : public std::enable_shared_from_this<session> {
         std::move(record),
         [self = shared_from_this(), res = std::move(answer.res)](std::error_code ec) mutable {
           if (ec) {
+            // Never an unaudited read: the body is dropped, and a full disk says so (507).
             log::error("audit: " + ec.message());
-            res = http::error_response(http::api_error::internal, self->request_);
+            res = http::error_response(http::to_api_error(ec), self->request_);
           }
           self->write_on_io_thread(std::move(res));
         });

@@ -18,7 +18,8 @@ using sealer = std::function<result<std::vector<std::uint8_t>>(std::int64_t id)>
 // Persistent state of a club. Concurrency contract: every method is thread safe and may be called
 // from several processes at once (the server and the CLI); every method may block on disk, so never
 // call one from an I/O thread. A method either commits all it changes or nothing. Errors:
-// not_found, already_exists, storage_busy (another writer held the lock too long), storage_failure.
+// not_found, already_exists, storage_busy (another writer held the lock too long), disk_full and
+// read_only (nothing was written; reads still work), storage_failure.
 class store {
  public:
   virtual ~store() = default;
@@ -53,6 +54,10 @@ class store {
   // Newest first; only ids below `before` when it is set.
   virtual result<std::vector<message_summary>> list_messages(std::optional<message_id> before,
                                                              std::size_t limit) = 0;
+  // Removes the message and wipes its bytes from every file of the store (secure_delete for the
+  // database, then a checkpoint that empties the write-ahead log) before returning. not_wiped if
+  // the row is gone but the log could not be emptied in time (a long reader held it): the bytes
+  // stay there until a later removal or the last connection's close wipes them.
   virtual result<void> remove_message(message_id id) = 0;
 
   // API tokens are stored only as a hash of the token. already_exists for a taken name;
@@ -89,6 +94,13 @@ class store {
   // The record of one certificate (member, expiry, revocation), for the server's check of a
   // client certificate; not_found for a serial the CA never recorded.
   virtual result<client_cert_record> client_cert_status(std::string_view serial) = 0;
+
+  // Small named values about the club itself (e.g. the master key's check). club_meta:
+  // not_found for a name never set. set_club_meta_once: the first value set stays; setting a
+  // name again changes nothing and is not an error.
+  virtual result<std::vector<std::uint8_t>> club_meta(std::string_view name) = 0;
+  virtual result<void> set_club_meta_once(std::string_view name,
+                                          std::span<const std::uint8_t> value) = 0;
 
   virtual result<void> add_audit(const audit_record& record) = 0;
   // All of them in one transaction: one durable commit for many reads.

@@ -3,7 +3,8 @@
 //
 // Input: byte 0 = context length n, then n bytes of context, then the envelope
 // (envelope_input.hpp). Invariants checked (abort on violation):
-//  - key_id accepts exactly the well-formed envelopes (length >= overhead, version 1) and reads
+//  - key_id accepts exactly the well-formed envelopes (length >= overhead, version 1 or 2) and
+//  reads
 //    the big-endian id from bytes 1..4; open never accepts what key_id rejects;
 //  - whatever opens under the fixed key and context re-seals and opens to the same plaintext;
 //    the same envelope does not open under another context or another key, nor with any single
@@ -62,7 +63,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   const auto id = envelope::key_id(in.sealed);
   const bool well_formed =
-      in.sealed.size() >= envelope::overhead && in.sealed[0] == envelope::version_1;
+      in.sealed.size() >= envelope::overhead &&
+      (in.sealed[0] == envelope::version_1 || in.sealed[0] == envelope::version_2);
   check(id.has_value() == well_formed, "key_id accepts exactly the well-formed envelopes");
   if (id) {
     const std::uint32_t expected = (std::uint32_t{in.sealed[1]} << 24) |

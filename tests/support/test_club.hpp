@@ -10,6 +10,7 @@
 #include "club/keyring.hpp"
 #include "config/config.hpp"
 #include "core/clock.hpp"
+#include "core/locked.hpp"
 #include "crypto/envelope.hpp"
 #include "crypto/password.hpp"
 #include "crypto/random.hpp"
@@ -30,6 +31,11 @@ inline crypto::argon2_params cheap_argon2() {
   return {crypto::argon2_min_iterations, crypto::argon2_min_memory_kib};
 }
 
+// A fresh random master key, in locked memory as the keyring wants it.
+inline locked_bytes random_master_key() {
+  return locked_bytes::copy_of(crypto::random_bytes(crypto::envelope::key_size).span());
+}
+
 inline std::filesystem::path make_database(const temp_dir& dir) {
   const auto path = dir.path() / "hush.db";
   const int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0600);
@@ -42,7 +48,7 @@ struct test_club {
   explicit test_club(std::size_t max_message_bytes = 1024)
       : db_path(make_database(dir)),
         store(db_path),
-        keys(crypto::random_bytes(crypto::envelope::key_size), store),
+        keys(random_master_key(), store),
         hasher(cheap_argon2()),
         domain(store, keys, hasher, clock, max_message_bytes),
         auth(store, hasher, clock, {}, std::chrono::seconds(300)) {

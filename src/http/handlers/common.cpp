@@ -9,7 +9,9 @@ namespace hush::http::handlers::detail {
 
 response fail(std::error_code ec, const request& req, std::string_view where) {
   const auto api = to_api_error(ec);
-  if (api == api_error::internal || api == api_error::unavailable) {
+  if (api == api_error::internal || api == api_error::unavailable ||
+      api == api_error::insufficient_storage || api == api_error::read_only_storage ||
+      api == api_error::not_wiped) {
     log::error(std::string(where) + ": " + ec.message());
   }
   return error_response(api, req);

@@ -25,6 +25,12 @@ namespace {
 
 using detail::fail;
 
+// What the log says when a sealed body does not open. A generic 500 for the reader: whether a
+// row was altered in the database (body, author, time or format) or the key is wrong is the
+// operator's business.
+constexpr const char* sealed_body_refused =
+    "its sealed body does not open (the row was altered, or the key is wrong)";
+
 std::optional<std::int64_t> parse_positive(std::string_view text) {
   std::int64_t value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -107,7 +113,8 @@ reply newest_text(const request& req, const target& t, const request_context& ct
   }
   auto newest = s.club.read_newest(who.name(), ctx.remote);
   if (!newest) {
-    return fail(newest.error(), req, "GET /");
+    return fail(newest.error(), req,
+                newest.error() == errc::crypto_failure ? sealed_body_refused : "GET /");
   }
   if (newest->format == store::message_format::fernet) {
     return {fernet_response(*newest, req), std::move(newest->audit)};
@@ -163,6 +170,10 @@ reply get_message(const request& req, const target& t, const request_context& ct
   }
   auto found = s.club.read(id, who.name(), ctx.remote);
   if (!found) {
+    if (found.error() == errc::crypto_failure) {
+      const auto where = "message " + std::to_string(id.value) + ": " + sealed_body_refused;
+      return fail(found.error(), req, where);
+    }
     return fail(found.error(), req, "GET /api/v1/messages/{id}");
   }
   if (want == wanted::fernet) {

@@ -1,7 +1,10 @@
 #include "store/sqlite/connection.hpp"
 
+#include <cerrno>
 #include <chrono>
 #include <stdexcept>
+#include <sys/statvfs.h>
+#include <thread>
 
 #include <sqlite3.h>
 
@@ -12,19 +15,76 @@ namespace {
 
 // How long a writer waits for another process's write lock before giving up with storage_busy.
 constexpr int busy_timeout_ms = 5000;
+// Wiping the log after a removal waits for readers on older pages: up to this many attempts of
+// this long each (SQLite's busy handler retries within one), with a pause between them.
+constexpr int wipe_attempts = 3;
+constexpr int wipe_busy_timeout_ms = 1000;
+constexpr auto wipe_pause = std::chrono::milliseconds(50);
+
+std::error_code error_of(sqlite3* db, int code) {
+  const int primary = code & 0xff;
+  // The OS error is only meaningful for the codes an OS call failed with.
+  const bool from_os = primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN;
+  return sqlite_error(code, from_os && db != nullptr ? sqlite3_system_errno(db) : 0);
+}
+
+bool on_read_only_mount(const std::filesystem::path& file) {
+  auto dir = file.parent_path();
+  if (dir.empty()) {
+    dir = ".";
+  }
+  struct statvfs st {};
+  return ::statvfs(dir.c_str(), &st) == 0 && (st.f_flag & ST_RDONLY) != 0;
+}
+
+// A file name as a SQLite URI path: the characters a URI gives meaning to are %-escaped.
+std::string uri_path(const std::string& path) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char c : path) {
+    if (c == '%' || c == '?' || c == '#') {
+      out.push_back('%');
+      out.push_back(hex[(static_cast<unsigned char>(c) >> 4) & 0xf]);
+      out.push_back(hex[static_cast<unsigned char>(c) & 0xf]);
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// The one-line reason a connection could not be set up: the disk's state when that is the cause.
+std::string open_failure(sqlite3* db, int code) {
+  const auto ec = error_of(db, code);
+  if (ec == errc::disk_full || ec == errc::read_only) {
+    return ec.message();
+  }
+  return db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(code);
+}
 
 }  // namespace
 
-std::error_code sqlite_error(int code) {
+std::error_code sqlite_error(int code, int system_errno) {
   switch (code & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
       return make_error_code(errc::storage_busy);
     case SQLITE_CONSTRAINT:
       return make_error_code(errc::already_exists);
+    case SQLITE_FULL:
+      return make_error_code(errc::disk_full);
+    case SQLITE_READONLY:
+      return make_error_code(errc::read_only);
     default:
-      return make_error_code(errc::storage_failure);
+      break;
   }
+  if (system_errno == ENOSPC || system_errno == EDQUOT) {
+    return make_error_code(errc::disk_full);
+  }
+  if (system_errno == EROFS) {
+    return make_error_code(errc::read_only);
+  }
+  return make_error_code(errc::storage_failure);
 }
 
 sqlite_statement::~sqlite_statement() {
@@ -60,7 +120,7 @@ result<bool> sqlite_statement::step() {
   if (rc == SQLITE_DONE) {
     return false;
   }
-  return result<bool>(boost::system::in_place_error, sqlite_error(rc));
+  return result<bool>(boost::system::in_place_error, error_of(sqlite3_db_handle(stmt_), rc));
 }
 
 result<void> sqlite_statement::run() {
@@ -94,11 +154,22 @@ std::vector<std::uint8_t> sqlite_statement::column_blob(int index) const {
 
 sqlite_connection::sqlite_connection(const std::filesystem::path& path) {
   // NOMUTEX: the pool hands a connection to one thread at a time.
-  const int rc =
-      sqlite3_open_v2(path.c_str(), &db_,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, nullptr);
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
+  std::string name = path.string();
+  if (on_read_only_mount(path)) {
+    // SQLite reads a WAL database on a read-only mount only through its -wal and -shm files.
+    // After a clean shutdown there are none (or an empty log), and the database file is the
+    // whole database: `immutable` reads it without them, safe because nothing can write to a
+    // read-only mount. A log with content is read through the files that are there.
+    read_only_ = true;
+    std::error_code ec;
+    const auto log_size = std::filesystem::file_size(name + "-wal", ec);
+    name = "file:" + uri_path(name) + (ec || log_size == 0 ? "?immutable=1" : "?mode=ro");
+    flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
+  }
+  const int rc = sqlite3_open_v2(name.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
-    const std::string reason = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    const std::string reason = open_failure(db_, rc);
     sqlite3_close(db_);
     db_ = nullptr;
     throw std::runtime_error(path.string() + ": cannot open database: " + reason);
@@ -110,11 +181,14 @@ sqlite_connection::sqlite_connection(const std::filesystem::path& path) {
   for (const char* pragma :
        {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON",
         "PRAGMA secure_delete=ON", "PRAGMA trusted_schema=OFF"}) {
-    if (!exec(pragma)) {
-      const std::string reason = sqlite3_errmsg(db_);
+    if (read_only_ && std::string_view(pragma) == "PRAGMA journal_mode=WAL") {
+      continue;  // a read-only database keeps the mode it has
+    }
+    if (const int prc = sqlite3_exec(db_, pragma, nullptr, nullptr, nullptr); prc != SQLITE_OK) {
+      const std::string reason = open_failure(db_, prc);
       sqlite3_close(db_);
       db_ = nullptr;
-      throw std::runtime_error(path.string() + ": " + pragma + ": " + reason);
+      throw std::runtime_error(path.string() + ": " + reason);
     }
   }
 }
@@ -134,7 +208,7 @@ result<sqlite_statement> sqlite_connection::prepare(const char* sql) {
   sqlite3_stmt* stmt = nullptr;
   const int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
   if (rc != SQLITE_OK) {
-    return sqlite_error(rc);
+    return error_of(db_, rc);
   }
   cache_.emplace(sql, stmt);
   return sqlite_statement(stmt);
@@ -145,7 +219,7 @@ result<void> sqlite_connection::exec(const char* sql) {
   const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &message);
   sqlite3_free(message);
   if (rc != SQLITE_OK) {
-    return sqlite_error(rc);
+    return error_of(db_, rc);
   }
   return {};
 }
@@ -156,6 +230,33 @@ std::int64_t sqlite_connection::last_insert_rowid() const {
 
 int sqlite_connection::changes() const {
   return sqlite3_changes(db_);
+}
+
+result<void> sqlite_connection::wipe_log() {
+  if (read_only_) {
+    return {};  // nothing was written, so nothing is in a log
+  }
+  // TRUNCATE: copy every frame into the database, wait until no reader is on the log, then cut
+  // the log to zero bytes. Readers finish in milliseconds here; a long one (a backup, a sqlite3
+  // shell in a transaction) makes this fail rather than claim a wipe that did not happen.
+  sqlite3_busy_timeout(db_, wipe_busy_timeout_ms);
+  int rc = SQLITE_OK;
+  for (int attempt = 0; attempt < wipe_attempts; ++attempt) {
+    if (attempt > 0) {
+      std::this_thread::sleep_for(wipe_pause);
+    }
+    rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+    const int primary = rc & 0xff;
+    if (primary != SQLITE_BUSY && primary != SQLITE_LOCKED) {
+      break;
+    }
+  }
+  sqlite3_busy_timeout(db_, busy_timeout_ms);
+  if (rc == SQLITE_OK) {
+    return {};
+  }
+  // Whatever stopped it (a reader, a full disk), the removal itself has committed.
+  return make_error_code(errc::not_wiped);
 }
 
 }  // namespace hush::store

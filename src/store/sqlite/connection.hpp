@@ -50,7 +50,8 @@ class sqlite_statement {
 // store's pool guarantees.
 class sqlite_connection {
  public:
-  // Throws std::runtime_error naming the file if it cannot be opened (startup only).
+  // Throws std::runtime_error naming the file if it cannot be opened (startup only). On a
+  // read-only file system the connection is read-only, and every write fails with read_only.
   explicit sqlite_connection(const std::filesystem::path& path);
   ~sqlite_connection();
   sqlite_connection(const sqlite_connection&) = delete;
@@ -63,13 +64,20 @@ class sqlite_connection {
   std::int64_t last_insert_rowid() const;
   int changes() const;
 
+  // Copies the write-ahead log into the database and truncates it to nothing, so that pages it
+  // held (deleted rows among them) are in no file any more. Waits briefly for readers still on
+  // older pages; not_wiped if they outlast the wait. Call outside a transaction.
+  result<void> wipe_log();
+
  private:
   sqlite3* db_ = nullptr;
+  bool read_only_ = false;
   std::unordered_map<const char*, sqlite3_stmt*> cache_;
 };
 
 // Maps a SQLite result code to our errors: busy/locked -> storage_busy, constraint ->
-// already_exists, anything else -> storage_failure.
-std::error_code sqlite_error(int code);
+// already_exists, full (or an I/O error with ENOSPC/EDQUOT) -> disk_full, readonly (or EROFS)
+// -> read_only, anything else -> storage_failure. `system_errno` is sqlite3_system_errno's.
+std::error_code sqlite_error(int code, int system_errno = 0);
 
 }  // namespace hush::store

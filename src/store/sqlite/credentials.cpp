@@ -112,7 +112,10 @@ result<member_record> sqlite_store::member_by_session(std::span<const std::uint8
   if (now - found->last_used_at >= use_granularity) {
     if (auto touched = change_one(*db, "UPDATE sessions SET last_used_at = ?2 WHERE hash = ?1",
                                   [&](sqlite_statement& s) { s.bind(1, hash).bind(2, now); });
-        !touched && touched.error() != errc::not_found) {
+        !touched && touched.error() != errc::not_found && touched.error() != errc::disk_full &&
+        touched.error() != errc::read_only) {
+      // A disk that cannot be written must not log members out: the session stays valid, its
+      // idle time just is not refreshed until the disk can be written again.
       return touched.error();
     }
   }

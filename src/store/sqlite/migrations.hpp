@@ -81,6 +81,13 @@ CREATE INDEX sessions_last_used ON sessions (last_used_at);
 CREATE INDEX sessions_created ON sessions (created_at);
 CREATE INDEX audit_at ON audit (at);
 )sql",
+    // Small named values about the club itself, e.g. the master key's check (club::key_check).
+    R"sql(
+CREATE TABLE club_meta (
+  name  TEXT PRIMARY KEY,
+  value BLOB NOT NULL
+) WITHOUT ROWID;
+)sql",
 };
 
 }  // namespace hush::store::sqlite_migrations

@@ -12,34 +12,77 @@ namespace hush::store {
 
 using namespace sqlite_detail;  // NOLINT(google-build-using-namespace): our own helpers
 
+namespace {
+
+// The reason to give when opening fails: the disk's state when that is the cause, else `fallback`.
+std::string reason(std::error_code ec, const char* fallback) {
+  if (ec == errc::disk_full || ec == errc::read_only) {
+    return ec.message();
+  }
+  return fallback;
+}
+
+result<std::size_t> schema_version(sqlite_connection& db) {
+  auto version = db.prepare("PRAGMA user_version");
+  if (!version) {
+    return version.error();
+  }
+  auto row = version->step();
+  if (!row) {
+    return row.error();
+  }
+  if (!*row) {
+    return make_error_code(errc::storage_failure);
+  }
+  return static_cast<std::size_t>(version->column_int(0));
+}
+
+}  // namespace
+
 sqlite_store::sqlite_store(std::filesystem::path path) : path_(std::move(path)) {
   if (!std::filesystem::exists(path_)) {
     throw std::runtime_error(path_.string() + ": no database (run hush init first)");
   }
   auto db = acquire();
-  write_transaction tx(*db);
-  if (!tx.begin()) {
-    throw std::runtime_error(path_.string() + ": database is locked");
+  const auto latest = sqlite_migrations::steps.size();
+  auto current = schema_version(*db);
+  if (!current) {
+    throw std::runtime_error(path_.string() + ": " +
+                             reason(current.error(), "not a hush database"));
   }
-  auto version = db->prepare("PRAGMA user_version");
-  if (!version || !version->step()) {
-    throw std::runtime_error(path_.string() + ": not a hush database");
-  }
-  const auto current = static_cast<std::size_t>(version->column_int(0));
-  if (current > sqlite_migrations::steps.size()) {
+  if (*current > latest) {
     throw std::runtime_error(path_.string() +
                              ": database schema is newer than this hush; upgrade hush");
   }
-  for (std::size_t step = current; step < sqlite_migrations::steps.size(); ++step) {
-    if (!db->exec(sqlite_migrations::steps[step])) {
-      throw std::runtime_error(path_.string() + ": schema migration " + std::to_string(step + 1) +
-                               " failed");
+  // Only a migration writes: opening an up-to-date club never does, so that reading works on a
+  // read-only file system or a full disk.
+  if (*current == latest) {
+    return;
+  }
+  write_transaction tx(*db);
+  if (auto begun = tx.begin(); !begun) {
+    throw std::runtime_error(path_.string() + ": " + reason(begun.error(), "database is locked"));
+  }
+  // Another process may have migrated between the read above and the lock.
+  current = schema_version(*db);
+  if (!current) {
+    throw std::runtime_error(path_.string() + ": " +
+                             reason(current.error(), "not a hush database"));
+  }
+  for (std::size_t step = *current; step < latest; ++step) {
+    if (auto migrated = db->exec(sqlite_migrations::steps[step]); !migrated) {
+      const std::string fallback = "schema migration " + std::to_string(step + 1) + " failed";
+      throw std::runtime_error(path_.string() + ": " + reason(migrated.error(), fallback.c_str()));
     }
   }
-  const std::string set_version =
-      "PRAGMA user_version=" + std::to_string(sqlite_migrations::steps.size());
-  if (!db->exec(set_version.c_str()) || !tx.commit()) {
-    throw std::runtime_error(path_.string() + ": cannot record the schema version");
+  const std::string set_version = "PRAGMA user_version=" + std::to_string(latest);
+  auto recorded = db->exec(set_version.c_str());
+  if (recorded) {
+    recorded = tx.commit();
+  }
+  if (!recorded) {
+    throw std::runtime_error(path_.string() + ": " +
+                             reason(recorded.error(), "cannot record the schema version"));
   }
 }
 
@@ -214,8 +257,33 @@ result<std::vector<message_summary>> sqlite_store::list_messages(std::optional<m
 
 result<void> sqlite_store::remove_message(message_id id) {
   auto db = acquire();
-  return change_one(*db, "DELETE FROM messages WHERE id = ?1",
-                    [&](sqlite_statement& s) { s.bind(1, id.value); });
+  if (auto removed = change_one(*db, "DELETE FROM messages WHERE id = ?1",
+                                [&](sqlite_statement& s) { s.bind(1, id.value); });
+      !removed) {
+    return removed;
+  }
+  // secure_delete zeroed the row in the pages the deletion wrote, but the log still holds the
+  // pages as they were, sealed body included: copy the log into the database and empty it.
+  return db->wipe_log();
+}
+
+result<std::vector<std::uint8_t>> sqlite_store::club_meta(std::string_view name) {
+  auto db = acquire();
+  return query_one<std::vector<std::uint8_t>>(
+      *db, "SELECT value FROM club_meta WHERE name = ?1",
+      [&](sqlite_statement& s) { s.bind(1, name); },
+      [](const sqlite_statement& s) { return s.column_blob(0); });
+}
+
+result<void> sqlite_store::set_club_meta_once(std::string_view name,
+                                              std::span<const std::uint8_t> value) {
+  auto db = acquire();
+  auto stmt = db->prepare("INSERT OR IGNORE INTO club_meta (name, value) VALUES (?1, ?2)");
+  if (!stmt) {
+    return stmt.error();
+  }
+  stmt->bind(1, name).bind(2, value);
+  return stmt->run();
 }
 
 result<void> sqlite_store::add_audit(const audit_record& record) {

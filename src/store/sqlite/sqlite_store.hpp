@@ -17,8 +17,9 @@ class sqlite_connection;
 // processes on the same file (SQLite's locks, with a busy timeout).
 class sqlite_store : public store {
  public:
-  // Opens an existing database file and brings its schema up to date. Throws std::runtime_error
-  // naming the file when it cannot (startup only).
+  // Opens an existing database file and brings its schema up to date; writes only when a
+  // migration is due, so a club on a read-only file system or a full disk still opens for
+  // reading. Throws std::runtime_error naming the file when it cannot (startup only).
   explicit sqlite_store(std::filesystem::path path);
   ~sqlite_store() override;
   sqlite_store(const sqlite_store&) = delete;
@@ -63,6 +64,10 @@ class sqlite_store : public store {
   result<std::size_t> revoke_member_certs(std::string_view member, std::int64_t at) override;
   result<std::vector<revoked_cert>> list_revoked_certs() override;
   result<client_cert_record> client_cert_status(std::string_view serial) override;
+
+  result<std::vector<std::uint8_t>> club_meta(std::string_view name) override;
+  result<void> set_club_meta_once(std::string_view name,
+                                  std::span<const std::uint8_t> value) override;
 
   result<void> add_audit(const audit_record& record) override;
   result<void> add_audits(std::span<const audit_record> records) override;

@@ -4,6 +4,7 @@
 #include <iterator>
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include "core/error.hpp"
 #include "crypto/fernet.hpp"
@@ -158,9 +159,138 @@ TEST(Club, SealedBodyIsBoundToItsMessageId) {
 TEST(Club, AnotherMasterKeyOpensNothing) {
   testing::test_club c;
   const auto id = c.domain.post("alice", "secret").value();
-  keyring other(crypto::random_bytes(crypto::envelope::key_size), c.store);
+  keyring other(testing::random_master_key(), c.store);
   const auto record = c.store.message(id).value();
   EXPECT_EQ(other.open(record.sealed, message_context(id)).error(), errc::crypto_failure);
+}
+
+// Changes a message row behind the store's back, as someone with write access to the file could.
+void tamper(const std::filesystem::path& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+  char* error = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+  const std::string message = error != nullptr ? error : "";
+  const int changed = sqlite3_changes(db);
+  sqlite3_free(error);
+  sqlite3_close(db);
+  ASSERT_EQ(rc, SQLITE_OK) << message;
+  ASSERT_EQ(changed, 1) << sql;
+}
+
+TEST(Club, NewBodiesAreSealedWithTheirMetadata) {
+  testing::test_club c;
+  const auto id = c.domain.post("alice", "bound").value();
+  const auto record = c.store.message(id).value();
+  EXPECT_EQ(record.sealed[0], crypto::envelope::version_2);
+  EXPECT_EQ(c.domain.read(id, "x", "r").value().body.view(), "bound");
+}
+
+TEST(Club, ChangedAuthorTimeOrFormatMakesTheReadFail) {
+  testing::test_club c;
+  const auto key = crypto::fernet::parse_key(crypto::fernet::generate_key().view()).value();
+  const std::string plain = "e2e";
+  const auto token =
+      crypto::fernet::encrypt(
+          key, std::span(reinterpret_cast<const std::uint8_t*>(plain.data()), plain.size()), 1)
+          .value();
+  const auto by_author = c.domain.post("alice", "whose?").value();
+  const auto by_time = c.domain.post("alice", "when?").value();
+  const auto by_format = c.domain.post_fernet("alice", token).value();
+  const auto untouched = c.domain.post("alice", "left alone").value();
+  const auto where = [](store::message_id id) { return " WHERE id = " + std::to_string(id.value); };
+  tamper(c.db_path, "UPDATE messages SET author = 'mallory'" + where(by_author));
+  tamper(c.db_path, "UPDATE messages SET created_at = created_at - 86400" + where(by_time));
+  tamper(c.db_path, "UPDATE messages SET format = 'text'" + where(by_format));
+  EXPECT_EQ(c.domain.read(by_author, "x", "r").error(), errc::crypto_failure);
+  EXPECT_EQ(c.domain.read(by_time, "x", "r").error(), errc::crypto_failure);
+  EXPECT_EQ(c.domain.read(by_format, "x", "r").error(), errc::crypto_failure);
+  EXPECT_EQ(c.domain.read(untouched, "x", "r").value().body.view(), "left alone");
+}
+
+TEST(Club, VersionOneBodiesStillOpen) {
+  testing::test_club c;
+  // A body as hush sealed it before the metadata was bound: context = the id alone.
+  const std::string plain = "sealed by an older hush";
+  const auto id =
+      c.store
+          .add_message(
+              "alice", c.clock.now_seconds(),
+              [&](std::int64_t row) {
+                return c.keys.seal(
+                    std::span(reinterpret_cast<const std::uint8_t*>(plain.data()), plain.size()),
+                    message_context(store::message_id{row}), crypto::envelope::version_1);
+              })
+          .value();
+  ASSERT_EQ(c.store.message(id).value().sealed[0], crypto::envelope::version_1);
+  EXPECT_EQ(c.domain.read(id, "x", "r").value().body.view(), plain);
+}
+
+TEST(Club, AVersionTwoBodyCannotPassAsVersionOne) {
+  testing::test_club c;
+  const auto id = c.domain.post("alice", "no downgrade").value();
+  // Rewriting the version byte would make the reader use the weaker context; the byte is
+  // authenticated, so the envelope no longer opens at all.
+  tamper(c.db_path, "UPDATE messages SET sealed = x'01' || substr(sealed, 2) WHERE id = " +
+                        std::to_string(id.value));
+  EXPECT_EQ(c.store.message(id).value().sealed[0], crypto::envelope::version_1);
+  EXPECT_EQ(c.domain.read(id, "x", "r").error(), errc::crypto_failure);
+}
+
+TEST(Club, MetadataContextsAreDistinct) {
+  const store::message_summary base{store::message_id{7}, "ab", 100, store::message_format::text};
+  auto other_author = base;
+  other_author.author = "a";
+  auto other_time = base;
+  other_time.created_at = 101;
+  auto other_format = base;
+  other_format.format = store::message_format::fernet;
+  auto other_id = base;
+  other_id.id = store::message_id{8};
+  for (const auto& row : {other_author, other_time, other_format, other_id}) {
+    EXPECT_NE(message_context(row), message_context(base));
+  }
+  EXPECT_NE(message_context(base), message_context(base.id));
+}
+
+TEST(KeyCheck, RecordedOnFirstOpenThenDecides) {
+  testing::test_club c;
+  const auto id = c.domain.post("alice", "secret").value();
+  EXPECT_EQ(c.store.club_meta(key_check_name).error(), errc::not_found);
+  // A club from before key checks: the newest data key unwraps, so the check is recorded.
+  ASSERT_TRUE(c.keys.verify_master_key());
+  EXPECT_EQ(c.store.club_meta(key_check_name).value().size(), 32U);
+  ASSERT_TRUE(c.keys.verify_master_key());
+
+  keyring other(testing::random_master_key(), c.store);
+  EXPECT_EQ(other.verify_master_key().error(), errc::crypto_failure);
+  EXPECT_EQ(c.domain.read(id, "x", "r").value().body.view(), "secret");
+}
+
+TEST(KeyCheck, AWrongKeyIsRefusedBeforeAnyCheckIsRecorded) {
+  testing::test_club c;
+  keyring other(testing::random_master_key(), c.store);
+  EXPECT_EQ(other.verify_master_key().error(), errc::crypto_failure);
+  // ... and records nothing, so the right key still gets in.
+  EXPECT_EQ(c.store.club_meta(key_check_name).error(), errc::not_found);
+  EXPECT_TRUE(c.keys.verify_master_key());
+}
+
+TEST(KeyCheck, ANewClubTakesTheKeyItIsMadeWith) {
+  testing::temp_dir dir;
+  store::sqlite_store db(testing::make_database(dir));
+  keyring keys(testing::random_master_key(), db);
+  ASSERT_TRUE(keys.verify_master_key());
+  ASSERT_TRUE(db.club_meta(key_check_name));
+  keyring other(testing::random_master_key(), db);
+  EXPECT_EQ(other.verify_master_key().error(), errc::crypto_failure);
+}
+
+TEST(KeyCheck, DependsOnTheKey) {
+  const auto a = testing::random_master_key();
+  const auto b = testing::random_master_key();
+  EXPECT_EQ(key_check(a.span()), key_check(a.span()));
+  EXPECT_NE(key_check(a.span()), key_check(b.span()));
 }
 
 TEST(Club, MembersAndPasswords) {

@@ -72,8 +72,30 @@ TEST_F(EnvelopeTest, TruncatedOrUnknownVersionIsRefused) {
                                             sealed.begin() + envelope::overhead - 1);
   EXPECT_FALSE(envelope::key_id(short_one));
   EXPECT_FALSE(envelope::open(key, short_one, "ctx"));
-  sealed[0] = 2;
+  sealed[0] = 3;
   EXPECT_FALSE(envelope::key_id(sealed));
+  EXPECT_FALSE(envelope::version(sealed));
+}
+
+TEST_F(EnvelopeTest, VersionTwoSharesTheLayoutAndIsAuthenticated) {
+  auto sealed = envelope::seal(key, 4, bytes("bound"), "ctx", envelope::version_2);
+  EXPECT_EQ(envelope::version(sealed).value(), envelope::version_2);
+  EXPECT_EQ(envelope::key_id(sealed).value(), 4U);
+  EXPECT_EQ(envelope::open(key, sealed, "ctx").value().view(), "bound");
+  sealed[0] = envelope::version_1;  // a downgrade is a change like any other
+  EXPECT_FALSE(envelope::open(key, sealed, "ctx"));
+}
+
+TEST_F(EnvelopeTest, OpenIntoFillsTheCallersBufferOrZeroesIt) {
+  const auto sealed = envelope::seal(key, 1, bytes("abc"), "ctx");
+  std::vector<std::uint8_t> out(3, 0xee);
+  ASSERT_TRUE(envelope::open_into(key.span(), sealed, "ctx", out));
+  EXPECT_EQ(out, (std::vector<std::uint8_t>{'a', 'b', 'c'}));
+  out.assign(3, 0xee);
+  EXPECT_FALSE(envelope::open_into(key.span(), sealed, "other", out));
+  EXPECT_EQ(out, (std::vector<std::uint8_t>(3, 0)));
+  std::vector<std::uint8_t> wrong_size(4);
+  EXPECT_FALSE(envelope::open_into(key.span(), sealed, "ctx", wrong_size));
 }
 
 }  // namespace

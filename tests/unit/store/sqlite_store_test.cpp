@@ -1,11 +1,15 @@
 #include "store/sqlite/sqlite_store.hpp"
 
+#include <cerrno>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
 #include "core/error.hpp"
+#include "store/sqlite/connection.hpp"
 #include "store/sqlite/migrations.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_club.hpp"
@@ -156,6 +160,86 @@ TEST_F(SqliteStoreTest, RemovedIdsAreNeverReused) {
   EXPECT_EQ(db.remove_message(first).error(), errc::not_found);
   const auto second = db.add_message("a", 2, fixed_value({2})).value();
   EXPECT_GT(second.value, first.value);
+}
+
+std::string file_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Every file of the store (database, log, shared memory) that still holds `needle`.
+std::vector<std::string> files_holding(const std::filesystem::path& dir,
+                                       const std::string& needle) {
+  std::vector<std::string> found;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.is_regular_file() && file_bytes(entry.path()).find(needle) != std::string::npos) {
+      found.push_back(entry.path().filename().string());
+    }
+  }
+  return found;
+}
+
+std::vector<std::uint8_t> marker_bytes(const std::string& text) {
+  return {text.begin(), text.end()};
+}
+
+TEST_F(SqliteStoreTest, RemovalLeavesNoByteOfTheBodyInAnyFile) {
+  const std::string marker = "sealed-body-marker-0123456789-abcdef";
+  const auto doomed = db.add_message("a", 1, fixed_value(marker_bytes(marker))).value();
+  ASSERT_TRUE(db.add_message("a", 2, fixed_value({7})));
+  // The store stays open (as the server keeps it), so SQLite's close-time checkpoint cannot help.
+  ASSERT_FALSE(files_holding(dir.path(), marker).empty());
+  ASSERT_TRUE(db.remove_message(doomed));
+  EXPECT_EQ(files_holding(dir.path(), marker), std::vector<std::string>{});
+  EXPECT_EQ(std::filesystem::file_size(path.string() + "-wal"), 0U);
+  EXPECT_EQ(db.list_messages(std::nullopt, 10).value().size(), 1U);
+}
+
+TEST_F(SqliteStoreTest, ALongReaderMakesTheWipeFailNotLie) {
+  const auto doomed = db.add_message("a", 1, fixed_value({1, 2, 3})).value();
+  // Another process in the middle of a long read, on the snapshot that still holds the row.
+  sqlite3* reader = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &reader), SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM messages;", nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  EXPECT_EQ(db.remove_message(doomed).error(), errc::not_wiped);
+  EXPECT_EQ(db.message(doomed).error(), errc::not_found);  // the removal itself committed
+  sqlite3_exec(reader, "COMMIT", nullptr, nullptr, nullptr);
+  sqlite3_close(reader);
+  // The next removal wipes what the first could not.
+  const auto next = db.add_message("a", 2, fixed_value({4})).value();
+  EXPECT_TRUE(db.remove_message(next));
+  EXPECT_EQ(std::filesystem::file_size(path.string() + "-wal"), 0U);
+}
+
+TEST(SqliteStoreOpen, AnUpToDateDatabaseIsOpenedWithoutWriting) {
+  temp_dir dir;
+  const auto path = make_database(dir);
+  { sqlite_store first(path); }  // migrates; its close folds the log into the file
+  const auto before = file_bytes(path);
+  sqlite_store again(path);
+  EXPECT_TRUE(again.list_members());
+  EXPECT_EQ(file_bytes(path), before);
+  const auto log = path.string() + "-wal";
+  EXPECT_TRUE(!std::filesystem::exists(log) || std::filesystem::file_size(log) == 0);
+}
+
+TEST(SqliteErrors, FullAndReadOnlyDisksAreNamed) {
+  EXPECT_EQ(sqlite_error(SQLITE_FULL), errc::disk_full);
+  EXPECT_EQ(sqlite_error(SQLITE_IOERR_WRITE, ENOSPC), errc::disk_full);
+  EXPECT_EQ(sqlite_error(SQLITE_IOERR_SHMSIZE, EDQUOT), errc::disk_full);
+  EXPECT_EQ(sqlite_error(SQLITE_READONLY), errc::read_only);
+  EXPECT_EQ(sqlite_error(SQLITE_CANTOPEN, EROFS), errc::read_only);
+  EXPECT_EQ(sqlite_error(SQLITE_IOERR_WRITE, EIO), errc::storage_failure);
+  EXPECT_EQ(sqlite_error(SQLITE_BUSY), errc::storage_busy);
+}
+
+TEST_F(SqliteStoreTest, ClubMetaKeepsTheFirstValue) {
+  EXPECT_EQ(db.club_meta("k").error(), errc::not_found);
+  ASSERT_TRUE(db.set_club_meta_once("k", std::vector<std::uint8_t>{1, 2}));
+  ASSERT_TRUE(db.set_club_meta_once("k", std::vector<std::uint8_t>{3}));
+  EXPECT_EQ(db.club_meta("k").value(), (std::vector<std::uint8_t>{1, 2}));
 }
 
 TEST_F(SqliteStoreTest, DataKeys) {
