@@ -4,14 +4,16 @@
 
 #include <sodium.h>
 
-#include "crypto/random.hpp"
+#include "crypto/sodium.hpp"
 
 namespace hush::auth {
 
 credential_cache::credential_cache(std::chrono::seconds lifetime, std::size_t max_entries)
-    : lifetime_(lifetime),
-      max_entries_(max_entries),
-      mac_key_(crypto::random_bytes(crypto_generichash_KEYBYTES)) {}
+    : lifetime_(lifetime), max_entries_(max_entries), mac_key_(crypto_generichash_KEYBYTES) {
+  // Made in place in guarded memory (out of core dumps, locked): never in an ordinary buffer.
+  crypto::init();
+  randombytes_buf(mac_key_.data(), mac_key_.size());
+}
 
 std::size_t credential_cache::digest_hash::operator()(const digest& d) const noexcept {
   // The digest is already uniformly random: its first bytes are a fine bucket index.

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "core/locked.hpp"
 #include "core/secret.hpp"
 
 namespace hush::auth {
@@ -49,7 +50,7 @@ class credential_cache {
 
   std::chrono::seconds lifetime_;
   std::size_t max_entries_;
-  secret_bytes mac_key_;
+  locked_bytes mac_key_;
   std::mutex mutex_;
   std::unordered_map<digest, entry, digest_hash> entries_;
 };

@@ -132,6 +132,39 @@ class CoreDumps(unittest.TestCase):
         check_sanitizers(err.decode(errors="replace"), "hush serve")
 
 
+class KeysOutOfDumps(unittest.TestCase):
+    """Item 3: key material is kept in memory that a core dump leaves out (MADV_DONTDUMP), so
+    even a dump that root forces (gdb's gcore honours the kernel's "dd" flag) holds no key."""
+
+    def test_gcore_of_the_server_holds_no_master_key(self):
+        ws = Workspace(prefix="hush-gcore-")
+        self.addCleanup(ws.cleanup)
+        club = Club(ws)
+        club.add_member("alice", password="alice's long password")
+        club.post("a message to open")
+        with open(club.path("master.key"), "rb") as f:
+            master = f.read()
+        self.assertGreaterEqual(len(master), 32)
+        server = club.serve()
+        self.addCleanup(server.stop)
+        # A read: the master key has unwrapped the data key, which has opened a body.
+        status, _, body = request(server, "GET", "/", headers={
+            "Authorization": basic("alice", "alice's long password")})
+        self.assertEqual((status, body), (200, b"a message to open"))
+        core = os.path.join(ws.path, "core")
+        r = subprocess.run(["gcore", "-o", core, str(server.proc.pid)], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=120)
+        dumped = core + "." + str(server.proc.pid)
+        self.assertTrue(os.path.exists(dumped), r.stdout.decode(errors="replace")[-2000:])
+        with open(dumped, "rb") as f:
+            image = f.read()
+        # Control: the dump is a real image of the server's memory.
+        self.assertIn(b"hush.db", image)
+        self.assertGreater(len(image), 1 << 20)
+        self.assertNotIn(master, image, "the master key is in the core dump")
+        os.unlink(dumped)
+
+
 class ServerLimits(unittest.TestCase):
     """Items 8, 9, 10 and 20 through the running server."""
 
