@@ -323,8 +323,8 @@ class MessageTest(unittest.TestCase):
         self.assertIn(out, (body, body + b"\n"), "message show %s" % mid)
 
     def test_post_prints_increasing_ids_and_list_is_newest_first(self):
-        a = self.club.hush("message", "post", "first of two")
-        b = self.club.hush("message", "post", "second of two", "--author", "alice")
+        a = self.club.hush("message", "post", input="first of two")
+        b = self.club.hush("message", "post", "--author", "alice", input="second of two")
         for r in (a, b):
             self.assertEqual(r.rc, 0, r)
             self.assertRegex(r.out, r"^\d+\n$")
@@ -368,12 +368,12 @@ class MessageTest(unittest.TestCase):
         try:
             club = Club(ws)
             club.set_config("limits", "max_message_bytes", "10")
-            r = club.hush("message", "post", "0123456789")
+            r = club.hush("message", "post", input="0123456789")
             self.assertEqual(r.rc, 0, r)
-            one_hush_line(self, club.hush("message", "post", "0123456789A"))
+            one_hush_line(self, club.hush("message", "post", input="0123456789A"))
             # Bytes, not characters: five 2-byte characters fit, six do not.
-            self.assertEqual(club.hush("message", "post", "\u00e9" * 5).rc, 0)
-            one_hush_line(self, club.hush("message", "post", "\u00e9" * 6))
+            self.assertEqual(club.hush("message", "post", input="\u00e9" * 5).rc, 0)
+            one_hush_line(self, club.hush("message", "post", input="\u00e9" * 6))
             r = club.hush("message", "list")
             self.assertEqual(len(r.out.splitlines()), 2, r)
         finally:
