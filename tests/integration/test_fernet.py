@@ -235,10 +235,10 @@ class EndToEndTest(unittest.TestCase):
 
     def test_e2e_post_refuses_a_loose_key_and_a_missing_one(self):
         loose = write_key(self.ws.sub("loose.key"), Fernet.generate_key(), mode=0o640)
-        r = self.club.hush("message", "post", "--e2e", "--key-file", loose, "never stored")
+        r = self.club.hush("message", "post", "--e2e", "--key-file", loose, input="never stored")
         self.assertEqual(r.rc, 1, r)
         self.assertIn("chmod 600", one_hush_line(self, r))
-        r = self.club.hush("message", "post", "--e2e", "never stored")
+        r = self.club.hush("message", "post", "--e2e", input="never stored")
         self.assertEqual(r.rc, 2, r)
         one_hush_line(self, r)
         self.assertEqual(files_containing(self.club.dir, b"never stored"), [])
