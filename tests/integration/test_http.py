@@ -543,6 +543,39 @@ class AuditTest(HttpCase):
         self.assertEqual(len(self.audit()), start)
 
 
+class LogEscapeTest(HttpCase):
+    """What a client sends reaches the log escaped: no C0 or C1 control (U+009B is a terminal's
+    CSI) and no byte that is not UTF-8 is written raw, where a terminal showing the log would act
+    on it."""
+
+    config = {("log", "level"): '"debug"'}  # the request line, path and all, is logged
+
+    @classmethod
+    def prepare_club(cls, club):
+        club.add_member("alice", "reader")
+
+    def test_c1_controls_in_a_path_are_escaped_in_the_log(self):
+        # CSI 2 J (clear the screen) as U+009B in UTF-8, and as a lone 8-bit byte.
+        path = b"/csi-\xc2\x9b2J-then-\x9b31m-end"
+        data = (b"GET " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                + b"Authorization: " + basic("alice", self.pw("alice")).encode()
+                + b"\r\nConnection: close\r\n\r\n")
+        raw = support.tls_exchange("127.0.0.1", self.server.port, self.club.ca_pem, data)
+        self.assertEqual(support.parse_raw_response(raw)[0], 404, raw[:300])
+        deadline = time.monotonic() + 5
+        while b"-end" not in self.server.log_bytes() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        log = self.server.log_bytes()
+        lines = [line for line in log.split(b"\n") if b"/csi-" in line]
+        self.assertEqual(len(lines), 1, log[-2000:])  # the request was logged, once
+        line = lines[0]
+        self.assertIn(b"-end", line)
+        for raw_byte in range(0x80, 0xa0):
+            self.assertNotIn(bytes([raw_byte]), line, line)
+        self.assertFalse([b for b in line if b < 0x20 or b == 0x7f], line)
+        self.assertIn(b"/csi-\\xc2\\x9b2J-then-\\x9b31m-end", line)
+
+
 class PlainHttpTest(HttpCase):
     @classmethod
     def prepare_club(cls, club):
