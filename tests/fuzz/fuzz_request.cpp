@@ -199,6 +199,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const http::request req = parser.release();
     // What the session refuses, and closes, once the head is parsed (session.cpp, on_header).
     if (const auto refusal = http::head_refusal(req)) {
+      if (verbose) {
+        std::fprintf(stderr, "fuzz_request: head refused\n");
+      }
       check_response(http::error_response(*refusal, 11, false));
       return 0;
     }
