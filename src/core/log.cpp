@@ -4,6 +4,7 @@
 #include <chrono>
 #include <ctime>
 #include <string>
+#include <string_view>
 #include <unistd.h>
 
 namespace hush::log {
@@ -25,7 +26,77 @@ const char* name_of(level lvl) {
   return "?";
 }
 
+// Length of the well-formed UTF-8 sequence at the start of `rest` (RFC 3629: no overlong forms,
+// no surrogates, nothing above U+10FFFF), or 0 if there is none.
+std::size_t utf8_sequence_size(std::string_view rest) noexcept {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(rest[i]); };
+  const auto lead = byte(0);
+  std::size_t size = 0;
+  unsigned char low = 0x80;  // the range of the second byte, which rules out the bad forms
+  unsigned char high = 0xbf;
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    size = 2;
+  } else if (lead >= 0xe0 && lead <= 0xef) {
+    size = 3;
+    low = lead == 0xe0 ? 0xa0 : 0x80;
+    high = lead == 0xed ? 0x9f : 0xbf;
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    size = 4;
+    low = lead == 0xf0 ? 0x90 : 0x80;
+    high = lead == 0xf4 ? 0x8f : 0xbf;
+  } else {
+    return 0;
+  }
+  if (rest.size() < size || byte(1) < low || byte(1) > high) {
+    return 0;
+  }
+  for (std::size_t i = 2; i < size; ++i) {
+    if (byte(i) < 0x80 || byte(i) > 0xbf) {
+      return 0;
+    }
+  }
+  return size;
+}
+
+void append_escaped_byte(std::string& out, unsigned char b) {
+  constexpr std::string_view hex = "0123456789abcdef";
+  out.append("\\x");
+  out.push_back(hex[b >> 4]);
+  out.push_back(hex[b & 0x0f]);
+}
+
 }  // namespace
+
+std::string escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  while (!text.empty()) {
+    const auto b = static_cast<unsigned char>(text.front());
+    if (b == '\\') {
+      out.append("\\\\");
+      text.remove_prefix(1);
+    } else if (b < 0x20 || b == 0x7f) {
+      append_escaped_byte(out, b);
+      text.remove_prefix(1);
+    } else if (b < 0x80) {
+      out.push_back(static_cast<char>(b));
+      text.remove_prefix(1);
+    } else if (const auto size = utf8_sequence_size(text); size == 0) {
+      // Not UTF-8: a lone 0x80-0x9f is a C1 control to a terminal in an 8-bit mode.
+      append_escaped_byte(out, b);
+      text.remove_prefix(1);
+    } else if (b == 0xc2 && static_cast<unsigned char>(text[1]) <= 0x9f) {
+      // U+0080-U+009F, the C1 controls: U+009B is a terminal's CSI, as ESC [ is.
+      append_escaped_byte(out, b);
+      append_escaped_byte(out, static_cast<unsigned char>(text[1]));
+      text.remove_prefix(2);
+    } else {
+      out.append(text.substr(0, size));
+      text.remove_prefix(size);
+    }
+  }
+  return out;
+}
 
 void set_level(level minimum) noexcept {
   minimum_level.store(minimum);
@@ -48,14 +119,9 @@ void write(level lvl, std::string_view line) {
   std::string out;
   out.reserve(stamp_size + line.size() + 16);
   out.append(stamp, stamp_size).append(" ").append(name_of(lvl)).append(" ");
-  // Control characters would let a logged name forge log lines; show them escaped.
-  for (const char c : line) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      out.append("?");
-    } else {
-      out.push_back(c);
-    }
-  }
+  // Every line may hold a client's bytes (a path, a name): escaped here, once for all callers,
+  // so that none can forge a line or drive the terminal that shows the log.
+  out.append(escape(line));
   out.push_back('\n');
   // One write(2) per line: atomic for lines below PIPE_BUF, good enough for longer ones.
   [[maybe_unused]] const auto written = ::write(STDERR_FILENO, out.data(), out.size());

@@ -118,6 +118,26 @@ bool from_another_origin(const request& req) {
          origin.substr(0, scheme.size()) != scheme || origin.substr(scheme.size()) != host;
 }
 
+// Fetch-metadata resource isolation (https://web.dev/articles/fetch-metadata): a browser says
+// where a request comes from, and another site's page can make a member's browser send one with
+// a client certificate or a cached Basic login, which would be served, and audited as the
+// member's read, even though that page cannot see the answer. A sibling subdomain ("same-site")
+// is no better: the club's page is served from its own origin only. Allowed: no header (curl,
+// scripts, old browsers), the club's own page ("same-origin"), the member's own doing ("none":
+// the address bar, a bookmark), and a top-level navigation to the page itself, which is how a
+// link to the club is followed.
+bool isolated_from(const request& req, std::string_view path) {
+  const auto site = req["Sec-Fetch-Site"];
+  if (req.find("Sec-Fetch-Site") == req.end() || site == "same-origin" || site == "none") {
+    return false;
+  }
+  const auto dest = req["Sec-Fetch-Dest"];
+  const bool navigation_to_page = (req.method() == verb::get || req.method() == verb::head) &&
+                                  req["Sec-Fetch-Mode"] == "navigate" &&
+                                  (dest.empty() || dest == "document") && path == "/";
+  return !navigation_to_page;
+}
+
 // A browser's own fetch() gets no Basic challenge: the page shows its own login form instead of
 // the browser's password dialog.
 response unauthorized_for(const request& req, api_error error) {
@@ -138,6 +158,11 @@ outcome router::route(const request& req, const request_context& ctx, auth::hash
     return error_response(api_error::bad_request, req);
   }
   const auto t = split_target(req.target());
+  // Before anything else, public files included: nothing is looked up, authenticated, counted or
+  // audited for a request the member's browser was made to send.
+  if (isolated_from(req, t.path)) {
+    return error_response(api_error::cross_origin, req);
+  }
   // Public by design: a CRL is for anyone who checks a certificate, and the page and its files
   // hold no secret (everything a member sees comes through the API after login).
   if (const auto crl =

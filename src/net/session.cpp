@@ -16,6 +16,7 @@
 
 #include "auth/throttle.hpp"
 #include "core/log.hpp"
+#include "http/admission.hpp"
 #include "http/response.hpp"
 #include "net/tls.hpp"
 
@@ -142,19 +143,16 @@ class session : public std::enable_shared_from_this<session> {
                              });
   }
 
-  // A Transfer-Encoding other than exactly one "chunked" is refused: Beast would read such a
-  // request as having no body, and its body as the next request.
+  // The parsed head must meet http::head_refusal's rules (framing, Host, Authorization) before
+  // the body is read; a refusal closes the connection, since what follows cannot be trusted.
   void on_header(beast::error_code ec) {
     if (ec) {
       on_read(ec);
       return;
     }
-    const auto& req = parser_->get();
-    if (req.count(bhttp::field::transfer_encoding) > 1 ||
-        (req.count(bhttp::field::transfer_encoding) == 1 &&
-         !beast::iequals(req[bhttp::field::transfer_encoding], "chunked"))) {
+    if (const auto refusal = http::head_refusal(parser_->get())) {
       first_request_ = false;
-      reply_and_close(http::api_error::bad_request);
+      reply_and_close(*refusal);
       return;
     }
     bhttp::async_read(stream_, buffer_, *parser_,

@@ -35,6 +35,7 @@
 #include "auth/tokens.hpp"
 #include "config/config.hpp"
 #include "core/log.hpp"
+#include "http/admission.hpp"
 #include "http/response.hpp"
 #include "http/router.hpp"
 #include "support/test_club.hpp"
@@ -196,6 +197,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
 
     const http::request req = parser.release();
+    // What the session refuses, and closes, once the head is parsed (session.cpp, on_header).
+    if (const auto refusal = http::head_refusal(req)) {
+      if (verbose) {
+        std::fprintf(stderr, "fuzz_request: head refused\n");
+      }
+      check_response(http::error_response(*refusal, 11, false));
+      return 0;
+    }
     const http::response res = w.router.handle(req, ctx);
     if (verbose) {
       std::fprintf(stderr, "fuzz_request: %s %s -> %u\n", std::string(req.method_string()).c_str(),

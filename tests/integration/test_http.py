@@ -543,6 +543,87 @@ class AuditTest(HttpCase):
         self.assertEqual(len(self.audit()), start)
 
 
+class CrossSiteTest(HttpCase):
+    """Fetch metadata: another site's page cannot make a member's browser read a message with a
+    cached Basic login (or a client certificate), and no read is audited for it."""
+
+    @classmethod
+    def prepare_club(cls, club):
+        club.add_member("alice", "reader")
+        cls.m1 = club.post("cross-site one")
+        cls.m2 = club.post("cross-site two")
+
+    def test_cross_site_reads_are_refused_and_not_audited(self):
+        start = len(self.audit())
+        message = "/api/v1/messages/%d" % self.m1
+        # <img src>, fetch() in no-cors mode, a frame: from another site, then from a sibling.
+        forged = [
+            (message, {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors",
+                       "Sec-Fetch-Dest": "image"}),
+            (message, {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "cors",
+                       "Sec-Fetch-Dest": "empty"}),
+            ("/", {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors",
+                   "Sec-Fetch-Dest": "script"}),
+            ("/", {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate",
+                   "Sec-Fetch-Dest": "iframe"}),
+            (message, {"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "no-cors",
+                       "Sec-Fetch-Dest": "image"}),
+        ]
+        for path, headers in forged:
+            with self.subTest(path=path, headers=headers):
+                r = self.req("GET", path, "alice", headers=headers, message_body=True)
+                self.assertError(r, 403, "cross_origin")
+                self.assertNotIn(b"cross-site", r.content)
+        self.assertEqual(self.audit()[start:], [])
+
+        # Control: the club's own page reads and is audited; a link followed from another site
+        # to the club's address shows the newest message, as typing the address would.
+        r = self.req("GET", message, "alice", message_body=True,
+                     headers={"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors",
+                              "Sec-Fetch-Dest": "empty"})
+        self.assertEqual(r.status_code, 200, r.content)
+        self.assertEqual(r.json()["body"], "cross-site one")
+        r = self.req("GET", "/", "alice", message_body=True,
+                     headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate",
+                              "Sec-Fetch-Dest": "document"})
+        self.assertEqual((r.status_code, r.content), (200, b"cross-site two"))
+        self.assertEqual(self.audit()[start:], [("alice", self.m1, "127.0.0.1"),
+                                                     ("alice", self.m2, "127.0.0.1")])
+
+
+class LogEscapeTest(HttpCase):
+    """What a client sends reaches the log escaped: no C0 or C1 control (U+009B is a terminal's
+    CSI) and no byte that is not UTF-8 is written raw, where a terminal showing the log would act
+    on it."""
+
+    config = {("log", "level"): '"debug"'}  # the request line, path and all, is logged
+
+    @classmethod
+    def prepare_club(cls, club):
+        club.add_member("alice", "reader")
+
+    def test_c1_controls_in_a_path_are_escaped_in_the_log(self):
+        # CSI 2 J (clear the screen) as U+009B in UTF-8, and as a lone 8-bit byte.
+        path = b"/csi-\xc2\x9b2J-then-\x9b31m-end"
+        data = (b"GET " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                + b"Authorization: " + basic("alice", self.pw("alice")).encode()
+                + b"\r\nConnection: close\r\n\r\n")
+        raw = support.tls_exchange("127.0.0.1", self.server.port, self.club.ca_pem, data)
+        self.assertEqual(support.parse_raw_response(raw)[0], 404, raw[:300])
+        deadline = time.monotonic() + 5
+        while b"-end" not in self.server.log_bytes() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        log = self.server.log_bytes()
+        lines = [line for line in log.split(b"\n") if b"/csi-" in line]
+        self.assertEqual(len(lines), 1, log[-2000:])  # the request was logged, once
+        line = lines[0]
+        self.assertIn(b"-end", line)
+        for raw_byte in range(0x80, 0xa0):
+            self.assertNotIn(bytes([raw_byte]), line, line)
+        self.assertFalse([b for b in line if b < 0x20 or b == 0x7f], line)
+        self.assertIn(b"/csi-\\xc2\\x9b2J-then-\\x9b31m-end", line)
+
+
 class PlainHttpTest(HttpCase):
     @classmethod
     def prepare_club(cls, club):

@@ -11,6 +11,11 @@ authenticated member is where a secret would leak.
 - Smuggling: conflicting Content-Length, Content-Length with chunked, unknown or non-final
   transfer codings, obs-fold, bare LF, whitespace before the colon get 400 and the connection
   closed; a request hidden in a body is never answered: one request, one response.
+- Parser differentials (RFC 9110/9112): two Host headers or none on HTTP/1.1, two Authorization
+  headers, two Content-Length headers or a list even of equal values get 400 and the connection
+  closed; HTTP/1.0 without Host is still served. A JSON body that names a key twice is 400:
+  {"role":"reader","role":"admin"} creates nobody, the same body without the repeat creates a
+  reader.
 Control: the plain server (catch-all route, TRACE echo, GET body never read) fails the same
 probes: it returns the secret for traversal paths, echoes TRACE and answers a smuggled request.
 
@@ -163,9 +168,44 @@ class Prober:
             b"ffffffffffffffffff1\r\n" + inner,
         }
 
-    def smuggling_findings(self):
+    def differential_cases(self):
+        """Heads a proxy in front could read otherwise than hush (which Host, which credentials,
+        which length), each followed by a request that must never be answered."""
+        inner = self.smuggled()
+        n = len(inner)
+        auth = self.auth()
+        start = b"GET / HTTP/1.1\r\n"
+        get = start + b"Host: 127.0.0.1\r\n" + auth
+        return {
+            "Host twice": start + b"Host: 127.0.0.1\r\nHost: evil.example\r\n" + auth
+            + b"\r\n" + inner,
+            "Host twice, equal": get + b"Host: 127.0.0.1\r\n\r\n" + inner,
+            "no Host on HTTP/1.1": start + auth + b"\r\n" + inner,
+            "Authorization twice, equal": get + auth + b"\r\n" + inner,
+            "Authorization twice, different": get + b"Authorization: " + basic("mallory", "x")
+            .encode() + b"\r\n\r\n" + inner,
+            "Content-Length twice, equal": get + b"Content-Length: %d\r\nContent-Length: %d\r\n"
+            b"\r\n" % (n, n) + inner,
+            "Content-Length list of equal values": get + b"Content-Length: %d, %d\r\n\r\n" % (n, n)
+            + inner,
+        }
+
+    def http10_without_host(self):
+        """HTTP/1.0 needs no Host: [statuses], raw."""
+        raw, _ = self.target.exchange(b"GET / HTTP/1.0\r\n" + self.auth() + b"\r\n", timeout=4)
+        return [r[0] for r in sec.split_responses(raw)], raw
+
+    def add_member(self, body):
+        """POST /api/v1/members with BODY (bytes) as the prober's member: [statuses], raw."""
+        data = (b"POST /api/v1/members HTTP/1.1\r\nHost: 127.0.0.1\r\n" + self.auth()
+                + b"Content-Type: application/json\r\nContent-Length: %d\r\n"
+                b"Connection: close\r\n\r\n" % len(body) + body)
+        raw, _ = self.target.exchange(data, timeout=4)
+        return [r[0] for r in sec.split_responses(raw)], raw
+
+    def smuggling_findings(self, cases=None):
         findings = []
-        cases = self.malformed_cases()
+        cases = cases if cases is not None else self.malformed_cases()
         results = exchange_all(self.target, list(cases.values()), 4)
         for name, (raw, closed) in zip(cases, results):
             responses = sec.split_responses(raw)
@@ -246,6 +286,36 @@ class PathsMethodsTest(unittest.TestCase):
 
     def test_malformed_framing_is_400_and_closed(self):
         self.assertEqual(self.hush.smuggling_findings(), [])
+
+    def test_parser_differentials_are_400_and_closed(self):
+        self.assertEqual(self.hush.smuggling_findings(self.hush.differential_cases()), [])
+        # The Host rule is HTTP/1.1's: an HTTP/1.0 request without one is still served.
+        statuses, raw = self.hush.http10_without_host()
+        self.assertEqual(statuses, [200], raw[:300])
+
+    def test_control_parser_differentials_are_answered(self):
+        findings = self.control.smuggling_findings(self.control.differential_cases())
+        self.assertTrue(any("the message" in f for f in findings), findings)
+
+    def test_json_key_given_twice_creates_nobody(self):
+        admin = Prober(self.hush.target, ("admin", self.club.admin_password), sec.SECRET_TEXT)
+        for body in (b'{"name":"mallory","role":"reader","role":"admin"}',
+                     b'{"name":"mallory","role":"admin","r\\u006fle":"reader"}',
+                     b'{"name":"eve","name":"mallory","role":"reader"}'):
+            statuses, raw = admin.add_member(body)
+            self.assertEqual(statuses, [400], raw[:400])
+        listed = self.club.hush("member", "list")
+        self.assertEqual(listed.rc, 0, listed)
+        names = [line.split("\t")[0] for line in listed.out.splitlines()]
+        self.assertNotIn("mallory", names)
+        self.assertNotIn("eve", names)
+        # Control: the same request without the repeat creates a reader, so the refusal above
+        # is the repeat's doing, not the credentials' or the route's.
+        statuses, raw = admin.add_member(b'{"name":"carol","role":"reader"}')
+        self.assertEqual(statuses, [201], raw[:400])
+        listed = self.club.hush("member", "list")
+        self.assertIn(["carol", "reader"],
+                      [line.split("\t")[:2] for line in listed.out.splitlines()])
 
     def test_request_in_a_body_is_not_answered(self):
         responses, raw = self.hush.body_smuggling()

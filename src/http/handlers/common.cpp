@@ -1,8 +1,7 @@
 #include "http/handlers/common.hpp"
 
-#include <boost/json/parse.hpp>
-
 #include "core/log.hpp"
+#include "http/json.hpp"
 #include "http/response.hpp"
 
 namespace hush::http::handlers::detail {
@@ -27,12 +26,12 @@ json_body read_json_object(const request& req, const services& s) {
   if (req.body().size() > s.cfg.max_body_bytes) {
     return {std::nullopt, error_response(api_error::payload_too_large, req)};
   }
-  boost::system::error_code ec;
-  auto parsed = boost::json::parse(req.body(), ec);
-  if (ec || !parsed.is_object()) {
+  // Strict: a key given twice is refused, not resolved (see parse_json).
+  auto parsed = parse_json(req.body());
+  if (!parsed || !parsed->is_object()) {
     return {std::nullopt, error_response(api_error::bad_request, req)};
   }
-  return {std::move(parsed.as_object()), std::nullopt};
+  return {std::move(parsed->as_object()), std::nullopt};
 }
 
 std::optional<std::string_view> string_member(const boost::json::object& object,

@@ -14,8 +14,9 @@ namespace hush::http::handlers::detail {
 // An error for the client, with the detail for the log only.
 response fail(std::error_code ec, const request& req, std::string_view where);
 
-// The request's JSON object body, if it is one of at most `max_members` members under
-// Content-Type application/json within the body limit; otherwise the error response to send.
+// The request's JSON object body, if it is one under Content-Type application/json within the
+// body limit, with no key repeated in any object (http::parse_json); otherwise the error
+// response to send.
 struct json_body {
   std::optional<boost::json::object> object;
   std::optional<response> error;

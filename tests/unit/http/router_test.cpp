@@ -379,6 +379,77 @@ TEST_F(RouterTest, OnlyOriginFormTargets) {
   EXPECT_EQ(send(verb::options, "*").result(), status::bad_request);
 }
 
+// A request as a browser sends it, with the fetch metadata it adds, and a cached Basic login.
+request from_browser(verb method, std::string target, std::string_view site, std::string_view mode,
+                     std::string_view dest) {
+  request req{method, target, 11};
+  req.set(field::authorization, basic("reader:reader password"));
+  req.set("Sec-Fetch-Site", site);
+  req.set("Sec-Fetch-Mode", mode);
+  if (!dest.empty()) {
+    req.set("Sec-Fetch-Dest", dest);
+  }
+  return req;
+}
+
+TEST_F(RouterTest, RequestsAnotherSiteStartsAreRefusedAndNotAudited) {
+  const auto id = club.domain.post("poster", "the secret").value();
+  const auto message = "/api/v1/messages/" + std::to_string(id.value);
+  const request_context ctx{"198.51.100.4"};
+  // An <img>, a fetch() and a frame of another site's page; a sibling subdomain's page; a
+  // navigation to anything but the page itself; a value no browser sends.
+  for (const auto& req : {from_browser(verb::get, message, "cross-site", "no-cors", "image"),
+                          from_browser(verb::get, message, "cross-site", "cors", "empty"),
+                          from_browser(verb::get, "/", "cross-site", "no-cors", "script"),
+                          from_browser(verb::get, "/", "cross-site", "navigate", "iframe"),
+                          from_browser(verb::get, "/app.js", "cross-site", "no-cors", "script"),
+                          from_browser(verb::get, message, "same-site", "no-cors", "image"),
+                          from_browser(verb::get, message, "cross-site", "navigate", "document"),
+                          from_browser(verb::get, "/ca.crl", "cross-site", "no-cors", "empty"),
+                          from_browser(verb::options, message, "cross-site", "cors", "empty"),
+                          from_browser(verb::post, "/", "cross-site", "navigate", "document"),
+                          from_browser(verb::get, message, "elsewhere", "no-cors", "image")}) {
+    const auto res = router_.handle(req, ctx);
+    EXPECT_EQ(res.result(), status::forbidden) << req;
+    EXPECT_EQ(error_code_of(res), "cross_origin") << req;
+    EXPECT_EQ(res.body().find("the secret"), std::string::npos);
+  }
+  EXPECT_TRUE(club.store.list_audit(10).value().empty());
+}
+
+TEST_F(RouterTest, ATopLevelNavigationToThePageIsServed) {
+  ASSERT_TRUE(club.domain.post("poster", "the secret"));
+  const request_context ctx{"198.51.100.4"};
+  // A link from another site to the club, followed: the member sees what the address gives.
+  for (const auto dest : {"document", ""}) {
+    auto req = from_browser(verb::get, "/", "cross-site", "navigate", dest);
+    EXPECT_EQ(router_.handle(req, ctx).result(), status::ok) << req;
+    req.erase(field::authorization);
+    req.set(field::accept, "text/html");
+    const auto page = router_.handle(req, ctx);
+    EXPECT_EQ(page.result(), status::ok) << req;
+    EXPECT_EQ(page[field::content_type].substr(0, 9), "text/html");
+  }
+}
+
+TEST_F(RouterTest, SameOriginAndNonBrowserReadsAreServed) {
+  const auto id = club.domain.post("poster", "the secret").value();
+  const auto message = "/api/v1/messages/" + std::to_string(id.value);
+  const request_context ctx{"198.51.100.4"};
+  // The club's own page, the member typing the address, and curl (no metadata at all).
+  auto curl_like = from_browser(verb::get, message, "", "", "");
+  curl_like.erase("Sec-Fetch-Site");
+  curl_like.erase("Sec-Fetch-Mode");
+  for (const auto& req :
+       {from_browser(verb::get, message, "same-origin", "cors", "empty"),
+        from_browser(verb::get, message, "none", "navigate", "document"), curl_like}) {
+    const auto res = router_.handle(req, ctx);
+    EXPECT_EQ(res.result(), status::ok) << req;
+    EXPECT_NE(res.body().find("the secret"), std::string::npos);
+  }
+  EXPECT_EQ(club.store.list_audit(10).value().size(), 3U);
+}
+
 TEST_F(RouterTest, KeepAliveFollowsTheRequest) {
   request req{verb::get, "/", 11};
   req.keep_alive(false);

@@ -315,6 +315,32 @@ TEST_F(SessionRoutesTest, AdminsManageMembers) {
             status::not_found);
 }
 
+TEST_F(SessionRoutesTest, AKeyGivenTwiceIsRefusedNotResolved) {
+  // Boost.JSON keeps the last of two equal keys, a proxy or a logger in front may keep the first:
+  // a body that says "reader" to one and "admin" to the other creates nobody.
+  const auto admin = log_in("admin", "admin password");
+  for (const std::string body : {R"({"name":"carol","role":"reader","role":"admin"})",
+                                 R"({"name":"carol","role":"reader","r\u006fle":"admin"})",
+                                 R"({"name":"carol","name":"carol","role":"reader"})"}) {
+    auto add = from_page(verb::post, "/api/v1/members", admin);
+    add.set(field::content_type, "application/json");
+    add.body() = body;
+    add.prepare_payload();
+    const auto res = send(add);
+    EXPECT_EQ(res.result(), status::bad_request) << body;
+    EXPECT_EQ(error_code_of(res), "bad_request");
+  }
+  EXPECT_FALSE(club.store.find_member("carol"));
+
+  auto login = make(verb::post, "/api/v1/session");
+  login.set(field::origin, own_origin);
+  login.set(field::content_type, "application/json");
+  login.body() =
+      R"({"name":"mallory","password":"x","name":"reader","password":"reader password"})";
+  login.prepare_payload();
+  EXPECT_EQ(send(login).result(), status::bad_request);
+}
+
 TEST_F(SessionRoutesTest, OnlyAdminsManageMembers) {
   const auto poster = log_in("poster", "poster password");
   auto add = from_page(verb::post, "/api/v1/members", poster);
