@@ -63,7 +63,6 @@ class reloader {
       return;
     }
     try {
-      files::require_private(files_.private_key);
       auto next = net::make_server_context(files_);
       std::string crl;
       if (std::filesystem::exists(files_.client_crl)) {

@@ -25,6 +25,27 @@ constexpr const char* groups = "X25519:P-256:P-384";
 // Sessions resumed under client verification must come from this server's own contexts.
 constexpr unsigned char session_id_context[] = "hush-club";
 
+// A null password callback: an encrypted key fails here rather than prompting on a terminal.
+int no_password(char*, int, int, void*) {
+  return -1;
+}
+
+// The key is read once, through files::read_secret (no link, a regular private file of ours, the
+// checks made on the descriptor that is read), and handed to OpenSSL from memory: no second open
+// by path that a swapped file could answer.
+void use_private_key(SSL_CTX* native, const std::filesystem::path& path) {
+  const auto pem = files::read_secret(path);
+  const std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
+  const std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, no_password, nullptr) : nullptr,
+      EVP_PKEY_free);
+  if (!key || SSL_CTX_use_PrivateKey(native, key.get()) != 1) {
+    ERR_clear_error();
+    throw std::runtime_error(path.string() + ": cannot load the private key (not a PEM key)");
+  }
+}
+
 X509* read_pem_certificate(const std::filesystem::path& path) {
   const std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(path.c_str(), "r"), BIO_free);
   return bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr;
@@ -114,11 +135,7 @@ std::shared_ptr<boost::asio::ssl::context> make_server_context(const tls_files& 
     throw std::runtime_error(files.cert_chain.string() +
                              ": cannot load certificate: " + ec.message());
   }
-  ctx->use_private_key_file(files.private_key.string(), ssl::context::pem, ec);
-  if (ec) {
-    throw std::runtime_error(files.private_key.string() +
-                             ": cannot load private key: " + ec.message());
-  }
+  use_private_key(native, files.private_key);
   if (SSL_CTX_check_private_key(native) != 1) {
     ERR_clear_error();
     throw std::runtime_error(files.private_key.string() + ": key does not match " +
