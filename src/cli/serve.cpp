@@ -150,16 +150,22 @@ void run_serve(const serve_options& options) {
       },
       audits);
   server.on_hangup([&reload] { reload.check(true); });
-  // The file watch: a stat of four files a second, on a thread of its own.
-  std::jthread watcher([&reload](std::stop_token stop) {
+  // The file watch: a stat of four files a second, on a thread of its own; and, once a minute,
+  // the TLS sessions past their lifetime are wiped from the cache.
+  std::jthread watcher([&reload, &tls](std::stop_token stop) {
+    constexpr int seconds_between_session_flushes = 60;
     std::mutex mutex;
     std::condition_variable_any wake;
     std::unique_lock lock(mutex);
+    int ticks = 0;
     // The predicate never holds: each wait ends at the timeout or at the stop request.
     while (!stop.stop_requested()) {
       wake.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; });
       if (!stop.stop_requested()) {
         reload.check(false);
+        if (++ticks % seconds_between_session_flushes == 0) {
+          net::flush_expired_sessions(*tls.current());
+        }
       }
     }
   });
