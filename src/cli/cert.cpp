@@ -34,9 +34,9 @@ void run_renew(const renew_options& options) {
   // A club made before certificates were recorded has its server certificate unrecorded: record
   // it now (if the CA issued it) so that it can be revoked below.
   if (pki::issued_by(current_pem, ca.cert_pem)) {
-    if (auto added =
-            club->store->add_server_cert({current.serial, store::cert_kind::server,
-                                          join_hosts(current.hosts), now, current.not_after, 0});
+    if (auto added = club->store->add_server_cert({current.serial, store::cert_kind::server,
+                                                   join_hosts(current.hosts), current.not_before,
+                                                   current.not_after, 0});
         !added && added.error() != errc::already_exists) {
       throw std::runtime_error(explain(added.error(), "certificate " + current.serial));
     }
