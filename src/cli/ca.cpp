@@ -1,3 +1,4 @@
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <stdexcept>
@@ -16,6 +17,15 @@ namespace {
 struct crl_options {
   std::string dir;
   int days = pki::crl_validity_days;
+};
+
+struct revoke_options {
+  std::string dir;
+  std::string serial;
+};
+
+struct list_options {
+  std::string dir;
 };
 
 struct sign_options {
@@ -38,11 +48,44 @@ void run_crl(const crl_options& options) {
             << " revoked certificate(s), next update " << format_utc(info.next_update) << "\n";
 }
 
+void run_revoke(const revoke_options& options) {
+  const auto paths = resolve_dir(options.dir);
+  auto club = open_club(paths);
+  const auto serial =
+      revoke_and_publish(*club->store, paths, options.serial, club->clock.now_seconds());
+  std::cout << "Revoked certificate " << serial << "; " << paths.ca_crl().string()
+            << " rewritten\n";
+}
+
+void run_list(const list_options& options) {
+  auto club = open_club(resolve_dir(options.dir));
+  auto certs = club->store->list_certs();
+  if (!certs) {
+    throw std::runtime_error(explain(certs.error(), "certificates"));
+  }
+  for (const auto& c : *certs) {
+    std::cout << c.serial << "\t" << store::to_string(c.kind) << "\t" << c.names << "\t"
+              << format_utc(c.expires_at) << "\t"
+              << (c.revoked() ? "revoked " + format_utc(c.revoked_at) : std::string("valid"))
+              << "\n";
+  }
+}
+
 void run_sign(const sign_options& options) {
   const auto paths = resolve_dir(options.dir);
+  if (!options.out.empty()) {
+    // Checked before anything is signed or recorded: never over a file.
+    std::error_code ec;
+    if (std::filesystem::exists(std::filesystem::symlink_status(options.out, ec))) {
+      throw std::runtime_error(options.out + " already exists; refusing to overwrite it");
+    }
+  }
+  auto club = open_club(paths);
   const auto ca = read_ca(paths);
   const std::string csr = options.csr == "-" ? read_stdin_all() : files::read_text(options.csr);
   const auto cert_pem = pki::sign_csr(ca, csr, options.days, club_crl_url(paths));
+  // Recorded before the certificate leaves this command, so that it can be revoked.
+  record_server_cert(*club->store, store::cert_kind::csr, cert_pem, club->clock.now_seconds());
   if (options.out.empty()) {
     std::cout << cert_pem;
     return;
@@ -50,18 +93,15 @@ void run_sign(const sign_options& options) {
   constexpr mode_t public_file = 0644;
   files::write_new(options.out, cert_pem, public_file);
   const auto info = pki::inspect_cert(cert_pem);
-  std::string hosts;
-  for (const auto& host : info.hosts) {
-    hosts += (hosts.empty() ? "" : ",") + host;
-  }
-  std::cout << "Signed " << options.out << ": serial " << info.serial << ", hosts " << hosts
-            << ", expires " << format_utc(info.not_after) << "\n";
+  std::cout << "Signed " << options.out << ": serial " << info.serial << ", hosts "
+            << join_hosts(info.hosts) << ", expires " << format_utc(info.not_after) << "\n";
 }
 
 }  // namespace
 
 void add_ca(CLI::App& app) {
-  auto* group = app.add_subcommand("ca", "The club CA: revocation list, signing requests");
+  auto* group =
+      app.add_subcommand("ca", "The club CA: signing requests, revocation, the revocation list");
   group->require_subcommand(1);
 
   auto crl = std::make_shared<crl_options>();
@@ -72,6 +112,20 @@ void add_ca(CLI::App& app) {
       "--days", crl->days,
       "Validity in days (default and most " + std::to_string(pki::crl_validity_days) + ")");
   crl_cmd->callback([crl] { run_crl(*crl); });
+
+  auto revoke = std::make_shared<revoke_options>();
+  auto* revoke_cmd = group->add_subcommand(
+      "revoke",
+      "Revoke any certificate the CA issued (member, server, signed CSR); rewrite ca.crl");
+  revoke_cmd->add_option("--dir", revoke->dir, "Club directory (default $HUSH_DIR or ./hush-data)");
+  revoke_cmd->add_option("serial", revoke->serial, "The certificate's serial (hex)")->required();
+  revoke_cmd->callback([revoke] { run_revoke(*revoke); });
+
+  auto list = std::make_shared<list_options>();
+  auto* list_cmd = group->add_subcommand(
+      "list", "List every certificate the CA issued: serial, kind, names, expiry, revocation");
+  list_cmd->add_option("--dir", list->dir, "Club directory (default $HUSH_DIR or ./hush-data)");
+  list_cmd->callback([list] { run_list(*list); });
 
   auto sign = std::make_shared<sign_options>();
   auto* sign_cmd = group->add_subcommand(

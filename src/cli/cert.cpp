@@ -7,6 +7,7 @@
 #include "cli/club_pki.hpp"
 #include "cli/commands.hpp"
 #include "core/clock.hpp"
+#include "core/error.hpp"
 #include "core/files.hpp"
 #include "pki/pki.hpp"
 
@@ -20,27 +21,46 @@ struct renew_options {
 
 void run_renew(const renew_options& options) {
   const auto paths = resolve_dir(options.dir);
+  auto club = open_club(paths);
   const auto ca = read_ca(paths);
-  files::require_private(paths.server_key());
-  const auto current = pki::inspect_cert(files::read_text(paths.server_cert()));
+  // The key is read only to be sure it is still a private file of ours before it is replaced.
+  files::read_secret(paths.server_key());
+  const auto current_pem = files::read_text(paths.server_cert());
+  const auto current = pki::inspect_cert(current_pem);
   if (current.hosts.empty()) {
     throw std::runtime_error(paths.server_cert().string() + ": names no host to renew for");
   }
+  const auto now = club->clock.now_seconds();
+  // A club made before certificates were recorded has its server certificate unrecorded: record
+  // it now (if the CA issued it) so that it can be revoked below.
+  if (pki::issued_by(current_pem, ca.cert_pem)) {
+    if (auto added = club->store->add_server_cert({current.serial, store::cert_kind::server,
+                                                   join_hosts(current.hosts), current.not_before,
+                                                   current.not_after, 0});
+        !added && added.error() != errc::already_exists) {
+      throw std::runtime_error(explain(added.error(), "certificate " + current.serial));
+    }
+  }
   // Same hosts and CRL URL, a fresh key and serial.
   const auto renewed = pki::issue_server(ca, current.hosts, options.days, current.crl_url);
+  record_server_cert(*club->store, store::cert_kind::server, renewed.cert_pem, now);
   constexpr mode_t private_file = 0600;
   constexpr mode_t public_file = 0644;
   // Each file is replaced atomically. The key goes first and the certificate last, so that a
   // server watching server.pem sees the new certificate only once its key is in place.
-  files::replace(paths.server_key(), renewed.key_pem, private_file);
+  files::replace(paths.server_key(), renewed.key_pem.view(), private_file);
   files::replace(paths.server_cert(), renewed.cert_pem, public_file);
-  const auto info = pki::inspect_cert(renewed.cert_pem);
-  std::string hosts;
-  for (const auto& host : info.hosts) {
-    hosts += (hosts.empty() ? "" : ",") + host;
+  // The old certificate is revoked once the new one is in place: its key may be on a disk or a
+  // backup that outlives it, and must not let anyone pass as the club for the rest of its term.
+  if (auto revoked = club->store->revoke_cert(current.serial, now);
+      !revoked && revoked.error() != errc::not_found) {
+    throw std::runtime_error(explain(revoked.error(), "certificate " + current.serial));
   }
+  rewrite_crl(*club->store, paths, ca);
+  const auto info = pki::inspect_cert(renewed.cert_pem);
   std::cout << "Renewed " << paths.server_cert().string() << ": serial " << info.serial
-            << ", hosts " << hosts << ", expires " << format_utc(info.not_after) << "\n";
+            << ", hosts " << join_hosts(info.hosts) << ", expires " << format_utc(info.not_after)
+            << "; the old serial " << current.serial << " is revoked\n";
 }
 
 }  // namespace

@@ -101,6 +101,8 @@ void run_doctor(const doctor_options& options) {
     }
   });
 
+  // Each key is its own check: a key file refused (a link, open permissions) still lets the
+  // certificate checks run.
   std::string ca_pem;
   r.check([&] {
     ca_pem = files::read_text(paths.ca_cert());
@@ -108,26 +110,42 @@ void run_doctor(const doctor_options& options) {
     if (!ca.is_ca) {
       throw std::runtime_error(paths.ca_cert().string() + ": not a CA certificate");
     }
-    const auto key = files::read_secret(paths.ca_key());
-    if (!pki::key_matches_cert(std::string(key.view()), ca_pem)) {
-      throw std::runtime_error(paths.ca_key().string() + ": does not match ca.pem");
-    }
-    r.ok("ca.pem and ca.key match");
     check_expiry(r, "CA certificate", ca.not_after, now);
   });
   r.check([&] {
-    const auto cert_pem = files::read_text(paths.server_cert());
-    const auto server = pki::inspect_cert(cert_pem);
-    const auto key = files::read_secret(paths.server_key());
-    if (!pki::key_matches_cert(std::string(key.view()), cert_pem)) {
-      throw std::runtime_error(paths.server_key().string() + ": does not match server.pem");
+    const auto key = files::read_secret(paths.ca_key());
+    if (!pki::key_matches_cert(key.view(), ca_pem)) {
+      throw std::runtime_error(paths.ca_key().string() + ": does not match ca.pem");
     }
-    r.ok("server.pem and server.key match");
-    if (ca_pem.empty() || !pki::issued_by(cert_pem, ca_pem)) {
+    r.ok("ca.pem and ca.key match");
+  });
+  std::string server_pem;
+  r.check([&] {
+    server_pem = files::read_text(paths.server_cert());
+    const auto server = pki::inspect_cert(server_pem);
+    if (ca_pem.empty() || !pki::issued_by(server_pem, ca_pem)) {
       throw std::runtime_error(paths.server_cert().string() + ": not issued by the club CA");
     }
     r.ok("server.pem chains to ca.pem");
     check_expiry(r, "server certificate", server.not_after, now);
+    store::sqlite_store db(paths.database());
+    auto certs = db.list_certs();
+    if (!certs) {
+      throw std::runtime_error(paths.database().string() + ": " + certs.error().message());
+    }
+    for (const auto& c : *certs) {
+      if (c.serial == server.serial && c.revoked()) {
+        throw std::runtime_error(paths.server_cert().string() + ": serial " + c.serial +
+                                 " is revoked (run hush cert renew)");
+      }
+    }
+  });
+  r.check([&] {
+    const auto key = files::read_secret(paths.server_key());
+    if (!pki::key_matches_cert(key.view(), server_pem)) {
+      throw std::runtime_error(paths.server_key().string() + ": does not match server.pem");
+    }
+    r.ok("server.pem and server.key match");
   });
   r.check([&] {
     if (!std::filesystem::exists(paths.ca_crl())) {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli/club_dir.hpp"
+#include "cli/club_pki.hpp"
 #include "cli/commands.hpp"
 #include "config/config.hpp"
 #include "core/files.hpp"
@@ -89,10 +90,9 @@ void run_init(const init_options& options) {
                        ":" + std::to_string(config::default_port) + crl_path;
   const auto server = pki::issue_server(ca, hosts, pki::max_server_validity_days, crl_url);
 
-  files::write_new(paths.ca_key(), ca.key_pem, private_file);
+  files::write_new(paths.ca_key(), ca.key_pem.view(), private_file);
   files::write_new(paths.ca_cert(), ca.cert_pem, public_file);
-  files::write_new(paths.ca_crl(), pki::make_crl_der(ca, pki::crl_validity_days), public_file);
-  files::write_new(paths.server_key(), server.key_pem, private_file);
+  files::write_new(paths.server_key(), server.key_pem.view(), private_file);
   files::write_new(paths.server_cert(), server.cert_pem, public_file);
   const auto master = crypto::random_bytes(crypto::envelope::key_size);
   files::write_new(paths.master_key(), master.view(), private_file);
@@ -109,6 +109,11 @@ void run_init(const init_options& options) {
         !added) {
       throw std::runtime_error(explain(added.error(), std::string("member ") + first_member));
     }
+    // The server certificate is recorded like every other the CA issues, so that it can be
+    // revoked; the first CRL takes its number from the store's counter.
+    record_server_cert(*club->store, store::cert_kind::server, server.cert_pem,
+                       club->clock.now_seconds());
+    rewrite_crl(*club->store, paths, ca);
   }
 
   std::error_code ec;

@@ -93,18 +93,12 @@ void run_remove(const member_options& options) {
   std::cout << "Removed member \"" << options.name << "\"\n";
 }
 
+// Any certificate the CA recorded, not only members': the same as `hush ca revoke`.
 void run_revoke_cert(const cert_options& options) {
-  const auto serial = pki::canonical_serial(options.revoke);
-  if (serial.empty()) {
-    throw std::runtime_error("\"" + options.revoke + "\" is not a certificate serial (hex)");
-  }
   const auto paths = resolve_dir(options.dir);
   auto club = open_club(paths);
-  const auto ca = read_ca(paths);
-  if (auto revoked = club->store->revoke_client_cert(serial, club->clock.now_seconds()); !revoked) {
-    throw std::runtime_error(explain(revoked.error(), "certificate " + serial));
-  }
-  rewrite_crl(*club->store, paths, ca);
+  const auto serial =
+      revoke_and_publish(*club->store, paths, options.revoke, club->clock.now_seconds());
   std::cout << "Revoked certificate " << serial << "; " << paths.ca_crl().string()
             << " rewritten\n";
 }
@@ -151,7 +145,7 @@ void run_issue_cert(const cert_options& options) {
   }
   constexpr mode_t private_file = 0600;
   constexpr mode_t public_file = 0644;
-  files::write_new(key_path, leaf.key_pem, private_file);
+  files::write_new(key_path, leaf.key_pem.view(), private_file);
   files::write_new(cert_path, leaf.cert_pem, public_file);
   files::write_new(p12_path, p12, private_file);
   std::cout << "Certificate for \"" << options.name << "\", serial " << info.serial << ", expires "
@@ -237,7 +231,8 @@ void add_member(CLI::App& app) {
                                        "Where NAME.key, NAME.pem and NAME.p12 go (default .)");
   cert_cmd
       ->add_option("--revoke", cert->revoke,
-                   "Revoke the certificate with this serial (hex) and rewrite ca.crl")
+                   "Revoke the certificate with this serial (hex), of any kind, and rewrite "
+                   "ca.crl (as hush ca revoke)")
       ->excludes(name_opt)
       ->excludes(days_opt)
       ->excludes(out_opt);

@@ -63,7 +63,6 @@ class reloader {
       return;
     }
     try {
-      files::require_private(files_.private_key);
       auto next = net::make_server_context(files_);
       std::string crl;
       if (std::filesystem::exists(files_.client_crl)) {
@@ -197,18 +196,24 @@ void run_serve(const serve_options& options) {
       audits);
   server.on_hangup([&reload] { reload.check(true); });
   audit_pruner pruner(*club->domain, club->cfg.audit_keep_days);
-  // Housekeeping on a thread of its own: the file watch (a stat of four files a second) and the
-  // audit retention.
-  std::jthread watcher([&reload, &pruner](std::stop_token stop) {
+  // Housekeeping on a thread of its own: the file watch (a stat of four files a second), the
+  // audit retention, and, once a minute, the TLS sessions past their lifetime wiped from the
+  // cache.
+  std::jthread watcher([&reload, &pruner, &tls](std::stop_token stop) {
+    constexpr int seconds_between_session_flushes = 60;
     std::mutex mutex;
     std::condition_variable_any wake;
     std::unique_lock lock(mutex);
+    int ticks = 0;
     // The predicate never holds: each wait ends at the timeout or at the stop request.
     while (!stop.stop_requested()) {
       wake.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; });
       if (!stop.stop_requested()) {
         reload.check(false);
         pruner.tick(stop);
+        if (++ticks % seconds_between_session_flushes == 0) {
+          net::flush_expired_sessions(*tls.current());
+        }
       }
     }
   });

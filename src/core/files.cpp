@@ -1,6 +1,7 @@
 #include "core/files.hpp"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
@@ -25,6 +26,32 @@ void fsync_directory(const std::filesystem::path& dir) {
   }
 }
 
+// Closes a descriptor when it goes out of scope.
+class descriptor {
+ public:
+  explicit descriptor(int fd) : fd_(fd) {}
+  descriptor(const descriptor&) = delete;
+  descriptor& operator=(const descriptor&) = delete;
+  ~descriptor() { ::close(fd_); }
+
+ private:
+  int fd_;
+};
+
+// The permission and owner rules every private file and directory follows.
+void check_private(const std::filesystem::path& path, const struct stat& st) {
+  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
+    throw std::runtime_error(path.string() + ": permissions " + mode +
+                             " let group or others in; run chmod " +
+                             (S_ISDIR(st.st_mode) ? "700" : "600") + " on it");
+  }
+  if (st.st_uid != ::geteuid()) {
+    throw std::runtime_error(path.string() + ": owned by another user");
+  }
+}
+
 std::string read_all(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -42,9 +69,51 @@ std::string read_text(const std::filesystem::path& path) {
 }
 
 secret_bytes read_secret(const std::filesystem::path& path) {
-  std::string raw = read_all(path);
-  auto bytes = secret_bytes::from_string(raw);
-  secure_zero(raw.data(), raw.size());
+  // O_NOFOLLOW: a link is refused, not followed. O_NONBLOCK: a FIFO put in the key's place
+  // cannot hang the open; it is then refused as not a regular file. The checks below are made on
+  // this descriptor, so what is checked is what is read.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) {
+    if (errno == ELOOP) {
+      throw std::runtime_error(path.string() +
+                               ": is a symbolic link; hush reads a private file only when it is "
+                               "the file itself, not a link to one");
+    }
+    fail(path, "cannot open", errno);
+  }
+  const descriptor owner(fd);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    fail(path, "cannot stat", errno);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    throw std::runtime_error(path.string() + ": not a regular file");
+  }
+  check_private(path, st);
+  if (static_cast<std::uintmax_t>(st.st_size) > max_private_file_size) {
+    throw std::runtime_error(path.string() + ": too large for a key (" +
+                             std::to_string(st.st_size) + " bytes)");
+  }
+  secret_bytes bytes(static_cast<std::size_t>(st.st_size));
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const auto n = ::read(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      fail(path, "cannot read", errno);
+    }
+    if (n == 0) {
+      break;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  // A file that changed size while being read is not a key to trust.
+  std::uint8_t extra = 0;
+  if (done != bytes.size() || ::read(fd, &extra, 1) != 0) {
+    throw std::runtime_error(path.string() + ": changed while being read");
+  }
   return bytes;
 }
 
@@ -101,19 +170,20 @@ void replace(const std::filesystem::path& path, std::string_view contents, mode_
 
 void require_private(const std::filesystem::path& path) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
+  if (::lstat(path.c_str(), &st) != 0) {
     fail(path, "cannot stat", errno);
   }
-  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
-    throw std::runtime_error(path.string() + ": permissions " + mode +
-                             " let group or others in; run chmod " +
-                             (S_ISDIR(st.st_mode) ? "700" : "600") + " on it");
+  if (S_ISLNK(st.st_mode)) {
+    // A club directory may live elsewhere (/var/lib/hush -> /srv/hush); its target is checked.
+    if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      throw std::runtime_error(path.string() +
+                               ": is a symbolic link; a private file must be the file itself");
+    }
   }
-  if (st.st_uid != ::geteuid()) {
-    throw std::runtime_error(path.string() + ": owned by another user");
+  if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+    throw std::runtime_error(path.string() + ": not a regular file or directory");
   }
+  check_private(path, st);
 }
 
 }  // namespace hush::files

@@ -10,8 +10,18 @@
 
 namespace hush::files {
 
-// Reads a whole file. Throws std::runtime_error naming the path; for startup and the CLI.
+// Reads a whole file that holds nothing secret (a certificate, a CRL, the config). Throws
+// std::runtime_error naming the path; for startup and the CLI.
 std::string read_text(const std::filesystem::path& path);
+
+// The most a private file (a key) may hold; anything larger is not one of ours.
+inline constexpr std::size_t max_private_file_size = 1 << 20;
+
+// Reads a private file (master.key, server.key, ca.key, a Fernet key) the safe way: opened once
+// without following a symbolic link, and the open descriptor checked (a regular file, owned by
+// the current user, no group or other permission bits, at most max_private_file_size) before it
+// is read. The bytes go straight into the zeroed buffer returned; no other copy is left behind.
+// Throws std::runtime_error naming the path and saying why (one line).
 secret_bytes read_secret(const std::filesystem::path& path);
 
 // Creates the file exclusively (fails if it exists) with the given mode, writes, fsyncs it and its
@@ -24,7 +34,9 @@ void write_new(const std::filesystem::path& path, std::string_view contents, mod
 void replace(const std::filesystem::path& path, std::string_view contents, mode_t mode);
 
 // Throws std::runtime_error if the path is readable, writable or executable by group or others,
-// or is not owned by the current user: a secret that others can read is already lost.
+// is not owned by the current user, or is not a regular file or directory: a secret that others
+// can read is already lost. A file must not be a symbolic link (a link lets whoever can write
+// its target's directory swap the secret); a directory may be reached through one.
 void require_private(const std::filesystem::path& path);
 
 }  // namespace hush::files

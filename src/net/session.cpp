@@ -56,7 +56,10 @@ class session : public std::enable_shared_from_this<session> {
   }
   session(const session&) = delete;
   session& operator=(const session&) = delete;
-  ~session() { state_.connections.close(address_slot_); }
+  ~session() {
+    keep_session_resumable(stream_.native_handle());
+    state_.connections.close(address_slot_);
+  }
 
   void start() {
     beast::get_lowest_layer(stream_).expires_after(state_.cfg.handshake_timeout);

@@ -1,5 +1,6 @@
 #include "net/tls.hpp"
 
+#include <ctime>
 #include <memory>
 #include <stdexcept>
 
@@ -24,6 +25,33 @@ constexpr const char* tls13_suites =
 constexpr const char* groups = "X25519:P-256:P-384";
 // Sessions resumed under client verification must come from this server's own contexts.
 constexpr unsigned char session_id_context[] = "hush-club";
+// Resumption is stateful (see make_server_context): the server's session cache holds at most
+// this many sessions, the oldest leaving first when it is full (a client whose session left does
+// a full handshake), and a session lives at most this long. A cached session holds its master
+// secret in memory until it ends, so the lifetime bounds how far back a memory read reaches.
+constexpr long session_cache_size = 10'000;
+constexpr long session_lifetime_seconds = 60 * 60;
+
+// A null password callback: an encrypted key fails here rather than prompting on a terminal.
+int no_password(char*, int, int, void*) {
+  return -1;
+}
+
+// The key is read once, through files::read_secret (no link, a regular private file of ours, the
+// checks made on the descriptor that is read), and handed to OpenSSL from memory: no second open
+// by path that a swapped file could answer.
+void use_private_key(SSL_CTX* native, const std::filesystem::path& path) {
+  const auto pem = files::read_secret(path);
+  const std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
+  const std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, no_password, nullptr) : nullptr,
+      EVP_PKEY_free);
+  if (!key || SSL_CTX_use_PrivateKey(native, key.get()) != 1) {
+    ERR_clear_error();
+    throw std::runtime_error(path.string() + ": cannot load the private key (not a PEM key)");
+  }
+}
 
 X509* read_pem_certificate(const std::filesystem::path& path) {
   const std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(path.c_str(), "r"), BIO_free);
@@ -107,6 +135,16 @@ std::shared_ptr<boost::asio::ssl::context> make_server_context(const tls_files& 
                                   SSL_OP_NO_TLSv1_1);
   // Saves about 34 KiB per idle connection: buffers are taken while data moves and given back.
   SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
+  // No stateless session tickets. A TLS 1.2 ticket is the session's master secret sealed under a
+  // ticket key that lives as long as this context (up to a year); whoever reads that one key
+  // from memory opens every recorded 1.2 session that got a ticket. Without them TLS 1.2 resumes
+  // by session id from the server's cache, and OpenSSL gives TLS 1.3 clients stateful tickets
+  // (an id into the same cache; 1.3 resumption also runs a fresh ECDHE). A secret then lives
+  // only as long as its cached session, and is wiped when the session leaves the cache.
+  SSL_CTX_set_options(native, SSL_OP_NO_TICKET);
+  SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_SERVER);
+  SSL_CTX_sess_set_cache_size(native, session_cache_size);
+  SSL_CTX_set_timeout(native, session_lifetime_seconds);
 
   boost::system::error_code ec;
   ctx->use_certificate_chain_file(files.cert_chain.string(), ec);
@@ -114,11 +152,7 @@ std::shared_ptr<boost::asio::ssl::context> make_server_context(const tls_files& 
     throw std::runtime_error(files.cert_chain.string() +
                              ": cannot load certificate: " + ec.message());
   }
-  ctx->use_private_key_file(files.private_key.string(), ssl::context::pem, ec);
-  if (ec) {
-    throw std::runtime_error(files.private_key.string() +
-                             ": cannot load private key: " + ec.message());
-  }
+  use_private_key(native, files.private_key);
   if (SSL_CTX_check_private_key(native) != 1) {
     ERR_clear_error();
     throw std::runtime_error(files.private_key.string() + ": key does not match " +
@@ -128,6 +162,16 @@ std::shared_ptr<boost::asio::ssl::context> make_server_context(const tls_files& 
     trust_club_clients(native, files);
   }
   return ctx;
+}
+
+void flush_expired_sessions(boost::asio::ssl::context& ctx) {
+  SSL_CTX_flush_sessions(ctx.native_handle(), static_cast<long>(std::time(nullptr)));
+}
+
+void keep_session_resumable(SSL* ssl) {
+  if (ssl != nullptr && SSL_is_init_finished(ssl) == 1) {
+    SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+  }
 }
 
 std::optional<peer_identity> verified_peer(SSL* ssl) {

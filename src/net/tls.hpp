@@ -30,6 +30,18 @@ struct tls_files {
 // of a client that has none. Throws std::runtime_error naming the file at fault.
 std::shared_ptr<boost::asio::ssl::context> make_server_context(const tls_files& files);
 
+// Ends the cached TLS sessions whose lifetime has passed, wiping their secrets. OpenSSL does so
+// only every 255 handshakes; a quiet server calls this now and then so that a session's secret
+// does not outlive its lifetime by much. Thread safe.
+void flush_expired_sessions(boost::asio::ssl::context& ctx);
+
+// Call before a server connection's SSL is freed. A connection that ends without our close_notify
+// (the client just closed its socket, as browsers and `openssl s_time` do; a timeout) would make
+// OpenSSL drop its session from the cache, and with stateful resumption that client could not
+// resume. SSL 3.0 and TLS 1.0 asked for that; TLS 1.1 and later (RFC 5246 7.2.1) do not, and
+// nginx keeps such sessions too. Only a session whose handshake completed is kept.
+void keep_session_resumable(SSL* ssl);
+
 // The context new connections take. Replaced whole when the files change (hush cert renew,
 // hush ca crl), so connections already open keep theirs and none is dropped. Thread safe.
 class tls_context_holder {

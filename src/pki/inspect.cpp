@@ -53,7 +53,7 @@ cert_info inspect_cert(const std::string& cert_pem) {
   return info;
 }
 
-bool key_matches_cert(const std::string& key_pem, const std::string& cert_pem) {
+bool key_matches_cert(std::string_view key_pem, const std::string& cert_pem) {
   auto key = key_from_pem(key_pem, "the private key");
   auto cert = cert_from_pem(cert_pem, "the certificate");
   return EVP_PKEY_eq(X509_get0_pubkey(cert.get()), key.get()) == 1;
@@ -87,6 +87,11 @@ crl_info inspect_crl(const std::string& crl_der, const std::string& ca_cert_pem)
   info.next_update = next != nullptr ? to_unix(next) : 0;
   const int count = sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl.get()));
   info.revoked = count > 0 ? static_cast<std::size_t>(count) : 0;
+  const integer_ptr number(static_cast<ASN1_INTEGER*>(
+      X509_CRL_get_ext_d2i(crl.get(), NID_crl_number, nullptr, nullptr)));
+  if (!number || ASN1_INTEGER_get_int64(&info.number, number.get()) != 1) {
+    info.number = 0;
+  }
   info.signed_by_ca =
       X509_NAME_cmp(X509_CRL_get_issuer(crl.get()), X509_get_subject_name(ca_cert.get())) == 0 &&
       X509_CRL_verify(crl.get(), X509_get0_pubkey(ca_cert.get())) == 1;

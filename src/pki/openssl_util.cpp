@@ -29,7 +29,7 @@ pkey_ptr make_p256_key() {
   return key;
 }
 
-std::string key_to_pem(EVP_PKEY* key) {
+secret_string key_to_pem(EVP_PKEY* key) {
   bio_ptr bio(BIO_new(BIO_s_secmem()));
   if (!bio ||
       PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
@@ -37,7 +37,8 @@ std::string key_to_pem(EVP_PKEY* key) {
   }
   char* data = nullptr;
   const long size = BIO_get_mem_data(bio.get(), &data);
-  return {data, static_cast<std::size_t>(size)};
+  // Straight into the secret_string: the std::string's buffer moves in, no copy stays behind.
+  return secret_string(std::string(data, static_cast<std::size_t>(size)));
 }
 
 std::string cert_to_pem(X509* cert) {
@@ -63,7 +64,7 @@ int no_password(char*, int, int, void*) {
   return -1;
 }
 
-pkey_ptr key_from_pem(const std::string& pem, const std::string& what) {
+pkey_ptr key_from_pem(std::string_view pem, const std::string& what) {
   auto bio = read_bio(pem);
   pkey_ptr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_password, nullptr));
   if (!key) {

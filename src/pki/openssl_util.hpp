@@ -14,6 +14,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "core/secret.hpp"
+
 namespace hush::pki::detail {
 
 template <auto Free>
@@ -44,11 +46,11 @@ using extensions_ptr = std::unique_ptr<STACK_OF(X509_EXTENSION), deleter<free_ex
 
 [[noreturn]] void fail(const std::string& what);
 pkey_ptr make_p256_key();
-std::string key_to_pem(EVP_PKEY* key);
+secret_string key_to_pem(EVP_PKEY* key);
 std::string cert_to_pem(X509* cert);
 bio_ptr read_bio(std::string_view text);
 int no_password(char*, int, int, void*);
-pkey_ptr key_from_pem(const std::string& pem, const std::string& what = "the CA private key");
+pkey_ptr key_from_pem(std::string_view pem, const std::string& what = "the CA private key");
 x509_ptr cert_from_pem(const std::string& pem, const std::string& what = "the CA certificate");
 std::string der_to_string(unsigned char* der, int size, const char* what);
 std::int64_t to_unix(const ASN1_TIME* time);

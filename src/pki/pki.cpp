@@ -89,7 +89,7 @@ std::string issue_leaf(const key_and_cert& ca, EVP_PKEY* subject_key, const leaf
     throw std::runtime_error("\"" + leaf.crl_url + "\" is not a URL for a CRL");
   }
   const std::string san = san_of(leaf.hosts);
-  auto ca_key = key_from_pem(ca.key_pem);
+  auto ca_key = key_from_pem(ca.key_pem.view());
   auto ca_cert = cert_from_pem(ca.cert_pem);
   auto cert = new_certificate(subject_key, leaf.common_name, leaf.days);
   X509_set_issuer_name(cert.get(), X509_get_subject_name(ca_cert.get()));
@@ -272,7 +272,7 @@ key_and_cert issue_client(const key_and_cert& ca, const std::string& member_name
 
 std::string make_pkcs12(const key_and_cert& leaf, const std::string& ca_cert_pem,
                         std::string_view password, const std::string& friendly_name) {
-  auto key = key_from_pem(leaf.key_pem, "the private key");
+  auto key = key_from_pem(leaf.key_pem.view(), "the private key");
   auto cert = cert_from_pem(leaf.cert_pem, "the certificate");
   auto ca_cert = cert_from_pem(ca_cert_pem);
   if (EVP_PKEY_eq(X509_get0_pubkey(cert.get()), key.get()) != 1) {
@@ -344,9 +344,12 @@ std::string sign_csr(const key_and_cert& ca, const std::string& csr_pem, int day
   return issue_leaf(ca, key, {common_name, hosts, key_usage, "serverAuth", crl_url, days});
 }
 
-std::string make_crl_der(const key_and_cert& ca, int days,
+std::string make_crl_der(const key_and_cert& ca, int days, std::int64_t crl_number,
                          const std::vector<revoked_entry>& revoked) {
-  auto ca_key = key_from_pem(ca.key_pem);
+  if (crl_number <= 0) {
+    throw std::runtime_error("a CRL number must be positive");
+  }
+  auto ca_key = key_from_pem(ca.key_pem.view());
   auto ca_cert = cert_from_pem(ca.cert_pem);
   const crl_ptr crl(X509_CRL_new());
   const time_ptr last(ASN1_TIME_new());
@@ -382,11 +385,9 @@ std::string make_crl_der(const key_and_cert& ca, int days,
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, ca_cert.get(), nullptr, nullptr, crl.get(), 0);
   ext_ptr aki(X509V3_EXT_conf_nid(nullptr, &ctx, NID_authority_key_identifier, "keyid:always"));
-  // The time as CRL number: each list gets a larger number than the one before (RFC 5280
-  // 5.2.3) without a counter to keep.
   const integer_ptr number(ASN1_INTEGER_new());
   if (!aki || X509_CRL_add_ext(crl.get(), aki.get(), -1) != 1 || !number ||
-      ASN1_INTEGER_set_int64(number.get(), static_cast<std::int64_t>(std::time(nullptr))) != 1 ||
+      ASN1_INTEGER_set_int64(number.get(), crl_number) != 1 ||
       X509_CRL_add1_ext_i2d(crl.get(), NID_crl_number, number.get(), 0, 0) != 1) {
     fail("cannot add the CRL extensions");
   }

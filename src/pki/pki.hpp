@@ -5,11 +5,14 @@
 #include <string_view>
 #include <vector>
 
+#include "core/secret.hpp"
+
 namespace hush::pki {
 
-// A private key and its certificate, both PEM. The key is a secret: write it 0600 and drop it.
+// A private key and its certificate, both PEM. The key is a secret, held in a secret_string
+// (zeroed when freed): write it 0600 and drop it. Move-only, like its key.
 struct key_and_cert {
-  std::string key_pem;
+  secret_string key_pem;
   std::string cert_pem;
 };
 
@@ -65,9 +68,11 @@ struct revoked_entry {
 };
 
 // The CA's certificate revocation list, DER-encoded: v2, signed by the CA, valid from now for
-// `days`, listing every `revoked` certificate with its revocation date. Its CRL number is the
-// current time in seconds, so that a newer list has a larger number. Throws std::runtime_error.
-std::string make_crl_der(const key_and_cert& ca, int days,
+// `days`, listing every `revoked` certificate with its revocation date, with `crl_number` (> 0)
+// as its CRL number. RFC 5280 5.2.3 wants each list's number larger than the one before: the
+// caller takes it from a counter that only grows (store::next_crl_number). Throws
+// std::runtime_error.
+std::string make_crl_der(const key_and_cert& ca, int days, std::int64_t crl_number,
                          const std::vector<revoked_entry>& revoked = {});
 
 // Signs a PEM certificate signing request (openssl req, Python cryptography, ...) as a server
@@ -99,7 +104,7 @@ cert_info inspect_cert(const std::string& cert_pem);
 
 // True when the PEM private key is the one whose public half the PEM certificate carries.
 // Throws std::runtime_error if either cannot be read.
-bool key_matches_cert(const std::string& key_pem, const std::string& cert_pem);
+bool key_matches_cert(std::string_view key_pem, const std::string& cert_pem);
 
 // True when `cert_pem` chains to `ca_cert_pem` (signature, names, CA constraints), validity
 // periods aside: expiry is a separate question. Throws std::runtime_error on unreadable input.
@@ -109,6 +114,7 @@ struct crl_info {
   std::int64_t last_update = 0;  // unix seconds
   std::int64_t next_update = 0;
   std::size_t revoked = 0;
+  std::int64_t number = 0;  // the CRL number, 0 if it has none (or one beyond 63 bits)
   bool signed_by_ca = false;
 };
 

@@ -44,4 +44,16 @@ bool parse_message_format(std::string_view text, message_format& out) noexcept {
   return false;
 }
 
+std::string_view to_string(cert_kind kind) noexcept {
+  switch (kind) {
+    case cert_kind::client:
+      return "client";
+    case cert_kind::server:
+      return "server";
+    case cert_kind::csr:
+      return "csr";
+  }
+  return "client";
+}
+
 }  // namespace hush::store

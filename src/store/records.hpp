@@ -85,6 +85,24 @@ struct client_cert_record {
   bool revoked() const noexcept { return revoked_at != 0; }
 };
 
+// What a certificate the club CA issued is for: a member's client certificate (`hush member
+// cert`), the server's own (`hush init`, `hush cert renew`), or a server certificate for a CSR
+// (`hush ca sign`).
+enum class cert_kind { client, server, csr };
+std::string_view to_string(cert_kind kind) noexcept;
+
+// A certificate the club CA issued, of any kind. `names` is the member's name for a client
+// certificate, the subjectAltName hosts (comma-separated) for the others.
+struct issued_cert_record {
+  std::string serial;
+  cert_kind kind = cert_kind::server;
+  std::string names;
+  std::int64_t issued_at = 0;
+  std::int64_t expires_at = 0;
+  std::int64_t revoked_at = 0;  // 0: not revoked
+  bool revoked() const noexcept { return revoked_at != 0; }
+};
+
 // One entry of the CA's revocation list.
 struct revoked_cert {
   std::string serial;

@@ -84,16 +84,26 @@ class store {
   // Client certificates. `serial` is pki::canonical_serial's form. add: not_found if the member
   // does not exist, already_exists for a serial already recorded.
   virtual result<void> add_client_cert(const client_cert_record& cert) = 0;
-  // Marks the certificate revoked at `at`; a certificate already revoked keeps its first
-  // revocation time. not_found for an unknown serial.
-  virtual result<void> revoke_client_cert(std::string_view serial, std::int64_t at) = 0;
+  // Server certificates (kind server or csr): recorded when the CA issues them, so that they can
+  // be revoked. already_exists for a serial already recorded; invalid kind client is a
+  // storage_failure (a client certificate belongs to a member: add_client_cert).
+  virtual result<void> add_server_cert(const issued_cert_record& cert) = 0;
+  // Marks the certificate revoked at `at`, whatever its kind; a certificate already revoked keeps
+  // its first revocation time. not_found for a serial the CA never recorded.
+  virtual result<void> revoke_cert(std::string_view serial, std::int64_t at) = 0;
+  // Every certificate the CA recorded, of every kind, oldest first.
+  virtual result<std::vector<issued_cert_record>> list_certs() = 0;
   // Revokes at `at` every certificate of the member not revoked yet; returns how many.
   virtual result<std::size_t> revoke_member_certs(std::string_view member, std::int64_t at) = 0;
-  // Every revoked certificate, for the CRL, oldest revocation first.
+  // Every revoked certificate of every kind, for the CRL, oldest revocation first.
   virtual result<std::vector<revoked_cert>> list_revoked_certs() = 0;
   // The record of one certificate (member, expiry, revocation), for the server's check of a
   // client certificate; not_found for a serial the CA never recorded.
   virtual result<client_cert_record> client_cert_status(std::string_view serial) = 0;
+  // The CRL number for the next list: one more than the last one handed out, counted in the
+  // database in the same transaction that hands it out, so that it only ever grows, whichever
+  // process writes the list and whatever the clock says.
+  virtual result<std::int64_t> next_crl_number() = 0;
 
   // Small named values about the club itself (e.g. the master key's check). club_meta:
   // not_found for a name never set. set_club_meta_once: the first value set stays; setting a

@@ -9,6 +9,7 @@ import datetime
 import ipaddress
 import os
 import re
+import sqlite3
 import stat
 import sys
 import unittest
@@ -376,6 +377,165 @@ class RenewAndDoctorTest(PkiCase):
         finally:
             os.chmod(self.club.path("server.key"), 0o600)
             self.assertEqual(self.club.hush("cert", "renew").rc, 0)
+
+
+SIGNED_RE = re.compile(r"^Signed \S+: serial ([0-9a-f]+), hosts ")
+
+
+class ServerRevocationTest(PkiCase):
+    """Every certificate the CA issues is recorded and can be revoked: the server's own (hush
+    init, hush cert renew) and signed CSRs, not only members'; the CRL lists them all and its
+    number only grows."""
+
+    def crl_number(self):
+        r = openssl("crl", "-inform", "DER", "-in", self.club.path("ca.crl"), "-noout",
+                    "-crlnumber", "-lastupdate")
+        self.assertEqual(r.rc, 0, r)
+        number = re.search(r"crlNumber=(?:0x)?([0-9A-Fa-f]+)", r.out)
+        last = re.search(r"lastUpdate=(.+)", r.out)
+        self.assertTrue(number and last, r.out)
+        return int(number.group(1), 16), last.group(1).strip()
+
+    def snapshot(self, name):
+        """A copy of server.pem as it is now, to check after it is replaced."""
+        path = self.out(name)
+        with open(self.club.path("server.pem"), "rb") as src, open(path, "wb") as dst:
+            dst.write(src.read())
+        return path
+
+    def test_1_init_server_certificate_can_be_revoked_and_renew_replaces_it(self):
+        serial = cert_serial(self.club.path("server.pem"))
+        old = self.snapshot("init-server.pem")
+        # The old command, now for any serial the CA recorded.
+        r = self.club.hush("member", "cert", "--revoke", serial)
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn(serial, self.crl_serials())
+        v = self.verify(old, "-crl_check", "-CRLfile", self.crl_pem())
+        self.assertNotEqual(v.rc, 0, v)
+        self.assertIn("revoked", v.out + v.err)
+        r = self.club.hush("ca", "list")
+        self.assertEqual(r.rc, 0, r)
+        self.assertRegex(r.out, r"(?m)^%s\tserver\tlocalhost,127\.0\.0\.1,::1,club\.example\t"
+                                r"\S+\trevoked \S+$" % serial)
+        # doctor says so, and what to do.
+        r = self.club.hush("doctor")
+        self.assertEqual(r.rc, 1, r)
+        self.assertRegex(r.out, r"(?m)^FAIL: .*server\.pem: serial %s is revoked \(run hush cert "
+                                r"renew\)$" % serial)
+        r = self.club.hush("cert", "renew")
+        self.assertEqual(r.rc, 0, r)
+        v = self.verify(self.club.path("server.pem"), "-crl_check", "-CRLfile", self.crl_pem())
+        self.assertEqual(v.rc, 0, v)
+        self.assertEqual(self.club.hush("doctor").rc, 0)
+
+    def test_2_renew_revokes_the_old_serial(self):
+        old_serial = cert_serial(self.club.path("server.pem"))
+        old = self.snapshot("before-renew.pem")
+        self.assertNotIn(old_serial, self.crl_serials())
+        r = self.club.hush("cert", "renew")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn("the old serial %s is revoked" % old_serial, r.out)
+        new_serial = cert_serial(self.club.path("server.pem"))
+        serials = self.crl_serials()
+        self.assertIn(old_serial, serials)
+        self.assertNotIn(new_serial, serials)
+        crl = self.crl_pem()
+        v = self.verify(old, "-crl_check", "-CRLfile", crl)
+        self.assertNotEqual(v.rc, 0, v)
+        self.assertIn("revoked", v.out + v.err)
+        v = self.verify(self.club.path("server.pem"), "-crl_check", "-CRLfile", crl)
+        self.assertEqual(v.rc, 0, v)
+        # The renewed certificate is recorded, and valid.
+        r = self.club.hush("ca", "list")
+        self.assertRegex(r.out, r"(?m)^%s\tserver\t\S+\t\S+\tvalid$" % new_serial)
+
+    def test_2b_renew_revokes_a_server_certificate_an_older_club_never_recorded(self):
+        # A club made before certificates were recorded: its server.pem has no row.
+        old_serial = cert_serial(self.club.path("server.pem"))
+        db = sqlite3.connect(self.club.path("hush.db"))
+        try:
+            with db:
+                db.execute("DELETE FROM server_certs WHERE serial = ?", (old_serial,))
+        finally:
+            db.close()
+        self.assertNotIn(old_serial, self.club.hush("ca", "list").out)
+        r = self.club.hush("cert", "renew")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn(old_serial, self.crl_serials())
+        self.assertRegex(self.club.hush("ca", "list").out,
+                         r"(?m)^%s\tserver\t\S+\t\S+\trevoked \S+$" % old_serial)
+
+    def test_3_signed_csr_is_recorded_and_revocable(self):
+        csr = self.out("web.csr")
+        r = openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-keyout", self.out("web.key"), "-out", csr,
+                    "-subj", "/CN=web.example", "-addext", "subjectAltName=DNS:web.example")
+        self.assertEqual(r.rc, 0, r)
+        cert = self.out("web.pem")
+        r = self.club.hush("ca", "sign", csr, "--out", cert)
+        self.assertEqual(r.rc, 0, r)
+        serial = SIGNED_RE.match(r.out).group(1)
+        self.assertEqual(serial, cert_serial(cert))
+        self.assertRegex(self.club.hush("ca", "list").out,
+                         r"(?m)^%s\tcsr\tweb\.example\t\S+\tvalid$" % serial)
+        r = self.club.hush("ca", "revoke", serial.upper())
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn(serial, self.crl_serials())
+        v = self.verify(cert, "-crl_check", "-CRLfile", self.crl_pem())
+        self.assertNotEqual(v.rc, 0, v)
+        self.assertIn("revoked", v.out + v.err)
+        self.assertIn("not found", one_hush_line(self, self.club.hush("ca", "revoke", "abcdef")))
+        one_hush_line(self, self.club.hush("ca", "revoke", "xyz"))
+
+    def test_4_crl_numbers_only_grow_within_one_second(self):
+        # Two lists written in the same second (tried a few times, so that a second boundary in
+        # between cannot make this pass or fail by luck) must still have increasing numbers.
+        same_second = False
+        for _ in range(5):
+            self.assertEqual(self.club.hush("ca", "crl").rc, 0)
+            first, first_at = self.crl_number()
+            self.assertEqual(self.club.hush("ca", "crl").rc, 0)
+            second, second_at = self.crl_number()
+            self.assertGreater(second, first)
+            if first_at == second_at:
+                same_second = True
+                break
+        self.assertTrue(same_second, "no two lists in the same second in five tries")
+        # A revocation's list comes after them too.
+        self.club.add_member("numbered")
+        out_dir = self.out("numbered")
+        os.makedirs(out_dir)
+        r = self.club.hush("member", "cert", "numbered", "--out-dir", out_dir)
+        self.assertEqual(r.rc, 0, r)
+        self.assertEqual(self.club.hush("member", "remove", "numbered").rc, 0)
+        self.assertGreater(self.crl_number()[0], second)
+
+
+class KeyFileTest(PkiCase):
+    """A key file is read only as itself: one replaced by a symbolic link, even to a private
+    copy, makes serve and doctor refuse, naming the file."""
+
+    def test_a_key_replaced_by_a_symlink_is_refused(self):
+        for name in ("server.key", "master.key", "ca.key"):
+            with self.subTest(key=name):
+                path = self.club.path(name)
+                copy = self.out("copy-" + name)
+                os.rename(path, copy)
+                self.assertEqual(mode(copy), 0o600)
+                os.symlink(copy, path)
+                try:
+                    r = self.club.hush("doctor")
+                    self.assertEqual(r.rc, 1, r)
+                    self.assertRegex(r.out, r"(?m)^FAIL: .*/%s: is a symbolic link" % re.escape(name))
+                    started, r = support.try_serve(self.club)
+                    self.assertFalse(started, r)
+                    line = one_hush_line(self, r)
+                    self.assertIn(name, line)
+                    self.assertIn("symbolic link", line)
+                finally:
+                    os.unlink(path)
+                    os.rename(copy, path)
+                self.assertEqual(self.club.hush("doctor").rc, 0)
 
 
 if __name__ == "__main__":

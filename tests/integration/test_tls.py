@@ -275,6 +275,98 @@ class HandshakeTest(unittest.TestCase):
         self.assertNotIn("verify OK", r.out + r.err)
 
 
+REQUEST = b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+
+
+def ticket_bytes(session_text):
+    """The size of the ticket in `openssl sess_id -text` output; None when it carries none."""
+    m = re.search(r"(?ms)^\s*TLS session ticket:\s*\n(.*?)^\s*Start Time", session_text)
+    if not m:
+        return None
+    return sum(len(re.findall(r"\b[0-9a-f]{2}\b", line.split(" - ", 1)[1][:48]))
+               for line in m.group(1).splitlines() if " - " in line)
+
+
+class SessionResumptionTest(unittest.TestCase):
+    """Resumption works in TLS 1.2 and 1.3 without stateless tickets: TLS 1.2 resumes by session
+    id from the server's cache and gets no ticket (which would carry its master secret sealed
+    under a long-lived key); TLS 1.3 gets a stateful ticket, a short id into that cache."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ws = Workspace()
+        cls.addClassCleanup(cls.ws.cleanup)
+        cls.club = Club(cls.ws)
+        cls.server = cls.club.serve()
+        cls.addClassCleanup(cls.server.stop)
+
+    def connect(self, port, protocol, session_arg, session_path):
+        # -ign_eof with a request that closes: s_client reads the whole answer, so a TLS 1.3
+        # NewSessionTicket (sent after the handshake) is in the session it saves.
+        return run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % port, "-CAfile",
+                    self.club.ca_pem, "-verify_return_error", protocol, "-ign_eof",
+                    session_arg, session_path], input=REQUEST)
+
+    def session_text(self, path):
+        r = run(["openssl", "sess_id", "-in", path, "-noout", "-text"])
+        self.assertEqual(r.rc, 0, r)
+        return r.out
+
+    def resume(self, protocol):
+        """Connects, saves the session, connects again offering it: (session text, 2nd run)."""
+        path = self.ws.sub("session%s.pem" % protocol)
+        first = self.connect(self.server.port, protocol, "-sess_out", path)
+        self.assertEqual(first.rc, 0, first)
+        self.assertRegex(first.out, r"(?m)^New, TLSv1\.[23], ")
+        text = self.session_text(path)
+        second = self.connect(self.server.port, protocol, "-sess_in", path)
+        self.assertEqual(second.rc, 0, second)
+        self.assertIn("HTTP/1.1 ", second.out)  # the request was answered
+        return text, second
+
+    def test_tls12_resumes_by_session_id_and_gets_no_ticket(self):
+        text, second = self.resume("-tls1_2")
+        self.assertRegex(second.out, r"(?m)^Reused, TLSv1\.2, ")
+        self.assertRegex(text, r"(?m)^\s*Session-ID: [0-9A-F]{32,}$")
+        self.assertNotIn("TLS session ticket", text)
+        self.assertIsNone(ticket_bytes(text))
+
+    def test_tls13_resumes_with_a_stateful_ticket(self):
+        text, second = self.resume("-tls1_3")
+        self.assertRegex(second.out, r"(?m)^Reused, TLSv1\.3, ")
+        size = ticket_bytes(text)
+        self.assertIsNotNone(size, text)
+        # A stateless ticket seals the whole session (about 200 bytes here); a stateful one is
+        # the session's id in the server's cache (32 bytes).
+        self.assertLessEqual(size, 64, text)
+        hint = re.search(r"ticket lifetime hint: (\d+)", text)
+        self.assertTrue(hint, text)
+        self.assertLessEqual(int(hint.group(1)), 3600)
+
+    def test_tls12_resumes_after_a_close_without_close_notify(self):
+        # openssl s_time (what bench/ measures resumption with) closes each connection's socket
+        # without a close_notify, as browsers often do; the session must stay in the cache.
+        r = run(["openssl", "s_time", "-connect", "127.0.0.1:%d" % self.server.port, "-CAfile",
+                 self.club.ca_pem, "-reuse", "-tls1_2", "-time", "1"])
+        self.assertEqual(r.rc, 0, r)
+        # s_time prints a mark per connection: "r" resumed, "*" a full handshake.
+        marks = "".join(re.findall(r"(?m)^[r*]+$", r.out))
+        reused, new = marks.count("r"), marks.count("*")
+        self.assertGreater(reused + new, 10, r.out)
+        self.assertGreaterEqual(reused, 0.9 * (reused + new), "reused %d, new %d" % (reused, new))
+
+    def test_control_the_probe_sees_a_stateless_tls12_ticket(self):
+        # openssl s_server with its defaults issues stateless tickets: the probe above must see
+        # one there, so that its "no ticket" from hush means something.
+        path = self.ws.sub("control.pem")
+        with OpenSSLServer(self.club, ["-www"]) as server:
+            r = self.connect(server.port, "-tls1_2", "-sess_out", path)
+            self.assertEqual(r.rc, 0, r)
+        text = self.session_text(path)
+        self.assertIn("TLS session ticket:", text)
+        self.assertGreater(ticket_bytes(text), 64, text)
+
+
 def ipv6_loopback():
     try:
         with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:

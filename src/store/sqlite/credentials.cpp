@@ -168,13 +168,76 @@ result<void> sqlite_store::add_client_cert(const client_cert_record& cert) {
   return {};
 }
 
-result<void> sqlite_store::revoke_client_cert(std::string_view serial, std::int64_t at) {
+result<void> sqlite_store::add_server_cert(const issued_cert_record& cert) {
+  if (cert.kind == cert_kind::client) {
+    return make_error_code(errc::storage_failure);
+  }
   auto db = acquire();
-  // A second revocation keeps the first date: the CRL must not move a revocation later.
-  return change_one(*db,
-                    "UPDATE client_certs SET revoked_at = "
-                    "CASE WHEN revoked_at = 0 THEN ?2 ELSE revoked_at END WHERE serial = ?1",
-                    [&](sqlite_statement& s) { s.bind(1, serial).bind(2, at); });
+  auto stmt = db->prepare(
+      "INSERT INTO server_certs (serial, kind, names, issued_at, expires_at, revoked_at) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  if (!stmt) {
+    return stmt.error();
+  }
+  stmt->bind(1, cert.serial)
+      .bind(2, to_string(cert.kind))
+      .bind(3, cert.names)
+      .bind(4, cert.issued_at)
+      .bind(5, cert.expires_at)
+      .bind(6, cert.revoked_at);
+  return stmt->run();
+}
+
+result<void> sqlite_store::revoke_cert(std::string_view serial, std::int64_t at) {
+  auto db = acquire();
+  write_transaction tx(*db);
+  if (auto begun = tx.begin(); !begun) {
+    return begun.error();
+  }
+  // A second revocation keeps the first date: the CRL must not move a revocation later. A serial
+  // is in one table or the other (159 random bits); both are asked, in one transaction.
+  int changed = 0;
+  for (const char* sql :
+       {"UPDATE client_certs SET revoked_at = "
+        "CASE WHEN revoked_at = 0 THEN ?2 ELSE revoked_at END WHERE serial = ?1",
+        "UPDATE server_certs SET revoked_at = "
+        "CASE WHEN revoked_at = 0 THEN ?2 ELSE revoked_at END WHERE serial = ?1"}) {
+    auto stmt = db->prepare(sql);
+    if (!stmt) {
+      return stmt.error();
+    }
+    stmt->bind(1, serial).bind(2, at);
+    if (auto done = stmt->run(); !done) {
+      return done.error();
+    }
+    changed += db->changes();
+  }
+  if (changed == 0) {
+    return make_error_code(errc::not_found);
+  }
+  return tx.commit();
+}
+
+result<std::vector<issued_cert_record>> sqlite_store::list_certs() {
+  auto db = acquire();
+  return query_all<issued_cert_record>(
+      *db,
+      "SELECT serial, 'client', member, issued_at, expires_at, revoked_at FROM client_certs "
+      "UNION ALL "
+      "SELECT serial, kind, names, issued_at, expires_at, revoked_at FROM server_certs "
+      "ORDER BY 4, 1",
+      [](sqlite_statement&) {},
+      [](const sqlite_statement& s) {
+        const auto kind = s.column_text(1);
+        return issued_cert_record{s.column_text(0),
+                                  kind == "client"   ? cert_kind::client
+                                  : kind == "server" ? cert_kind::server
+                                                     : cert_kind::csr,
+                                  s.column_text(2),
+                                  s.column_int(3),
+                                  s.column_int(4),
+                                  s.column_int(5)};
+      });
 }
 
 result<std::size_t> sqlite_store::revoke_member_certs(std::string_view member, std::int64_t at) {
@@ -187,7 +250,8 @@ result<std::vector<revoked_cert>> sqlite_store::list_revoked_certs() {
   return query_all<revoked_cert>(
       *db,
       "SELECT serial, revoked_at FROM client_certs WHERE revoked_at != 0 "
-      "ORDER BY revoked_at, serial",
+      "UNION ALL SELECT serial, revoked_at FROM server_certs WHERE revoked_at != 0 "
+      "ORDER BY 2, 1",
       [](sqlite_statement&) {},
       [](const sqlite_statement& s) {
         return revoked_cert{s.column_text(0), s.column_int(1)};
@@ -201,6 +265,29 @@ result<client_cert_record> sqlite_store::client_cert_status(std::string_view ser
       "SELECT serial, member, issued_at, expires_at, revoked_at FROM client_certs "
       "WHERE serial = ?1",
       [&](sqlite_statement& s) { s.bind(1, serial); }, read_client_cert);
+}
+
+result<std::int64_t> sqlite_store::next_crl_number() {
+  auto db = acquire();
+  write_transaction tx(*db);
+  if (auto begun = tx.begin(); !begun) {
+    return begun.error();
+  }
+  if (auto bumped = change_one(*db, "UPDATE crl_counter SET number = number + 1 WHERE id = 1",
+                               [](sqlite_statement&) {});
+      !bumped) {
+    return bumped.error();
+  }
+  auto number = query_one<std::int64_t>(
+      *db, "SELECT number FROM crl_counter WHERE id = 1", [](sqlite_statement&) {},
+      [](const sqlite_statement& s) { return s.column_int(0); });
+  if (!number) {
+    return number.error();
+  }
+  if (auto committed = tx.commit(); !committed) {
+    return committed.error();
+  }
+  return *number;
 }
 
 }  // namespace hush::store

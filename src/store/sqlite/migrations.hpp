@@ -88,6 +88,27 @@ CREATE TABLE club_meta (
   value BLOB NOT NULL
 ) WITHOUT ROWID;
 )sql",
+    // Server certificates the club CA issued (`hush init` and `hush cert renew`: kind 'server';
+    // `hush ca sign`: kind 'csr'), so that they can be revoked like members' certificates; `names`
+    // is their subjectAltName hosts, comma-separated. Client certificates stay in client_certs,
+    // which the server's certificate check reads. And the CRL number, which only grows: it starts
+    // at the time of this migration, above every number the lists written before it (which used
+    // the time) carried.
+    R"sql(
+CREATE TABLE server_certs (
+  serial     TEXT    PRIMARY KEY,
+  kind       TEXT    NOT NULL CHECK (kind IN ('server', 'csr')),
+  names      TEXT    NOT NULL,
+  issued_at  INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  revoked_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE crl_counter (
+  id     INTEGER PRIMARY KEY CHECK (id = 1),
+  number INTEGER NOT NULL
+);
+INSERT INTO crl_counter (id, number) VALUES (1, CAST(strftime('%s', 'now') AS INTEGER));
+)sql",
 };
 
 }  // namespace hush::store::sqlite_migrations

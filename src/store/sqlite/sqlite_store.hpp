@@ -60,10 +60,13 @@ class sqlite_store : public store {
   result<void> remove_session(std::span<const std::uint8_t> hash) override;
 
   result<void> add_client_cert(const client_cert_record& cert) override;
-  result<void> revoke_client_cert(std::string_view serial, std::int64_t at) override;
+  result<void> add_server_cert(const issued_cert_record& cert) override;
+  result<void> revoke_cert(std::string_view serial, std::int64_t at) override;
+  result<std::vector<issued_cert_record>> list_certs() override;
   result<std::size_t> revoke_member_certs(std::string_view member, std::int64_t at) override;
   result<std::vector<revoked_cert>> list_revoked_certs() override;
   result<client_cert_record> client_cert_status(std::string_view serial) override;
+  result<std::int64_t> next_crl_number() override;
 
   result<std::vector<std::uint8_t>> club_meta(std::string_view name) override;
   result<void> set_club_meta_once(std::string_view name,

@@ -3,6 +3,7 @@
 #include <ctime>
 #include <functional>
 #include <memory>
+#include <type_traits>
 
 #include <gtest/gtest.h>
 #include <openssl/bio.h>
@@ -62,7 +63,7 @@ TEST(Pki, CaIsAConstrainedP256Ca) {
   const auto ca = make_ca("test CA");
   const auto cert = read_cert(ca.cert_pem);
   ASSERT_TRUE(cert);
-  EXPECT_NE(ca.key_pem.find("PRIVATE KEY"), std::string::npos);
+  EXPECT_NE(ca.key_pem.view().find("PRIVATE KEY"), std::string::npos);
   EXPECT_EQ(X509_check_ca(cert.get()), 1);
   EXPECT_EQ(X509_get_pathlen(cert.get()), 0);
   EXPECT_EQ(X509_get_key_usage(cert.get()),
@@ -124,7 +125,7 @@ namespace {
 
 TEST(Pki, CrlIsSignedByTheCaAndEmpty) {
   const auto ca = make_ca("test CA");
-  const auto der = make_crl_der(ca, 30);
+  const auto der = make_crl_der(ca, 30, 1);
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
   std::unique_ptr<X509_CRL, void (*)(X509_CRL*)> crl(
       d2i_X509_CRL(nullptr, &p, static_cast<long>(der.size())), X509_CRL_free);
@@ -235,7 +236,7 @@ TEST(PkiClient, ClientCertificateIsAConstrainedLeafForClientAuth) {
   EXPECT_TRUE(info.hosts.empty());
   EXPECT_EQ(info.crl_url, "https://localhost:5684/ca.crl");
   EXPECT_GE(info.serial.size(), 30U);  // 159 random bits: 40 hex digits but for leading zeros
-  EXPECT_TRUE(key_matches_cert(client.key_pem, client.cert_pem));
+  EXPECT_TRUE(key_matches_cert(client.key_pem.view(), client.cert_pem));
   EXPECT_TRUE(issued_by(client.cert_pem, ca.cert_pem));
   EXPECT_FALSE(issued_by(client.cert_pem, make_ca("other").cert_pem));
   const auto root = read_cert(ca.cert_pem);
@@ -308,14 +309,15 @@ TEST(PkiClient, Pkcs12UsesPbes2AesAndSha256Mac) {
   X509_free(cert);
   sk_X509_pop_free(chain, X509_free);
   // A key that is not the certificate's is refused.
-  EXPECT_THROW(make_pkcs12({ca.key_pem, client.cert_pem}, ca.cert_pem, "pw", "x"),
-               std::runtime_error);
+  EXPECT_THROW(
+      make_pkcs12({secret_string(ca.key_pem.str()), client.cert_pem}, ca.cert_pem, "pw", "x"),
+      std::runtime_error);
 }
 
 TEST(PkiClient, CrlListsRevokedSerialsWithTheirDates) {
   const auto ca = make_ca("test CA");
   const auto one = inspect_cert(issue_client(ca, "alice", 30).cert_pem).serial;
-  const auto der = make_crl_der(ca, 30, {{one, 1'700'000'000}, {"0A:1B", 1'700'000'100}});
+  const auto der = make_crl_der(ca, 30, 7, {{one, 1'700'000'000}, {"0A:1B", 1'700'000'100}});
   const auto info = inspect_crl(der, ca.cert_pem);
   EXPECT_TRUE(info.signed_by_ca);
   EXPECT_EQ(info.revoked, 2U);
@@ -336,7 +338,26 @@ TEST(PkiClient, CrlListsRevokedSerialsWithTheirDates) {
   EXPECT_EQ(::timegm(&tm), 1'700'000'000);
   ASN1_INTEGER_free(serial);
   BN_free(bn);
-  EXPECT_THROW(make_crl_der(ca, 30, {{"not hex", 1}}), std::runtime_error);
+  EXPECT_THROW(make_crl_der(ca, 30, 8, {{"not hex", 1}}), std::runtime_error);
+}
+
+// The CRL number is the one asked for, not the time: the store's counter decides it.
+TEST(PkiClient, CrlCarriesTheNumberItIsGiven) {
+  const auto ca = make_ca("test CA");
+  EXPECT_EQ(inspect_crl(make_crl_der(ca, 30, 5), ca.cert_pem).number, 5);
+  EXPECT_EQ(inspect_crl(make_crl_der(ca, 30, 6), ca.cert_pem).number, 6);
+  EXPECT_EQ(inspect_crl(make_crl_der(ca, 30, 1'800'000'000'001), ca.cert_pem).number,
+            1'800'000'000'001);
+  EXPECT_THROW(make_crl_der(ca, 30, 0), std::runtime_error);
+  EXPECT_THROW(make_crl_der(ca, 30, -1), std::runtime_error);
+}
+
+// Private keys travel in zeroed types, never a plain std::string.
+TEST(PkiClient, PrivateKeysAreSecretStrings) {
+  static_assert(std::is_same_v<decltype(key_and_cert::key_pem), secret_string>);
+  static_assert(!std::is_copy_constructible_v<key_and_cert>);
+  const auto ca = make_ca("test CA");
+  EXPECT_TRUE(key_matches_cert(ca.key_pem.view(), ca.cert_pem));
 }
 
 TEST(PkiClient, CanonicalSerial) {
@@ -452,8 +473,8 @@ TEST(PkiCsr, RefusesWhatHushNeverSigns) {
 TEST(PkiInspect, KeyMatchAndChain) {
   const auto ca = make_ca("test CA");
   const auto server = issue_server(ca, {"localhost", "::1"}, 30);
-  EXPECT_TRUE(key_matches_cert(server.key_pem, server.cert_pem));
-  EXPECT_FALSE(key_matches_cert(ca.key_pem, server.cert_pem));
+  EXPECT_TRUE(key_matches_cert(server.key_pem.view(), server.cert_pem));
+  EXPECT_FALSE(key_matches_cert(ca.key_pem.view(), server.cert_pem));
   EXPECT_TRUE(issued_by(server.cert_pem, ca.cert_pem));
   const auto info = inspect_cert(server.cert_pem);
   EXPECT_EQ(info.hosts, (std::vector<std::string>{"localhost", "::1"}));

@@ -1,5 +1,6 @@
 #include "store/sqlite/sqlite_store.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <fstream>
 #include <iterator>
@@ -313,9 +314,9 @@ TEST_F(ClientCertTest, AddAndStatus) {
 TEST_F(ClientCertTest, RevokeKeepsTheFirstDate) {
   ASSERT_TRUE(db.add_client_cert({"a1", "alice", 10, 1000, 0}));
   ASSERT_TRUE(db.add_client_cert({"a2", "alice", 10, 1000, 0}));
-  EXPECT_EQ(db.revoke_client_cert("ff", 20).error(), errc::not_found);
-  ASSERT_TRUE(db.revoke_client_cert("a1", 20));
-  ASSERT_TRUE(db.revoke_client_cert("a1", 30));
+  EXPECT_EQ(db.revoke_cert("ff", 20).error(), errc::not_found);
+  ASSERT_TRUE(db.revoke_cert("a1", 20));
+  ASSERT_TRUE(db.revoke_cert("a1", 30));
   EXPECT_EQ(db.client_cert_status("a1").value().revoked_at, 20);
   EXPECT_FALSE(db.client_cert_status("a2").value().revoked());
   const auto revoked = db.list_revoked_certs().value();
@@ -328,7 +329,7 @@ TEST_F(ClientCertTest, RevokeMemberCertsTouchesOnlyTheirValidOnes) {
   ASSERT_TRUE(db.add_client_cert({"a1", "alice", 10, 1000, 0}));
   ASSERT_TRUE(db.add_client_cert({"a2", "alice", 10, 1000, 0}));
   ASSERT_TRUE(db.add_client_cert({"b1", "bob", 10, 1000, 0}));
-  ASSERT_TRUE(db.revoke_client_cert("a1", 20));
+  ASSERT_TRUE(db.revoke_cert("a1", 20));
   EXPECT_EQ(db.revoke_member_certs("alice", 30).value(), 1U);
   EXPECT_EQ(db.revoke_member_certs("alice", 40).value(), 0U);
   EXPECT_EQ(db.client_cert_status("a1").value().revoked_at, 20);
@@ -378,6 +379,78 @@ TEST(SqliteStoreLimits, AuditPruneTakesOnlyOldRecordsInBatches) {
   const auto left = club.store.list_audit(100).value();
   ASSERT_EQ(left.size(), 4U);
   EXPECT_EQ(left.front().at, 700);
+}
+
+// Server certificates (hush init, cert renew: server; ca sign: csr) are recorded and revocable
+// like members' certificates, and the CRL lists them; the client check never sees them.
+TEST_F(ClientCertTest, ServerCertsAreRecordedRevokedAndListed) {
+  ASSERT_TRUE(db.add_client_cert({"a1", "alice", 10, 1000, 0}));
+  ASSERT_TRUE(db.add_server_cert({"5e", cert_kind::server, "localhost,127.0.0.1", 11, 2000, 0}));
+  ASSERT_TRUE(db.add_server_cert({"c5", cert_kind::csr, "web.example", 12, 3000, 0}));
+  EXPECT_EQ(db.add_server_cert({"5e", cert_kind::csr, "x", 13, 3000, 0}).error(),
+            errc::already_exists);
+  EXPECT_FALSE(db.add_server_cert({"77", cert_kind::client, "alice", 13, 3000, 0}));
+  // Not a client certificate: the server's check of a peer certificate does not know it.
+  EXPECT_EQ(db.client_cert_status("5e").error(), errc::not_found);
+
+  const auto all = db.list_certs().value();
+  ASSERT_EQ(all.size(), 3U);
+  EXPECT_EQ(all[0].serial, "a1");
+  EXPECT_EQ(all[0].kind, cert_kind::client);
+  EXPECT_EQ(all[0].names, "alice");
+  EXPECT_EQ(all[1].serial, "5e");
+  EXPECT_EQ(all[1].kind, cert_kind::server);
+  EXPECT_EQ(all[1].names, "localhost,127.0.0.1");
+  EXPECT_EQ(all[1].expires_at, 2000);
+  EXPECT_EQ(all[2].kind, cert_kind::csr);
+
+  ASSERT_TRUE(db.revoke_cert("5e", 40));
+  ASSERT_TRUE(db.revoke_cert("5e", 50));  // keeps the first date
+  ASSERT_TRUE(db.revoke_cert("a1", 45));
+  ASSERT_TRUE(db.revoke_cert("c5", 60));
+  EXPECT_EQ(db.revoke_cert("ff", 60).error(), errc::not_found);
+  const auto revoked = db.list_revoked_certs().value();
+  ASSERT_EQ(revoked.size(), 3U);
+  EXPECT_EQ(revoked[0].serial, "5e");
+  EXPECT_EQ(revoked[0].revoked_at, 40);
+  EXPECT_EQ(revoked[1].serial, "a1");
+  EXPECT_EQ(revoked[2].serial, "c5");
+  EXPECT_TRUE(db.list_certs().value()[1].revoked());
+}
+
+// Each CRL number is larger than the one before, whoever asks: two stores on one file (the
+// server and the CLI) and many threads never get the same number.
+TEST_F(SqliteStoreTest, CrlNumbersOnlyGrow) {
+  const auto first = db.next_crl_number().value();
+  EXPECT_GT(first, 0);
+  EXPECT_EQ(db.next_crl_number().value(), first + 1);
+  sqlite_store other(path);
+  EXPECT_EQ(other.next_crl_number().value(), first + 2);
+  constexpr int threads = 4;
+  constexpr int each = 25;
+  std::vector<std::vector<std::int64_t>> got(threads);
+  {
+    std::vector<std::jthread> workers;
+    for (int t = 0; t < threads; ++t) {
+      workers.emplace_back([&, t] {
+        auto& store = t % 2 == 0 ? db : other;
+        for (int i = 0; i < each; ++i) {
+          got[t].push_back(store.next_crl_number().value());
+        }
+      });
+    }
+  }
+  std::vector<std::int64_t> all;
+  for (const auto& g : got) {
+    EXPECT_TRUE(std::is_sorted(g.begin(), g.end()));
+    all.insert(all.end(), g.begin(), g.end());
+  }
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(std::adjacent_find(all.begin(), all.end()), all.end());
+  EXPECT_EQ(all.front(), first + 3);
+  EXPECT_EQ(all.back(), first + 2 + threads * each);
+  sqlite_store reopened(path);
+  EXPECT_EQ(reopened.next_crl_number().value(), first + 3 + threads * each);
 }
 
 }  // namespace
