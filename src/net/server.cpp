@@ -49,7 +49,8 @@ server::server(const config::config& cfg, tls_context_holder& tls, request_handl
       io_(make_io(cfg.io_threads)),
       workers_(cfg.worker_threads == 0 ? 2 * cores() : cfg.worker_threads),
       hashing_(cfg.argon2_threads == 0 ? cores() : cfg.argon2_threads),
-      connections_(cfg.max_connections, cfg.max_connections_per_address),
+      connections_(
+          {cfg.max_connections, cfg.max_connections_per_address, cfg.max_connections_per_network}),
       state_{cfg, tls, std::move(handler), workers_, hashing_, connections_, audits},
       acceptor_(*io_.front()),
       signals_(*io_.front(), SIGINT, SIGTERM),
@@ -76,29 +77,6 @@ server::server(const config::config& cfg, tls_context_holder& tls, request_handl
 server::~server() {
   workers_.join();
   hashing_.join();
-}
-
-bool connection_limiter::try_open(const std::string& address) {
-  std::lock_guard lock(mutex_);
-  auto& from_address = per_address_[address];
-  if (total_ >= max_total_ || from_address >= max_per_address_) {
-    if (from_address == 0) {
-      per_address_.erase(address);
-    }
-    return false;
-  }
-  ++total_;
-  ++from_address;
-  return true;
-}
-
-void connection_limiter::close(const std::string& address) {
-  std::lock_guard lock(mutex_);
-  --total_;
-  if (const auto found = per_address_.find(address);
-      found != per_address_.end() && --found->second == 0) {
-    per_address_.erase(found);
-  }
 }
 
 asio::ip::tcp::endpoint server::local_endpoint() const {

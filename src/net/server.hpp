@@ -3,10 +3,8 @@
 #include <atomic>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -19,6 +17,7 @@
 #include "config/config.hpp"
 #include "http/router.hpp"
 #include "http/types.hpp"
+#include "net/connection_limiter.hpp"
 #include "net/tls.hpp"
 #include "store/audit_batcher.hpp"
 
@@ -28,25 +27,6 @@ namespace hush::net {
 // deferred). May block on disk: the server calls it on its worker pools, never on an I/O thread.
 using request_handler = std::function<http::outcome(
     const http::request&, const http::request_context&, auth::hashing mode)>;
-
-// Counts open connections, overall and per client address, against the configured caps.
-// Thread safe.
-class connection_limiter {
- public:
-  connection_limiter(std::size_t max_total, std::size_t max_per_address)
-      : max_total_(max_total), max_per_address_(max_per_address) {}
-
-  // Takes a place for a new connection from `address`; false if a cap is reached.
-  bool try_open(const std::string& address);
-  void close(const std::string& address);
-
- private:
-  std::size_t max_total_;
-  std::size_t max_per_address_;
-  std::mutex mutex_;
-  std::size_t total_ = 0;
-  std::unordered_map<std::string, std::size_t> per_address_;
-};
 
 // State every connection shares. Lives as long as the server.
 struct shared_state {
