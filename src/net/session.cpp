@@ -101,8 +101,16 @@ class session : public std::enable_shared_from_this<session> {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(state_.cfg.max_header_bytes));
     parser_->body_limit(state_.cfg.max_body_bytes);
-    beast::get_lowest_layer(stream_).expires_after(
-        first_request_ ? proving_timeout(state_.cfg.request_timeout) : state_.cfg.idle_timeout);
+    // Between requests only the wait for the next one's first byte is idle time; from that byte
+    // on (read_head), or at once if it is already here, the request deadline applies.
+    awaiting_next_ = !first_request_ && buffer_.size() == 0;
+    auto deadline = state_.cfg.request_timeout;
+    if (first_request_) {
+      deadline = proving_timeout(deadline);
+    } else if (awaiting_next_) {
+      deadline = state_.cfg.idle_timeout;
+    }
+    beast::get_lowest_layer(stream_).expires_after(deadline);
     // The head's raw bytes first, so that what the parser would quietly accept can be refused:
     // see on_head_bytes.
     read_head();
@@ -128,8 +136,18 @@ class session : public std::enable_shared_from_this<session> {
                                 return;
                               }
                               self->buffer_.commit(n);
+                              self->end_idle_wait(n);
                               self->read_head();
                             });
+  }
+
+  // The next request on a keep-alive connection has begun: from its first byte on, the request
+  // deadline applies, not the idle one.
+  void end_idle_wait(std::size_t n) {
+    if (awaiting_next_ && n > 0) {
+      awaiting_next_ = false;
+      beast::get_lowest_layer(stream_).expires_after(state_.cfg.request_timeout);
+    }
   }
 
   // Request smuggling lives in the gaps between parsers that disagree. Refused here, before Beast
@@ -365,7 +383,8 @@ class session : public std::enable_shared_from_this<session> {
   std::string wire_;
   http::request_context context_;
   bool first_request_ = true;
-  bool proven_ = false;  // a whole request arrived: never closed to make room
+  bool awaiting_next_ = false;  // a keep-alive connection waits for the next request's first byte
+  bool proven_ = false;         // a whole request arrived: never closed to make room
   bool linger_ = false;
   std::size_t lingered_ = 0;
   std::array<char, 4096> linger_buffer_{};

@@ -3,6 +3,8 @@
 - A connection that never sends a byte is closed after handshake_timeout_seconds.
 - One that sends its request head a line at a time is closed after request_timeout_seconds.
 - An idle keep-alive connection is closed after idle_timeout_seconds.
+- An idle keep-alive connection gets request_timeout_seconds, not idle_timeout_seconds, for a
+  request whose first bytes have arrived.
 - A head over max_header_bytes gets 431, a declared body over max_body_bytes gets 413 before the
   body is sent; both close the connection.
 - Over max_connections_per_address, further connections from that address are closed at once
@@ -191,6 +193,46 @@ class DeadlinesTest(unittest.TestCase):
             raw, closed = sec.read_until_close(tls, 5)
         responses = sec.split_responses(raw)
         self.assertEqual([r[0] for r in responses][:1], [413], raw[:300])
+
+
+class KeepAliveDeadlineTest(unittest.TestCase):
+    """request_timeout_seconds well below idle_timeout_seconds: the idle deadline covers only the
+    wait for the next request's first byte."""
+
+    REQUEST_S = 2
+    IDLE_S = 30
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ws = sec.Workspace(prefix="hush-sec-")
+        cls.addClassCleanup(cls.ws.cleanup)
+        cls.club = sec.make_club(cls.ws, {
+            ("limits", "request_timeout_seconds"): str(cls.REQUEST_S),
+            ("limits", "idle_timeout_seconds"): str(cls.IDLE_S),
+        })
+        cls.server = sec.start_hush(cls.club)
+        cls.addClassCleanup(cls.server.stop)
+        cls.target = sec.Target("127.0.0.1", cls.server.port, cls.club.ca_pem)
+        cls.alice = ("alice", cls.club.passwords["alice"])
+
+    def test_a_partial_second_head_gets_the_request_deadline(self):
+        with self.target.connect("127.0.0.8", timeout=5) as tls:
+            tls.sendall(get_head(self.alice).encode())
+            self.assertEqual(read_one_response(self, tls), 200)
+            tls.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # and never the rest
+            elapsed = sec.wait_closed(tls, self.REQUEST_S + SLACK_S)
+        self.assertIsNotNone(elapsed, "a half-sent keep-alive request still open after %.1f s "
+                             "(idle_timeout_seconds is %d)" % (self.REQUEST_S + SLACK_S,
+                                                               self.IDLE_S))
+        self.assertGreater(elapsed, self.REQUEST_S - 0.5)
+
+    def test_the_wait_before_the_next_request_is_idle_time(self):
+        with self.target.connect("127.0.0.8", timeout=5) as tls:
+            tls.sendall(get_head(self.alice).encode())
+            self.assertEqual(read_one_response(self, tls), 200)
+            time.sleep(self.REQUEST_S + 1)  # longer than a request may take, shorter than idle
+            tls.sendall(get_head(self.alice).encode())
+            self.assertEqual(read_one_response(self, tls), 200)
 
 
 def cap_probe(port, source_ip, n):
