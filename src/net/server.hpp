@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -11,10 +12,12 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include "auth/authenticator.hpp"
 #include "config/config.hpp"
+#include "core/log.hpp"
 #include "http/router.hpp"
 #include "http/types.hpp"
 #include "net/connection_limiter.hpp"
@@ -27,6 +30,24 @@ namespace hush::net {
 // deferred). May block on disk: the server calls it on its worker pools, never on an I/O thread.
 using request_handler = std::function<http::outcome(
     const http::request&, const http::request_context&, auth::hashing mode)>;
+
+// A descriptor held in reserve (on /dev/null) from startup. When the process has run out of
+// descriptors it is given up for a moment, so that a connection the server cannot serve can still
+// be accepted and closed at once instead of hanging in the backlog.
+class reserve_descriptor {
+ public:
+  reserve_descriptor() { take(); }
+  ~reserve_descriptor() { give_up(); }
+  reserve_descriptor(const reserve_descriptor&) = delete;
+  reserve_descriptor& operator=(const reserve_descriptor&) = delete;
+
+  void give_up() noexcept;
+  // Opens it again if it is not held; false if that failed (out of descriptors still).
+  bool take() noexcept;
+
+ private:
+  int fd_ = -1;
+};
 
 // State every connection shares. Lives as long as the server.
 struct shared_state {
@@ -69,6 +90,8 @@ class server {
 
  private:
   void do_accept();
+  void on_accept_failed(const boost::system::error_code& ec);
+  void refuse_one();
   void wait_for_hangup();
   void begin_shutdown();
   void wait_for_drain(std::chrono::steady_clock::time_point deadline);
@@ -85,6 +108,11 @@ class server {
   std::function<void()> on_hangup_;
   boost::asio::steady_timer drain_timer_;
   std::size_t next_io_ = 0;
+  reserve_descriptor reserve_;
+  // Out of descriptors, accepting pauses for this long, doubling while it lasts.
+  boost::asio::steady_timer accept_timer_;
+  std::chrono::milliseconds accept_pause_{0};
+  log::rate_limited accept_log_;
 };
 
 }  // namespace hush::net
