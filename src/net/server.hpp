@@ -97,10 +97,12 @@ class server {
   void wait_for_drain(std::chrono::steady_clock::time_point deadline);
 
   const config::config& cfg_;
+  // Before the io_contexts: sessions still pending when those are destroyed give their place back
+  // from their destructors.
+  connection_limiter connections_;
   std::vector<std::unique_ptr<boost::asio::io_context>> io_;
   boost::asio::thread_pool workers_;
   boost::asio::thread_pool hashing_;
-  connection_limiter connections_;
   shared_state state_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::signal_set signals_;
