@@ -17,6 +17,22 @@ std::string address_key(std::string_view address) {
   return boost::asio::ip::address_v6(bytes).to_string() + "/64";
 }
 
+std::string network_key(std::string_view address) {
+  boost::system::error_code ec;
+  const auto parsed = boost::asio::ip::make_address(std::string(address), ec);
+  if (ec) {
+    return std::string(address);
+  }
+  if (parsed.is_v4()) {
+    auto bytes = parsed.to_v4().to_bytes();
+    bytes[3] = 0;
+    return boost::asio::ip::address_v4(bytes).to_string() + "/24";
+  }
+  auto bytes = parsed.to_v6().to_bytes();
+  std::fill(bytes.begin() + 7, bytes.end(), 0);
+  return boost::asio::ip::address_v6(bytes).to_string() + "/56";
+}
+
 throttle::throttle(throttle_policy policy, std::size_t max_entries)
     : policy_(policy), max_entries_(max_entries) {}
 

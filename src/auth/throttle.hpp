@@ -61,4 +61,9 @@ class throttle {
 // (a single host is routinely given a whole /64).
 std::string address_key(std::string_view address);
 
+// The network an address belongs to, for caps that a client with many addresses cannot escape by
+// switching between them: an IPv4 /24, an IPv6 /56 (what one site or customer is routinely given).
+// Text that is not an address is its own network.
+std::string network_key(std::string_view address);
+
 }  // namespace hush::auth

@@ -100,17 +100,19 @@ const std::vector<setting>& settings() {
       seconds("limits", "handshake_timeout_seconds", "Time allowed for the TLS handshake.", 1, 300,
               &config::handshake_timeout),
       seconds("limits", "request_timeout_seconds",
-              "Time allowed to receive one request, head and body.", 1, 300,
-              &config::request_timeout),
+              "Time allowed to receive one request, head and body (on a keep-alive connection, "
+              "from its first byte).",
+              1, 300, &config::request_timeout),
       seconds("limits", "idle_timeout_seconds",
-              "How long an idle keep-alive connection is kept open.", 1, 3600,
-              &config::idle_timeout),
+              "How long a keep-alive connection may wait for the first byte of the next request.",
+              1, 3600, &config::idle_timeout),
       seconds("limits", "shutdown_grace_seconds",
               "On SIGINT/SIGTERM, how long in-flight requests may take to finish.", 0, 600,
               &config::shutdown_grace),
       number("limits", "max_connections",
-             "Most connections open at once; more are closed before the TLS handshake.", 1,
-             1'000'000, &config::max_connections),
+             "Most connections open at once. At the cap, the oldest that has not finished its TLS "
+             "handshake or sent a request is closed to make room; if none, the newcomer is.",
+             1, 1'000'000, &config::max_connections),
       number("limits", "member_requests_per_second",
              "Requests one member may make per second, on average, before 429; 0 means no limit.",
              0, 1'000'000, &config::member_requests_per_second),
@@ -120,6 +122,9 @@ const std::vector<setting>& settings() {
       number("limits", "max_connections_per_address",
              "Most connections open at once from one client address (an IPv6 /64).", 1, 1'000'000,
              &config::max_connections_per_address),
+      number("limits", "max_connections_per_network",
+             "Most connections open at once from one client network (an IPv4 /24, an IPv6 /56).", 1,
+             1'000'000, &config::max_connections_per_network),
       number("api", "page_size", "Messages per page of the list when the client asks for none.", 1,
              10000, &config::page_size),
       number("api", "max_page_size", "Most messages a client may ask for in one page.", 1, 10000,
@@ -214,6 +219,11 @@ void validate_whole(const config& c, std::string_view source) {
     throw config_error(
         std::string(source) +
         ": limits.max_connections_per_address must not exceed limits.max_connections");
+  }
+  if (c.max_connections_per_address > c.max_connections_per_network) {
+    throw config_error(
+        std::string(source) +
+        ": limits.max_connections_per_address must not exceed limits.max_connections_per_network");
   }
   if (c.session_idle > c.session_absolute) {
     throw config_error(std::string(source) +

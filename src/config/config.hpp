@@ -48,6 +48,7 @@ struct config {
   std::chrono::seconds shutdown_grace{10};
   std::size_t max_connections = 10'000;
   std::size_t max_connections_per_address = 64;
+  std::size_t max_connections_per_network = 256;  // an IPv4 /24, an IPv6 /56
   // Per member, a token bucket: generous, so that only a runaway script or a stolen credential
   // used for flooding meets it.
   unsigned member_requests_per_second = 100;

@@ -127,4 +127,28 @@ void write(level lvl, std::string_view line) {
   [[maybe_unused]] const auto written = ::write(STDERR_FILENO, out.data(), out.size());
 }
 
+void rate_limited::write(level lvl, std::string_view line) {
+  if (!enabled(lvl)) {
+    return;
+  }
+  if (auto out = admit(line, clock::now())) {
+    log::write(lvl, *out);
+  }
+}
+
+std::optional<std::string> rate_limited::admit(std::string_view line, clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  if (last_ && now - *last_ < interval_) {
+    ++held_back_;
+    return std::nullopt;
+  }
+  last_ = now;
+  std::string out(line);
+  if (held_back_ > 0) {
+    out += " (" + std::to_string(held_back_) + " more)";
+    held_back_ = 0;
+  }
+  return out;
+}
+
 }  // namespace hush::log

@@ -1,5 +1,9 @@
 #pragma once
 
+#include <chrono>
+#include <cstddef>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -32,5 +36,26 @@ inline void warn(std::string_view line) {
 inline void error(std::string_view line) {
   write(level::error, line);
 }
+
+// Lets through at most one line per interval from one place in the code; the lines held back are
+// counted, and the next line let through says how many ("... (N more)"). For failures that can
+// repeat as fast as a loop spins. Thread safe.
+class rate_limited {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  explicit rate_limited(clock::duration interval = std::chrono::seconds(1)) : interval_(interval) {}
+
+  void write(level lvl, std::string_view line);
+  // The line to write at `now`, with the count held back since the last one; nullopt to hold it
+  // back.
+  std::optional<std::string> admit(std::string_view line, clock::time_point now);
+
+ private:
+  clock::duration interval_;
+  std::mutex mutex_;
+  std::optional<clock::time_point> last_;
+  std::size_t held_back_ = 0;
+};
 
 }  // namespace hush::log

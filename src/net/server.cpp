@@ -1,7 +1,11 @@
 #include "net/server.hpp"
 
+#include <algorithm>
+#include <cerrno>
 #include <csignal>
+#include <fcntl.h>
 #include <stdexcept>
+#include <unistd.h>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -16,6 +20,24 @@ namespace asio = boost::asio;
 
 // How often shutdown looks whether requests in flight have finished.
 constexpr auto drain_poll_interval = std::chrono::milliseconds(20);
+
+// Out of descriptors (or kernel memory), accepting again at once would fail again at once: the
+// acceptor pauses, first briefly, then doubling up to a second, until an accept succeeds.
+constexpr auto first_accept_pause = std::chrono::milliseconds(10);
+constexpr auto longest_accept_pause = std::chrono::milliseconds(1000);
+
+// Failures that last until something else lets go of a resource; any other accept failure is
+// about the one connection (it reset, say) and the next accept may well succeed.
+bool is_resource_exhaustion(const boost::system::error_code& ec) {
+  return ec.category() == boost::system::system_category() &&
+         (ec.value() == EMFILE || ec.value() == ENFILE || ec.value() == ENOBUFS ||
+          ec.value() == ENOMEM);
+}
+
+bool is_out_of_descriptors(const boost::system::error_code& ec) {
+  return ec.category() == boost::system::system_category() &&
+         (ec.value() == EMFILE || ec.value() == ENFILE);
+}
 
 unsigned cores() {
   const unsigned n = std::thread::hardware_concurrency();
@@ -46,15 +68,17 @@ asio::ip::tcp::endpoint resolve(const config::listen_address& listen) {
 server::server(const config::config& cfg, tls_context_holder& tls, request_handler handler,
                store::audit_batcher& audits)
     : cfg_(cfg),
+      connections_(
+          {cfg.max_connections, cfg.max_connections_per_address, cfg.max_connections_per_network}),
       io_(make_io(cfg.io_threads)),
       workers_(cfg.worker_threads == 0 ? 2 * cores() : cfg.worker_threads),
       hashing_(cfg.argon2_threads == 0 ? cores() : cfg.argon2_threads),
-      connections_(cfg.max_connections, cfg.max_connections_per_address),
       state_{cfg, tls, std::move(handler), workers_, hashing_, connections_, audits},
       acceptor_(*io_.front()),
       signals_(*io_.front(), SIGINT, SIGTERM),
       hangup_(*io_.front(), SIGHUP),
-      drain_timer_(*io_.front()) {
+      drain_timer_(*io_.front()),
+      accept_timer_(*io_.front()) {
   const auto endpoint = resolve(cfg.listen);
   boost::system::error_code ec;
   acceptor_.open(endpoint.protocol(), ec);
@@ -67,6 +91,10 @@ server::server(const config::config& cfg, tls_context_holder& tls, request_handl
   if (!ec) {
     acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   }
+  if (!ec) {
+    // refuse_one accepts synchronously: it must never block the thread.
+    acceptor_.non_blocking(true, ec);
+  }
   if (ec) {
     throw std::runtime_error("cannot listen on " + cfg.listen.host + ":" +
                              std::to_string(cfg.listen.port) + ": " + ec.message());
@@ -78,27 +106,18 @@ server::~server() {
   hashing_.join();
 }
 
-bool connection_limiter::try_open(const std::string& address) {
-  std::lock_guard lock(mutex_);
-  auto& from_address = per_address_[address];
-  if (total_ >= max_total_ || from_address >= max_per_address_) {
-    if (from_address == 0) {
-      per_address_.erase(address);
-    }
-    return false;
+void reserve_descriptor::give_up() noexcept {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
   }
-  ++total_;
-  ++from_address;
-  return true;
 }
 
-void connection_limiter::close(const std::string& address) {
-  std::lock_guard lock(mutex_);
-  --total_;
-  if (const auto found = per_address_.find(address);
-      found != per_address_.end() && --found->second == 0) {
-    per_address_.erase(found);
+bool reserve_descriptor::take() noexcept {
+  if (fd_ < 0) {
+    fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   }
+  return fd_ >= 0;
 }
 
 asio::ip::tcp::endpoint server::local_endpoint() const {
@@ -112,15 +131,51 @@ void server::do_accept() {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) {
       return;
     }
-    if (!ec) {
-      socket.set_option(asio::ip::tcp::no_delay(true), ec);
-      start_session(std::move(socket), state_);
-    } else {
-      // Out of file descriptors, say: back off is built into the next accept's latency.
-      log::warn("accept failed: " + ec.message());
+    if (ec) {
+      on_accept_failed(ec);
+      return;
     }
+    accept_pause_ = {};
+    socket.set_option(asio::ip::tcp::no_delay(true), ec);
+    start_session(std::move(socket), state_);
     do_accept();
   });
+}
+
+// Accepting again at once after running out of descriptors is a busy loop: the connection stays
+// in the backlog, the listening socket stays readable, every accept fails at once (and used to log
+// a line each time). Instead: refuse the connection at the head of the backlog cleanly, pause,
+// and log at most a line a second.
+void server::on_accept_failed(const boost::system::error_code& ec) {
+  if (!is_resource_exhaustion(ec)) {
+    accept_log_.write(log::level::warn, "accept failed: " + ec.message());
+    do_accept();
+    return;
+  }
+  if (is_out_of_descriptors(ec)) {
+    refuse_one();
+  }
+  accept_pause_ = std::clamp(accept_pause_ * 2, first_accept_pause, longest_accept_pause);
+  accept_log_.write(log::level::warn, "accept failed: " + ec.message() + "; pausing accepts for " +
+                                          std::to_string(accept_pause_.count()) + " ms");
+  accept_timer_.expires_after(accept_pause_);
+  accept_timer_.async_wait([this](boost::system::error_code wait_ec) {
+    if (!wait_ec && acceptor_.is_open()) {
+      do_accept();
+    }
+  });
+}
+
+// With the reserve descriptor given up for a moment there is room for one more: the connection
+// at the head of the backlog is accepted and closed, so that its client learns at once.
+void server::refuse_one() {
+  reserve_.give_up();
+  boost::system::error_code ec;
+  asio::ip::tcp::socket refused(*io_.front());
+  acceptor_.accept(refused, ec);
+  refused.close(ec);
+  // If another thread took the descriptor meanwhile, the next failure tries again.
+  reserve_.take();
 }
 
 void server::begin_shutdown() {
@@ -128,6 +183,7 @@ void server::begin_shutdown() {
   state_.stopping.store(true);
   boost::system::error_code ignored;
   acceptor_.close(ignored);
+  accept_timer_.cancel();
   wait_for_drain(std::chrono::steady_clock::now() + cfg_.shutdown_grace);
 }
 

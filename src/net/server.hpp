@@ -1,24 +1,26 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include "auth/authenticator.hpp"
 #include "config/config.hpp"
+#include "core/log.hpp"
 #include "http/router.hpp"
 #include "http/types.hpp"
+#include "net/connection_limiter.hpp"
 #include "net/tls.hpp"
 #include "store/audit_batcher.hpp"
 
@@ -29,23 +31,22 @@ namespace hush::net {
 using request_handler = std::function<http::outcome(
     const http::request&, const http::request_context&, auth::hashing mode)>;
 
-// Counts open connections, overall and per client address, against the configured caps.
-// Thread safe.
-class connection_limiter {
+// A descriptor held in reserve (on /dev/null) from startup. When the process has run out of
+// descriptors it is given up for a moment, so that a connection the server cannot serve can still
+// be accepted and closed at once instead of hanging in the backlog.
+class reserve_descriptor {
  public:
-  connection_limiter(std::size_t max_total, std::size_t max_per_address)
-      : max_total_(max_total), max_per_address_(max_per_address) {}
+  reserve_descriptor() { take(); }
+  ~reserve_descriptor() { give_up(); }
+  reserve_descriptor(const reserve_descriptor&) = delete;
+  reserve_descriptor& operator=(const reserve_descriptor&) = delete;
 
-  // Takes a place for a new connection from `address`; false if a cap is reached.
-  bool try_open(const std::string& address);
-  void close(const std::string& address);
+  void give_up() noexcept;
+  // Opens it again if it is not held; false if that failed (out of descriptors still).
+  bool take() noexcept;
 
  private:
-  std::size_t max_total_;
-  std::size_t max_per_address_;
-  std::mutex mutex_;
-  std::size_t total_ = 0;
-  std::unordered_map<std::string, std::size_t> per_address_;
+  int fd_ = -1;
 };
 
 // State every connection shares. Lives as long as the server.
@@ -89,15 +90,19 @@ class server {
 
  private:
   void do_accept();
+  void on_accept_failed(const boost::system::error_code& ec);
+  void refuse_one();
   void wait_for_hangup();
   void begin_shutdown();
   void wait_for_drain(std::chrono::steady_clock::time_point deadline);
 
   const config::config& cfg_;
+  // Before the io_contexts: sessions still pending when those are destroyed give their place back
+  // from their destructors.
+  connection_limiter connections_;
   std::vector<std::unique_ptr<boost::asio::io_context>> io_;
   boost::asio::thread_pool workers_;
   boost::asio::thread_pool hashing_;
-  connection_limiter connections_;
   shared_state state_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::signal_set signals_;
@@ -105,6 +110,11 @@ class server {
   std::function<void()> on_hangup_;
   boost::asio::steady_timer drain_timer_;
   std::size_t next_io_ = 0;
+  reserve_descriptor reserve_;
+  // Out of descriptors, accepting pauses for this long, doubling while it lasts.
+  boost::asio::steady_timer accept_timer_;
+  std::chrono::milliseconds accept_pause_{0};
+  log::rate_limited accept_log_;
 };
 
 }  // namespace hush::net

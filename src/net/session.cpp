@@ -1,5 +1,6 @@
 #include "net/session.hpp"
 
+#include <algorithm>
 #include <array>
 #include <optional>
 #include <variant>
@@ -39,6 +40,11 @@ constexpr std::size_t linger_max_bytes = 1024 * 1024;
 // How long a client should wait when the hashing queue is full.
 constexpr std::chrono::seconds overloaded_retry_after{1};
 
+// Near the connection cap (connection_limiter::under_pressure), a new connection gets at most this
+// long for its handshake and for its first request: enough for a member on a slow link, little
+// for a flood that holds connections open in silence.
+constexpr std::chrono::seconds pressed_timeout{2};
+
 bool is_parse_error(const beast::error_code& ec) {
   return &ec.category() == &bhttp::make_error_code(bhttp::error::bad_target).category();
 }
@@ -46,11 +52,11 @@ bool is_parse_error(const beast::error_code& ec) {
 class session : public std::enable_shared_from_this<session> {
  public:
   session(asio::ip::tcp::socket socket, shared_state& state, std::string remote,
-          std::string address_slot)
+          connection_limiter::ticket ticket)
       : tls_(state.tls.current()),
         stream_(std::move(socket), *tls_),
         state_(state),
-        address_slot_(std::move(address_slot)),
+        ticket_(ticket),
         buffer_(state.cfg.max_header_bytes + read_ahead_bytes) {
     context_.remote = std::move(remote);
   }
@@ -58,11 +64,23 @@ class session : public std::enable_shared_from_this<session> {
   session& operator=(const session&) = delete;
   ~session() {
     keep_session_resumable(stream_.native_handle());
-    state_.connections.close(address_slot_);
+    state_.connections.close(ticket_);
+  }
+
+  // What the limiter calls to close this connection to make room: a post to its own I/O thread,
+  // which alone may touch the stream.
+  connection_limiter::evict_fn evictor() {
+    return [weak = weak_from_this(), executor = stream_.get_executor()] {
+      asio::post(executor, [weak] {
+        if (auto self = weak.lock()) {
+          self->on_evicted();
+        }
+      });
+    };
   }
 
   void start() {
-    beast::get_lowest_layer(stream_).expires_after(state_.cfg.handshake_timeout);
+    beast::get_lowest_layer(stream_).expires_after(proving_timeout(state_.cfg.handshake_timeout));
     stream_.async_handshake(
         asio::ssl::stream_base::server,
         [self = shared_from_this()](beast::error_code ec) { self->on_handshake(ec); });
@@ -75,6 +93,7 @@ class session : public std::enable_shared_from_this<session> {
       log::debug("handshake failed from " + context_.remote + ": " + ec.message());
       return;
     }
+    state_.connections.handshake_done(ticket_);
     if (auto peer = verified_peer(stream_.native_handle())) {
       context_.client_cert_serial = std::move(peer->serial);
       context_.client_cert_name = std::move(peer->common_name);
@@ -86,8 +105,16 @@ class session : public std::enable_shared_from_this<session> {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(state_.cfg.max_header_bytes));
     parser_->body_limit(state_.cfg.max_body_bytes);
-    beast::get_lowest_layer(stream_).expires_after(first_request_ ? state_.cfg.request_timeout
-                                                                  : state_.cfg.idle_timeout);
+    // Between requests only the wait for the next one's first byte is idle time; from that byte
+    // on (read_head), or at once if it is already here, the request deadline applies.
+    awaiting_next_ = !first_request_ && buffer_.size() == 0;
+    auto deadline = state_.cfg.request_timeout;
+    if (first_request_) {
+      deadline = proving_timeout(deadline);
+    } else if (awaiting_next_) {
+      deadline = state_.cfg.idle_timeout;
+    }
+    beast::get_lowest_layer(stream_).expires_after(deadline);
     // The head's raw bytes first, so that what the parser would quietly accept can be refused:
     // see on_head_bytes.
     read_head();
@@ -113,8 +140,18 @@ class session : public std::enable_shared_from_this<session> {
                                 return;
                               }
                               self->buffer_.commit(n);
+                              self->end_idle_wait(n);
                               self->read_head();
                             });
+  }
+
+  // The next request on a keep-alive connection has begun: from its first byte on, the request
+  // deadline applies, not the idle one.
+  void end_idle_wait(std::size_t n) {
+    if (awaiting_next_ && n > 0) {
+      awaiting_next_ = false;
+      beast::get_lowest_layer(stream_).expires_after(state_.cfg.request_timeout);
+    }
   }
 
   // Request smuggling lives in the gaps between parsers that disagree. Refused here, before Beast
@@ -188,6 +225,10 @@ class session : public std::enable_shared_from_this<session> {
     }
 
     request_ = parser_->release();
+    if (!proven_) {
+      proven_ = true;
+      state_.connections.request_seen(ticket_);
+    }
     if (log::enabled(log::level::debug)) {
       // The path only: a query string is the client's and may carry what it should not.
       const auto target = request_.target();
@@ -315,6 +356,16 @@ class session : public std::enable_shared_from_this<session> {
     do_read();
   }
 
+  std::chrono::seconds proving_timeout(std::chrono::seconds configured) const {
+    return state_.connections.under_pressure() ? std::min(configured, pressed_timeout) : configured;
+  }
+
+  // Chosen to make room for a newcomer: the peer has not even sent a request, nothing to say.
+  void on_evicted() {
+    log::debug("connection closed to make room: " + context_.remote);
+    beast::get_lowest_layer(stream_).close();
+  }
+
   void do_close() {
     beast::get_lowest_layer(stream_).expires_after(state_.cfg.handshake_timeout);
     stream_.async_shutdown([self = shared_from_this()](beast::error_code) {
@@ -326,7 +377,7 @@ class session : public std::enable_shared_from_this<session> {
   std::shared_ptr<asio::ssl::context> tls_;
   beast::ssl_stream<beast::tcp_stream> stream_;
   shared_state& state_;
-  std::string address_slot_;
+  connection_limiter::ticket ticket_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   http::request request_;
@@ -334,6 +385,8 @@ class session : public std::enable_shared_from_this<session> {
   std::string wire_;
   http::request_context context_;
   bool first_request_ = true;
+  bool awaiting_next_ = false;  // a keep-alive connection waits for the next request's first byte
+  bool proven_ = false;         // a whole request arrived: never closed to make room
   bool linger_ = false;
   std::size_t lingered_ = 0;
   std::array<char, 4096> linger_buffer_{};
@@ -353,14 +406,31 @@ void start_session(asio::ip::tcp::socket socket, shared_state& state) {
     address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
   }
   auto remote = address.to_string();
-  auto slot = auth::address_key(remote);
-  if (!state.connections.try_open(slot)) {
+  auto admission = state.connections.open(auth::address_key(remote), auth::network_key(remote));
+  using verdict = connection_limiter::verdict;
+  if (admission.outcome != verdict::admitted) {
     // Over a cap: closed before the handshake, so it costs no TLS work and holds no buffers.
     log::debug("connection refused, over a connection cap: " + remote);
+    if (admission.outcome == verdict::full) {
+      static log::rate_limited full_log;
+      full_log.write(log::level::warn,
+                     "limits.max_connections reached by connections that have all sent a "
+                     "request: refusing new ones");
+    }
     socket.close(ec);
     return;
   }
-  std::make_shared<session>(std::move(socket), state, std::move(remote), std::move(slot))->start();
+  if (admission.evicted) {
+    static log::rate_limited evict_log;
+    evict_log.write(log::level::warn,
+                    "limits.max_connections reached: closing the oldest connections that have "
+                    "sent no request to make room");
+    admission.evicted();
+  }
+  auto fresh = std::make_shared<session>(std::move(socket), state, std::move(remote), admission.id);
+  if (state.connections.watch(admission.id, fresh->evictor())) {
+    fresh->start();
+  }
 }
 
 }  // namespace hush::net

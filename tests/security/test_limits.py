@@ -3,11 +3,15 @@
 - A connection that never sends a byte is closed after handshake_timeout_seconds.
 - One that sends its request head a line at a time is closed after request_timeout_seconds.
 - An idle keep-alive connection is closed after idle_timeout_seconds.
+- An idle keep-alive connection gets request_timeout_seconds, not idle_timeout_seconds, for a
+  request whose first bytes have arrived.
 - A head over max_header_bytes gets 431, a declared body over max_body_bytes gets 413 before the
   body is sent; both close the connection.
 - Over max_connections_per_address, further connections from that address are closed at once
-  (before TLS) while another address still gets served; over max_connections, every further
-  connection is closed at once, and the server recovers when connections go away.
+  (before TLS) while another address still gets served; over max_connections held by
+  connections that have each sent a request, every further connection is closed at once, and the
+  server recovers when connections go away. (Silent connections at the cap make room instead:
+  test_connection_pressure.py.)
 Controls: the plain server keeps a silent connection open past the same deadline, and keeps
 every connection from one address open past the same cap.
 
@@ -71,6 +75,21 @@ def close_all(socks):
             s.close()
         except OSError:
             pass
+
+
+def read_one_response(testcase, tls, timeout=5):
+    """Reads until one whole response has arrived on TLS; returns its status."""
+    deadline = time.monotonic() + timeout
+    data = b""
+    while time.monotonic() < deadline:
+        chunk, closed = sec.read_until_close(tls, 0.2)
+        data += chunk
+        responses = sec.split_responses(data)
+        if responses and responses[0][0] and len(responses[0][2]) >= int(
+                responses[0][1].get("content-length", "0")):
+            return responses[0][0]
+        testcase.assertFalse(closed, "closed before the response: %r" % data)
+    testcase.fail("no whole response within %.1f s: %r" % (timeout, data[:200]))
 
 
 def member_get(club, server, source_ip):
@@ -138,17 +157,7 @@ class DeadlinesTest(unittest.TestCase):
     def test_idle_keep_alive_connection_is_closed_after_idle_timeout(self):
         with self.target.connect("127.0.0.5", timeout=5) as tls:
             tls.sendall(get_head(self.alice).encode())
-            deadline = time.monotonic() + 5
-            data = b""
-            while time.monotonic() < deadline:
-                chunk, closed = sec.read_until_close(tls, 0.2)
-                data += chunk
-                responses = sec.split_responses(data)
-                if responses and responses[0][0] and len(responses[0][2]) >= int(
-                        responses[0][1].get("content-length", "0")):
-                    break
-                self.assertFalse(closed, "closed before the response: %r" % data)
-            self.assertEqual(sec.split_responses(data)[0][0], 200, data[:200])
+            self.assertEqual(read_one_response(self, tls), 200)
             elapsed = sec.wait_closed(tls, IDLE_S + SLACK_S)
         self.assertIsNotNone(elapsed, "idle connection still open after %.1f s"
                              % (IDLE_S + SLACK_S))
@@ -184,6 +193,46 @@ class DeadlinesTest(unittest.TestCase):
             raw, closed = sec.read_until_close(tls, 5)
         responses = sec.split_responses(raw)
         self.assertEqual([r[0] for r in responses][:1], [413], raw[:300])
+
+
+class KeepAliveDeadlineTest(unittest.TestCase):
+    """request_timeout_seconds well below idle_timeout_seconds: the idle deadline covers only the
+    wait for the next request's first byte."""
+
+    REQUEST_S = 2
+    IDLE_S = 30
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ws = sec.Workspace(prefix="hush-sec-")
+        cls.addClassCleanup(cls.ws.cleanup)
+        cls.club = sec.make_club(cls.ws, {
+            ("limits", "request_timeout_seconds"): str(cls.REQUEST_S),
+            ("limits", "idle_timeout_seconds"): str(cls.IDLE_S),
+        })
+        cls.server = sec.start_hush(cls.club)
+        cls.addClassCleanup(cls.server.stop)
+        cls.target = sec.Target("127.0.0.1", cls.server.port, cls.club.ca_pem)
+        cls.alice = ("alice", cls.club.passwords["alice"])
+
+    def test_a_partial_second_head_gets_the_request_deadline(self):
+        with self.target.connect("127.0.0.8", timeout=5) as tls:
+            tls.sendall(get_head(self.alice).encode())
+            self.assertEqual(read_one_response(self, tls), 200)
+            tls.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # and never the rest
+            elapsed = sec.wait_closed(tls, self.REQUEST_S + SLACK_S)
+        self.assertIsNotNone(elapsed, "a half-sent keep-alive request still open after %.1f s "
+                             "(idle_timeout_seconds is %d)" % (self.REQUEST_S + SLACK_S,
+                                                               self.IDLE_S))
+        self.assertGreater(elapsed, self.REQUEST_S - 0.5)
+
+    def test_the_wait_before_the_next_request_is_idle_time(self):
+        with self.target.connect("127.0.0.8", timeout=5) as tls:
+            tls.sendall(get_head(self.alice).encode())
+            self.assertEqual(read_one_response(self, tls), 200)
+            time.sleep(self.REQUEST_S + 1)  # longer than a request may take, shorter than idle
+            tls.sendall(get_head(self.alice).encode())
+            self.assertEqual(read_one_response(self, tls), 200)
 
 
 def cap_probe(port, source_ip, n):
@@ -224,12 +273,17 @@ class ConnectionCapsTest(unittest.TestCase):
         club, server = self.start({
             ("limits", "max_connections"): str(GLOBAL),
             ("limits", "max_connections_per_address"): str(GLOBAL),
-            ("limits", "handshake_timeout_seconds"): "30",
         })
+        target = sec.Target("127.0.0.1", server.port, club.ca_pem)
+        alice = ("alice", club.passwords["alice"])
         socks = []
         self.addCleanup(close_all, socks)
+        # Connections that have each had a request answered are never closed to make room.
         for i in range(GLOBAL):
-            socks += hold_connections("127.0.0.1", server.port, "127.0.0.%d" % (100 + i), 1)
+            tls = target.connect("127.0.0.%d" % (100 + i), timeout=5)
+            socks.append(tls)
+            tls.sendall(get_head(alice).encode())
+            self.assertEqual(read_one_response(self, tls), 200)
         self.assertEqual(open_or_closed(socks, 0.5), [False] * GLOBAL)
         extra = hold_connections("127.0.0.1", server.port, "127.0.0.200", 2)
         socks += extra

@@ -224,6 +224,17 @@ TEST(AddressKey, Ipv6IsGroupedBySlash64) {
   EXPECT_NE(address_key("2001:db8:1:3::1"), address_key("2001:db8:1:2::1"));
 }
 
+TEST(NetworkKey, Ipv4BySlash24AndIpv6BySlash56) {
+  EXPECT_EQ(network_key("192.0.2.1"), "192.0.2.0/24");
+  EXPECT_EQ(network_key("192.0.2.255"), network_key("192.0.2.1"));
+  EXPECT_NE(network_key("192.0.3.1"), network_key("192.0.2.1"));
+  EXPECT_EQ(network_key("2001:db8:1:2ff:aaaa::1"), "2001:db8:1:200::/56");
+  // The 256 /64s of one /56 are one network.
+  EXPECT_EQ(network_key("2001:db8:1:2ff::1"), network_key("2001:db8:1:200::9"));
+  EXPECT_NE(network_key("2001:db8:1:300::1"), network_key("2001:db8:1:200::1"));
+  EXPECT_EQ(network_key("not an address"), "not an address");
+}
+
 TEST(CredentialCache, KeyedOnNameAndPassword) {
   credential_cache cache(std::chrono::seconds(10));
   const credential_cache::clock::time_point now{};

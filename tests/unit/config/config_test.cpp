@@ -154,6 +154,19 @@ max_connections_per_address = 10
   EXPECT_NE(error_of("[passwords]\nargon2_queue = 0\n").find("must be between"), std::string::npos);
 }
 
+TEST(Config, ConnectionsPerNetwork) {
+  EXPECT_EQ(parse("", "club.toml").max_connections_per_network, 256U);
+  EXPECT_EQ(parse("[limits]\nmax_connections_per_network = 1000\n", "club.toml")
+                .max_connections_per_network,
+            1000U);
+  EXPECT_NE(error_of("[limits]\nmax_connections_per_network = 0\n").find("must be between"),
+            std::string::npos);
+  EXPECT_NE(error_of("[limits]\nmax_connections_per_address = 300\n")
+                .find("must not exceed limits.max_connections_per_network"),
+            std::string::npos);
+  EXPECT_NE(default_toml().find("max_connections_per_network = 256"), std::string::npos);
+}
+
 TEST(Config, BadLogLevelIsRefused) {
   EXPECT_NE(error_of("[log]\nlevel = \"loud\"\n").find("log.level"), std::string::npos);
 }
