@@ -95,6 +95,7 @@ class Club:
         # The benchmark is its own guessing flood from one address and one member: lift the caps
         # that would (rightly) refuse it, and nothing else.
         for key, value in (("max_connections", "20000"), ("max_connections_per_address", "20000"),
+                           ("max_connections_per_network", "20000"),
                            ("idle_timeout_seconds", "120"), ("member_requests_per_second", "0")):
             config = re.sub(r"(?m)^%s = .*$" % key, "%s = %s" % (key, value), config)
         with open(config_path, "w") as f:
