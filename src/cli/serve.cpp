@@ -143,21 +143,28 @@ class audit_pruner {
   std::chrono::steady_clock::time_point next_{};
 };
 
-// Every connection is a file descriptor: lift the soft limit to the hard one, and say so when even
-// that is below what the config allows.
-void raise_file_limit(std::size_t max_connections) {
+// Every connection is a file descriptor: lift the soft limit to the hard one. When even that is
+// below what the config allows, the connection cap is lowered to fit, and the log says so: the
+// limiter must reach its cap (and make room there) before accept runs out of descriptors, or a
+// flood of silent connections would lock members out at the accept.
+void fit_connections_to_file_limit(config::config& cfg) {
   rlimit limit{};
   if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
     return;
   }
   limit.rlim_cur = limit.rlim_max;
   ::setrlimit(RLIMIT_NOFILE, &limit);
-  // Room for the database, the logs and the listener besides the connections.
+  // Room for the database, the logs, the listener and the reserve descriptor besides the
+  // connections.
   constexpr rlim_t reserve = 64;
-  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < max_connections + reserve) {
-    log::warn("open file limit " + std::to_string(limit.rlim_cur) +
-              " is below limits.max_connections; connections beyond it will be refused");
+  if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= cfg.max_connections + reserve) {
+    return;
   }
+  const auto fitted = limit.rlim_cur > 2 * reserve ? limit.rlim_cur - reserve : limit.rlim_cur / 2;
+  log::warn("open file limit " + std::to_string(limit.rlim_cur) +
+            " is below limits.max_connections (" + std::to_string(cfg.max_connections) +
+            "); serving at most " + std::to_string(fitted) + " connections");
+  cfg.max_connections = static_cast<std::size_t>(fitted);
 }
 
 void run_serve(const serve_options& options) {
@@ -175,7 +182,7 @@ void run_serve(const serve_options& options) {
     club->cfg.client_certs = *mode;
   }
   club->hasher->prepare();
-  raise_file_limit(club->cfg.max_connections);
+  fit_connections_to_file_limit(club->cfg);
   const net::tls_files tls_files{paths.server_cert(), paths.server_key(), paths.ca_cert(),
                                  paths.ca_crl(), club->cfg.client_certs};
   net::tls_context_holder tls(net::make_server_context(tls_files));

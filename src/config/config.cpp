@@ -110,8 +110,9 @@ const std::vector<setting>& settings() {
               "On SIGINT/SIGTERM, how long in-flight requests may take to finish.", 0, 600,
               &config::shutdown_grace),
       number("limits", "max_connections",
-             "Most connections open at once. At the cap, the oldest that has not finished its TLS "
-             "handshake or sent a request is closed to make room; if none, the newcomer is.",
+             "Most connections open at once. At the cap, the oldest that has not sent a whole "
+             "request (then the longest idle) is closed to make room; if all are busy, the "
+             "newcomer is.",
              1, 1'000'000, &config::max_connections),
       number("limits", "member_requests_per_second",
              "Requests one member may make per second, on average, before 429; 0 means no limit.",

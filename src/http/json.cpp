@@ -2,6 +2,7 @@
 // strict parse the handlers use.
 #include "http/json.hpp"
 
+#include <new>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -9,6 +10,7 @@
 #include <boost/json/src.hpp>
 
 #include "core/error.hpp"
+#include "core/secret.hpp"
 
 namespace hush::http {
 namespace {
@@ -67,6 +69,23 @@ class duplicate_key_finder {
   std::string key_;
 };
 
+// Parsed values can hold a password or a message's plaintext: their memory is zeroed before it
+// goes back to the allocator. Stateless, so one instance serves every thread.
+class zeroing_resource final : public json::memory_resource {
+  void* do_allocate(std::size_t bytes, std::size_t alignment) override {
+    return ::operator new(bytes, std::align_val_t(alignment));
+  }
+  void do_deallocate(void* p, std::size_t bytes, std::size_t alignment) override {
+    secure_zero(p, bytes);
+    ::operator delete(p, bytes, std::align_val_t(alignment));
+  }
+  bool do_is_equal(const json::memory_resource& other) const noexcept override {
+    return this == &other;
+  }
+};
+
+zeroing_resource zeroing;
+
 }  // namespace
 
 result<json::value> parse_json(std::string_view text) {
@@ -79,7 +98,7 @@ result<json::value> parse_json(std::string_view text) {
   if (ec) {
     return make_error_code(errc::invalid_argument);
   }
-  auto value = json::parse(text, ec);
+  auto value = json::parse(text, ec, json::storage_ptr(&zeroing));
   if (ec) {
     return make_error_code(errc::invalid_argument);
   }

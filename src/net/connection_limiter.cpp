@@ -1,50 +1,88 @@
 #include "net/connection_limiter.hpp"
 
 namespace hush::net {
-namespace {
 
-std::size_t count_of(const std::unordered_map<std::string, std::size_t>& counts,
-                     const std::string& key) {
-  const auto found = counts.find(key);
-  return found == counts.end() ? 0 : found->second;
-}
-
-void decrement(std::unordered_map<std::string, std::size_t>& counts, const std::string& key) {
-  if (const auto found = counts.find(key); found != counts.end() && --found->second == 0) {
-    counts.erase(found);
+connection_limiter::queue& connection_limiter::queue_of(stage at) {
+  switch (at) {
+    case stage::handshake:
+    case stage::first_request:
+      return unproven_;
+    case stage::busy:
+    case stage::idle:
+      break;
   }
+  return idle_;
 }
 
-}  // namespace
+void connection_limiter::enqueue(entry& e, ticket id, stage at) {
+  e.at = at;
+  auto& in_stage = queue_of(at);
+  e.in_stage = in_stage.insert(in_stage.end(), id);
+  e.in_address = e.address->evictable.insert(e.address->evictable.end(), id);
+  e.in_network = e.network->evictable.insert(e.network->evictable.end(), id);
+}
+
+void connection_limiter::dequeue(entry& e) {
+  if (e.at == stage::busy) {
+    return;
+  }
+  queue_of(e.at).erase(e.in_stage);
+  e.address->evictable.erase(e.in_address);
+  e.network->evictable.erase(e.in_network);
+}
+
+connection_limiter::ticket connection_limiter::overall_victim() const {
+  if (!unproven_.empty()) {
+    return unproven_.front();
+  }
+  return idle_.empty() ? 0 : idle_.front();
+}
 
 connection_limiter::admission connection_limiter::open(const std::string& address,
                                                        const std::string& network) {
   std::lock_guard lock(mutex_);
-  if (count_of(per_address_, address) >= caps_.per_address) {
-    return {verdict::over_address_cap, 0, {}};
-  }
-  if (count_of(per_network_, network) >= caps_.per_network) {
-    return {verdict::over_network_cap, 0, {}};
-  }
-  evict_fn evicted;
-  if (entries_.size() >= caps_.total) {
-    // Those still in the handshake go first: a member's connection that got through its
-    // handshake outlives any number of connections that never start one.
-    auto& victims = handshaking_.empty() ? waiting_ : handshaking_;
-    if (victims.empty()) {
+  const auto count_in = [](const groups& g, const std::string& key) {
+    const auto found = g.find(key);
+    return found == g.end() ? std::size_t{0} : found->second.count;
+  };
+  const auto oldest_in = [](const groups& g, const std::string& key) -> ticket {
+    const auto found = g.find(key);
+    return found == g.end() || found->second.evictable.empty() ? 0
+                                                               : found->second.evictable.front();
+  };
+  // At most one connection makes room: the one chosen at the narrowest cap that is reached shares
+  // the newcomer's address or network, so its going frees a place under every wider cap too.
+  ticket victim = 0;
+  if (count_in(addresses_, address) >= caps_.per_address) {
+    if ((victim = oldest_in(addresses_, address)) == 0) {
+      return {verdict::over_address_cap, 0, {}};
+    }
+  } else if (count_in(networks_, network) >= caps_.per_network) {
+    if ((victim = oldest_in(networks_, network)) == 0) {
+      return {verdict::over_network_cap, 0, {}};
+    }
+  } else if (entries_.size() >= caps_.total) {
+    if ((victim = overall_victim()) == 0) {
       return {verdict::full, 0, {}};
     }
-    evicted = release(entries_.find(victims.front()));
+  }
+  evict_fn evicted;
+  if (victim != 0) {
+    evicted = release(entries_.find(victim));
     if (!evicted) {
       evicted = [] {};  // not watched yet: watch() will say so
     }
   }
   const ticket id = next_++;
-  handshaking_.push_back(id);
-  entries_.emplace(id,
-                   entry{address, network, stage::handshake, std::prev(handshaking_.end()), {}});
-  ++per_address_[address];
-  ++per_network_[network];
+  entry e;
+  e.address_key = address;
+  e.network_key = network;
+  e.address = &addresses_[address];
+  e.network = &networks_[network];
+  ++e.address->count;
+  ++e.network->count;
+  enqueue(e, id, stage::handshake);
+  entries_.emplace(id, std::move(e));
   return {verdict::admitted, id, std::move(evicted)};
 }
 
@@ -54,31 +92,43 @@ bool connection_limiter::watch(ticket id, evict_fn evict) {
   if (found == entries_.end()) {
     return false;
   }
-  if (found->second.at != stage::proven) {
-    found->second.evict = std::move(evict);
+  found->second.evict = std::move(evict);
+  return true;
+}
+
+bool connection_limiter::handshake_done(ticket id) {
+  std::lock_guard lock(mutex_);
+  const auto found = entries_.find(id);
+  if (found == entries_.end()) {
+    return false;
+  }
+  // Still in arrival order among the unproven: finishing a handshake buys no place ahead of
+  // older connections, or a flood of completed-but-silent ones would make a member mid-handshake
+  // the next one chosen.
+  if (found->second.at == stage::handshake) {
+    found->second.at = stage::first_request;
   }
   return true;
 }
 
-void connection_limiter::handshake_done(ticket id) {
+bool connection_limiter::request_seen(ticket id) {
   std::lock_guard lock(mutex_);
   const auto found = entries_.find(id);
-  if (found == entries_.end() || found->second.at != stage::handshake) {
-    return;
+  if (found == entries_.end()) {
+    return false;
   }
-  waiting_.splice(waiting_.end(), handshaking_, found->second.queued);
-  found->second.at = stage::first_request;
+  dequeue(found->second);
+  found->second.at = stage::busy;
+  return true;
 }
 
-void connection_limiter::request_seen(ticket id) {
+void connection_limiter::idle(ticket id) {
   std::lock_guard lock(mutex_);
   const auto found = entries_.find(id);
-  if (found == entries_.end() || found->second.at == stage::proven) {
+  if (found == entries_.end() || found->second.at != stage::busy) {
     return;
   }
-  queue_of(found->second.at).erase(found->second.queued);
-  found->second.at = stage::proven;
-  found->second.evict = nullptr;
+  enqueue(found->second, id, stage::idle);
 }
 
 void connection_limiter::close(ticket id) {
@@ -88,14 +138,15 @@ void connection_limiter::close(ticket id) {
   }
 }
 
-connection_limiter::evict_fn connection_limiter::release(
-    std::unordered_map<ticket, entry>::iterator found) {
+connection_limiter::evict_fn connection_limiter::release(entries::iterator found) {
   auto& e = found->second;
-  if (e.at != stage::proven) {
-    queue_of(e.at).erase(e.queued);
+  dequeue(e);
+  if (--e.address->count == 0) {
+    addresses_.erase(e.address_key);
   }
-  decrement(per_address_, e.address);
-  decrement(per_network_, e.network);
+  if (--e.network->count == 0) {
+    networks_.erase(e.network_key);
+  }
   auto evict = std::move(e.evict);
   entries_.erase(found);
   return evict;

@@ -16,11 +16,16 @@ struct connection_caps {
   std::size_t per_network = 0;  // an IPv4 /24, an IPv6 /56 (auth::network_key)
 };
 
-// Counts open connections against caps overall, per client address and per client network. The
-// connections that have not yet proven themselves (no TLS handshake yet, or no first request yet)
-// wait in arrival order, so that when the overall cap is reached the oldest of them, those still
-// in the handshake first, makes room for the newcomer: a flood of silent connections cannot keep
-// members out. Every operation is O(1) (hash lookups and list splices). Thread safe.
+// Counts open connections against caps overall, per client address and per client network, and
+// keeps those that may be closed to make room in the order they became so: connections that have
+// not proven themselves (still in the TLS handshake, or no whole request yet) and keep-alive
+// connections idle between requests. When a cap is reached the oldest of them goes, so that a
+// flood of silent, half-done or idle connections cannot keep a member out: at the overall cap the
+// oldest unproven connection first (by arrival, whatever its stage: a member's connection only
+// has to finish its first request before as many newer connections as the cap arrive), then the
+// longest idle one; at an address's or a network's cap
+// the oldest of that address's or network's own. A connection busy with a request is never
+// chosen. Every operation is O(1) (hash lookups and list splices). Thread safe.
 class connection_limiter {
  public:
   using ticket = std::uint64_t;
@@ -40,16 +45,20 @@ class connection_limiter {
 
   explicit connection_limiter(connection_caps caps) : caps_(caps) {}
 
-  // Takes a place for a new connection, making room at the overall cap if one not yet proven is
-  // there to go. Over the address or network cap nothing is evicted: the newcomer is refused.
+  // Takes a place for a new connection, making room if a cap is reached and one that may go is
+  // there; otherwise refuses the newcomer.
   admission open(const std::string& address, const std::string& network);
   // Sets what closes the connection if it is chosen to make room. False when it was already
   // chosen (between open and here): the caller closes it.
   bool watch(ticket id, evict_fn evict);
-  // The TLS handshake is done: the connection now goes only after every one still in a handshake.
-  void handshake_done(ticket id);
-  // A whole request has arrived: the connection is never chosen to make room.
-  void request_seen(ticket id);
+  // The TLS handshake is done. False if the connection was chosen to make room meanwhile.
+  bool handshake_done(ticket id);
+  // A whole request has arrived: the connection is not chosen while it is served. False if it was
+  // chosen to make room before: the caller must drop the request unanswered.
+  bool request_seen(ticket id);
+  // The answer is written and the connection waits for the next request: it may be chosen again,
+  // after every unproven one, the longest idle first.
+  void idle(ticket id);
   // Gives the place back; nothing if the connection was evicted (its place went at once).
   void close(ticket id);
 
@@ -59,27 +68,45 @@ class connection_limiter {
   std::size_t open_count() const;
 
  private:
-  enum class stage { handshake, first_request, proven };
+  enum class stage { handshake, first_request, busy, idle };
+  using queue = std::list<ticket>;
+  struct group {
+    std::size_t count = 0;
+    queue evictable;  // its connections that may go, oldest first
+  };
+  using groups = std::unordered_map<std::string, group>;
   struct entry {
-    std::string address;
-    std::string network;
+    // Keys and pointers, not iterators: a rehash keeps elements where they are but invalidates
+    // iterators.
+    std::string address_key;
+    std::string network_key;
+    group* address = nullptr;
+    group* network = nullptr;
     stage at = stage::handshake;
-    std::list<ticket>::iterator queued;  // in the list of its stage, unless proven
+    // In the queue of its stage and its groups' queues, unless busy.
+    queue::iterator in_stage;
+    queue::iterator in_address;
+    queue::iterator in_network;
     evict_fn evict;
   };
+  using entries = std::unordered_map<ticket, entry>;
 
-  std::list<ticket>& queue_of(stage at) { return at == stage::handshake ? handshaking_ : waiting_; }
+  queue& queue_of(stage at);
+  void enqueue(entry& e, ticket id, stage at);
+  void dequeue(entry& e);
+  // The overall cap's choice: the oldest unproven, else the longest idle; 0 for none.
+  ticket overall_victim() const;
   // Forgets the connection and gives back its place. Precondition: the lock is held.
-  evict_fn release(std::unordered_map<ticket, entry>::iterator found);
+  evict_fn release(entries::iterator found);
 
   connection_caps caps_;
   mutable std::mutex mutex_;
   ticket next_ = 1;
-  std::unordered_map<ticket, entry> entries_;
-  std::unordered_map<std::string, std::size_t> per_address_;
-  std::unordered_map<std::string, std::size_t> per_network_;
-  std::list<ticket> handshaking_;  // oldest first
-  std::list<ticket> waiting_;      // handshake done, no request yet; oldest first
+  entries entries_;
+  groups addresses_;
+  groups networks_;
+  queue unproven_;  // in the handshake or without a whole first request; oldest first
+  queue idle_;      // keep-alive, between requests; longest idle first
 };
 
 }  // namespace hush::net

@@ -17,6 +17,7 @@
 
 #include "auth/throttle.hpp"
 #include "core/log.hpp"
+#include "core/secret.hpp"
 #include "http/admission.hpp"
 #include "http/response.hpp"
 #include "net/tls.hpp"
@@ -56,6 +57,7 @@ class session : public std::enable_shared_from_this<session> {
       : tls_(state.tls.current()),
         stream_(std::move(socket), *tls_),
         state_(state),
+        limiter_(state.connections),
         ticket_(ticket),
         buffer_(state.cfg.max_header_bytes + read_ahead_bytes) {
     context_.remote = std::move(remote);
@@ -64,7 +66,7 @@ class session : public std::enable_shared_from_this<session> {
   session& operator=(const session&) = delete;
   ~session() {
     keep_session_resumable(stream_.native_handle());
-    state_.connections.close(ticket_);
+    limiter_.close(ticket_);
   }
 
   // What the limiter calls to close this connection to make room: a post to its own I/O thread,
@@ -93,7 +95,9 @@ class session : public std::enable_shared_from_this<session> {
       log::debug("handshake failed from " + context_.remote + ": " + ec.message());
       return;
     }
-    state_.connections.handshake_done(ticket_);
+    if (!limiter_.handshake_done(ticket_)) {
+      return;  // chosen to make room meanwhile; its close is on its way
+    }
     if (auto peer = verified_peer(stream_.native_handle())) {
       context_.client_cert_serial = std::move(peer->serial);
       context_.client_cert_name = std::move(peer->common_name);
@@ -225,9 +229,10 @@ class session : public std::enable_shared_from_this<session> {
     }
 
     request_ = parser_->release();
-    if (!proven_) {
-      proven_ = true;
-      state_.connections.request_seen(ticket_);
+    if (!limiter_.request_seen(ticket_)) {
+      // Chosen to make room a moment before the request was whole: nothing of it was handled, so
+      // dropping it unanswered loses nothing the client cannot send again.
+      return;
     }
     if (log::enabled(log::level::debug)) {
       // The path only: a query string is the client's and may carry what it should not.
@@ -340,8 +345,7 @@ class session : public std::enable_shared_from_this<session> {
   void on_write(beast::error_code ec) {
     --state_.in_flight;
     const bool keep_alive = response_.keep_alive();
-    response_ = {};
-    request_ = {};
+    forget_exchange();
     if (ec) {
       return;
     }
@@ -353,8 +357,37 @@ class session : public std::enable_shared_from_this<session> {
       }
       return;
     }
+    // Idle until the next request is whole: a keep-alive connection may be closed to make room.
+    limiter_.idle(ticket_);
     do_read();
   }
+
+  // A request and its answer may carry a password, a token, a cookie or a message's plaintext:
+  // their bytes are zeroed before the memory is reused or freed, so no copy outlives the
+  // exchange. (A member's own kernel socket buffers and OpenSSL's records are beyond reach.)
+  void forget_exchange() {
+    wipe(request_.body());
+    for (const auto& f : request_) {
+      if (f.name() == bhttp::field::authorization || f.name() == bhttp::field::cookie) {
+        const auto value = f.value();
+        // Beast's own heap copy of the value; the view is const only by interface.
+        secure_zero(const_cast<char*>(value.data()), value.size());
+      }
+    }
+    wipe(response_.body());
+    wipe(wire_);
+    response_ = {};
+    request_ = {};
+    // The raw bytes of the request are still in the read buffer, behind what was consumed. When
+    // nothing is pipelined, the whole buffer is zeroed (a few KiB, well under a microsecond).
+    if (buffer_.size() == 0) {
+      buffer_.clear();
+      const auto all = buffer_.prepare(std::min(buffer_.capacity(), buffer_.max_size()));
+      secure_zero(all.data(), all.size());
+    }
+  }
+
+  static void wipe(std::string& text) { secure_zero(text.data(), text.size()); }
 
   std::chrono::seconds proving_timeout(std::chrono::seconds configured) const {
     return state_.connections.under_pressure() ? std::min(configured, pressed_timeout) : configured;
@@ -377,6 +410,9 @@ class session : public std::enable_shared_from_this<session> {
   std::shared_ptr<asio::ssl::context> tls_;
   beast::ssl_stream<beast::tcp_stream> stream_;
   shared_state& state_;
+  // The limiter outlives every session (the server declares it first); state_ may not, when a
+  // pending handler is destroyed with its pool at shutdown.
+  connection_limiter& limiter_;
   connection_limiter::ticket ticket_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
@@ -386,7 +422,6 @@ class session : public std::enable_shared_from_this<session> {
   http::request_context context_;
   bool first_request_ = true;
   bool awaiting_next_ = false;  // a keep-alive connection waits for the next request's first byte
-  bool proven_ = false;         // a whole request arrived: never closed to make room
   bool linger_ = false;
   std::size_t lingered_ = 0;
   std::array<char, 4096> linger_buffer_{};
@@ -414,7 +449,7 @@ void start_session(asio::ip::tcp::socket socket, shared_state& state) {
     if (admission.outcome == verdict::full) {
       static log::rate_limited full_log;
       full_log.write(log::level::warn,
-                     "limits.max_connections reached by connections that have all sent a "
+                     "limits.max_connections reached by connections that are all busy with a "
                      "request: refusing new ones");
     }
     socket.close(ec);
@@ -423,8 +458,8 @@ void start_session(asio::ip::tcp::socket socket, shared_state& state) {
   if (admission.evicted) {
     static log::rate_limited evict_log;
     evict_log.write(log::level::warn,
-                    "limits.max_connections reached: closing the oldest connections that have "
-                    "sent no request to make room");
+                    "a connection cap is reached: closing the oldest connections that are "
+                    "silent or idle to make room");
     admission.evicted();
   }
   auto fresh = std::make_shared<session>(std::move(socket), state, std::move(remote), admission.id);

@@ -268,9 +268,10 @@ class Club:
 class Server:
     """`hush serve` as a subprocess; stdout gives the URL, stderr goes to a log file."""
 
-    def __init__(self, club, listen="127.0.0.1:0"):
+    def __init__(self, club, listen="127.0.0.1:0", preexec_fn=None):
         self.club = club
         self.listen = listen
+        self.preexec_fn = preexec_fn  # run in the child before exec (a resource limit, say)
         self.proc = None
         self.url = None
         self.host = None
@@ -290,6 +291,7 @@ class Server:
             stdout=subprocess.PIPE,
             stderr=self._log_file,
             env=clean_env(),
+            preexec_fn=self.preexec_fn,
         )
         _live_servers.append(self)
         line = read_line(self.proc.stdout, START_TIMEOUT)

@@ -16,8 +16,11 @@ cannot pass.
 Run: /usr/bin/python3 tests/security/test_connection_pressure.py   (HUSH_BIN=/path/to/hush optional)
 """
 
+import http.client
 import json
 import os
+import resource
+import ssl
 import subprocess
 import sys
 import threading
@@ -190,18 +193,82 @@ class PressureTest(unittest.TestCase):
             ("limits", "max_connections_per_network"): str(per_network),
             ("limits", "handshake_timeout_seconds"): "30",
         })
-        # 5 addresses of one /24, 4 connections each: the last 4 are over the network's cap.
+        # 5 addresses of one /24, 4 connections each: 4 more than the network's cap. The network's
+        # own oldest silent connections make room; it never holds more than its cap.
         addresses = ["127.3.0.%d" % (1 + i // per_address) for i in range(per_network + 4)]
         socks = hold(server.port, addresses)
         self.addCleanup(close_all, socks)
-        self.assertEqual(closed_now(socks, 1.0), [False] * per_network + [True] * 4)
-        # A member in that /24 is turned away before TLS...
-        status, _s, r = member_get(club, server, "127.3.0.200", timeout=5)
-        self.assertIsNone(status, "served from a network over its cap: %r" % r)
-        # ...one from the next /24 is served at once.
+        self.assertEqual(closed_now(socks, 1.0), [True] * 4 + [False] * per_network)
+        # A member in that /24 is not locked out by its neighbours' silence: the network's oldest
+        # silent connection goes for them...
+        status, seconds, r = member_get(club, server, "127.3.0.200", timeout=5)
+        self.assertEqual(status, 200, r)
+        self.assertLess(seconds, MEMBER_LIMIT_S)
+        self.assertEqual(closed_now(socks[4:6], 1.0), [True, False])
+        # ...and one from the next /24 is served at once, costing that /24 nothing.
         status, seconds, r = member_get(club, server, "127.3.1.1", timeout=5)
         self.assertEqual(status, 200, r)
         self.assertLess(seconds, 2)
+        self.assertEqual(closed_now(socks[6:], 0.5), [False] * (per_network - 2))
+
+    def test_idle_keep_alive_connections_make_room_too(self):
+        # One unauthenticated request per connection (GET /ca.crl is public) used to make a
+        # connection untouchable: a few networks could fill the cap for good and refuse members.
+        cap = 12
+        club, server = self.start({
+            ("limits", "max_connections"): str(cap),
+            ("limits", "max_connections_per_address"): str(cap),
+        })
+        ctx = ssl.create_default_context(cafile=club.ca_pem)
+        idle = []
+        self.addCleanup(lambda: [c.close() for c in idle])
+        for i in range(cap):
+            conn = http.client.HTTPSConnection("127.0.0.1", server.port, context=ctx, timeout=5,
+                                               source_address=("127.7.0.%d" % (1 + i), 0))
+            conn.request("GET", "/ca.crl")
+            response = conn.getresponse()
+            response.read()
+            self.assertEqual(response.status, 200)
+            idle.append(conn)
+            time.sleep(0.02)
+        status, seconds, r = member_get(club, server, "127.7.1.1", timeout=5)
+        self.assertEqual(status, 200, r)
+        self.assertLess(seconds, MEMBER_LIMIT_S)
+        # The longest idle connection made room, the others are still open.
+        still_open = []
+        for conn in idle[:3]:
+            conn.sock.settimeout(0.5)
+            try:
+                still_open.append(conn.sock.recv(1) != b"")
+            except (ssl.SSLError, OSError) as e:
+                still_open.append("timed out" in str(e))
+        self.assertEqual(still_open, [False, True, True])
+
+    def test_a_file_limit_below_the_cap_lowers_the_cap_so_eviction_still_works(self):
+        # With fewer descriptors than max_connections, accept ran out of descriptors before the
+        # cap was reached, and nothing made room: a silent flood locked members out at accept.
+        ws = sec.Workspace(prefix="hush-sec-")
+        self.addCleanup(ws.cleanup)
+        club = sec.make_club(ws, {("limits", "max_connections_per_address"): "256",
+                                  ("limits", "handshake_timeout_seconds"): "30"})
+        server = sec.Server(club, preexec_fn=lambda: resource.setrlimit(
+            resource.RLIMIT_NOFILE, (200, 200))).start()
+        self.addCleanup(server.stop)
+        status, _s, r = member_get(club, server, "127.8.9.1", timeout=10)  # pays for Argon2id
+        self.assertEqual(status, 200, r)
+        socks = []
+        self.addCleanup(close_all, socks)
+        for i in range(260):
+            try:
+                socks.append(sec.raw_connect("127.0.0.1", server.port,
+                                             "127.8.%d.%d" % (i // 200, 1 + i % 200)))
+            except OSError:
+                pass
+        status, seconds, r = member_get(club, server, "127.8.10.1", timeout=5)
+        self.assertEqual(status, 200, r)
+        self.assertLess(seconds, MEMBER_LIMIT_S)
+        self.assertRegex(server.log(), r"open file limit 200 is below limits.max_connections "
+                                       r"\(10000\); serving at most \d+ connections")
 
 
 if __name__ == "__main__":
