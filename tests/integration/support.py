@@ -542,18 +542,20 @@ def parse_raw_response(raw):
 # ---- at-rest checks ---------------------------------------------------------------------------
 
 
-def files_containing(directory, needle):
-    """Every regular file under DIRECTORY whose bytes contain NEEDLE (bytes)."""
-    found = []
+def regular_files(directory):
+    """(path, bytes) of every regular file under DIRECTORY (links are not followed)."""
     for root, _dirs, names in os.walk(directory):
         for name in names:
             p = os.path.join(root, name)
             if os.path.islink(p) or not os.path.isfile(p):
                 continue
             with open(p, "rb") as f:
-                if needle in f.read():
-                    found.append(p)
-    return found
+                yield p, f.read()
+
+
+def files_containing(directory, needle):
+    """Every regular file under DIRECTORY whose bytes contain NEEDLE (bytes)."""
+    return [p for p, data in regular_files(directory) if needle in data]
 
 
 def main():

@@ -23,7 +23,8 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import support  # noqa: E402
-from support import HTTP_TIMEOUT, Club, Workspace, basic, one_hush_line, session, try_serve  # noqa: E402
+from support import (  # noqa: E402
+    HTTP_TIMEOUT, Club, Workspace, basic, one_hush_line, regular_files, session, try_serve)
 
 WINDOW = 16  # bytes: a window this long of a sealed body (random nonce, ciphertext) is unique
 
@@ -44,17 +45,11 @@ def files_with_window(directory, blob):
     """Every file under DIRECTORY that holds some WINDOW-byte window of BLOB, with the offset."""
     windows = [blob[i:i + WINDOW] for i in range(0, len(blob) - WINDOW + 1)]
     found = []
-    for root, _dirs, names in os.walk(directory):
-        for name in names:
-            p = os.path.join(root, name)
-            if os.path.islink(p) or not os.path.isfile(p):
-                continue
-            with open(p, "rb") as f:
-                data = f.read()
-            for offset, w in enumerate(windows):
-                if w in data:
-                    found.append((name, offset))
-                    break
+    for path, data in regular_files(directory):
+        for offset, w in enumerate(windows):
+            if w in data:
+                found.append((os.path.basename(path), offset))
+                break
     return found
 
 
@@ -69,14 +64,21 @@ def edit_row(club, sql, params=()):
         raise AssertionError("%s changed %d rows" % (sql, changed))
 
 
-class RemovalWipesTest(unittest.TestCase):
+class ServedClub(unittest.TestCase):
+    """A club served for the whole class; POSTER posts (admin unless a subclass adds one)."""
+
+    poster = None
+
     @classmethod
     def setUpClass(cls):
         cls.ws = Workspace(prefix="hush-rest-")
         cls.club = Club(cls.ws)
+        if cls.poster:
+            cls.club.add_member(cls.poster[0], "poster", cls.poster[1])
         cls.server = cls.club.serve()
         cls.http = session(cls.club.ca_pem)
-        cls.auth = {"Authorization": basic("admin", cls.club.admin_password)}
+        cls.admin = {"Authorization": basic("admin", cls.club.admin_password)}
+        cls.as_poster = ({"Authorization": basic(*cls.poster)} if cls.poster else cls.admin)
 
     @classmethod
     def tearDownClass(cls):
@@ -85,10 +87,12 @@ class RemovalWipesTest(unittest.TestCase):
 
     def post(self, text):
         r = self.http.post(self.server.url + "api/v1/messages", json={"body": text},
-                           headers=self.auth, timeout=HTTP_TIMEOUT)
+                           headers=self.as_poster, timeout=HTTP_TIMEOUT)
         self.assertEqual(r.status_code, 201, r.text)
         return r.json()["id"]
 
+
+class RemovalWipesTest(ServedClub):
     def assertWiped(self, blob, what):
         self.assertEqual(files_with_window(self.club.dir, blob), [],
                          "%s: bytes of its sealed body remain" % what)
@@ -101,7 +105,7 @@ class RemovalWipesTest(unittest.TestCase):
         big = self.post("a long one " + "b" * 9000)
         # Reads too, so that the log holds audit pages written after the bodies.
         for mid in (by_cli, by_api, big):
-            r = self.http.get(self.server.url + "api/v1/messages/%d" % mid, headers=self.auth,
+            r = self.http.get(self.server.url + "api/v1/messages/%d" % mid, headers=self.admin,
                               timeout=HTTP_TIMEOUT)
             self.assertEqual(r.status_code, 200, r.text)
         blobs = {mid: sealed_body(self.club, mid) for mid in (kept, by_cli, by_api, big)}
@@ -115,14 +119,14 @@ class RemovalWipesTest(unittest.TestCase):
         self.assertWiped(blobs[by_cli], "message rm beside a running server")
 
         for mid in (by_api, big):
-            r = self.http.delete(self.server.url + "api/v1/messages/%d" % mid, headers=self.auth,
+            r = self.http.delete(self.server.url + "api/v1/messages/%d" % mid, headers=self.admin,
                                  timeout=HTTP_TIMEOUT)
             self.assertEqual(r.status_code, 204, r.text)
             self.assertWiped(blobs[mid], "DELETE /api/v1/messages/%d" % mid)
 
         # Control: the message still there is found by the same scan, and still reads.
         self.assertNotEqual(files_with_window(self.club.dir, blobs[kept]), [])
-        r = self.http.get(self.server.url + "api/v1/messages/%d" % kept, headers=self.auth,
+        r = self.http.get(self.server.url + "api/v1/messages/%d" % kept, headers=self.admin,
                           timeout=HTTP_TIMEOUT)
         self.assertEqual(r.status_code, 200, r.text)
         self.assertTrue(self.server.running())
@@ -201,27 +205,8 @@ class MasterKeyCheckTest(unittest.TestCase):
         self.assertEqual(rows, [(32,)])
 
 
-class MetadataBoundTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.ws = Workspace(prefix="hush-rest-")
-        cls.club = Club(cls.ws)
-        cls.club.add_member("alice", "poster", "alice's long password")
-        cls.server = cls.club.serve()
-        cls.http = session(cls.club.ca_pem)
-        cls.alice = {"Authorization": basic("alice", "alice's long password")}
-        cls.admin = {"Authorization": basic("admin", cls.club.admin_password)}
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
-        cls.ws.cleanup()
-
-    def post(self, text):
-        r = self.http.post(self.server.url + "api/v1/messages", json={"body": text},
-                           headers=self.alice, timeout=HTTP_TIMEOUT)
-        self.assertEqual(r.status_code, 201, r.text)
-        return r.json()["id"]
+class MetadataBoundTest(ServedClub):
+    poster = ("alice", "alice's long password")
 
     def get(self, mid):
         return self.http.get(self.server.url + "api/v1/messages/%d" % mid, headers=self.admin,

@@ -91,6 +91,16 @@ def start_hush(club):
     return Server(club).start()
 
 
+def serve_club(testcase, config=None):
+    """A club (make_club with CONFIG) served for TESTCASE, both cleaned up after it."""
+    ws = Workspace(prefix="hush-sec-")
+    testcase.addCleanup(ws.cleanup)
+    club = make_club(ws, config)
+    server = start_hush(club)
+    testcase.addCleanup(server.stop)
+    return club, server
+
+
 def require_tool(name):
     for d in os.environ.get("PATH", "/usr/bin:/bin").split(":") + ["/usr/sbin", "/sbin"]:
         p = os.path.join(d, name)
@@ -139,6 +149,15 @@ def timed_get(sess, url, user=None, password=None, timeout=HTTP_TIMEOUT):
         return r.status_code, time.monotonic() - t0, r
     except requests.RequestException as e:
         return None, time.monotonic() - t0, e
+
+
+def member_get(club, server, source_ip, timeout=5):
+    """(status or None, seconds, response or exception) of alice's GET / from SOURCE_IP."""
+    s = http_session(club.ca_pem, source_ip)
+    try:
+        return timed_get(s, server.url, "alice", club.passwords["alice"], timeout=timeout)
+    finally:
+        s.close()
 
 
 def median(values):

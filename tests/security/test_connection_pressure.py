@@ -76,14 +76,6 @@ class FloodProcess:
         self.proc.stdout.close()
 
 
-def member_get(club, server, source_ip, timeout):
-    s = sec.http_session(club.ca_pem, source_ip)
-    try:
-        return sec.timed_get(s, server.url, "alice", club.passwords["alice"], timeout=timeout)
-    finally:
-        s.close()
-
-
 def hold(port, addresses):
     socks = []
     for address in addresses:
@@ -116,17 +108,12 @@ def close_all(socks):
 class PressureTest(unittest.TestCase):
 
     def start(self, config):
-        ws = sec.Workspace(prefix="hush-sec-")
-        self.addCleanup(ws.cleanup)
-        club = sec.make_club(ws, config)
-        server = sec.start_hush(club)
-        self.addCleanup(server.stop)
-        return club, server
+        return sec.serve_club(self, config)
 
     def test_member_is_served_during_a_flood_of_silent_connections(self):
         club, server = self.start({("limits", "max_connections"): str(CAP)})
         # Warm up: the member's first request pays for Argon2id; later ones hit the cache.
-        status, _s, r = member_get(club, server, "127.2.0.1", timeout=10)
+        status, _s, r = sec.member_get(club, server, "127.2.0.1", timeout=10)
         self.assertEqual(status, 200, r)
 
         flood = FloodProcess(server.port, connections=FLOOD_CONNECTIONS, seconds=FLOOD_SECONDS,
@@ -138,7 +125,7 @@ class PressureTest(unittest.TestCase):
         for i in range(MEMBER_PROBES):
             latest = flood.latest()
             held.append(latest["open"] if latest else 0)
-            results.append(member_get(club, server, "127.2.1.%d" % (10 + i), MEMBER_LIMIT_S + 3))
+            results.append(sec.member_get(club, server, "127.2.1.%d" % (10 + i), MEMBER_LIMIT_S + 3))
             time.sleep(1)
         flood.stop()
         final = flood.latest()
@@ -165,7 +152,7 @@ class PressureTest(unittest.TestCase):
         })
         socks = hold(server.port, ["127.5.0.%d" % (1 + i) for i in range(cap)])
         self.addCleanup(close_all, socks)
-        status, seconds, r = member_get(club, server, "127.5.1.1", timeout=5)
+        status, seconds, r = sec.member_get(club, server, "127.5.1.1", timeout=5)
         self.assertEqual(status, 200, r)
         self.assertLess(seconds, MEMBER_LIMIT_S)
         # The oldest silent one went; the next ones (opened before the pressure) are still there.
@@ -201,12 +188,12 @@ class PressureTest(unittest.TestCase):
         self.assertEqual(closed_now(socks, 1.0), [True] * 4 + [False] * per_network)
         # A member in that /24 is not locked out by its neighbours' silence: the network's oldest
         # silent connection goes for them...
-        status, seconds, r = member_get(club, server, "127.3.0.200", timeout=5)
+        status, seconds, r = sec.member_get(club, server, "127.3.0.200", timeout=5)
         self.assertEqual(status, 200, r)
         self.assertLess(seconds, MEMBER_LIMIT_S)
         self.assertEqual(closed_now(socks[4:6], 1.0), [True, False])
         # ...and one from the next /24 is served at once, costing that /24 nothing.
-        status, seconds, r = member_get(club, server, "127.3.1.1", timeout=5)
+        status, seconds, r = sec.member_get(club, server, "127.3.1.1", timeout=5)
         self.assertEqual(status, 200, r)
         self.assertLess(seconds, 2)
         self.assertEqual(closed_now(socks[6:], 0.5), [False] * (per_network - 2))
@@ -231,7 +218,7 @@ class PressureTest(unittest.TestCase):
             self.assertEqual(response.status, 200)
             idle.append(conn)
             time.sleep(0.02)
-        status, seconds, r = member_get(club, server, "127.7.1.1", timeout=5)
+        status, seconds, r = sec.member_get(club, server, "127.7.1.1", timeout=5)
         self.assertEqual(status, 200, r)
         self.assertLess(seconds, MEMBER_LIMIT_S)
         # The longest idle connection made room, the others are still open.
@@ -254,7 +241,7 @@ class PressureTest(unittest.TestCase):
         server = sec.Server(club, preexec_fn=lambda: resource.setrlimit(
             resource.RLIMIT_NOFILE, (200, 200))).start()
         self.addCleanup(server.stop)
-        status, _s, r = member_get(club, server, "127.8.9.1", timeout=10)  # pays for Argon2id
+        status, _s, r = sec.member_get(club, server, "127.8.9.1", timeout=10)  # pays for Argon2id
         self.assertEqual(status, 200, r)
         socks = []
         self.addCleanup(close_all, socks)
@@ -264,7 +251,7 @@ class PressureTest(unittest.TestCase):
                                              "127.8.%d.%d" % (i // 200, 1 + i % 200)))
             except OSError:
                 pass
-        status, seconds, r = member_get(club, server, "127.8.10.1", timeout=5)
+        status, seconds, r = sec.member_get(club, server, "127.8.10.1", timeout=5)
         self.assertEqual(status, 200, r)
         self.assertLess(seconds, MEMBER_LIMIT_S)
         self.assertRegex(server.log(), r"open file limit 200 is below limits.max_connections "

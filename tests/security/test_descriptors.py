@@ -45,14 +45,6 @@ def open_fds(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
 
 
-def member_get(club, server, source_ip, timeout):
-    s = sec.http_session(club.ca_pem, source_ip)
-    try:
-        return sec.timed_get(s, server.url, "alice", club.passwords["alice"], timeout=timeout)
-    finally:
-        s.close()
-
-
 def log_lines(server):
     return server.log_bytes().count(b"\n")
 
@@ -67,7 +59,7 @@ class DescriptorExhaustionTest(unittest.TestCase):
         self.addCleanup(server.stop)
         pid = server.proc.pid
         # Warm up: the member's credential is verified (and cached) while descriptors are plenty.
-        status, _s, r = member_get(club, server, "127.6.1.1", timeout=10)
+        status, _s, r = sec.member_get(club, server, "127.6.1.1", timeout=10)
         self.assertEqual(status, 200, r)
 
         limit = open_fds(pid) + SPARE_FDS
@@ -101,7 +93,7 @@ class DescriptorExhaustionTest(unittest.TestCase):
         deadline = time.monotonic() + RECOVER_S
         status, r = None, None
         while time.monotonic() < deadline:
-            status, _s, r = member_get(club, server, "127.6.1.2", timeout=5)
+            status, _s, r = sec.member_get(club, server, "127.6.1.2", timeout=5)
             if status == 200:
                 break
             time.sleep(0.3)

@@ -92,14 +92,6 @@ def read_one_response(testcase, tls, timeout=5):
     testcase.fail("no whole response within %.1f s: %r" % (timeout, data[:200]))
 
 
-def member_get(club, server, source_ip):
-    s = sec.http_session(club.ca_pem, source_ip)
-    try:
-        return sec.timed_get(s, server.url, "alice", club.passwords["alice"], timeout=5)
-    finally:
-        s.close()
-
-
 class DeadlinesTest(unittest.TestCase):
 
     @classmethod
@@ -244,12 +236,7 @@ def cap_probe(port, source_ip, n):
 class ConnectionCapsTest(unittest.TestCase):
 
     def start(self, config):
-        ws = sec.Workspace(prefix="hush-sec-")
-        self.addCleanup(ws.cleanup)
-        club = sec.make_club(ws, config)
-        server = sec.start_hush(club)
-        self.addCleanup(server.stop)
-        return club, server
+        return sec.serve_club(self, config)
 
     def test_per_address_cap(self):
         club, server = self.start({
@@ -262,11 +249,11 @@ class ConnectionCapsTest(unittest.TestCase):
         # for its newer ones.
         self.assertEqual(closed, [True] * EXTRA + [False] * PER_ADDRESS, closed)
         # A real client from that address is served (its oldest silent one goes)...
-        status, seconds, r = member_get(club, server, "127.0.0.6")
+        status, seconds, r = sec.member_get(club, server, "127.0.0.6")
         self.assertEqual(status, 200, r)
         self.assertEqual(open_or_closed(socks[EXTRA:EXTRA + 2], 1.0), [True, False])
         # ...and another address at once, costing that address nothing.
-        status, seconds, r = member_get(club, server, "127.0.0.7")
+        status, seconds, r = sec.member_get(club, server, "127.0.0.7")
         self.assertEqual(status, 200, r)
         self.assertLess(seconds, 2)
         self.assertEqual(open_or_closed(socks[EXTRA + 2:], 0.5), [False] * (PER_ADDRESS - 2))
@@ -299,7 +286,7 @@ class ConnectionCapsTest(unittest.TestCase):
         deadline = time.monotonic() + 5
         status = None
         while time.monotonic() < deadline:
-            status, _s, _r = member_get(club, server, "127.0.0.7")
+            status, _s, _r = sec.member_get(club, server, "127.0.0.7")
             if status == 200:
                 break
             time.sleep(0.2)
