@@ -37,7 +37,12 @@ store::message_id parse_id(const std::string& text) {
   return store::message_id{value};
 }
 
-[[noreturn]] void refuse_post(std::error_code ec, const opened_club& opened) {
+[[noreturn]] void refuse_post(std::error_code ec, const opened_club& opened,
+                              const message_options& options) {
+  if (ec == errc::not_found) {
+    throw std::runtime_error("the author \"" + options.author +
+                             "\" is not a member (--author names the member who posts)");
+  }
   if (ec == errc::invalid_argument) {
     throw std::runtime_error("a message must be non-empty UTF-8 text");
   }
@@ -89,7 +94,7 @@ void run_post(message_options& options) {
   auto id = options.e2e ? post_e2e(*club, options, text.view())
                         : club->domain->post(options.author, text.view());
   if (!id) {
-    refuse_post(id.error(), *club);
+    refuse_post(id.error(), *club, options);
   }
   std::cout << id->value << "\n";
 }

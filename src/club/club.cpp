@@ -129,6 +129,11 @@ result<store::message_id> club::post(std::string_view author, std::string_view b
 
 result<store::message_id> club::add_sealed(std::string_view author, store::message_format format,
                                            std::span<const std::uint8_t> plain) {
+  // Every door posts as a member: the API as the one it authenticated, the CLI as --author,
+  // which must name one too.
+  if (auto member = store_.find_member(author); !member) {
+    return member.error();
+  }
   const std::int64_t now = clock_.now_seconds();
   // The metadata goes into the associated data, so that a row whose author, time or format was
   // changed in the database no longer opens.

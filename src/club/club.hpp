@@ -45,7 +45,8 @@ class club {
   club(store::store& store, keyring& keys, const crypto::password_hasher& hasher,
        const clock& clock, std::size_t max_message_bytes);
 
-  // invalid_argument for an empty body or one that is not UTF-8; too_large above the limit.
+  // invalid_argument for an empty body or one that is not UTF-8; too_large above the limit;
+  // not_found when the author is not a member.
   result<store::message_id> post(std::string_view author, std::string_view body);
   // An end-to-end message: a Fernet token made by the client, stored (sealed like any body) as
   // it came. invalid_argument unless it has a Fernet token's shape; too_large if it holds more

@@ -37,7 +37,7 @@ struct config {
   listen_address listen;
   client_cert_mode client_certs = client_cert_mode::off;
   unsigned io_threads = 0;      // 0: one per core
-  unsigned worker_threads = 0;  // 0: two per core; Argon2 and disk work run here
+  unsigned worker_threads = 0;  // 0: two per core; handlers and disk work (never Argon2id)
 
   std::size_t max_header_bytes = 8 * 1024;
   std::size_t max_body_bytes = 256 * 1024;

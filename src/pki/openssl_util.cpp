@@ -151,6 +151,4 @@ std::string serial_text(const ASN1_INTEGER* serial) {
   return canonical_serial(text);
 }
 
-// 159 random bits: positive, unpredictable, within RFC 5280's 20 octets.
-
 }  // namespace hush::pki::detail

@@ -344,6 +344,13 @@ class MessageTest(unittest.TestCase):
         self.assertEqual(r.rc, 0, r)
         self.assertShows(int(r.out), body)
 
+    def test_post_refuses_an_author_who_is_not_a_member(self):
+        before = self.listing()
+        r = self.club.hush("message", "post", "--author", "nobody", input="from nobody")
+        self.assertEqual(r.rc, 1, r)
+        self.assertIn('"nobody" is not a member', one_hush_line(self, r))
+        self.assertEqual(self.listing(), before)
+
     def test_post_refuses_empty(self):
         one_hush_line(self, self.club.hush("message", "post", ""))
         one_hush_line(self, self.club.hush("message", "post", "-", input=b""))

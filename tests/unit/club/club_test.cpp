@@ -20,6 +20,13 @@ std::string file_bytes(const std::filesystem::path& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+// Every post names a member as its author: the ones these tests post as.
+void add_authors(testing::test_club& c) {
+  for (const char* name : {"alice", "bob", "a"}) {
+    c.add(name, role::poster, "an author's long password");
+  }
+}
+
 TEST(Roles, WhoMayDoWhat) {
   EXPECT_FALSE(may_post(role::reader));
   EXPECT_TRUE(may_post(role::poster));
@@ -52,6 +59,7 @@ TEST(Utf8, Validation) {
 
 TEST(Club, ReadsCarryTheAuditRecordTheyOwe) {
   testing::test_club c;
+  add_authors(c);
   const auto first = c.domain.post("alice", "first secret").value();
   const auto second = c.domain.post("bob", "second secret").value();
   EXPECT_GT(second.value, first.value);
@@ -75,6 +83,7 @@ TEST(Club, ReadsCarryTheAuditRecordTheyOwe) {
 
 TEST(Club, RefusesEmptyOversizedAndNonUtf8) {
   testing::test_club c(16);
+  add_authors(c);
   EXPECT_EQ(c.domain.post("a", "").error(), errc::invalid_argument);
   EXPECT_EQ(c.domain.post("a", "\xff").error(), errc::invalid_argument);
   EXPECT_EQ(c.domain.post("a", std::string(17, 'x')).error(), errc::too_large);
@@ -83,12 +92,14 @@ TEST(Club, RefusesEmptyOversizedAndNonUtf8) {
 
 TEST(Club, EmptyClubHasNoNewest) {
   testing::test_club c;
+  add_authors(c);
   EXPECT_EQ(c.domain.read_newest("a", "r").error(), errc::not_found);
   EXPECT_TRUE(c.store.list_audit(10).value().empty());
 }
 
 TEST(Club, PlaintextNeverReachesTheDatabaseFile) {
   testing::test_club c;
+  add_authors(c);
   const std::string secret = "zebra-crossing-at-0300-unique-marker";
   ASSERT_TRUE(c.domain.post("alice", secret));
   ASSERT_TRUE(c.domain.read_newest("alice", "r"));
@@ -102,6 +113,7 @@ TEST(Club, PlaintextNeverReachesTheDatabaseFile) {
 
 TEST(Club, FernetMessagesAreStoredAsTheTokenAndMarked) {
   testing::test_club c;
+  add_authors(c);
   const auto key = crypto::fernet::parse_key(crypto::fernet::generate_key().view()).value();
   const std::string plain = "only-key-holders-read-this";
   const auto token =
@@ -120,6 +132,7 @@ TEST(Club, FernetMessagesAreStoredAsTheTokenAndMarked) {
 
 TEST(Club, FernetPostsMustLookLikeTokensWithinTheLimit) {
   testing::test_club c(/*max_message_bytes=*/32);
+  add_authors(c);
   const auto key = crypto::fernet::parse_key(crypto::fernet::generate_key().view()).value();
   const auto sized = [&](std::size_t n) {
     const std::string plain(n, 'x');
@@ -141,6 +154,7 @@ TEST(Club, FernetPostsMustLookLikeTokensWithinTheLimit) {
 
 TEST(Club, SealedBodyIsBoundToItsMessageId) {
   testing::test_club c;
+  add_authors(c);
   const auto a = c.domain.post("alice", "for message a").value();
   const auto b = c.domain.post("alice", "for message b").value();
   // Someone with write access to the database moves b's ciphertext into a's row.
@@ -158,6 +172,7 @@ TEST(Club, SealedBodyIsBoundToItsMessageId) {
 
 TEST(Club, AnotherMasterKeyOpensNothing) {
   testing::test_club c;
+  add_authors(c);
   const auto id = c.domain.post("alice", "secret").value();
   keyring other(testing::random_master_key(), c.store);
   const auto record = c.store.message(id).value();
@@ -180,6 +195,7 @@ void tamper(const std::filesystem::path& db_path, const std::string& sql) {
 
 TEST(Club, NewBodiesAreSealedWithTheirMetadata) {
   testing::test_club c;
+  add_authors(c);
   const auto id = c.domain.post("alice", "bound").value();
   const auto record = c.store.message(id).value();
   EXPECT_EQ(record.sealed[0], crypto::envelope::version_2);
@@ -188,6 +204,7 @@ TEST(Club, NewBodiesAreSealedWithTheirMetadata) {
 
 TEST(Club, ChangedAuthorTimeOrFormatMakesTheReadFail) {
   testing::test_club c;
+  add_authors(c);
   const auto key = crypto::fernet::parse_key(crypto::fernet::generate_key().view()).value();
   const std::string plain = "e2e";
   const auto token =
@@ -210,6 +227,7 @@ TEST(Club, ChangedAuthorTimeOrFormatMakesTheReadFail) {
 
 TEST(Club, VersionOneBodiesStillOpen) {
   testing::test_club c;
+  add_authors(c);
   // A body as hush sealed it before the metadata was bound: context = the id alone.
   const std::string plain = "sealed by an older hush";
   const auto id =
@@ -228,6 +246,7 @@ TEST(Club, VersionOneBodiesStillOpen) {
 
 TEST(Club, AVersionTwoBodyCannotPassAsVersionOne) {
   testing::test_club c;
+  add_authors(c);
   const auto id = c.domain.post("alice", "no downgrade").value();
   // Rewriting the version byte would make the reader use the weaker context; the byte is
   // authenticated, so the envelope no longer opens at all.
@@ -255,6 +274,7 @@ TEST(Club, MetadataContextsAreDistinct) {
 
 TEST(KeyCheck, RecordedOnFirstOpenThenDecides) {
   testing::test_club c;
+  add_authors(c);
   const auto id = c.domain.post("alice", "secret").value();
   EXPECT_EQ(c.store.club_meta(key_check_name).error(), errc::not_found);
   // A club from before key checks: the newest data key unwraps, so the check is recorded.
@@ -269,6 +289,7 @@ TEST(KeyCheck, RecordedOnFirstOpenThenDecides) {
 
 TEST(KeyCheck, AWrongKeyIsRefusedBeforeAnyCheckIsRecorded) {
   testing::test_club c;
+  add_authors(c);
   keyring other(testing::random_master_key(), c.store);
   EXPECT_EQ(other.verify_master_key().error(), errc::crypto_failure);
   // ... and records nothing, so the right key still gets in.
@@ -291,6 +312,18 @@ TEST(KeyCheck, DependsOnTheKey) {
   const auto b = testing::random_master_key();
   EXPECT_EQ(key_check(a.span()), key_check(a.span()));
   EXPECT_NE(key_check(a.span()), key_check(b.span()));
+}
+
+TEST(Club, AnAuthorMustBeAMember) {
+  testing::test_club c;
+  EXPECT_EQ(c.domain.post("nobody", "from nobody").error(), errc::not_found);
+  const auto token = crypto::fernet::encrypt(
+      crypto::fernet::parse_key(crypto::fernet::generate_key().view()).value(),
+      std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>("x"), 1), 1);
+  EXPECT_EQ(c.domain.post_fernet("nobody", token.value()).error(), errc::not_found);
+  EXPECT_EQ(c.domain.list(std::nullopt, 10).value().size(), 0U);
+  c.add("somebody", role::poster, "somebody's long password");
+  EXPECT_TRUE(c.domain.post("somebody", "from somebody"));
 }
 
 TEST(Club, MembersAndPasswords) {
