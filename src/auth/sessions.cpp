@@ -11,7 +11,6 @@
 namespace hush::auth {
 namespace {
 
-constexpr std::string_view session_hash_context = "hush session v1";
 constexpr std::string_view csrf_label = "hush csrf v1";
 
 std::string_view trim(std::string_view text) {
@@ -25,10 +24,6 @@ std::string_view trim(std::string_view text) {
 }
 
 }  // namespace
-
-std::array<std::uint8_t, 32> session_hash(std::string_view token) {
-  return labelled_hash(session_hash_context, token);
-}
 
 std::optional<std::string_view> session_from_cookies(std::string_view header) {
   std::optional<std::string_view> found;

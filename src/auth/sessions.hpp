@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "club/credentials.hpp"
+
 namespace hush::auth {
 
 // Browser sessions. The cookie carries a random 256-bit token (new_token()); the store keeps only
@@ -14,7 +16,7 @@ namespace hush::auth {
 // token can stand in for a session.
 inline constexpr std::string_view session_cookie_name = "__Host-hush";
 
-std::array<std::uint8_t, 32> session_hash(std::string_view token);
+using club::session_hash;
 
 // The session token in a Cookie header value: exactly one __Host-hush cookie holding a
 // well-formed token, or nullopt (two of them are refused rather than guessed between).

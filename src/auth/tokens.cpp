@@ -13,40 +13,13 @@
 namespace hush::auth {
 namespace {
 
-constexpr std::size_t token_bytes = 32;
 constexpr std::size_t token_chars = 43;  // unpadded base64url of 32 bytes
-// Domain separation: a token hash can never be mistaken for a hash of anything else.
-constexpr std::string_view token_hash_context = "hush api token v1";
 
 bool is_base64url(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_';
 }
 
 }  // namespace
-
-secret_string new_token() {
-  const auto raw = crypto::random_bytes(token_bytes);
-  auto text = crypto::base64url_encode(raw.span());
-  text.erase(std::remove(text.begin(), text.end(), '='), text.end());
-  return secret_string(std::move(text));
-}
-
-std::array<std::uint8_t, 32> labelled_hash(std::string_view label, std::string_view token) {
-  crypto::init();
-  crypto_generichash_state state;
-  crypto_generichash_init(&state, nullptr, 0, 32);
-  crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(label.data()),
-                            label.size());
-  crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(token.data()),
-                            token.size());
-  std::array<std::uint8_t, 32> out{};
-  crypto_generichash_final(&state, out.data(), out.size());
-  return out;
-}
-
-std::array<std::uint8_t, 32> token_hash(std::string_view token) {
-  return labelled_hash(token_hash_context, token);
-}
 
 std::optional<std::string_view> parse_bearer(std::string_view authorization) {
   constexpr std::string_view scheme = "bearer ";

@@ -6,19 +6,19 @@
 #include <string>
 #include <string_view>
 
+#include "club/credentials.hpp"
 #include "core/secret.hpp"
+#include "crypto/credential.hpp"
 
 namespace hush::auth {
 
-// API tokens: 256 random bits, written as 43 characters of unpadded base64url. The store keeps
-// only token_hash(token): with 256 bits of entropy a fast hash is enough (nothing to brute-force),
-// and a database dump yields no usable token.
-secret_string new_token();
-std::array<std::uint8_t, 32> token_hash(std::string_view token);
-
-// BLAKE2b-256 of `label` then `token`: the one way every kind of token is hashed for storage,
-// each kind under its own label so that no kind can stand in for another.
-std::array<std::uint8_t, 32> labelled_hash(std::string_view label, std::string_view token);
+// API tokens: 256 random bits, written as 43 characters of unpadded base64url
+// (crypto::new_token). The store keeps only token_hash(token) (club/credentials.hpp): with 256
+// bits of entropy a fast hash is enough (nothing to brute-force), and a database dump yields no
+// usable token.
+using club::token_hash;
+using crypto::labelled_hash;
+using crypto::new_token;
 
 // True for 43 base64url characters, the shape of every token new_token() makes.
 bool is_token_shaped(std::string_view text) noexcept;

@@ -1,6 +1,8 @@
 #pragma once
 
-#include <CLI/App.hpp>
+// The whole of CLI11, not App.hpp alone: its classes' virtual functions are defined inline in the
+// rest of it, so every file of the cli layer carries what it uses and none depends on main.cpp.
+#include <CLI/CLI.hpp>
 
 namespace hush::cli {
 

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
-#include "auth/sessions.hpp"
-#include "auth/tokens.hpp"
+#include "club/credentials.hpp"
 #include "core/error.hpp"
+#include "crypto/credential.hpp"
 #include "crypto/envelope.hpp"
 #include "crypto/fernet.hpp"
 
@@ -237,9 +237,9 @@ result<std::size_t> club::prune_audit(unsigned keep_days, std::size_t batch) {
 }
 
 result<secret_string> club::start_session(std::string_view member, store::session_limits limits) {
-  secret_string token = auth::new_token();
-  if (auto added = store_.add_session(auth::session_hash(token.view()), member,
-                                      clock_.now_seconds(), limits);
+  secret_string token = crypto::new_token();
+  if (auto added =
+          store_.add_session(session_hash(token.view()), member, clock_.now_seconds(), limits);
       !added) {
     return added.error();
   }
@@ -247,7 +247,7 @@ result<secret_string> club::start_session(std::string_view member, store::sessio
 }
 
 result<void> club::end_session(std::string_view token) {
-  return store_.remove_session(auth::session_hash(token));
+  return store_.remove_session(session_hash(token));
 }
 
 }  // namespace hush::club
