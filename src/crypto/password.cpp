@@ -38,15 +38,17 @@ bool password_hasher::verify(std::string_view phc, std::string_view password) co
 }
 
 void password_hasher::prepare() const {
-  // call_once runs again after a throw, so a later caller never sees an empty dummy hash.
-  std::call_once(dummy_once_, [this] {
-    auto made = hash(random_password().view());
-    if (!made) {
-      throw std::runtime_error(
-          "cannot make the dummy password hash (out of memory for passwords.argon2_memory_kib?)");
-    }
-    dummy_hash_ = std::move(*made);
-  });
+  std::lock_guard lock(dummy_mutex_);
+  if (!dummy_hash_.empty()) {
+    return;
+  }
+  auto made = hash(random_password().view());
+  if (!made) {
+    // Left empty, so that a later call tries again rather than serve with no dummy hash.
+    throw std::runtime_error(
+        "cannot make the dummy password hash (out of memory for passwords.argon2_memory_kib?)");
+  }
+  dummy_hash_ = std::move(*made);
 }
 
 bool password_hasher::verify_nobody(std::string_view password) const {

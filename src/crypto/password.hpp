@@ -75,7 +75,9 @@ class password_hasher {
 
  private:
   argon2_params params_;
-  mutable std::once_flag dummy_once_;
+  // Not std::call_once: an exception through it leaves the flag stuck under some runtimes
+  // (ThreadSanitizer's), and prepare() may throw.
+  mutable std::mutex dummy_mutex_;
   mutable std::string dummy_hash_;
 };
 
