@@ -286,6 +286,29 @@ def read_until_close(sock, timeout, limit=1 << 20):
     return b"".join(chunks), False
 
 
+def closed_by_peer(socks, wait_s=1.0):
+    """For each socket: True if the peer closed it (EOF or reset) within WAIT_S in all."""
+    deadline = time.monotonic() + wait_s
+    result = []
+    for s in socks:
+        s.settimeout(max(0.05, deadline - time.monotonic()))
+        try:
+            result.append(s.recv(1) == b"")
+        except socket.timeout:
+            result.append(False)
+        except OSError:
+            result.append(True)
+    return result
+
+
+def close_all(socks):
+    for s in socks:
+        try:
+            s.close()
+        except OSError:
+            pass
+
+
 def wait_closed(sock, timeout):
     """Seconds until the peer closes SOCK (reading and dropping data), or None after TIMEOUT."""
     t0 = time.monotonic()

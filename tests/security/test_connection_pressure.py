@@ -84,27 +84,6 @@ def hold(port, addresses):
     return socks
 
 
-def closed_now(socks, wait_s):
-    """For each socket: True if the peer closed it within WAIT_S in all."""
-    deadline = time.monotonic() + wait_s
-    out = []
-    for s in socks:
-        s.settimeout(max(0.05, deadline - time.monotonic()))
-        try:
-            out.append(s.recv(1) == b"")
-        except OSError as e:
-            out.append("timed out" not in str(e))
-    return out
-
-
-def close_all(socks):
-    for s in socks:
-        try:
-            s.close()
-        except OSError:
-            pass
-
-
 class PressureTest(unittest.TestCase):
 
     def start(self, config):
@@ -151,12 +130,12 @@ class PressureTest(unittest.TestCase):
             ("limits", "handshake_timeout_seconds"): "30",
         })
         socks = hold(server.port, ["127.5.0.%d" % (1 + i) for i in range(cap)])
-        self.addCleanup(close_all, socks)
+        self.addCleanup(sec.close_all, socks)
         status, seconds, r = sec.member_get(club, server, "127.5.1.1", timeout=5)
         self.assertEqual(status, 200, r)
         self.assertLess(seconds, MEMBER_LIMIT_S)
         # The oldest silent one went; the next ones (opened before the pressure) are still there.
-        self.assertEqual(closed_now(socks[:3], 1.0), [True, False, False])
+        self.assertEqual(sec.closed_by_peer(socks[:3], 1.0), [True, False, False])
 
     def test_near_the_cap_a_silent_connection_gets_less_time(self):
         cap = 20
@@ -166,7 +145,7 @@ class PressureTest(unittest.TestCase):
             ("limits", "handshake_timeout_seconds"): "30",
         })
         socks = hold(server.port, ["127.4.0.%d" % (1 + i) for i in range(cap * 3 // 4)])
-        self.addCleanup(close_all, socks)
+        self.addCleanup(sec.close_all, socks)
         with sec.raw_connect("127.0.0.1", server.port, "127.4.1.1") as s:
             elapsed = sec.wait_closed(s, PRESSED_S + SLACK_S)
         self.assertIsNotNone(elapsed, "a silent connection near the cap still open after %.1f s"
@@ -184,19 +163,19 @@ class PressureTest(unittest.TestCase):
         # own oldest silent connections make room; it never holds more than its cap.
         addresses = ["127.3.0.%d" % (1 + i // per_address) for i in range(per_network + 4)]
         socks = hold(server.port, addresses)
-        self.addCleanup(close_all, socks)
-        self.assertEqual(closed_now(socks, 1.0), [True] * 4 + [False] * per_network)
+        self.addCleanup(sec.close_all, socks)
+        self.assertEqual(sec.closed_by_peer(socks, 1.0), [True] * 4 + [False] * per_network)
         # A member in that /24 is not locked out by its neighbours' silence: the network's oldest
         # silent connection goes for them...
         status, seconds, r = sec.member_get(club, server, "127.3.0.200", timeout=5)
         self.assertEqual(status, 200, r)
         self.assertLess(seconds, MEMBER_LIMIT_S)
-        self.assertEqual(closed_now(socks[4:6], 1.0), [True, False])
+        self.assertEqual(sec.closed_by_peer(socks[4:6], 1.0), [True, False])
         # ...and one from the next /24 is served at once, costing that /24 nothing.
         status, seconds, r = sec.member_get(club, server, "127.3.1.1", timeout=5)
         self.assertEqual(status, 200, r)
         self.assertLess(seconds, 2)
-        self.assertEqual(closed_now(socks[6:], 0.5), [False] * (per_network - 2))
+        self.assertEqual(sec.closed_by_peer(socks[6:], 0.5), [False] * (per_network - 2))
 
     def test_idle_keep_alive_connections_make_room_too(self):
         # One unauthenticated request per connection (GET /ca.crl is public) used to make a
@@ -244,7 +223,7 @@ class PressureTest(unittest.TestCase):
         status, _s, r = sec.member_get(club, server, "127.8.9.1", timeout=10)  # pays for Argon2id
         self.assertEqual(status, 200, r)
         socks = []
-        self.addCleanup(close_all, socks)
+        self.addCleanup(sec.close_all, socks)
         for i in range(260):
             try:
                 socks.append(sec.raw_connect("127.0.0.1", server.port,

@@ -46,35 +46,12 @@ def get_head(password_user, path="/", extra="", close=False):
             % (path, basic(user, password), extra, "Connection: close\r\n" if close else ""))
 
 
-def open_or_closed(socks, wait_s=1.0):
-    """For each socket: True if the peer closed it within WAIT_S (EOF/reset), else False."""
-    deadline = time.monotonic() + wait_s
-    result = []
-    for s in socks:
-        s.settimeout(max(0.05, deadline - time.monotonic()))
-        try:
-            result.append(s.recv(1) == b"")
-        except socket.timeout:
-            result.append(False)
-        except OSError:
-            result.append(True)
-    return result
-
-
 def hold_connections(host, port, source_ip, n, pause=0.02):
     socks = []
     for _ in range(n):
         socks.append(sec.raw_connect(host, port, source_ip, timeout=5))
         time.sleep(pause)
     return socks
-
-
-def close_all(socks):
-    for s in socks:
-        try:
-            s.close()
-        except OSError:
-            pass
 
 
 def read_one_response(testcase, tls, timeout=5):
@@ -230,7 +207,7 @@ class KeepAliveDeadlineTest(unittest.TestCase):
 def cap_probe(port, source_ip, n):
     """Opens N connections from SOURCE_IP; returns (sockets, [closed at once?])."""
     socks = hold_connections("127.0.0.1", port, source_ip, n)
-    return socks, open_or_closed(socks, 1.0)
+    return socks, sec.closed_by_peer(socks, 1.0)
 
 
 class ConnectionCapsTest(unittest.TestCase):
@@ -244,19 +221,19 @@ class ConnectionCapsTest(unittest.TestCase):
             ("limits", "handshake_timeout_seconds"): "30",
         })
         socks, closed = cap_probe(server.port, "127.0.0.6", PER_ADDRESS + EXTRA)
-        self.addCleanup(close_all, socks)
+        self.addCleanup(sec.close_all, socks)
         # The address never holds more than its cap: its own oldest silent connections made room
         # for its newer ones.
         self.assertEqual(closed, [True] * EXTRA + [False] * PER_ADDRESS, closed)
         # A real client from that address is served (its oldest silent one goes)...
         status, seconds, r = sec.member_get(club, server, "127.0.0.6")
         self.assertEqual(status, 200, r)
-        self.assertEqual(open_or_closed(socks[EXTRA:EXTRA + 2], 1.0), [True, False])
+        self.assertEqual(sec.closed_by_peer(socks[EXTRA:EXTRA + 2], 1.0), [True, False])
         # ...and another address at once, costing that address nothing.
         status, seconds, r = sec.member_get(club, server, "127.0.0.7")
         self.assertEqual(status, 200, r)
         self.assertLess(seconds, 2)
-        self.assertEqual(open_or_closed(socks[EXTRA + 2:], 0.5), [False] * (PER_ADDRESS - 2))
+        self.assertEqual(sec.closed_by_peer(socks[EXTRA + 2:], 0.5), [False] * (PER_ADDRESS - 2))
 
     def test_global_cap_and_recovery(self):
         club, server = self.start({
@@ -266,7 +243,7 @@ class ConnectionCapsTest(unittest.TestCase):
         target = sec.Target("127.0.0.1", server.port, club.ca_pem)
         alice = ("alice", club.passwords["alice"])
         socks = []
-        self.addCleanup(close_all, socks)
+        self.addCleanup(sec.close_all, socks)
         # Keep-alive connections that have each had a request answered, then wait idle.
         for i in range(GLOBAL):
             tls = target.connect("127.0.0.%d" % (100 + i), timeout=5)
@@ -274,14 +251,14 @@ class ConnectionCapsTest(unittest.TestCase):
             tls.sendall(get_head(alice).encode())
             self.assertEqual(read_one_response(self, tls), 200)
             time.sleep(0.02)
-        self.assertEqual(open_or_closed(socks, 0.5), [False] * GLOBAL)
+        self.assertEqual(sec.closed_by_peer(socks, 0.5), [False] * GLOBAL)
         # Past the cap a newcomer takes the place of the longest idle connection; the next one
         # takes that of the oldest silent newcomer (silence goes before idleness): never more
         # than max_connections at once.
         extra = hold_connections("127.0.0.1", server.port, "127.0.0.200", 2)
         socks += extra
-        self.assertEqual(open_or_closed(socks, 1.0), [True] + [False] * (GLOBAL - 1) + [True, False])
-        close_all(socks)
+        self.assertEqual(sec.closed_by_peer(socks, 1.0), [True] + [False] * (GLOBAL - 1) + [True, False])
+        sec.close_all(socks)
         # The slots come back once those connections are gone.
         deadline = time.monotonic() + 5
         status = None
@@ -295,7 +272,7 @@ class ConnectionCapsTest(unittest.TestCase):
     def test_control_plain_server_has_no_cap(self):
         with sec.PlainServer("--secret", "x") as plain:
             socks, closed = cap_probe(plain.port, "127.0.0.6", PER_ADDRESS + EXTRA)
-            close_all(socks)
+            sec.close_all(socks)
         self.assertEqual(closed, [False] * (PER_ADDRESS + EXTRA),
                          "the control closed connections: the probe would not see a cap")
 

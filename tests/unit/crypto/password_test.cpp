@@ -11,8 +11,8 @@ TEST(PasswordHasher, HashIsArgon2idPhcWithParameters) {
   const password_hasher hasher(cheap);
   const auto phc = hasher.hash("correct horse battery staple");
   ASSERT_TRUE(phc);
-  EXPECT_EQ(phc->rfind("$argon2id$v=19$m=" + std::to_string(argon2_min_memory_kib) + ",t=1,p=1$", 0),
-            0U)
+  EXPECT_EQ(
+      phc->rfind("$argon2id$v=19$m=" + std::to_string(argon2_min_memory_kib) + ",t=1,p=1$", 0), 0U)
       << *phc;
 }
 
