@@ -40,6 +40,23 @@ def request(server, method, path, headers=None, body=None, source="127.0.0.1"):
         conn.close()
 
 
+def file_contains(path, needles, chunk=64 << 20):
+    """{needle: found?} for a file read in chunks (a sanitizer build's core dump is too big to
+    read whole), overlapping so that no needle is missed across a chunk's edge."""
+    found = {n: False for n in needles}
+    overlap = max(len(n) for n in needles) - 1
+    with open(path, "rb") as f:
+        tail = b""
+        while True:
+            block = f.read(chunk)
+            if not block:
+                return found
+            window = tail + block
+            for n in needles:
+                found[n] = found[n] or n in window
+            tail = window[-overlap:] if overlap > 0 else b""
+
+
 def cmdline(pid):
     with open("/proc/%d/cmdline" % pid, "rb") as f:
         return f.read()
@@ -132,11 +149,42 @@ class CoreDumps(unittest.TestCase):
         check_sanitizers(err.decode(errors="replace"), "hush serve")
 
 
+def sanitizer_build(binary):
+    with open(binary, "rb") as f:
+        image = f.read()
+    return b"__asan_init" in image or b"__tsan_init" in image
+
+
+def dump_excluded_bytes(pid, largest=64 << 20):
+    """The readable contents of the process's small mappings flagged "dd" (MADV_DONTDUMP) in
+    /proc/PID/smaps: where libsodium's guarded allocations live."""
+    ranges, current = [], None
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            head = line.split()
+            if head and "-" in head[0] and len(head) >= 5 and ":" not in head[0]:
+                start, end = (int(x, 16) for x in head[0].split("-"))
+                current = (start, end, head[1])
+            elif line.startswith("VmFlags:") and current:
+                start, end, perms = current
+                if "dd" in line.split()[1:] and perms.startswith("r") and end - start <= largest:
+                    ranges.append((start, end))
+    chunks = []
+    with open("/proc/%d/mem" % pid, "rb", buffering=0) as mem:
+        for start, end in ranges:
+            try:
+                mem.seek(start)
+                chunks.append(mem.read(end - start))
+            except OSError:
+                pass  # gone or unreadable meanwhile
+    return b"".join(chunks)
+
+
 class KeysOutOfDumps(unittest.TestCase):
     """Item 3: key material is kept in memory that a core dump leaves out (MADV_DONTDUMP), so
     even a dump that root forces (gdb's gcore honours the kernel's "dd" flag) holds no key."""
 
-    def test_gcore_of_the_server_holds_no_master_key(self):
+    def test_the_master_key_lives_only_in_memory_a_dump_leaves_out(self):
         ws = Workspace(prefix="hush-gcore-")
         self.addCleanup(ws.cleanup)
         club = Club(ws)
@@ -151,18 +199,25 @@ class KeysOutOfDumps(unittest.TestCase):
         status, _, body = request(server, "GET", "/", headers={
             "Authorization": basic("alice", "alice's long password")})
         self.assertEqual((status, body), (200, b"a message to open"))
+        # The key is in a mapping the kernel and gdb leave out of every dump.
+        self.assertIn(master, dump_excluded_bytes(server.proc.pid),
+                      "the master key is not in memory marked MADV_DONTDUMP")
+        if sanitizer_build(HUSH_BIN):
+            # A sanitizer runtime's reserved regions make a forced dump tens of GB: the dump
+            # itself is checked in the build without one (the dev suite).
+            return
         core = os.path.join(ws.path, "core")
         r = subprocess.run(["gcore", "-o", core, str(server.proc.pid)], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, timeout=120)
         dumped = core + "." + str(server.proc.pid)
         self.assertTrue(os.path.exists(dumped), r.stdout.decode(errors="replace")[-2000:])
-        with open(dumped, "rb") as f:
-            image = f.read()
-        # Control: the dump is a real image of the server's memory.
-        self.assertIn(b"hush.db", image)
-        self.assertGreater(len(image), 1 << 20)
-        self.assertNotIn(master, image, "the master key is in the core dump")
+        found = file_contains(dumped, [b"hush.db", master])
+        size = os.path.getsize(dumped)
         os.unlink(dumped)
+        # Control: the dump is a real image of the server's memory.
+        self.assertTrue(found[b"hush.db"], "the dump holds no trace of the server's memory")
+        self.assertGreater(size, 1 << 20)
+        self.assertFalse(found[master], "the master key is in the core dump")
 
 
 class ServerLimits(unittest.TestCase):
