@@ -77,7 +77,7 @@ class zeroing_resource final : public json::memory_resource {
   }
   void do_deallocate(void* p, std::size_t bytes, std::size_t alignment) override {
     secure_zero(p, bytes);
-    ::operator delete(p, bytes, std::align_val_t(alignment));
+    ::operator delete(p, std::align_val_t(alignment));
   }
   bool do_is_equal(const json::memory_resource& other) const noexcept override {
     return this == &other;
