@@ -48,15 +48,6 @@ void run_crl(const crl_options& options) {
             << " revoked certificate(s), next update " << format_utc(info.next_update) << "\n";
 }
 
-void run_revoke(const revoke_options& options) {
-  const auto paths = resolve_dir(options.dir);
-  auto club = open_club(paths);
-  const auto serial =
-      revoke_and_publish(*club->store, paths, options.serial, club->clock.now_seconds());
-  std::cout << "Revoked certificate " << serial << "; " << paths.ca_crl().string()
-            << " rewritten\n";
-}
-
 void run_list(const list_options& options) {
   auto club = open_club(resolve_dir(options.dir));
   auto certs = club->store->list_certs();
@@ -119,7 +110,7 @@ void add_ca(CLI::App& app) {
       "Revoke any certificate the CA issued (member, server, signed CSR); rewrite ca.crl");
   revoke_cmd->add_option("--dir", revoke->dir, "Club directory (default $HUSH_DIR or ./hush-data)");
   revoke_cmd->add_option("serial", revoke->serial, "The certificate's serial (hex)")->required();
-  revoke_cmd->callback([revoke] { run_revoke(*revoke); });
+  revoke_cmd->callback([revoke] { revoke_certificate(revoke->dir, revoke->serial); });
 
   auto list = std::make_shared<list_options>();
   auto* list_cmd = group->add_subcommand(

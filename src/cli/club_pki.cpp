@@ -1,5 +1,6 @@
 #include "cli/club_pki.hpp"
 
+#include <iostream>
 #include <stdexcept>
 #include <sys/stat.h>
 #include <vector>
@@ -67,6 +68,15 @@ std::string revoke_and_publish(store::store& store, const club_paths& paths,
   }
   rewrite_crl(store, paths, ca);
   return serial;
+}
+
+void revoke_certificate(const std::string& dir, const std::string& serial_text) {
+  const auto paths = resolve_dir(dir);
+  auto club = open_club(paths);
+  const auto serial =
+      revoke_and_publish(*club->store, paths, serial_text, club->clock.now_seconds());
+  std::cout << "Revoked certificate " << serial << "; " << paths.ca_crl().string()
+            << " rewritten\n";
 }
 
 }  // namespace hush::cli

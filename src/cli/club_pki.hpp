@@ -39,4 +39,8 @@ void rewrite_crl(store::store& store, const club_paths& paths, const pki::key_an
 std::string revoke_and_publish(store::store& store, const club_paths& paths,
                                const std::string& serial_text, std::int64_t at);
 
+// The command behind `hush ca revoke SERIAL` and `hush member cert --revoke SERIAL`: opens the
+// club in `dir`, revokes and publishes, and says so on stdout.
+void revoke_certificate(const std::string& dir, const std::string& serial_text);
+
 }  // namespace hush::cli

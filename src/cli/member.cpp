@@ -93,16 +93,6 @@ void run_remove(const member_options& options) {
   std::cout << "Removed member \"" << options.name << "\"\n";
 }
 
-// Any certificate the CA recorded, not only members': the same as `hush ca revoke`.
-void run_revoke_cert(const cert_options& options) {
-  const auto paths = resolve_dir(options.dir);
-  auto club = open_club(paths);
-  const auto serial =
-      revoke_and_publish(*club->store, paths, options.revoke, club->clock.now_seconds());
-  std::cout << "Revoked certificate " << serial << "; " << paths.ca_crl().string()
-            << " rewritten\n";
-}
-
 void run_issue_cert(const cert_options& options) {
   namespace fs = std::filesystem;
   if (!club::valid_member_name(options.name)) {
@@ -156,7 +146,7 @@ void run_issue_cert(const cert_options& options) {
 
 void run_cert(const cert_options& options) {
   if (!options.revoke.empty()) {
-    run_revoke_cert(options);
+    revoke_certificate(options.dir, options.revoke);
   } else if (!options.name.empty()) {
     run_issue_cert(options);
   } else {
