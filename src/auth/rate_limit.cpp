@@ -23,7 +23,7 @@ std::optional<std::chrono::seconds> rate_limiter::take(std::string_view key,
     return std::nullopt;
   }
   std::lock_guard lock(mutex_);
-  auto found = buckets_.find(std::string(key));
+  auto found = buckets_.find(key);
   if (found == buckets_.end()) {
     if (buckets_.size() >= max_entries_) {
       prune(now);

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -33,11 +34,19 @@ class rate_limiter {
   double refill(bucket& b, clock::time_point now) const;
   void prune(clock::time_point now);
 
+  // Looked up by string_view, so that a request's check allocates no key.
+  struct key_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view key) const noexcept {
+      return std::hash<std::string_view>{}(key);
+    }
+  };
+
   double rate_;
   double burst_;
   std::size_t max_entries_;
   std::mutex mutex_;
-  std::unordered_map<std::string, bucket> buckets_;
+  std::unordered_map<std::string, bucket, key_hash, std::equal_to<>> buckets_;
 };
 
 }  // namespace hush::auth

@@ -390,7 +390,7 @@ class session : public std::enable_shared_from_this<session> {
   static void wipe(std::string& text) { secure_zero(text.data(), text.size()); }
 
   std::chrono::seconds proving_timeout(std::chrono::seconds configured) const {
-    return state_.connections.under_pressure() ? std::min(configured, pressed_timeout) : configured;
+    return limiter_.under_pressure() ? std::min(configured, pressed_timeout) : configured;
   }
 
   // Chosen to make room for a newcomer: the peer has not even sent a request, nothing to say.
