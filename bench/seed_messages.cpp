@@ -12,7 +12,7 @@
 
 #include <sqlite3.h>
 
-#include "cli/club_dir.hpp"
+#include "app/club_dir.hpp"
 #include "club/club.hpp"
 
 namespace {
@@ -48,8 +48,8 @@ int main(int argc, char** argv) {
     }
     const long count = parse(argv[2]);
     const long batch = argc > 3 ? parse(argv[3]) : 10000;
-    const hush::cli::club_paths paths{argv[1]};
-    auto club = hush::cli::open_club(paths);
+    const hush::app::club_paths paths{argv[1]};
+    auto club = hush::app::open_club(paths);
 
     database bulk;
     check(sqlite3_open(paths.database().c_str(), &bulk.db), bulk.db, "open");

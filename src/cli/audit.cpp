@@ -2,8 +2,9 @@
 #include <memory>
 #include <stdexcept>
 
-#include "cli/club_dir.hpp"
+#include "app/club_dir.hpp"
 #include "cli/commands.hpp"
+#include "cli/terminal.hpp"
 #include "core/clock.hpp"
 
 namespace hush::cli {
@@ -15,8 +16,8 @@ struct audit_options {
 };
 
 void run_audit(const audit_options& options) {
-  auto club = open_club(resolve_dir(options.dir));
-  auto records = club->store->list_audit(options.limit);
+  auto club = app::open_club(app::resolve_dir(options.dir));
+  auto records = club->domain->audit_trail(options.limit);
   if (!records) {
     throw std::runtime_error(explain(records.error(), "audit"));
   }

@@ -4,9 +4,10 @@
 #include <stdexcept>
 #include <sys/stat.h>
 
-#include "cli/club_dir.hpp"
-#include "cli/club_pki.hpp"
+#include "app/club_ca.hpp"
+#include "app/club_dir.hpp"
 #include "cli/commands.hpp"
+#include "cli/terminal.hpp"
 #include "core/clock.hpp"
 #include "core/files.hpp"
 #include "pki/pki.hpp"
@@ -39,18 +40,20 @@ void run_crl(const crl_options& options) {
   if (options.days < 1 || options.days > pki::crl_validity_days) {
     throw std::runtime_error("--days must be 1 to " + std::to_string(pki::crl_validity_days));
   }
-  const auto paths = resolve_dir(options.dir);
-  auto club = open_club(paths);
-  const auto ca = read_ca(paths);
-  rewrite_crl(*club->store, paths, ca, options.days);
-  const auto info = pki::inspect_crl(files::read_text(paths.ca_crl()), ca.cert_pem);
+  const auto paths = app::resolve_dir(options.dir);
+  auto club = app::open_club(paths);
+  if (auto published = club->domain->publish_revocations(options.days); !published) {
+    throw std::runtime_error(paths.ca_crl().string() + ": not rewritten");
+  }
+  const auto info =
+      pki::inspect_crl(files::read_text(paths.ca_crl()), files::read_text(paths.ca_cert()));
   std::cout << "Wrote " << paths.ca_crl().string() << ": " << info.revoked
             << " revoked certificate(s), next update " << format_utc(info.next_update) << "\n";
 }
 
 void run_list(const list_options& options) {
-  auto club = open_club(resolve_dir(options.dir));
-  auto certs = club->store->list_certs();
+  auto club = app::open_club(app::resolve_dir(options.dir));
+  auto certs = club->domain->list_certs();
   if (!certs) {
     throw std::runtime_error(explain(certs.error(), "certificates"));
   }
@@ -63,7 +66,7 @@ void run_list(const list_options& options) {
 }
 
 void run_sign(const sign_options& options) {
-  const auto paths = resolve_dir(options.dir);
+  const auto paths = app::resolve_dir(options.dir);
   if (!options.out.empty()) {
     // Checked before anything is signed or recorded: never over a file.
     std::error_code ec;
@@ -71,12 +74,13 @@ void run_sign(const sign_options& options) {
       throw std::runtime_error(options.out + " already exists; refusing to overwrite it");
     }
   }
-  auto club = open_club(paths);
-  const auto ca = read_ca(paths);
+  auto club = app::open_club(paths);
+  const auto ca = app::read_ca(paths);
   const std::string csr = options.csr == "-" ? read_stdin_all() : files::read_text(options.csr);
-  const auto cert_pem = pki::sign_csr(ca, csr, options.days, club_crl_url(paths));
+  const auto cert_pem = pki::sign_csr(ca, csr, options.days, app::club_crl_url(paths));
   // Recorded before the certificate leaves this command, so that it can be revoked.
-  record_server_cert(*club->store, store::cert_kind::csr, cert_pem, club->clock.now_seconds());
+  app::record_server_cert(*club->domain, store::cert_kind::csr, cert_pem,
+                          club->clock.now_seconds());
   if (options.out.empty()) {
     std::cout << cert_pem;
     return;
@@ -85,10 +89,24 @@ void run_sign(const sign_options& options) {
   files::write_new(options.out, cert_pem, public_file);
   const auto info = pki::inspect_cert(cert_pem);
   std::cout << "Signed " << options.out << ": serial " << info.serial << ", hosts "
-            << join_hosts(info.hosts) << ", expires " << format_utc(info.not_after) << "\n";
+            << app::join_hosts(info.hosts) << ", expires " << format_utc(info.not_after) << "\n";
 }
 
 }  // namespace
+
+void revoke_certificate(const std::string& dir, const std::string& serial_text) {
+  const auto serial = pki::canonical_serial(serial_text);
+  if (serial.empty()) {
+    throw std::runtime_error("\"" + serial_text + "\" is not a certificate serial (hex)");
+  }
+  const auto paths = app::resolve_dir(dir);
+  auto club = app::open_club(paths);
+  if (auto revoked = club->domain->revoke_cert(serial); !revoked) {
+    throw std::runtime_error(explain(revoked.error(), "certificate " + serial));
+  }
+  std::cout << "Revoked certificate " << serial << "; " << paths.ca_crl().string()
+            << " rewritten\n";
+}
 
 void add_ca(CLI::App& app) {
   auto* group =

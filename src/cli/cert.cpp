@@ -3,9 +3,10 @@
 #include <stdexcept>
 #include <sys/stat.h>
 
-#include "cli/club_dir.hpp"
-#include "cli/club_pki.hpp"
+#include "app/club_ca.hpp"
+#include "app/club_dir.hpp"
 #include "cli/commands.hpp"
+#include "cli/terminal.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
@@ -20,9 +21,9 @@ struct renew_options {
 };
 
 void run_renew(const renew_options& options) {
-  const auto paths = resolve_dir(options.dir);
-  auto club = open_club(paths);
-  const auto ca = read_ca(paths);
+  const auto paths = app::resolve_dir(options.dir);
+  auto club = app::open_club(paths);
+  const auto ca = app::read_ca(paths);
   // The key is read only to be sure it is still a private file of ours before it is replaced.
   files::read_secret(paths.server_key());
   const auto current_pem = files::read_text(paths.server_cert());
@@ -34,16 +35,16 @@ void run_renew(const renew_options& options) {
   // A club made before certificates were recorded has its server certificate unrecorded: record
   // it now (if the CA issued it) so that it can be revoked below.
   if (pki::issued_by(current_pem, ca.cert_pem)) {
-    if (auto added = club->store->add_server_cert({current.serial, store::cert_kind::server,
-                                                   join_hosts(current.hosts), current.not_before,
-                                                   current.not_after, 0});
+    if (auto added = club->domain->record_server_cert({current.serial, store::cert_kind::server,
+                                                       app::join_hosts(current.hosts),
+                                                       current.not_before, current.not_after, 0});
         !added && added.error() != errc::already_exists) {
       throw std::runtime_error(explain(added.error(), "certificate " + current.serial));
     }
   }
   // Same hosts and CRL URL, a fresh key and serial.
   const auto renewed = pki::issue_server(ca, current.hosts, options.days, current.crl_url);
-  record_server_cert(*club->store, store::cert_kind::server, renewed.cert_pem, now);
+  app::record_server_cert(*club->domain, store::cert_kind::server, renewed.cert_pem, now);
   constexpr mode_t private_file = 0600;
   constexpr mode_t public_file = 0644;
   // Each file is replaced atomically. The key goes first and the certificate last, so that a
@@ -52,15 +53,15 @@ void run_renew(const renew_options& options) {
   files::replace(paths.server_cert(), renewed.cert_pem, public_file);
   // The old certificate is revoked once the new one is in place: its key may be on a disk or a
   // backup that outlives it, and must not let anyone pass as the club for the rest of its term.
-  if (auto revoked = club->store->revoke_cert(current.serial, now);
+  if (auto revoked = club->domain->revoke_cert(current.serial);
       !revoked && revoked.error() != errc::not_found) {
     throw std::runtime_error(explain(revoked.error(), "certificate " + current.serial));
   }
-  rewrite_crl(*club->store, paths, ca);
   const auto info = pki::inspect_cert(renewed.cert_pem);
   std::cout << "Renewed " << paths.server_cert().string() << ": serial " << info.serial
-            << ", hosts " << join_hosts(info.hosts) << ", expires " << format_utc(info.not_after)
-            << "; the old serial " << current.serial << " is revoked\n";
+            << ", hosts " << app::join_hosts(info.hosts) << ", expires "
+            << format_utc(info.not_after) << "; the old serial " << current.serial
+            << " is revoked\n";
 }
 
 }  // namespace

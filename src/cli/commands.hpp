@@ -19,4 +19,9 @@ void add_cert(CLI::App& app);
 void add_doctor(CLI::App& app);
 void add_fernet(CLI::App& app);
 
+// The command behind `hush ca revoke SERIAL` and `hush member cert --revoke SERIAL`: revokes the
+// certificate with this serial (any form pki::canonical_serial accepts; any kind the CA
+// recorded), rewrites ca.crl, and says so on stdout.
+void revoke_certificate(const std::string& dir, const std::string& serial_text);
+
 }  // namespace hush::cli

@@ -4,14 +4,13 @@
 #include <memory>
 #include <stdexcept>
 
-#include "cli/club_dir.hpp"
+#include "app/club_dir.hpp"
 #include "cli/commands.hpp"
 #include "config/config.hpp"
 #include "core/clock.hpp"
 #include "core/files.hpp"
 #include "crypto/envelope.hpp"
 #include "pki/pki.hpp"
-#include "store/sqlite/sqlite_store.hpp"
 
 namespace hush::cli {
 namespace {
@@ -59,7 +58,7 @@ void check_expiry(report& r, const std::string& what, std::int64_t not_after, st
 }
 
 void run_doctor(const doctor_options& options) {
-  const auto paths = resolve_dir(options.dir);
+  const auto paths = app::resolve_dir(options.dir);
   if (!std::filesystem::is_directory(paths.dir)) {
     throw std::runtime_error(paths.dir.string() + ": no club here (run hush init first)");
   }
@@ -88,16 +87,8 @@ void run_doctor(const doctor_options& options) {
          "-byte key");
   });
   r.check([&] {
-    store::sqlite_store db(paths.database());
-    if (!db.integrity_ok()) {
-      throw std::runtime_error(paths.database().string() + ": fails SQLite's integrity check");
-    }
-    r.ok(paths.database().string() + ": opens and passes SQLite's integrity check");
-    if (master_key_read) {
-      const auto master = files::read_secret(paths.master_key());
-      club::keyring keys(locked_bytes::copy_of(master.span()), db);
-      require_club_key(keys, paths);
-      r.ok(paths.master_key().string() + ": matches this club");
+    for (const auto& passed : app::check_database(paths, master_key_read)) {
+      r.ok(passed);
     }
   });
 
@@ -128,16 +119,9 @@ void run_doctor(const doctor_options& options) {
     }
     r.ok("server.pem chains to ca.pem");
     check_expiry(r, "server certificate", server.not_after, now);
-    store::sqlite_store db(paths.database());
-    auto certs = db.list_certs();
-    if (!certs) {
-      throw std::runtime_error(paths.database().string() + ": " + certs.error().message());
-    }
-    for (const auto& c : *certs) {
-      if (c.serial == server.serial && c.revoked()) {
-        throw std::runtime_error(paths.server_cert().string() + ": serial " + c.serial +
-                                 " is revoked (run hush cert renew)");
-      }
+    if (app::recorded_revoked(paths, server.serial)) {
+      throw std::runtime_error(paths.server_cert().string() + ": serial " + server.serial +
+                               " is revoked (run hush cert renew)");
     }
   });
   r.check([&] {

@@ -4,9 +4,9 @@
 #include <memory>
 #include <stdexcept>
 
-#include "cli/club_dir.hpp"
 #include "cli/commands.hpp"
 #include "cli/fernet_key.hpp"
+#include "cli/terminal.hpp"
 #include "core/clock.hpp"
 #include "core/files.hpp"
 

@@ -5,9 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli/club_dir.hpp"
-#include "cli/club_pki.hpp"
+#include "app/club_ca.hpp"
+#include "app/club_dir.hpp"
 #include "cli/commands.hpp"
+#include "cli/terminal.hpp"
 #include "config/config.hpp"
 #include "core/files.hpp"
 #include "crypto/envelope.hpp"
@@ -63,7 +64,7 @@ void refuse_existing(const fs::path& dir) {
 }
 
 void run_init(const init_options& options) {
-  const auto target = resolve_dir(options.dir);
+  const auto target = app::resolve_dir(options.dir);
   refuse_existing(target.dir);
 
   // Everything is made in a sibling directory and renamed into place at the end, so a failure
@@ -77,7 +78,7 @@ void run_init(const init_options& options) {
     throw std::runtime_error(scratch_path.string() + ": cannot create directory");
   }
   scratch_dir scratch(scratch_path);
-  const club_paths paths{scratch.path()};
+  const app::club_paths paths{scratch.path()};
 
   std::vector<std::string> hosts = pki::default_server_hosts();
   hosts.insert(hosts.end(), options.hosts.begin(), options.hosts.end());
@@ -101,7 +102,7 @@ void run_init(const init_options& options) {
 
   const auto password = crypto::random_password();
   {
-    auto club = open_club(paths);
+    auto club = app::open_club(paths);
     if (auto key = club->keys->add_data_key(club->clock.now_seconds()); !key) {
       throw std::runtime_error(explain(key.error(), "data key"));
     }
@@ -111,9 +112,11 @@ void run_init(const init_options& options) {
     }
     // The server certificate is recorded like every other the CA issues, so that it can be
     // revoked; the first CRL takes its number from the store's counter.
-    record_server_cert(*club->store, store::cert_kind::server, server.cert_pem,
-                       club->clock.now_seconds());
-    rewrite_crl(*club->store, paths, ca);
+    app::record_server_cert(*club->domain, store::cert_kind::server, server.cert_pem,
+                            club->clock.now_seconds());
+    if (auto published = club->domain->publish_revocations(); !published) {
+      throw std::runtime_error(paths.ca_crl().string() + ": cannot write the first CRL");
+    }
   }
 
   std::error_code ec;

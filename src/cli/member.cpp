@@ -4,9 +4,9 @@
 #include <stdexcept>
 #include <sys/stat.h>
 
-#include "cli/club_dir.hpp"
-#include "cli/club_pki.hpp"
+#include "app/club_dir.hpp"
 #include "cli/commands.hpp"
+#include "cli/terminal.hpp"
 #include "club/club.hpp"
 #include "core/clock.hpp"
 #include "core/files.hpp"
@@ -54,7 +54,7 @@ void run_add(const member_options& options) {
   if (!club::valid_member_name(options.name)) {
     throw std::runtime_error("a member name is 1 to 64 of the characters A-Z a-z 0-9 . _ -");
   }
-  auto club = open_club(resolve_dir(options.dir));
+  auto club = app::open_club(app::resolve_dir(options.dir));
   bool generated = false;
   const auto password = new_password(options, generated);
   if (auto added = club->domain->add_member(options.name, r, password.view()); !added) {
@@ -68,8 +68,8 @@ void run_add(const member_options& options) {
 }
 
 void run_list(const member_options& options) {
-  auto club = open_club(resolve_dir(options.dir));
-  auto members = club->store->list_members();
+  auto club = app::open_club(app::resolve_dir(options.dir));
+  auto members = club->domain->list_members();
   if (!members) {
     throw std::runtime_error(explain(members.error(), "members"));
   }
@@ -80,16 +80,11 @@ void run_list(const member_options& options) {
 }
 
 void run_remove(const member_options& options) {
-  const auto paths = resolve_dir(options.dir);
-  auto club = open_club(paths);
-  const auto ca = read_ca(paths);
-  // The store revokes the member's certificates in the same transaction that removes them; the
-  // CRL is rewritten at once so that it says so too.
-  if (auto removed = club->store->remove_member(options.name, club->clock.now_seconds());
-      !removed) {
+  auto club = app::open_club(app::resolve_dir(options.dir));
+  // Their certificates are revoked with them, and ca.crl rewritten to say so.
+  if (auto removed = club->domain->remove_member(options.name); !removed) {
     throw std::runtime_error(explain(removed.error(), "member " + options.name));
   }
-  rewrite_crl(*club->store, paths, ca);
   std::cout << "Removed member \"" << options.name << "\"\n";
 }
 
@@ -116,31 +111,26 @@ void run_issue_cert(const cert_options& options) {
       throw std::runtime_error(path.string() + " already exists; refusing to overwrite it");
     }
   }
-  const auto paths = resolve_dir(options.dir);
-  auto club = open_club(paths);
-  if (!club->store->find_member(options.name)) {
-    throw std::runtime_error("member " + options.name + ": not found");
+  const auto paths = app::resolve_dir(options.dir);
+  auto club = app::open_club(paths);
+  // Recorded (by the use case) before any file exists, so that every certificate that leaves
+  // this command can be found and revoked.
+  auto issued = club->domain->issue_client_cert(options.name, options.days);
+  if (!issued) {
+    throw std::runtime_error(explain(issued.error(), "member " + options.name));
   }
-  const auto ca = read_ca(paths);
-  const auto leaf = pki::issue_client(ca, options.name, options.days, club_crl_url(paths));
-  const auto info = pki::inspect_cert(leaf.cert_pem);
+  const pki::key_and_cert leaf{std::move(issued->key_pem), std::move(issued->cert_pem)};
   const auto password = crypto::random_password();
-  const auto p12 = pki::make_pkcs12(leaf, ca.cert_pem, password.view(), options.name);
-  // Recorded before any file exists, so that every certificate that leaves this command can be
-  // found and revoked.
-  const store::client_cert_record record{info.serial, options.name, club->clock.now_seconds(),
-                                         info.not_after, 0};
-  if (auto added = club->store->add_client_cert(record); !added) {
-    throw std::runtime_error(explain(added.error(), "member " + options.name));
-  }
+  const auto p12 =
+      pki::make_pkcs12(leaf, files::read_text(paths.ca_cert()), password.view(), options.name);
   constexpr mode_t private_file = 0600;
   constexpr mode_t public_file = 0644;
   files::write_new(key_path, leaf.key_pem.view(), private_file);
   files::write_new(cert_path, leaf.cert_pem, public_file);
   files::write_new(p12_path, p12, private_file);
-  std::cout << "Certificate for \"" << options.name << "\", serial " << info.serial << ", expires "
-            << format_utc(info.not_after) << ": " << cert_path.string() << ", " << key_path.string()
-            << ", " << p12_path.string() << "\n"
+  std::cout << "Certificate for \"" << options.name << "\", serial " << issued->serial
+            << ", expires " << format_utc(issued->not_after) << ": " << cert_path.string() << ", "
+            << key_path.string() << ", " << p12_path.string() << "\n"
             << "PKCS#12 password shown once: " << password.view() << "\n";
 }
 
@@ -155,8 +145,8 @@ void run_cert(const cert_options& options) {
 }
 
 void run_passwd(const member_options& options) {
-  auto club = open_club(resolve_dir(options.dir));
-  if (!club->store->find_member(options.name)) {
+  auto club = app::open_club(app::resolve_dir(options.dir));
+  if (!club->domain->find_member(options.name)) {
     throw std::runtime_error("member " + options.name + ": not found");
   }
   bool generated = false;

@@ -3,9 +3,10 @@
 #include <memory>
 #include <stdexcept>
 
-#include "cli/club_dir.hpp"
+#include "app/club_dir.hpp"
 #include "cli/commands.hpp"
 #include "cli/fernet_key.hpp"
+#include "cli/terminal.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/process.hpp"
@@ -37,7 +38,7 @@ store::message_id parse_id(const std::string& text) {
   return store::message_id{value};
 }
 
-[[noreturn]] void refuse_post(std::error_code ec, const opened_club& opened,
+[[noreturn]] void refuse_post(std::error_code ec, const app::opened_club& opened,
                               const message_options& options) {
   if (ec == errc::not_found) {
     throw std::runtime_error("the author \"" + options.author +
@@ -55,7 +56,7 @@ store::message_id parse_id(const std::string& text) {
 
 // The text is checked and encrypted here, on the poster's side: the club stores the token and
 // never sees the key or the plaintext.
-result<store::message_id> post_e2e(opened_club& opened, const message_options& options,
+result<store::message_id> post_e2e(app::opened_club& opened, const message_options& options,
                                    std::string_view text) {
   const auto key = read_fernet_key(options.key_file);
   if (text.empty() || !hush::club::valid_utf8(text)) {
@@ -90,7 +91,7 @@ secret_string take_text(message_options& options) {
 
 void run_post(message_options& options) {
   secret_string text = take_text(options);
-  auto club = open_club(resolve_dir(options.dir));
+  auto club = app::open_club(app::resolve_dir(options.dir));
   auto id = options.e2e ? post_e2e(*club, options, text.view())
                         : club->domain->post(options.author, text.view());
   if (!id) {
@@ -100,7 +101,7 @@ void run_post(message_options& options) {
 }
 
 void run_list(const message_options& options) {
-  auto club = open_club(resolve_dir(options.dir));
+  auto club = app::open_club(app::resolve_dir(options.dir));
   auto page = club->domain->list(std::nullopt, options.limit);
   if (!page) {
     throw std::runtime_error(explain(page.error(), "messages"));
@@ -112,12 +113,12 @@ void run_list(const message_options& options) {
 
 void run_show(const message_options& options) {
   const auto id = parse_id(options.id);
-  auto club = open_club(resolve_dir(options.dir));
+  auto club = app::open_club(app::resolve_dir(options.dir));
   auto found = club->domain->read(id, cli_reader, cli_remote);
   if (!found) {
     throw std::runtime_error(explain(found.error(), "message " + options.id));
   }
-  if (auto audited = club->store->add_audit(found->audit); !audited) {
+  if (auto audited = club->domain->record_read(found->audit); !audited) {
     throw std::runtime_error(explain(audited.error(), "audit"));
   }
   std::cout << found->body.view() << "\n";
@@ -125,7 +126,7 @@ void run_show(const message_options& options) {
 
 void run_rm(const message_options& options) {
   const auto id = parse_id(options.id);
-  auto club = open_club(resolve_dir(options.dir));
+  auto club = app::open_club(app::resolve_dir(options.dir));
   if (auto removed = club->domain->remove(id); !removed) {
     throw std::runtime_error(explain(removed.error(), "message " + options.id));
   }

@@ -2,9 +2,10 @@
 #include <memory>
 #include <stdexcept>
 
+#include "app/club_dir.hpp"
 #include "auth/tokens.hpp"
-#include "cli/club_dir.hpp"
 #include "cli/commands.hpp"
+#include "cli/terminal.hpp"
 #include "club/club.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
@@ -32,27 +33,23 @@ void run_create(const token_options& options) {
     }
     lifetime = *parsed;
   }
-  auto club = open_club(resolve_dir(options.dir));
-  const auto now = club->clock.now_seconds();
-  const auto token = auth::new_token();
-  const auto hash = auth::token_hash(token.view());
-  const store::token_record record{options.name, options.member, now,
-                                   lifetime == 0 ? 0 : now + lifetime};
-  if (auto added = club->store->add_token(record, hash); !added) {
-    throw std::runtime_error(explain(added.error(), added.error() == errc::not_found
-                                                        ? "member " + options.member
-                                                        : "token " + options.name));
+  auto club = app::open_club(app::resolve_dir(options.dir));
+  auto made = club->domain->create_token(options.name, options.member, lifetime);
+  if (!made) {
+    throw std::runtime_error(explain(made.error(), made.error() == errc::not_found
+                                                       ? "member " + options.member
+                                                       : "token " + options.name));
   }
   std::cout << "Token \"" << options.name << "\" for " << options.member
             << (lifetime == 0 ? std::string(", no expiry")
-                              : ", expires " + format_utc(record.expires_at))
+                              : ", expires " + format_utc(made->record.expires_at))
             << ", shown once:\n"
-            << token.view() << "\n";
+            << made->value.view() << "\n";
 }
 
 void run_list(const token_options& options) {
-  auto club = open_club(resolve_dir(options.dir));
-  auto tokens = club->store->list_tokens();
+  auto club = app::open_club(app::resolve_dir(options.dir));
+  auto tokens = club->domain->list_tokens();
   if (!tokens) {
     throw std::runtime_error(explain(tokens.error(), "tokens"));
   }
@@ -63,8 +60,8 @@ void run_list(const token_options& options) {
 }
 
 void run_revoke(const token_options& options) {
-  auto club = open_club(resolve_dir(options.dir));
-  if (auto removed = club->store->remove_token(options.name); !removed) {
+  auto club = app::open_club(app::resolve_dir(options.dir));
+  if (auto removed = club->domain->revoke_token(options.name); !removed) {
     throw std::runtime_error(explain(removed.error(), "token " + options.name));
   }
   std::cout << "Revoked token \"" << options.name << "\"\n";

@@ -7,7 +7,10 @@
 #include <string_view>
 #include <vector>
 
+#include "club/certificate_authority.hpp"
 #include "club/keyring.hpp"
+#include "club/message_context.hpp"
+#include "club/rules.hpp"
 #include "core/clock.hpp"
 #include "core/result.hpp"
 #include "core/secret.hpp"
@@ -15,17 +18,6 @@
 #include "store/store.hpp"
 
 namespace hush::club {
-
-// What each role may do. Readers read; posters also post; admins also delete and manage members.
-bool may_post(store::role r) noexcept;
-bool may_delete(store::role r) noexcept;
-
-// Member names are 1 to 64 of [A-Za-z0-9._-]: no ':' (HTTP Basic splits on it), no spaces or
-// control characters (they would be shown in terminals and logs).
-bool valid_member_name(std::string_view name) noexcept;
-
-inline constexpr std::size_t min_password_size = 12;
-inline constexpr std::size_t max_password_size = 1024;
 
 struct message {
   store::message_id id;
@@ -38,34 +30,62 @@ struct message {
   store::audit_record audit;
 };
 
-// The club's use cases over a store, a keyring and a clock, shared by the server and the CLI.
-// Thread safe as its parts are; every call may block (disk, Argon2), so never on an I/O thread.
+// A new API token: its value, shown once (the store keeps a hash), and its record.
+struct new_token {
+  secret_string value;
+  store::token_record record;
+};
+
+// The club's use cases: the application layer, and the only way into the domain. The CLI
+// commands and the HTTP handlers are thin doors onto these functions (parse, call one, format),
+// so that a rule holds whichever door a request comes through. Thread safe as its parts are;
+// every call may block (disk, Argon2, the CA), so never on an I/O thread.
+//
+// Errors: those of the store, and invalid_argument (a malformed input), too_large, not_found (no
+// such member, message, token or certificate), conflict (against a rule of the club: the last
+// admin, removing oneself), not_published (the change was made, but the revocation list could
+// not be rewritten).
 class club {
  public:
   club(store::store& store, keyring& keys, const crypto::password_hasher& hasher,
-       const clock& clock, std::size_t max_message_bytes);
+       const clock& clock, certificate_authority& ca, std::size_t max_message_bytes);
 
-  // invalid_argument for an empty body or one that is not UTF-8; too_large above the limit;
-  // not_found when the author is not a member.
+  // Messages. An author must be a member (not_found otherwise), from every door.
+  // invalid_argument for an empty body or one that is not UTF-8; too_large above the limit.
   result<store::message_id> post(std::string_view author, std::string_view body);
   // An end-to-end message: a Fernet token made by the client, stored (sealed like any body) as
   // it came. invalid_argument unless it has a Fernet token's shape; too_large if it holds more
   // than max_message_bytes of plaintext.
   result<store::message_id> post_fernet(std::string_view author, std::string_view token);
   // Opens a body for `reader`. The returned message carries its audit record (reader, message,
-  // time, remote), which the caller must commit before it shows the body.
+  // time, remote), which the caller must commit (record_read, or the server's batcher) before it
+  // shows the body.
   result<message> read_newest(std::string_view reader, std::string_view remote);
   result<message> read(store::message_id id, std::string_view reader, std::string_view remote);
+  result<void> record_read(const store::audit_record& audit);
   result<std::vector<store::message_summary>> list(std::optional<store::message_id> before,
                                                    std::size_t limit);
+  // Removes the message and wipes its bytes (store::remove_message); not_wiped as it says.
   result<void> remove(store::message_id id);
 
-  // invalid_argument for a bad name or a password outside the size limits.
+  // Members. invalid_argument for a bad name or a password outside the size limits.
   result<store::member_id> add_member(std::string_view name, store::role r,
                                       std::string_view password);
+  result<std::vector<store::member_record>> list_members();
+  result<store::member_record> find_member(std::string_view name);
+  // Sets a new password and ends every session of the member.
   result<void> set_password(std::string_view name, std::string_view password);
-  // Removes the member with their tokens and sessions, and revokes their client certificates now.
-  result<void> remove_member(std::string_view name);
+  // Removes the member with their tokens and sessions, revokes their client certificates now and
+  // republishes the revocation list. `by` is the admin asking, when the request names one (the
+  // API): conflict if they remove themselves. conflict for the club's last admin, from any door.
+  result<void> remove_member(std::string_view name, std::optional<std::string_view> by = {});
+
+  // API tokens. invalid_argument for a bad name or a negative lifetime (0: no expiry);
+  // not_found when the member does not exist; already_exists for a taken name.
+  result<new_token> create_token(std::string_view name, std::string_view member,
+                                 std::int64_t lifetime_seconds);
+  result<std::vector<store::token_record>> list_tokens();
+  result<void> revoke_token(std::string_view name);
 
   // A new browser session for a member whose password was just verified: its token, which only
   // the member's cookie will ever hold (the store keeps a hash).
@@ -73,11 +93,26 @@ class club {
   // not_found if the session is already gone.
   result<void> end_session(std::string_view token);
 
+  // Certificates from the club CA. A client certificate is recorded before it is handed out, so
+  // that every one can be found and revoked; not_found when the member does not exist.
+  result<issued_certificate> issue_client_cert(std::string_view member, int days);
+  // Records a server certificate the CA issued (kind server or csr), so that it can be revoked.
+  result<void> record_server_cert(const store::issued_cert_record& cert);
+  // Revokes the certificate (any kind the CA recorded) now and republishes the revocation list.
+  result<void> revoke_cert(std::string_view serial);
+  result<std::vector<store::issued_cert_record>> list_certs();
+  // Rewrites the revocation list, valid for `days` (0: the longest).
+  result<void> publish_revocations(int days = 0);
+
+  // The newest `limit` audit records, oldest first.
+  result<std::vector<store::audit_record>> audit_trail(std::size_t limit);
   // Deletes up to `batch` audit records older than `keep_days` days; returns how many. 0 days
   // keeps everything. Call it in a loop while it returns `batch`.
   result<std::size_t> prune_audit(unsigned keep_days, std::size_t batch);
 
   std::size_t max_message_bytes() const noexcept { return max_message_bytes_; }
+  // The store, for the layers below the doors that look credentials up (auth) and for the
+  // server's audit batcher; never for a use case.
   store::store& members() noexcept { return store_; }
 
  private:
@@ -85,23 +120,16 @@ class club {
                                        std::span<const std::uint8_t> plain);
   result<message> open_for(store::message_record record, std::string_view reader,
                            std::string_view remote);
+  result<void> refuse_losing_last_admin(std::string_view name);
+  // not_published when the list could not be rewritten (the change itself stands).
+  result<void> republish();
 
   store::store& store_;
   keyring& keys_;
   const crypto::password_hasher& hasher_;
   const clock& clock_;
+  certificate_authority& ca_;
   std::size_t max_message_bytes_;
 };
-
-// Associated data that binds a sealed body to its row. Version 1 (envelope::version_1, bodies
-// sealed before hush bound the metadata) binds the message id alone; version 2 binds the id, the
-// author, the time and the format, each in a fixed or length-prefixed field, so that no two rows
-// share an encoding. New bodies are sealed with version 2; re-sealing old ones belongs with the
-// rotation of data keys.
-std::string message_context(store::message_id id);
-std::string message_context(const store::message_summary& row);
-
-// True if the bytes are well-formed UTF-8 (no overlongs, no surrogates).
-bool valid_utf8(std::string_view text) noexcept;
 
 }  // namespace hush::club

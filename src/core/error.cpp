@@ -45,6 +45,10 @@ class category final : public std::error_category {
         return "the club directory is read-only";
       case errc::not_wiped:
         return "removed, but not yet wiped from the write-ahead log";
+      case errc::conflict:
+        return "not allowed: the club needs it";
+      case errc::not_published:
+        return "done, but the certificate revocation list could not be rewritten";
     }
     return "unknown error";
   }

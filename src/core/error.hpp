@@ -26,6 +26,8 @@ enum class errc {
   disk_full,      // the disk (or quota) holding the club is full: nothing was written
   read_only,      // the club directory is on a read-only file system: nothing was written
   not_wiped,      // removed, but the removed data may still be in the write-ahead log
+  conflict,       // against a rule of the club (the last admin, removing oneself)
+  not_published,  // done, but the certificate revocation list could not be rewritten
 };
 
 const std::error_category& hush_category() noexcept;

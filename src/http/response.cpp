@@ -131,7 +131,7 @@ api_error to_api_error(std::error_code ec) noexcept {
   if (ec == errc::expired) {
     return api_error::session_expired;
   }
-  if (ec == errc::already_exists) {
+  if (ec == errc::already_exists || ec == errc::conflict) {
     return api_error::conflict;
   }
   if (ec == errc::invalid_argument) {

@@ -294,7 +294,7 @@ outcome router::route(const request& req, const request_context& ctx, auth::hash
 response router::handle(const request& req, const request_context& ctx) {
   auto answer = std::get<reply>(route(req, ctx, auth::hashing::allowed));
   if (answer.audit) {
-    if (auto audited = services_.club.members().add_audit(*answer.audit); !audited) {
+    if (auto audited = services_.club.record_read(*answer.audit); !audited) {
       log::error("audit: " + audited.error().message());
       return error_response(to_api_error(audited.error()), req);
     }

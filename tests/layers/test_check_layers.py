@@ -57,7 +57,14 @@ class CheckLayersTest(unittest.TestCase):
         self.inject("http/router.cpp", '#include "store/records.hpp"')
         rc, out = check(self.src)
         self.assertEqual(rc, 1, out)
-        self.assertIn("http/router.cpp:1: only store, club and cli may include store/", out)
+        self.assertIn("http/router.cpp:1: only store, club and app may include store/", out)
+
+    def test_the_cli_reaching_the_store_fails(self):
+        # The CLI is a door: it reaches the store only through club's use cases, wired by app.
+        self.inject("cli/member.cpp", '#include "store/sqlite/sqlite_store.hpp"')
+        rc, out = check(self.src)
+        self.assertEqual(rc, 1, out)
+        self.assertIn("cli/member.cpp:1: only store, club and app may include store/", out)
 
     def test_a_folder_in_no_layer_fails(self):
         os.makedirs(os.path.join(self.src, "misc"))

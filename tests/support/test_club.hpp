@@ -10,6 +10,7 @@
 #include "club/keyring.hpp"
 #include "config/config.hpp"
 #include "core/clock.hpp"
+#include "core/error.hpp"
 #include "core/locked.hpp"
 #include "crypto/envelope.hpp"
 #include "crypto/password.hpp"
@@ -43,6 +44,31 @@ inline std::filesystem::path make_database(const temp_dir& dir) {
   return path;
 }
 
+// A CA that signs nothing: it counts what the use cases ask of it, and fails when told to.
+class recording_ca final : public club::certificate_authority {
+ public:
+  result<club::issued_certificate> issue_client(std::string_view member, int days) override {
+    ++issued;
+    if (fail) {
+      return make_error_code(errc::io_failure);
+    }
+    return club::issued_certificate{
+        "0" + std::to_string(100 + issued), 1'800'000'000,
+        "cert of " + std::string(member) + " for " + std::to_string(days) + " days",
+        secret_string(std::string("key"))};
+  }
+  result<void> publish_revocations(int) override {
+    ++published;
+    if (fail) {
+      return make_error_code(errc::io_failure);
+    }
+    return {};
+  }
+  int issued = 0;
+  int published = 0;
+  bool fail = false;
+};
+
 // A whole club in a temporary directory: store, keyring with one data key, club, authenticator.
 struct test_club {
   explicit test_club(std::size_t max_message_bytes = 1024)
@@ -50,7 +76,7 @@ struct test_club {
         store(db_path),
         keys(random_master_key(), store),
         hasher(cheap_argon2()),
-        domain(store, keys, hasher, clock, max_message_bytes),
+        domain(store, keys, hasher, clock, ca, max_message_bytes),
         auth(store, hasher, clock, {}, std::chrono::seconds(300)) {
     if (!keys.add_data_key(clock.now_seconds())) {
       throw std::runtime_error("cannot add a data key");
@@ -69,6 +95,7 @@ struct test_club {
   store::sqlite_store store;
   club::keyring keys;
   crypto::password_hasher hasher;
+  recording_ca ca;
   club::club domain;
   auth::authenticator auth;
 };

@@ -1,8 +1,10 @@
-#include "cli/club_dir.hpp"
+#include "app/club_dir.hpp"
 
+#include "app/club_ca.hpp"
+#include "app/spawned_ca.hpp"
+
+#include <algorithm>
 #include <cstdlib>
-#include <iostream>
-#include <iterator>
 #include <stdexcept>
 
 #include "core/error.hpp"
@@ -10,7 +12,7 @@
 #include "core/log.hpp"
 #include "crypto/envelope.hpp"
 
-namespace hush::cli {
+namespace hush::app {
 
 club_paths resolve_dir(const std::string& flag) {
   if (!flag.empty()) {
@@ -31,7 +33,7 @@ void require_club_key(club::keyring& keys, const club_paths& paths) {
   }
 }
 
-std::unique_ptr<opened_club> open_club(const club_paths& paths) {
+std::unique_ptr<opened_club> open_club(const club_paths& paths, ca_access access) {
   if (!std::filesystem::is_directory(paths.dir)) {
     throw std::runtime_error(paths.dir.string() + ": no club here (run hush init first)");
   }
@@ -41,6 +43,7 @@ std::unique_ptr<opened_club> open_club(const club_paths& paths) {
   }
 
   auto club = std::make_unique<opened_club>();
+  club->paths = paths;
   club->cfg = config::load(paths.config());
   log::level lvl = log::level::info;
   if (club->cfg.log_level == "debug") {
@@ -63,8 +66,13 @@ std::unique_ptr<opened_club> open_club(const club_paths& paths) {
   master.clear();
   require_club_key(*club->keys, paths);
   club->hasher = std::make_unique<crypto::password_hasher>(club->cfg.argon2);
+  if (access == ca_access::in_process) {
+    club->ca = std::make_unique<local_ca>(paths, *club->store);
+  } else {
+    club->ca = std::make_unique<spawned_ca>(paths);
+  }
   club->domain = std::make_unique<club::club>(*club->store, *club->keys, *club->hasher, club->clock,
-                                              club->cfg.max_message_bytes);
+                                              *club->ca, club->cfg.max_message_bytes);
   const auth::throttle_policy throttling{
       club->cfg.member_free_failures, club->cfg.address_free_failures,
       club->cfg.throttle_base_delay, club->cfg.throttle_max_delay};
@@ -76,41 +84,31 @@ std::unique_ptr<opened_club> open_club(const club_paths& paths) {
   return club;
 }
 
-std::string read_stdin_line() {
-  std::string line;
-  std::getline(std::cin, line);
-  if (!line.empty() && line.back() == '\r') {
-    line.pop_back();
+std::vector<std::string> check_database(const club_paths& paths, bool check_master_key) {
+  std::vector<std::string> passed;
+  store::sqlite_store db(paths.database());
+  if (!db.integrity_ok()) {
+    throw std::runtime_error(paths.database().string() + ": fails SQLite's integrity check");
   }
-  return line;
+  passed.push_back(paths.database().string() + ": opens and passes SQLite's integrity check");
+  if (check_master_key) {
+    const auto master = files::read_secret(paths.master_key());
+    club::keyring keys(locked_bytes::copy_of(master.span()), db);
+    require_club_key(keys, paths);
+    passed.push_back(paths.master_key().string() + ": matches this club");
+  }
+  return passed;
 }
 
-std::string read_stdin_all() {
-  return {std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
+bool recorded_revoked(const club_paths& paths, const std::string& serial) {
+  store::sqlite_store db(paths.database());
+  auto certs = db.list_certs();
+  if (!certs) {
+    throw std::runtime_error(paths.database().string() + ": " + certs.error().message());
+  }
+  return std::any_of(certs->begin(), certs->end(), [&](const store::issued_cert_record& c) {
+    return c.serial == serial && c.revoked();
+  });
 }
 
-std::string explain(std::error_code ec, const std::string& subject) {
-  if (ec == errc::not_found) {
-    return subject + ": not found";
-  }
-  if (ec == errc::already_exists) {
-    return subject + ": already exists";
-  }
-  if (ec == errc::storage_busy) {
-    return "the database is busy; try again";
-  }
-  if (ec == errc::crypto_failure) {
-    return subject + ": cannot be decrypted (wrong master key, or the data was altered)";
-  }
-  if (ec == errc::disk_full || ec == errc::read_only) {
-    return ec.message();  // nothing was written: say why, whatever the subject
-  }
-  if (ec == errc::not_wiped) {
-    return subject +
-           ": removed, but not yet wiped from hush.db-wal (another process held a long "
-           "read); the next removal, or the last process to close the database, wipes it";
-  }
-  return subject + ": " + ec.message();
-}
-
-}  // namespace hush::cli
+}  // namespace hush::app

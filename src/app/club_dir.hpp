@@ -2,10 +2,10 @@
 
 #include <filesystem>
 #include <memory>
-#include <optional>
 #include <string>
 
 #include "auth/authenticator.hpp"
+#include "club/certificate_authority.hpp"
 #include "club/club.hpp"
 #include "club/keyring.hpp"
 #include "config/config.hpp"
@@ -13,7 +13,7 @@
 #include "crypto/password.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
-namespace hush::cli {
+namespace hush::app {
 
 // Where a club's files live inside its data directory.
 struct club_paths {
@@ -31,31 +31,37 @@ struct club_paths {
 // --dir if given, else $HUSH_DIR, else ./hush-data.
 club_paths resolve_dir(const std::string& flag);
 
-// A club opened for use: everything the server and the CLI commands work with. Opening checks
-// that the directory and every secret file are private (0700/0600) and throws
+// How the club reaches its CA key. The CLI, run by the administrator, signs in process; the
+// serving process never reads the key, and has a child process rewrite the revocation list.
+enum class ca_access { in_process, child_process };
+
+// A club opened for use: everything the server and the CLI commands work with, wired together.
+// Opening checks that the directory and every secret file are private (0700/0600) and throws
 // std::runtime_error, naming the file, when one is not.
 struct opened_club {
+  club_paths paths;
   config::config cfg;
   system_clock clock;
   std::unique_ptr<store::sqlite_store> store;
   std::unique_ptr<club::keyring> keys;
   std::unique_ptr<crypto::password_hasher> hasher;
+  std::unique_ptr<club::certificate_authority> ca;
   std::unique_ptr<club::club> domain;
   std::unique_ptr<auth::authenticator> auth;
 };
 
-std::unique_ptr<opened_club> open_club(const club_paths& paths);
+std::unique_ptr<opened_club> open_club(const club_paths& paths,
+                                       ca_access access = ca_access::in_process);
 
 // Throws std::runtime_error ("master.key does not match this club") unless the keyring's master
 // key is this club's (keyring::verify_master_key).
 void require_club_key(club::keyring& keys, const club_paths& paths);
 
-// Reads one line from standard input (a password), without its line ending.
-std::string read_stdin_line();
-// Reads all of standard input.
-std::string read_stdin_all();
+// hush doctor's look at the database without opening the club: it opens and passes the
+// backend's integrity check, and, with `check_master_key`, master.key is this club's. Throws
+// std::runtime_error naming what fails; returns one line per check passed.
+std::vector<std::string> check_database(const club_paths& paths, bool check_master_key);
+// True if the store records this certificate serial as revoked.
+bool recorded_revoked(const club_paths& paths, const std::string& serial);
 
-// A one-line explanation of a data-path error for the person at the terminal.
-std::string explain(std::error_code ec, const std::string& subject);
-
-}  // namespace hush::cli
+}  // namespace hush::app

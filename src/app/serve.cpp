@@ -1,0 +1,238 @@
+#include "app/serve.hpp"
+
+#include <array>
+#include <condition_variable>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <stop_token>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <thread>
+
+#include <openssl/err.h>
+
+#include "app/club_dir.hpp"
+#include "app/spawned_ca.hpp"
+#include "core/files.hpp"
+#include "core/log.hpp"
+#include "http/router.hpp"
+#include "net/server.hpp"
+#include "net/tls.hpp"
+#include "store/audit_batcher.hpp"
+
+namespace hush::app {
+namespace {
+
+// What identifies a file's current contents cheaply: a renamed-in replacement (how hush writes
+// every file) changes the inode, an edit in place changes the time or size.
+struct file_stamp {
+  std::uintmax_t inode = 0;
+  std::int64_t mtime_ns = 0;
+  std::int64_t size = -1;
+  bool operator==(const file_stamp&) const = default;
+};
+
+file_stamp stamp_of(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return {};
+  }
+  return {static_cast<std::uintmax_t>(st.st_ino),
+          static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
+          static_cast<std::int64_t>(st.st_size)};
+}
+
+// Picks up a renewed server certificate and a rewritten CRL while the server runs: on SIGHUP at
+// once, and otherwise within a second by watching the files. A new TLS context is built whole
+// and swapped in for new connections; open connections keep theirs, so none is dropped. If the
+// new files do not make a working context (a key that does not match its certificate halfway
+// through `hush cert renew`, say), the old one stays and the next change is tried again.
+class reloader {
+ public:
+  reloader(net::tls_files files, net::tls_context_holder& tls, http::published_bytes& crl)
+      : files_(std::move(files)), tls_(tls), crl_(crl), seen_(stamps()) {}
+
+  void check(bool forced) {
+    std::lock_guard lock(mutex_);
+    const auto now = stamps();
+    if (!forced && now == seen_) {
+      return;
+    }
+    try {
+      auto next = net::make_server_context(files_);
+      std::string crl;
+      if (std::filesystem::exists(files_.client_crl)) {
+        crl = files::read_text(files_.client_crl);
+      }
+      tls_.replace(std::move(next));
+      crl_.set(std::move(crl));
+      seen_ = now;
+      failed_ = {};
+      log::info("reloaded the server certificate, its key and the CA's revocation list");
+    } catch (const std::exception& e) {
+      ERR_clear_error();
+      if (forced || now != failed_) {
+        log::warn(std::string("reload refused, still serving the previous certificate: ") +
+                  e.what());
+      }
+      failed_ = now;
+    }
+  }
+
+ private:
+  using stamp_set = std::array<file_stamp, 4>;
+  stamp_set stamps() const {
+    return {stamp_of(files_.cert_chain), stamp_of(files_.private_key), stamp_of(files_.client_ca),
+            stamp_of(files_.client_crl)};
+  }
+
+  net::tls_files files_;
+  net::tls_context_holder& tls_;
+  http::published_bytes& crl_;
+  std::mutex mutex_;
+  stamp_set seen_;
+  stamp_set failed_{};
+};
+
+// Audit retention: records older than audit.keep_days go in small batches, each its own short
+// transaction, so readers' audit commits never wait behind a long delete.
+class audit_pruner {
+ public:
+  audit_pruner(hush::club::club& domain, unsigned keep_days)
+      : domain_(domain), keep_days_(keep_days) {}
+
+  // Called once a second; prunes at the first call and then every prune_interval.
+  void tick(const std::stop_token& stop) {
+    const auto now = std::chrono::steady_clock::now();
+    if (keep_days_ == 0 || (started_ && now < next_)) {
+      return;
+    }
+    started_ = true;
+    next_ = now + prune_interval;
+    std::size_t total = 0;
+    for (std::size_t batches = 0; batches < max_batches && !stop.stop_requested(); ++batches) {
+      auto pruned = domain_.prune_audit(keep_days_, batch_size);
+      if (!pruned) {
+        log::warn("audit retention: " + pruned.error().message());
+        return;
+      }
+      total += *pruned;
+      if (*pruned < batch_size) {
+        break;
+      }
+    }
+    if (total > 0) {
+      log::info("audit retention: pruned " + std::to_string(total) + " records older than " +
+                std::to_string(keep_days_) + " days");
+    }
+  }
+
+ private:
+  static constexpr std::size_t batch_size = 1000;
+  // At most this many batches a round; the rest waits for the next round.
+  static constexpr std::size_t max_batches = 1000;
+  static constexpr auto prune_interval = std::chrono::minutes(10);
+
+  hush::club::club& domain_;
+  unsigned keep_days_;
+  bool started_ = false;
+  std::chrono::steady_clock::time_point next_{};
+};
+
+// Every connection is a file descriptor: lift the soft limit to the hard one. When even that is
+// below what the config allows, the connection cap is lowered to fit, and the log says so: the
+// limiter must reach its cap (and make room there) before accept runs out of descriptors, or a
+// flood of silent connections would lock members out at the accept.
+void fit_connections_to_file_limit(config::config& cfg) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    return;
+  }
+  limit.rlim_cur = limit.rlim_max;
+  ::setrlimit(RLIMIT_NOFILE, &limit);
+  // Room for the database, the logs, the listener and the reserve descriptor besides the
+  // connections.
+  constexpr rlim_t reserve = 64;
+  if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= cfg.max_connections + reserve) {
+    return;
+  }
+  const auto fitted = limit.rlim_cur > 2 * reserve ? limit.rlim_cur - reserve : limit.rlim_cur / 2;
+  log::warn("open file limit " + std::to_string(limit.rlim_cur) +
+            " is below limits.max_connections (" + std::to_string(cfg.max_connections) +
+            "); serving at most " + std::to_string(fitted) + " connections");
+  cfg.max_connections = static_cast<std::size_t>(fitted);
+}
+
+}  // namespace
+
+void serve(const serve_options& options) {
+  const auto paths = resolve_dir(options.dir);
+  auto club = open_club(paths, ca_access::child_process);
+  if (!options.listen.empty()) {
+    club->cfg.listen = config::parse_listen(options.listen, "--listen");
+  }
+  if (!options.client_certs.empty()) {
+    const auto mode = config::parse_client_cert_mode(options.client_certs);
+    if (!mode) {
+      throw std::runtime_error("--client-certs must be off, optional or required, not \"" +
+                               options.client_certs + "\"");
+    }
+    club->cfg.client_certs = *mode;
+  }
+  club->hasher->prepare();
+  fit_connections_to_file_limit(club->cfg);
+  const net::tls_files tls_files{paths.server_cert(), paths.server_key(), paths.ca_cert(),
+                                 paths.ca_crl(), club->cfg.client_certs};
+  net::tls_context_holder tls(net::make_server_context(tls_files));
+  http::published_bytes crl;
+  if (std::filesystem::exists(paths.ca_crl())) {
+    crl.set(files::read_text(paths.ca_crl()));
+  }
+  reloader reload(tls_files, tls, crl);
+  // A revocation made here (a member removed through the API) is served at once.
+  static_cast<spawned_ca&>(*club->ca).on_published([&reload] { reload.check(true); });
+  http::router router(http::services{*club->domain, *club->auth, club->cfg, &crl});
+  // Declared before the server so that it outlives it: pending audits are committed and their
+  // callbacks run before the batcher goes.
+  store::audit_batcher audits(*club->store);
+  net::server server(
+      club->cfg, tls,
+      [&router](const http::request& req, const http::request_context& ctx, auth::hashing mode) {
+        return router.route(req, ctx, mode);
+      },
+      audits);
+  server.on_hangup([&reload] { reload.check(true); });
+  audit_pruner pruner(*club->domain, club->cfg.audit_keep_days);
+  // Housekeeping on a thread of its own: the file watch (a stat of four files a second), the
+  // audit retention, and, once a minute, the TLS sessions past their lifetime wiped from the
+  // cache.
+  std::jthread watcher([&reload, &pruner, &tls](std::stop_token stop) {
+    constexpr int seconds_between_session_flushes = 60;
+    std::mutex mutex;
+    std::condition_variable_any wake;
+    std::unique_lock lock(mutex);
+    int ticks = 0;
+    // The predicate never holds: each wait ends at the timeout or at the stop request.
+    while (!stop.stop_requested()) {
+      wake.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; });
+      if (!stop.stop_requested()) {
+        reload.check(false);
+        pruner.tick(stop);
+        if (++ticks % seconds_between_session_flushes == 0) {
+          net::flush_expired_sessions(*tls.current());
+        }
+      }
+    }
+  });
+
+  const auto endpoint = server.local_endpoint();
+  const auto host = endpoint.address().is_v6() ? "[" + endpoint.address().to_string() + "]"
+                                               : endpoint.address().to_string();
+  // Tests and scripts read this line to learn the port when they asked for port 0.
+  std::cout << "hush: serving https://" << host << ":" << endpoint.port() << "/" << std::endl;
+  server.run();
+  log::info("stopped");
+}
+
+}  // namespace hush::app

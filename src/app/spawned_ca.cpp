@@ -1,0 +1,73 @@
+#include "app/spawned_ca.hpp"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <spawn.h>
+#include <string>
+#include <sys/wait.h>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/log.hpp"
+
+extern char** environ;
+
+namespace hush::app {
+namespace {
+
+// The running binary, even when its file was replaced or removed since it started.
+constexpr const char* self_binary = "/proc/self/exe";
+
+}  // namespace
+
+result<club::issued_certificate> spawned_ca::issue_client(std::string_view, int) {
+  return make_error_code(errc::forbidden);
+}
+
+result<void> spawned_ca::publish_revocations(int days) {
+  std::vector<std::string> args{"hush", "ca", "crl", "--dir", paths_.dir.string()};
+  if (days > 0) {
+    args.push_back("--days");
+    args.push_back(std::to_string(days));
+  }
+  std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
+  for (auto& arg : args) {
+    argv.push_back(arg.data());
+  }
+  argv.push_back(nullptr);
+
+  const std::lock_guard lock(mutex_);
+  // Its report ("Wrote ca.crl ...") is for a terminal: standard output goes nowhere, while its
+  // errors reach the server's standard error (the journal).
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  // Nothing else of the server's: not its listener, not its members' connections.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+  pid_t pid = 0;
+  const int spawned = ::posix_spawn(&pid, self_binary, &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) {
+    log::error("ca.crl: cannot start hush ca crl: " + std::generic_category().message(spawned));
+    return make_error_code(errc::io_failure);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      log::error("ca.crl: lost hush ca crl: " + std::generic_category().message(errno));
+      return make_error_code(errc::io_failure);
+    }
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    log::error("ca.crl: hush ca crl failed; the list is not rewritten");
+    return make_error_code(errc::io_failure);
+  }
+  if (on_published_) {
+    on_published_();
+  }
+  return {};
+}
+
+}  // namespace hush::app
