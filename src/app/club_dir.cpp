@@ -1,12 +1,11 @@
 #include "app/club_dir.hpp"
 
-#include "app/club_ca.hpp"
-#include "app/spawned_ca.hpp"
-
 #include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
 
+#include "app/club_ca.hpp"
+#include "app/spawned_ca.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "core/log.hpp"
@@ -79,8 +78,8 @@ std::unique_ptr<opened_club> open_club(const club_paths& paths, ca_access access
   auth::rate_policy rates;
   rates.member_requests_per_second = club->cfg.member_requests_per_second;
   rates.member_request_burst = club->cfg.member_request_burst;
-  club->auth = std::make_unique<auth::authenticator>(*club->store, *club->hasher, club->clock,
-                                                     throttling, club->cfg.credential_cache, rates);
+  club->auth = std::make_unique<auth::authenticator>(*club->domain, *club->hasher, throttling,
+                                                     club->cfg.credential_cache, rates);
   return club;
 }
 

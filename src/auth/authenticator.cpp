@@ -58,12 +58,11 @@ std::optional<basic_credentials> parse_basic(std::string_view authorization) {
                            secret_string(std::string(text.substr(colon + 1)))};
 }
 
-authenticator::authenticator(store::store& store, const crypto::password_hasher& hasher,
-                             const hush::clock& wall_clock, throttle_policy policy,
-                             std::chrono::seconds cache_lifetime, rate_policy rates)
-    : store_(store),
+authenticator::authenticator(club::club& members, const crypto::password_hasher& hasher,
+                             throttle_policy policy, std::chrono::seconds cache_lifetime,
+                             rate_policy rates)
+    : members_(members),
       hasher_(hasher),
-      wall_clock_(wall_clock),
       throttle_(policy),
       cache_(cache_lifetime),
       member_requests_(rates.member_requests_per_second, rates.member_request_burst),
@@ -92,8 +91,7 @@ std::optional<member> authenticator::authenticate(std::string_view authorization
 std::optional<member> authenticator::authenticate_token(std::string_view token,
                                                         std::string_view remote,
                                                         auth_failure& failure) {
-  const auto hash = token_hash(token);
-  auto record = store_.member_by_token(hash, wall_clock_.now_seconds());
+  auto record = members_.member_by_token(token);
   if (!record) {
     if (record.error() != errc::not_found) {
       failure = {record.error(), {}};
@@ -108,7 +106,7 @@ std::optional<member> authenticator::authenticate_session(std::string_view token
                                                           std::string_view remote,
                                                           store::session_limits limits,
                                                           auth_failure& failure) {
-  auto record = store_.member_by_session(session_hash(token), wall_clock_.now_seconds(), limits);
+  auto record = members_.member_by_session(token, limits);
   if (!record) {
     if (record.error() == errc::not_found) {
       return miss(remote, failure);
@@ -122,19 +120,7 @@ std::optional<member> authenticator::authenticate_session(std::string_view token
 std::optional<member> authenticator::authenticate_certificate(std::string_view serial,
                                                               std::string_view common_name,
                                                               auth_failure& failure) {
-  auto cert = store_.client_cert_status(serial);
-  if (!cert) {
-    if (cert.error() == errc::not_found) {
-      return fail(failure, errc::unauthorized);
-    }
-    failure = {cert.error(), {}};
-    return std::nullopt;
-  }
-  if (cert->revoked() || cert->member != common_name ||
-      cert->expires_at <= wall_clock_.now_seconds()) {
-    return fail(failure, errc::unauthorized);
-  }
-  auto record = store_.find_member(cert->member);
+  auto record = members_.member_by_certificate(serial, common_name);
   if (!record) {
     if (record.error() == errc::not_found) {
       return fail(failure, errc::unauthorized);
@@ -170,7 +156,7 @@ std::optional<member> authenticator::authenticate_password(std::string_view name
     return fail(failure, errc::throttled, *wait);
   }
 
-  auto record = store_.find_member(name);
+  auto record = members_.find_member(name);
   if (!record && record.error() != errc::not_found) {
     failure = {record.error(), {}};
     return std::nullopt;
@@ -199,7 +185,7 @@ std::optional<member> authenticator::authenticate_password(std::string_view name
   if (hasher_.needs_rehash(record->password_hash)) {
     // Compare-and-swap, so a password changed meanwhile is never overwritten with the old one.
     if (auto fresh = hasher_.hash(password); fresh) {
-      if (store_.replace_password_hash(record->name, record->password_hash, *fresh)) {
+      if (members_.upgrade_password_hash(record->name, record->password_hash, *fresh)) {
         current_hash = std::move(*fresh);
       } else {
         log::info("password rehash skipped for a member whose hash changed meanwhile");

@@ -9,11 +9,11 @@
 #include "auth/credential_cache.hpp"
 #include "auth/rate_limit.hpp"
 #include "auth/throttle.hpp"
+#include "club/club.hpp"
 #include "core/clock.hpp"
 #include "core/result.hpp"
 #include "core/secret.hpp"
 #include "crypto/password.hpp"
-#include "store/store.hpp"
 
 namespace hush::auth {
 
@@ -61,18 +61,18 @@ struct rate_policy {
   double miss_burst = 20;
 };
 
-// Checks credentials against the store. The order is the security argument: the throttle first
-// (no hash, no cache lookup for a blocked key), then the verified-credential cache, then Argon2id.
-// Every failure to prove a password is the same `unauthorized` and costs the same Argon2id run
-// whether the member is unknown or the password wrong. Thread safe; blocks on disk (and, with
-// hashing::allowed, on Argon2id), so call it off the I/O threads.
+// Checks credentials against the club (club::club's lookups). The order is the security argument:
+// the throttle first (no hash, no cache lookup for a blocked key), then the verified-credential
+// cache, then Argon2id. Every failure to prove a password is the same `unauthorized` and costs the
+// same Argon2id run whether the member is unknown or the password wrong. Thread safe; blocks on
+// disk (and, with hashing::allowed, on Argon2id), so call it off the I/O threads.
 class authenticator {
  public:
   using clock = std::chrono::steady_clock;
 
-  authenticator(store::store& store, const crypto::password_hasher& hasher,
-                const hush::clock& wall_clock, throttle_policy policy = {},
-                std::chrono::seconds cache_lifetime = {}, rate_policy rates = {});
+  authenticator(club::club& members, const crypto::password_hasher& hasher,
+                throttle_policy policy = {}, std::chrono::seconds cache_lifetime = {},
+                rate_policy rates = {});
 
   // Either scheme: "Basic" (a name and password) or "Bearer" (an API token).
   std::optional<member> authenticate(std::string_view authorization, std::string_view remote,
@@ -110,9 +110,8 @@ class authenticator {
   void set_clock(std::function<clock::time_point()> now) { now_ = std::move(now); }
 
  private:
-  store::store& store_;
+  club::club& members_;
   const crypto::password_hasher& hasher_;
-  const hush::clock& wall_clock_;
   std::optional<member> miss(std::string_view remote, auth_failure& failure);
 
   throttle throttle_;

@@ -87,6 +87,21 @@ class club {
   result<std::vector<store::token_record>> list_tokens();
   result<void> revoke_token(std::string_view name);
 
+  // Who a credential belongs to, for the authenticator: the member of an API token that exists
+  // and has not expired, of a live browser session (marked as used; `expired` when it ran out),
+  // and of a client certificate that the CA recorded for this very member (`common_name`), not
+  // revoked, not expired, of a member who still exists. not_found for anything else; store
+  // errors as they are.
+  result<store::member_record> member_by_token(std::string_view token);
+  result<store::member_record> member_by_session(std::string_view token,
+                                                 store::session_limits limits);
+  result<store::member_record> member_by_certificate(std::string_view serial,
+                                                     std::string_view common_name);
+  // Replaces a member's password hash with a stronger one made from the same password, only if
+  // it is still `expected`: a password changed meanwhile is never overwritten.
+  result<void> upgrade_password_hash(std::string_view name, std::string_view expected,
+                                     std::string_view replacement);
+
   // A new browser session for a member whose password was just verified: its token, which only
   // the member's cookie will ever hold (the store keeps a hash).
   result<secret_string> start_session(std::string_view member, store::session_limits limits);
@@ -111,8 +126,7 @@ class club {
   result<std::size_t> prune_audit(unsigned keep_days, std::size_t batch);
 
   std::size_t max_message_bytes() const noexcept { return max_message_bytes_; }
-  // The store, for the layers below the doors that look credentials up (auth) and for the
-  // server's audit batcher; never for a use case.
+  // The store, for the composition root (the server's audit batcher); never for a use case.
   store::store& members() noexcept { return store_; }
 
  private:

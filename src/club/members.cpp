@@ -99,6 +99,32 @@ result<void> club::revoke_token(std::string_view name) {
   return store_.remove_token(name);
 }
 
+result<store::member_record> club::member_by_token(std::string_view token) {
+  return store_.member_by_token(token_hash(token), clock_.now_seconds());
+}
+
+result<store::member_record> club::member_by_session(std::string_view token,
+                                                     store::session_limits limits) {
+  return store_.member_by_session(session_hash(token), clock_.now_seconds(), limits);
+}
+
+result<store::member_record> club::member_by_certificate(std::string_view serial,
+                                                         std::string_view common_name) {
+  auto cert = store_.client_cert_status(serial);
+  if (!cert) {
+    return cert.error();
+  }
+  if (cert->revoked() || cert->member != common_name || cert->expires_at <= clock_.now_seconds()) {
+    return make_error_code(errc::not_found);
+  }
+  return store_.find_member(cert->member);
+}
+
+result<void> club::upgrade_password_hash(std::string_view name, std::string_view expected,
+                                         std::string_view replacement) {
+  return store_.replace_password_hash(name, expected, replacement);
+}
+
 result<secret_string> club::start_session(std::string_view member, store::session_limits limits) {
   secret_string token = crypto::new_token();
   if (auto added =

@@ -98,8 +98,7 @@ struct world {
   testing::test_club club{cfg.max_message_bytes};
   // Not club.auth: with the default throttle, ten wrong passwords from the one remote address
   // would block every later input before it reaches a handler.
-  auth::authenticator auth{club.store, club.hasher, club.clock, never_blocking(),
-                           std::chrono::seconds(300)};
+  auth::authenticator auth{club.domain, club.hasher, never_blocking(), std::chrono::seconds(300)};
   http::router router{http::services{club.domain, auth, cfg}};
 };
 

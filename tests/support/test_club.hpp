@@ -77,7 +77,7 @@ struct test_club {
         keys(random_master_key(), store),
         hasher(cheap_argon2()),
         domain(store, keys, hasher, clock, ca, max_message_bytes),
-        auth(store, hasher, clock, {}, std::chrono::seconds(300)) {
+        auth(domain, hasher, {}, std::chrono::seconds(300)) {
     if (!keys.add_data_key(clock.now_seconds())) {
       throw std::runtime_error("cannot add a data key");
     }

@@ -7,7 +7,6 @@
 #include "club/club.hpp"
 #include "config/config.hpp"
 #include "http/types.hpp"
-#include "store/records.hpp"
 
 namespace hush::http {
 

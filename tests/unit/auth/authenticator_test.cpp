@@ -101,7 +101,7 @@ TEST_F(AuthenticatorTest, RemovalAndPasswordChangeApplyAtOnce) {
 
 TEST_F(AuthenticatorTest, RehashesOnLoginWhenCostChanges) {
   const crypto::password_hasher stronger({2, crypto::argon2_min_memory_kib});
-  authenticator upgraded(club.store, stronger, club.clock);
+  authenticator upgraded(club.domain, stronger);
   const auto before = club.store.find_member("alice").value().password_hash;
   ASSERT_TRUE(login(upgraded, "alice", "alice's long password"));
   const auto after = club.store.find_member("alice").value().password_hash;
@@ -125,7 +125,7 @@ TEST_F(AuthenticatorTest, DeferredModeNeverHashesButUsesTheCache) {
 }
 
 TEST_F(AuthenticatorTest, CachedCredentialExpires) {
-  authenticator cached(club.store, club.hasher, club.clock, {}, std::chrono::seconds(60));
+  authenticator cached(club.domain, club.hasher, {}, std::chrono::seconds(60));
   cached.set_clock([this] { return now; });
   ASSERT_TRUE(login(cached, "alice", "alice's long password"));
   now += std::chrono::seconds(59);

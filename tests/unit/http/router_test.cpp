@@ -499,8 +499,7 @@ TEST(RouterRateTest, AMemberOverTheirRateGets429AndOthersAreServed) {
   auth::rate_policy rates;
   rates.member_requests_per_second = 1;
   rates.member_request_burst = 3;
-  auth::authenticator limited(club.store, club.hasher, club.clock, {}, std::chrono::seconds(300),
-                              rates);
+  auth::authenticator limited(club.domain, club.hasher, {}, std::chrono::seconds(300), rates);
   const config::config cfg;
   router r(services{club.domain, limited, cfg});
   const auto get = [&](const std::string& credentials) {
