@@ -18,8 +18,8 @@ class session_store {
 
   // Adds a session created (and last used) at `now`. At once, it sweeps away every session that
   // ran out under `limits` at `now`, and, when `limits.max_per_member` is set, ends the member's
-  // oldest sessions beyond that many. not_found if the member does not exist; already_exists for
-  // a hash already taken.
+  // sessions beyond that many, the first added first. not_found if the member does not exist;
+  // already_exists for a hash a live session has.
   virtual result<void> add_session(std::span<const std::uint8_t> hash, std::string_view member,
                                    std::int64_t now, session_limits limits) = 0;
   // The member of a live session. A use marks the session as used at `now` only when its last
