@@ -25,7 +25,7 @@ enum class errc {
   expired,        // a session (or other credential) that existed but has run out
   disk_full,      // the disk (or quota) holding the club is full: nothing was written
   read_only,      // the club directory is on a read-only file system: nothing was written
-  not_wiped,      // removed, but the removed data may still be in the write-ahead log
+  not_wiped,      // removed, but a copy of the removed data may remain for a while
   conflict,       // against a rule of the club (the last admin, removing oneself)
   not_published,  // done, but the certificate revocation list could not be rewritten
 };

@@ -2,8 +2,8 @@
 
 namespace hush::store {
 
-audit_batcher::audit_batcher(store& store, std::size_t max_batch)
-    : store_(store), max_batch_(max_batch), thread_([this] { run(); }) {}
+audit_batcher::audit_batcher(audit_store& audits, std::size_t max_batch)
+    : audits_(audits), max_batch_(max_batch), thread_([this] { run(); }) {}
 
 audit_batcher::~audit_batcher() {
   {
@@ -43,7 +43,7 @@ void audit_batcher::run() {
       records_.erase(records_.begin(), records_.begin() + static_cast<std::ptrdiff_t>(take));
       callbacks_.erase(callbacks_.begin(), callbacks_.begin() + static_cast<std::ptrdiff_t>(take));
     }
-    const auto committed = store_.add_audits(batch);
+    const auto committed = audits_.add_audits(batch);
     const std::error_code ec = committed ? std::error_code() : committed.error();
     for (auto& done : waiting) {
       done(ec);

@@ -6,7 +6,7 @@
 #include <thread>
 #include <vector>
 
-#include "store/store.hpp"
+#include "store/audit_store.hpp"
 
 namespace hush::store {
 
@@ -20,7 +20,7 @@ class audit_batcher {
  public:
   using callback = std::function<void(std::error_code)>;
 
-  explicit audit_batcher(store& store, std::size_t max_batch = 4096);
+  explicit audit_batcher(audit_store& audits, std::size_t max_batch = 4096);
   // Commits what was submitted, calls every callback, then stops.
   ~audit_batcher();
   audit_batcher(const audit_batcher&) = delete;
@@ -32,7 +32,7 @@ class audit_batcher {
  private:
   void run();
 
-  store& store_;
+  audit_store& audits_;
   std::size_t max_batch_;
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -9,13 +9,11 @@ using namespace sqlite_detail;  // NOLINT(google-build-using-namespace): our own
 result<void> sqlite_store::add_token(const token_record& token,
                                      std::span<const std::uint8_t> hash) {
   auto db = acquire();
-  // The foreign key refuses a token for a member that does not exist.
-  if (!find_member(token.member)) {
-    return make_error_code(errc::not_found);
-  }
+  // INSERT ... SELECT: the member check and the insert are one statement, so that a member
+  // removed meanwhile is not_found (not the foreign key's already_exists).
   auto stmt = db->prepare(
-      "INSERT INTO tokens (name, member, hash, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, "
-      "?5)");
+      "INSERT INTO tokens (name, member, hash, created_at, expires_at) "
+      "SELECT ?1, name, ?3, ?4, ?5 FROM members WHERE name = ?2");
   if (!stmt) {
     return stmt.error();
   }
@@ -24,7 +22,13 @@ result<void> sqlite_store::add_token(const token_record& token,
       .bind(3, hash)
       .bind(4, token.created_at)
       .bind(5, token.expires_at);
-  return stmt->run();
+  if (auto done = stmt->run(); !done) {
+    return done.error();
+  }
+  if (db->changes() == 0) {
+    return make_error_code(errc::not_found);
+  }
+  return {};
 }
 
 result<member_record> sqlite_store::member_by_token(std::span<const std::uint8_t> hash,
@@ -41,9 +45,6 @@ result<member_record> sqlite_store::member_by_token(std::span<const std::uint8_t
 result<void> sqlite_store::add_session(std::span<const std::uint8_t> hash, std::string_view member,
                                        std::int64_t now, session_limits limits) {
   auto db = acquire();
-  if (!find_member(member)) {
-    return make_error_code(errc::not_found);
-  }
   write_transaction tx(*db);
   if (auto begun = tx.begin(); !begun) {
     return begun.error();
@@ -57,14 +58,19 @@ result<void> sqlite_store::add_session(std::span<const std::uint8_t> hash, std::
   if (auto done = sweep->run(); !done) {
     return done;
   }
+  // INSERT ... SELECT: a member removed meanwhile is not_found, and nothing is committed.
   auto insert = db->prepare(
-      "INSERT INTO sessions (hash, member, created_at, last_used_at) VALUES (?1, ?2, ?3, ?3)");
+      "INSERT INTO sessions (hash, member, created_at, last_used_at) "
+      "SELECT ?1, name, ?3, ?3 FROM members WHERE name = ?2");
   if (!insert) {
     return insert.error();
   }
   insert->bind(1, hash).bind(2, member).bind(3, now);
   if (auto done = insert->run(); !done) {
     return done;
+  }
+  if (db->changes() == 0) {
+    return make_error_code(errc::not_found);
   }
   if (limits.max_per_member > 0) {
     // One reader logging in in a loop must not grow the table without bound: beyond the cap,

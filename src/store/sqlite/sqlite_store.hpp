@@ -14,7 +14,19 @@ class sqlite_connection;
 // The embedded store: one SQLite file in WAL mode, synchronous=FULL (an acknowledged write
 // survives a crash or power loss), secure_delete (removed rows are overwritten), a pool of
 // connections so that readers never wait for each other. Thread safe, and safe beside other
-// processes on the same file (SQLite's locks, with a busy timeout).
+// processes on the same file (SQLite's locks, with a busy timeout: storage_busy when it runs
+// out). Each change is one SQLite transaction (BEGIN IMMEDIATE when it spans statements).
+//
+// How it keeps the interfaces' promises:
+// - remove_message: secure_delete zeroes the row in the database pages the deletion writes, then
+//   a checkpoint copies the write-ahead log into the database and truncates it (the log still
+//   held the pages as they were). not_wiped when a long reader keeps the log from being emptied:
+//   the bytes stay in the log until a later removal or the last connection's close wipes it.
+// - next_crl_number: a one-row counter table, bumped and read in one write transaction; it
+//   started at the time of the migration that made it, above every number the lists written
+//   before it (which used the time) carried.
+// - tokens and sessions name their member by a foreign key with ON DELETE CASCADE; client
+//   certificates do not (their rows stay, revoked, after the member goes).
 class sqlite_store : public store {
  public:
   // Opens an existing database file and brings its schema up to date; writes only when a
@@ -25,6 +37,7 @@ class sqlite_store : public store {
   sqlite_store(const sqlite_store&) = delete;
   sqlite_store& operator=(const sqlite_store&) = delete;
 
+  // member_store
   result<member_id> add_member(std::string_view name, role member_role,
                                std::string_view password_hash, std::int64_t now) override;
   result<member_record> find_member(std::string_view name) override;
@@ -34,11 +47,12 @@ class sqlite_store : public store {
                                      std::string_view replacement) override;
   result<void> set_password_hash(std::string_view name, std::string_view hash) override;
 
+  // message_store
   result<std::uint32_t> add_data_key(const sealer& wrap, std::int64_t now) override;
   result<data_key_record> newest_data_key() override;
   result<data_key_record> data_key(std::uint32_t id) override;
 
-  using store::add_message;
+  using message_store::add_message;
   result<message_id> add_message(std::string_view author, std::int64_t now, message_format format,
                                  const sealer& seal) override;
   result<message_record> newest_message() override;
@@ -47,18 +61,21 @@ class sqlite_store : public store {
                                                      std::size_t limit) override;
   result<void> remove_message(message_id id) override;
 
+  // token_store
   result<void> add_token(const token_record& token, std::span<const std::uint8_t> hash) override;
   result<member_record> member_by_token(std::span<const std::uint8_t> hash,
                                         std::int64_t now) override;
   result<std::vector<token_record>> list_tokens() override;
   result<void> remove_token(std::string_view name) override;
 
+  // session_store
   result<void> add_session(std::span<const std::uint8_t> hash, std::string_view member,
                            std::int64_t now, session_limits limits) override;
   result<member_record> member_by_session(std::span<const std::uint8_t> hash, std::int64_t now,
                                           session_limits limits) override;
   result<void> remove_session(std::span<const std::uint8_t> hash) override;
 
+  // cert_store
   result<void> add_client_cert(const client_cert_record& cert) override;
   result<void> add_server_cert(const issued_cert_record& cert) override;
   result<void> revoke_cert(std::string_view serial, std::int64_t at) override;
@@ -68,10 +85,12 @@ class sqlite_store : public store {
   result<client_cert_record> client_cert_status(std::string_view serial) override;
   result<std::int64_t> next_crl_number() override;
 
+  // meta_store
   result<std::vector<std::uint8_t>> club_meta(std::string_view name) override;
   result<void> set_club_meta_once(std::string_view name,
                                   std::span<const std::uint8_t> value) override;
 
+  // audit_store
   result<void> add_audit(const audit_record& record) override;
   result<void> add_audits(std::span<const audit_record> records) override;
   result<std::vector<audit_record>> list_audit(std::size_t limit) override;

@@ -7,24 +7,23 @@
 #include <gtest/gtest.h>
 
 #include "core/error.hpp"
-#include "store/sqlite/sqlite_store.hpp"
-#include "support/test_club.hpp"
+#include "support/memory_store.hpp"
 
 namespace hush::store {
 namespace {
 
-// A store whose audit commits fail, to see that the error reaches every waiting submitter.
-class failing_audits final : public sqlite_store {
+// An audit trail whose commits fail, to see that the error reaches every waiting submitter.
+class failing_audits final : public testing::memory_audit_store {
  public:
-  using sqlite_store::sqlite_store;
+  using memory_audit_store::memory_audit_store;
   result<void> add_audits(std::span<const audit_record>) override {
     return make_error_code(errc::storage_failure);
   }
 };
 
 TEST(AuditBatcher, EveryRecordIsDurableBeforeItsCallback) {
-  testing::temp_dir dir;
-  sqlite_store db(testing::make_database(dir));
+  testing::memory_tables tables;
+  testing::memory_audit_store db(tables);
   constexpr int threads = 4;
   constexpr int per_thread = 50;
   std::atomic<int> acknowledged{0};
@@ -53,8 +52,8 @@ TEST(AuditBatcher, EveryRecordIsDurableBeforeItsCallback) {
 }
 
 TEST(AuditBatcher, DestructionCommitsWhatWasSubmitted) {
-  testing::temp_dir dir;
-  sqlite_store db(testing::make_database(dir));
+  testing::memory_tables tables;
+  testing::memory_audit_store db(tables);
   std::atomic<int> called{0};
   {
     audit_batcher batcher(db);
@@ -70,8 +69,8 @@ TEST(AuditBatcher, DestructionCommitsWhatWasSubmitted) {
 }
 
 TEST(AuditBatcher, FailureReachesEverySubmitter) {
-  testing::temp_dir dir;
-  failing_audits db(testing::make_database(dir));
+  testing::memory_tables tables;
+  failing_audits db(tables);
   std::atomic<int> failed{0};
   {
     audit_batcher batcher(db);

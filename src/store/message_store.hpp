@@ -1,0 +1,58 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "core/result.hpp"
+#include "store/records.hpp"
+
+namespace hush::store {
+
+// Seals a value once its id is known, so that the id can be bound into the envelope. Called at
+// most once per add, before the row can be seen; it may run while the store holds its write
+// lock, so it must not call the store.
+using sealer = std::function<result<std::vector<std::uint8_t>>(std::int64_t id)>;
+
+// Sealed messages and the wrapped data keys that seal them. The store never sees a plaintext or
+// an unwrapped key. An add stores what the sealer returns under the new id, or, when the sealer
+// fails, stores nothing and returns the sealer's error.
+// Thread safety, atomicity and errors: as every store interface (store.hpp).
+class message_store {
+ public:
+  virtual ~message_store() = default;
+
+  // The new key's id, larger than every data key's before it.
+  virtual result<std::uint32_t> add_data_key(const sealer& wrap, std::int64_t now) = 0;
+  // The key with the largest id; not_found when there is none.
+  virtual result<data_key_record> newest_data_key() = 0;
+  // not_found for an id no key has.
+  virtual result<data_key_record> data_key(std::uint32_t id) = 0;
+
+  // The new message's id, larger than every id handed out before, removed messages' included:
+  // an id never names two messages.
+  virtual result<message_id> add_message(std::string_view author, std::int64_t now,
+                                         message_format format, const sealer& seal) = 0;
+  // A text message.
+  result<message_id> add_message(std::string_view author, std::int64_t now, const sealer& seal) {
+    return add_message(author, now, message_format::text, seal);
+  }
+  // The message with the largest id; not_found when there is none.
+  virtual result<message_record> newest_message() = 0;
+  // not_found for an id no message has.
+  virtual result<message_record> message(message_id id) = 0;
+  // At most `limit` messages, newest (largest id) first; only ids below `before` when it is set,
+  // so that the last id of one page asks for the next (keyset paging, stable under additions).
+  virtual result<std::vector<message_summary>> list_messages(std::optional<message_id> before,
+                                                             std::size_t limit) = 0;
+  // Removes the message and, before returning, wipes its sealed bytes from everything the store
+  // keeps, so that no copy outlives the call. not_found for an id no message has. not_wiped when
+  // the message is gone but a copy of its bytes may remain for a while (the store could not wipe
+  // it in time); a later removal, or the store's closing, wipes it. A backend that cannot give
+  // this guarantee answers not_wiped, never success.
+  virtual result<void> remove_message(message_id id) = 0;
+};
+
+}  // namespace hush::store

@@ -1,0 +1,273 @@
+// The in-memory fakes of the club's data (meta, messages and keys, audit), and the aggregate that
+// puts every fake together.
+#include "support/memory_store.hpp"
+
+#include <algorithm>
+
+#include "core/error.hpp"
+
+namespace hush::testing {
+
+using namespace store;  // NOLINT(google-build-using-namespace): the records this file fakes
+
+result<std::vector<std::uint8_t>> memory_meta_store::club_meta(std::string_view name) {
+  std::lock_guard lock(tables_.mutex);
+  const auto found = tables_.meta.find(name);
+  if (found == tables_.meta.end()) {
+    return make_error_code(errc::not_found);
+  }
+  return found->second;
+}
+
+result<void> memory_meta_store::set_club_meta_once(std::string_view name,
+                                                   std::span<const std::uint8_t> value) {
+  std::lock_guard lock(tables_.mutex);
+  tables_.meta.try_emplace(std::string(name), value.begin(), value.end());
+  return {};
+}
+
+result<std::uint32_t> memory_message_store::add_data_key(const sealer& wrap, std::int64_t) {
+  std::lock_guard lock(tables_.mutex);
+  const std::uint32_t id = tables_.data_keys.empty() ? 1 : tables_.data_keys.rbegin()->first + 1;
+  auto wrapped = wrap(id);
+  if (!wrapped) {
+    return wrapped.error();
+  }
+  tables_.data_keys.emplace(id, data_key_record{id, std::move(*wrapped)});
+  return id;
+}
+
+result<data_key_record> memory_message_store::newest_data_key() {
+  std::lock_guard lock(tables_.mutex);
+  if (tables_.data_keys.empty()) {
+    return make_error_code(errc::not_found);
+  }
+  return tables_.data_keys.rbegin()->second;
+}
+
+result<data_key_record> memory_message_store::data_key(std::uint32_t id) {
+  std::lock_guard lock(tables_.mutex);
+  const auto found = tables_.data_keys.find(id);
+  if (found == tables_.data_keys.end()) {
+    return make_error_code(errc::not_found);
+  }
+  return found->second;
+}
+
+result<message_id> memory_message_store::add_message(std::string_view author, std::int64_t now,
+                                                     message_format format, const sealer& seal) {
+  std::lock_guard lock(tables_.mutex);
+  const message_id id{tables_.last_message_id + 1};
+  auto sealed = seal(id.value);
+  if (!sealed) {
+    return sealed.error();
+  }
+  tables_.last_message_id = id.value;
+  tables_.messages.emplace(
+      id.value, message_record{id, std::string(author), now, std::move(*sealed), format});
+  return id;
+}
+
+result<message_record> memory_message_store::newest_message() {
+  std::lock_guard lock(tables_.mutex);
+  if (tables_.messages.empty()) {
+    return make_error_code(errc::not_found);
+  }
+  return tables_.messages.rbegin()->second;
+}
+
+result<message_record> memory_message_store::message(message_id id) {
+  std::lock_guard lock(tables_.mutex);
+  const auto found = tables_.messages.find(id.value);
+  if (found == tables_.messages.end()) {
+    return make_error_code(errc::not_found);
+  }
+  return found->second;
+}
+
+result<std::vector<message_summary>> memory_message_store::list_messages(
+    std::optional<message_id> before, std::size_t limit) {
+  std::lock_guard lock(tables_.mutex);
+  std::vector<message_summary> page;
+  auto end = before ? tables_.messages.lower_bound(before->value) : tables_.messages.end();
+  for (auto it = std::make_reverse_iterator(end);
+       it != tables_.messages.rend() && page.size() < limit; ++it) {
+    const auto& m = it->second;
+    page.push_back({m.id, m.author, m.created_at, m.format});
+  }
+  return page;
+}
+
+result<void> memory_message_store::remove_message(message_id id) {
+  std::lock_guard lock(tables_.mutex);
+  // Nothing is kept anywhere else, so erasing the row is the whole wipe.
+  if (tables_.messages.erase(id.value) == 0) {
+    return make_error_code(errc::not_found);
+  }
+  return {};
+}
+
+result<void> memory_audit_store::add_audit(const audit_record& record) {
+  return add_audits(std::span(&record, 1));
+}
+
+result<void> memory_audit_store::add_audits(std::span<const audit_record> records) {
+  std::lock_guard lock(tables_.mutex);
+  tables_.audit.insert(tables_.audit.end(), records.begin(), records.end());
+  return {};
+}
+
+result<std::vector<audit_record>> memory_audit_store::list_audit(std::size_t limit) {
+  std::lock_guard lock(tables_.mutex);
+  const auto skip = tables_.audit.size() - std::min(limit, tables_.audit.size());
+  return std::vector<audit_record>(tables_.audit.begin() + static_cast<std::ptrdiff_t>(skip),
+                                   tables_.audit.end());
+}
+
+result<std::size_t> memory_audit_store::prune_audit(std::int64_t before, std::size_t limit) {
+  std::lock_guard lock(tables_.mutex);
+  auto& audit = tables_.audit;
+  std::vector<std::size_t> old;
+  for (std::size_t i = 0; i < audit.size(); ++i) {
+    if (audit[i].at < before) {
+      old.push_back(i);
+    }
+  }
+  std::ranges::stable_sort(old, {}, [&](std::size_t i) { return audit[i].at; });
+  old.resize(std::min(limit, old.size()));
+  std::vector<bool> doomed(audit.size());
+  for (const auto i : old) {
+    doomed[i] = true;
+  }
+  std::vector<audit_record> kept;
+  for (std::size_t i = 0; i < audit.size(); ++i) {
+    if (!doomed[i]) {
+      kept.push_back(std::move(audit[i]));
+    }
+  }
+  audit = std::move(kept);
+  return old.size();
+}
+
+result<member_id> memory_store::add_member(std::string_view name, role member_role,
+                                           std::string_view password_hash, std::int64_t now) {
+  return members_.add_member(name, member_role, password_hash, now);
+}
+result<member_record> memory_store::find_member(std::string_view name) {
+  return members_.find_member(name);
+}
+result<std::vector<member_record>> memory_store::list_members() {
+  return members_.list_members();
+}
+result<void> memory_store::remove_member(std::string_view name, std::int64_t now) {
+  return members_.remove_member(name, now);
+}
+result<void> memory_store::replace_password_hash(std::string_view name, std::string_view expected,
+                                                 std::string_view replacement) {
+  return members_.replace_password_hash(name, expected, replacement);
+}
+result<void> memory_store::set_password_hash(std::string_view name, std::string_view hash) {
+  return members_.set_password_hash(name, hash);
+}
+
+result<std::vector<std::uint8_t>> memory_store::club_meta(std::string_view name) {
+  return meta_.club_meta(name);
+}
+result<void> memory_store::set_club_meta_once(std::string_view name,
+                                              std::span<const std::uint8_t> value) {
+  return meta_.set_club_meta_once(name, value);
+}
+
+result<void> memory_store::add_token(const token_record& token,
+                                     std::span<const std::uint8_t> hash) {
+  return tokens_.add_token(token, hash);
+}
+result<member_record> memory_store::member_by_token(std::span<const std::uint8_t> hash,
+                                                    std::int64_t now) {
+  return tokens_.member_by_token(hash, now);
+}
+result<std::vector<token_record>> memory_store::list_tokens() {
+  return tokens_.list_tokens();
+}
+result<void> memory_store::remove_token(std::string_view name) {
+  return tokens_.remove_token(name);
+}
+
+result<void> memory_store::add_session(std::span<const std::uint8_t> hash, std::string_view member,
+                                       std::int64_t now, session_limits limits) {
+  return sessions_.add_session(hash, member, now, limits);
+}
+result<member_record> memory_store::member_by_session(std::span<const std::uint8_t> hash,
+                                                      std::int64_t now, session_limits limits) {
+  return sessions_.member_by_session(hash, now, limits);
+}
+result<void> memory_store::remove_session(std::span<const std::uint8_t> hash) {
+  return sessions_.remove_session(hash);
+}
+
+result<std::uint32_t> memory_store::add_data_key(const sealer& wrap, std::int64_t now) {
+  return messages_.add_data_key(wrap, now);
+}
+result<data_key_record> memory_store::newest_data_key() {
+  return messages_.newest_data_key();
+}
+result<data_key_record> memory_store::data_key(std::uint32_t id) {
+  return messages_.data_key(id);
+}
+result<message_id> memory_store::add_message(std::string_view author, std::int64_t now,
+                                             message_format format, const sealer& seal) {
+  return messages_.add_message(author, now, format, seal);
+}
+result<message_record> memory_store::newest_message() {
+  return messages_.newest_message();
+}
+result<message_record> memory_store::message(message_id id) {
+  return messages_.message(id);
+}
+result<std::vector<message_summary>> memory_store::list_messages(std::optional<message_id> before,
+                                                                 std::size_t limit) {
+  return messages_.list_messages(before, limit);
+}
+result<void> memory_store::remove_message(message_id id) {
+  return messages_.remove_message(id);
+}
+
+result<void> memory_store::add_audit(const audit_record& record) {
+  return audit_.add_audit(record);
+}
+result<void> memory_store::add_audits(std::span<const audit_record> records) {
+  return audit_.add_audits(records);
+}
+result<std::vector<audit_record>> memory_store::list_audit(std::size_t limit) {
+  return audit_.list_audit(limit);
+}
+result<std::size_t> memory_store::prune_audit(std::int64_t before, std::size_t limit) {
+  return audit_.prune_audit(before, limit);
+}
+
+result<void> memory_store::add_client_cert(const client_cert_record& cert) {
+  return certs_.add_client_cert(cert);
+}
+result<void> memory_store::add_server_cert(const issued_cert_record& cert) {
+  return certs_.add_server_cert(cert);
+}
+result<void> memory_store::revoke_cert(std::string_view serial, std::int64_t at) {
+  return certs_.revoke_cert(serial, at);
+}
+result<std::vector<issued_cert_record>> memory_store::list_certs() {
+  return certs_.list_certs();
+}
+result<std::size_t> memory_store::revoke_member_certs(std::string_view member, std::int64_t at) {
+  return certs_.revoke_member_certs(member, at);
+}
+result<std::vector<revoked_cert>> memory_store::list_revoked_certs() {
+  return certs_.list_revoked_certs();
+}
+result<client_cert_record> memory_store::client_cert_status(std::string_view serial) {
+  return certs_.client_cert_status(serial);
+}
+result<std::int64_t> memory_store::next_crl_number() {
+  return certs_.next_crl_number();
+}
+
+}  // namespace hush::testing

@@ -1,0 +1,148 @@
+// The contract of store/member_store.hpp, for every backend (store_contract.hpp).
+#include "store/member_store.hpp"
+
+#include "core/error.hpp"
+#include "unit/store/contract/store_contract.hpp"
+
+namespace hush::store::contract {
+
+TEST_P(MemberStoreContract, AddedMembersAreFoundAndListedByName) {
+  const auto bob = db.add_member("bob", role::reader, "h1", 10);
+  const auto alice = db.add_member("alice", role::admin, "h2", 11);
+  ASSERT_TRUE(bob);
+  ASSERT_TRUE(alice);
+  EXPECT_NE(*bob, *alice);
+
+  const auto found = db.find_member("alice").value();
+  EXPECT_EQ(found.id, *alice);
+  EXPECT_EQ(found.name, "alice");
+  EXPECT_EQ(found.member_role, role::admin);
+  EXPECT_EQ(found.password_hash, "h2");
+  EXPECT_EQ(found.created_at, 11);
+  EXPECT_EQ(db.find_member("carol").error(), errc::not_found);
+
+  const auto all = db.list_members().value();
+  ASSERT_EQ(all.size(), 2U);
+  EXPECT_EQ(all[0].name, "alice");
+  EXPECT_EQ(all[1].name, "bob");
+  EXPECT_EQ(all[1].id, *bob);
+  EXPECT_EQ(all[1].member_role, role::reader);
+}
+
+TEST_P(MemberStoreContract, ATakenNameIsRefusedAndTheMemberUnchanged) {
+  ASSERT_TRUE(db.add_member("bob", role::reader, "h1", 10));
+  EXPECT_EQ(db.add_member("bob", role::admin, "h3", 12).error(), errc::already_exists);
+  const auto bob = db.find_member("bob").value();
+  EXPECT_EQ(bob.member_role, role::reader);
+  EXPECT_EQ(bob.password_hash, "h1");
+  EXPECT_EQ(db.list_members().value().size(), 1U);
+}
+
+// Byte order, not a locale's: a backend whose default collation folds case must not leak it.
+TEST_P(MemberStoreContract, ListingIsInByteOrder) {
+  add_member("bob");
+  add_member("Zed");
+  add_member("alice");
+  add_member("_x");
+  const auto all = db.list_members().value();
+  ASSERT_EQ(all.size(), 4U);
+  EXPECT_EQ(all[0].name, "Zed");
+  EXPECT_EQ(all[1].name, "_x");
+  EXPECT_EQ(all[2].name, "alice");
+  EXPECT_EQ(all[3].name, "bob");
+}
+
+TEST_P(MemberStoreContract, RemovedMembersAreGoneAndTheirNameFree) {
+  add_member("alice");
+  add_member("bob");
+  ASSERT_TRUE(db.remove_member("bob", 20));
+  EXPECT_EQ(db.find_member("bob").error(), errc::not_found);
+  EXPECT_EQ(db.remove_member("bob", 21).error(), errc::not_found);
+  EXPECT_EQ(db.list_members().value().size(), 1U);
+  ASSERT_TRUE(db.add_member("bob", role::poster, "new", 22));
+  EXPECT_EQ(db.find_member("bob").value().password_hash, "new");
+}
+
+TEST_P(MemberStoreContract, RemovalEndsTokensAndSessionsAndRevokesCertificates) {
+  const session_limits limits{3600, 86400, 0};
+  add_member("alice");
+  add_member("bob");
+  ASSERT_TRUE(db.add_token({"alice-t", "alice", 1, 0}, hash_of(1)));
+  ASSERT_TRUE(db.add_token({"bob-t", "bob", 1, 0}, hash_of(2)));
+  ASSERT_TRUE(db.add_session(hash_of(3), "alice", 1, limits));
+  ASSERT_TRUE(db.add_session(hash_of(4), "bob", 1, limits));
+  ASSERT_TRUE(db.add_client_cert({"a1", "alice", 1, 1000, 0}));
+  ASSERT_TRUE(db.add_client_cert({"a2", "alice", 1, 1000, 7}));
+  ASSERT_TRUE(db.add_client_cert({"b1", "bob", 1, 1000, 0}));
+  ASSERT_TRUE(db.add_message("alice", 1, fixed_value({1})));
+  ASSERT_TRUE(db.add_audit({2, "alice", message_id{1}, "192.0.2.1"}));
+
+  ASSERT_TRUE(db.remove_member("alice", 50));
+
+  EXPECT_EQ(db.member_by_token(hash_of(1), 51).error(), errc::not_found);
+  EXPECT_EQ(db.member_by_session(hash_of(3), 51, limits).error(), errc::not_found);
+  const auto tokens = db.list_tokens().value();
+  ASSERT_EQ(tokens.size(), 1U);
+  EXPECT_EQ(tokens[0].name, "bob-t");
+  // The certificates stay, revoked at the removal (a revoked one keeps its first date), so that
+  // the CRL goes on listing them.
+  const auto a1 = db.client_cert_status("a1").value();
+  EXPECT_EQ(a1.member, "alice");
+  EXPECT_EQ(a1.revoked_at, 50);
+  EXPECT_EQ(db.client_cert_status("a2").value().revoked_at, 7);
+  // Bob keeps everything; alice's messages and the audit trail stay.
+  EXPECT_EQ(db.member_by_token(hash_of(2), 51).value().name, "bob");
+  EXPECT_EQ(db.member_by_session(hash_of(4), 51, limits).value().name, "bob");
+  EXPECT_FALSE(db.client_cert_status("b1").value().revoked());
+  EXPECT_EQ(db.newest_message().value().author, "alice");
+  EXPECT_EQ(db.list_audit(10).value().size(), 1U);
+
+  // A new member of the same name gets none of the old credentials back.
+  add_member("alice", 60);
+  EXPECT_EQ(db.member_by_token(hash_of(1), 61).error(), errc::not_found);
+  EXPECT_EQ(db.member_by_session(hash_of(3), 61, limits).error(), errc::not_found);
+  EXPECT_TRUE(db.client_cert_status("a1").value().revoked());
+}
+
+TEST_P(MemberStoreContract, RemovingAnUnknownNameChangesNothing) {
+  add_member("bob");
+  ASSERT_TRUE(db.add_client_cert({"b1", "bob", 1, 1000, 0}));
+  EXPECT_EQ(db.remove_member("carol", 60).error(), errc::not_found);
+  EXPECT_FALSE(db.client_cert_status("b1").value().revoked());
+  EXPECT_EQ(db.list_members().value().size(), 1U);
+}
+
+TEST_P(MemberStoreContract, ReplacePasswordHashIsACompareAndSwap) {
+  const session_limits limits{3600, 86400, 0};
+  ASSERT_TRUE(db.add_member("alice", role::reader, "old", 1));
+  ASSERT_TRUE(db.add_session(hash_of(1), "alice", 1, limits));
+  EXPECT_EQ(db.replace_password_hash("alice", "stale", "new").error(), errc::not_found);
+  EXPECT_EQ(db.find_member("alice").value().password_hash, "old");
+  EXPECT_TRUE(db.replace_password_hash("alice", "old", "new"));
+  EXPECT_EQ(db.find_member("alice").value().password_hash, "new");
+  EXPECT_EQ(db.replace_password_hash("alice", "old", "newer").error(), errc::not_found);
+  EXPECT_EQ(db.find_member("alice").value().password_hash, "new");
+  EXPECT_EQ(db.replace_password_hash("nobody", "old", "new").error(), errc::not_found);
+  // A rehash is the same password: the member stays logged in.
+  EXPECT_EQ(db.member_by_session(hash_of(1), 2, limits).value().name, "alice");
+}
+
+TEST_P(MemberStoreContract, SetPasswordHashEndsTheMembersSessionsOnly) {
+  const session_limits limits{3600, 86400, 0};
+  ASSERT_TRUE(db.add_member("alice", role::reader, "old", 1));
+  add_member("bob");
+  ASSERT_TRUE(db.add_session(hash_of(1), "alice", 1, limits));
+  ASSERT_TRUE(db.add_session(hash_of(2), "alice", 1, limits));
+  ASSERT_TRUE(db.add_session(hash_of(3), "bob", 1, limits));
+  ASSERT_TRUE(db.add_token({"alice-t", "alice", 1, 0}, hash_of(4)));
+
+  ASSERT_TRUE(db.set_password_hash("alice", "newer"));
+  EXPECT_EQ(db.find_member("alice").value().password_hash, "newer");
+  EXPECT_EQ(db.member_by_session(hash_of(1), 2, limits).error(), errc::not_found);
+  EXPECT_EQ(db.member_by_session(hash_of(2), 2, limits).error(), errc::not_found);
+  EXPECT_EQ(db.member_by_session(hash_of(3), 2, limits).value().name, "bob");
+  EXPECT_EQ(db.member_by_token(hash_of(4), 2).value().name, "alice");
+  EXPECT_EQ(db.set_password_hash("nobody", "x").error(), errc::not_found);
+}
+
+}  // namespace hush::store::contract
