@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -88,6 +89,10 @@ struct session_test : ::testing::Test {
     {
       const std::lock_guard lock(seen_mutex);
       seen.emplace_back(req.target());
+    }
+    if (req.target() == "/slow") {
+      // A handler that takes longer than the client is given to send a request.
+      std::this_thread::sleep_for(2 * short_deadline);
     }
     http::response res{bhttp::status::ok, req.version()};
     res.body() =
@@ -254,6 +259,16 @@ TEST_F(session_test, AnIdleKeepAliveConnectionClosesAfterTheIdleTimeout) {
   const auto closed = wait_for_close(*client);
   EXPECT_GE(closed - asked, short_deadline);
   EXPECT_TRUE(session_gone());
+}
+
+// The client's deadlines measure the client: a handler slower than them still gets its answer out.
+TEST_F(session_test, NoDeadlineRunsWhileTheHandlerWorks) {
+  auto client = connect({far, short_deadline, short_deadline});
+  handshake(*client);
+  ASSERT_FALSE(write(*client, "GET /slow HTTP/1.1\r\nHost: h\r\n\r\n"));
+  http::response res;
+  ASSERT_FALSE(read(*client, res));
+  EXPECT_EQ(res.body(), "/slow");
 }
 
 // On a keep-alive connection the idle deadline runs until the next request's first byte; from
