@@ -1,10 +1,13 @@
 // libFuzzer target: raw request bytes through the path a connection runs after TLS, without the
-// socket. A Beast request_parser with the server's header and body limits (from a default
-// config), eager, fed with parser.put(); every request that parses goes to router::handle()
+// socket, calling the session's own admission functions: http::scan_head on the raw bytes, then a
+// Beast request_parser with the server's header and body limits (from a default config), fed with
+// parser.put(), http::head_refusal on the parsed head before the body, and
+// http::read_error_answer on a parse error; every request that parses goes to router::handle()
 // against a small club built once. A keep-alive connection parses the next request from the bytes
 // left over, as the server does with its read buffer, so a few pipelined requests are followed.
 //
 // Invariants checked (abort on violation):
+//  - a head scan_head admits is within the header limit, and every parse error is answered;
 //  - no exception escapes the router (handlers report errors as values; the server would turn
 //    one into a 500, hiding the bug);
 //  - no response is a 500 (nothing in here can fail for a reason that is not a bug);
@@ -153,24 +156,55 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   std::string_view rest(reinterpret_cast<const char*>(data), size);
   for (int i = 0; i < max_requests_per_input && !rest.empty(); ++i) {
+    // The raw head first, as the session scans it before any parser sees it.
+    const auto scan = http::scan_head(rest, w.cfg.max_header_bytes);
+    if (scan.at == http::head_scan::state::refused) {
+      if (verbose) {
+        std::fprintf(stderr, "fuzz_request: head refused before parsing\n");
+      }
+      check_response(http::error_response(scan.refusal, 11, false));
+      return 0;
+    }
+    if (scan.at == http::head_scan::state::incomplete) {
+      if (verbose) {
+        std::fprintf(stderr, "fuzz_request: incomplete head\n");
+      }
+      return 0;  // the session would wait for more, then time out
+    }
+    check(scan.size <= rest.size() && scan.size <= w.cfg.max_header_bytes,
+          "scan_head admitted a head it does not hold, or over the limit");
+
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(w.cfg.max_header_bytes));
     parser.body_limit(w.cfg.max_body_bytes);
-    parser.eager(true);
 
+    // The head, then (as the session does once http::head_refusal let it through) the body.
     beast::error_code ec;
+    bool head_checked = false;
     while (!parser.is_done() && !rest.empty()) {
       const auto used = parser.put(boost::asio::buffer(rest.data(), rest.size()), ec);
       rest.remove_prefix(used);
       if (ec == bhttp::error::need_more) {
-        // Incomplete: the server would wait for more bytes, then time out. Eager, one put()
-        // has already parsed all it could; putting the same bytes again without new ones is
-        // not what Beast's own read loop does, and trips Beast's internal assertions.
+        // Incomplete: the server would wait for more bytes, then time out. One put() has already
+        // parsed all it could; putting the same bytes again without new ones is not what Beast's
+        // own read loop does, and trips Beast's internal assertions.
         ec = {};
         break;
       }
       if (ec) {
         break;
+      }
+      if (parser.is_header_done() && !head_checked) {
+        head_checked = true;
+        // What the session refuses, and closes, once the head is parsed (on_header).
+        if (const auto refusal = http::head_refusal(parser.get())) {
+          if (verbose) {
+            std::fprintf(stderr, "fuzz_request: head refused\n");
+          }
+          check_response(http::error_response(*refusal, 11, false));
+          return 0;
+        }
+        parser.eager(true);
       }
     }
 
@@ -178,14 +212,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (verbose) {
         std::fprintf(stderr, "fuzz_request: parse error: %s\n", ec.message().c_str());
       }
-      // What the session answers before closing (session.cpp, on_read).
-      http::api_error error = http::api_error::bad_request;
-      if (ec == bhttp::error::header_limit) {
-        error = http::api_error::headers_too_large;
-      } else if (ec == bhttp::error::body_limit) {
-        error = http::api_error::payload_too_large;
-      }
-      check_response(http::error_response(error, 11, false));
+      // What the session does then (on_read); an answer is all there is to check.
+      const auto failure = http::read_error_answer(ec, scan.size);
+      check(failure.then == http::read_failure::action::answer, "a parse error not answered",
+            ec.message());
+      check_response(http::error_response(failure.error, 11, false));
       return 0;
     }
     if (!parser.is_done()) {
@@ -196,14 +227,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
 
     const http::request req = parser.release();
-    // What the session refuses, and closes, once the head is parsed (session.cpp, on_header).
-    if (const auto refusal = http::head_refusal(req)) {
-      if (verbose) {
-        std::fprintf(stderr, "fuzz_request: head refused\n");
-      }
-      check_response(http::error_response(*refusal, 11, false));
-      return 0;
-    }
     const http::response res = w.router.handle(req, ctx);
     if (verbose) {
       std::fprintf(stderr, "fuzz_request: %s %s -> %u\n", std::string(req.method_string()).c_str(),

@@ -1,0 +1,361 @@
+#include "net/session.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/_experimental/test/stream.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <gtest/gtest.h>
+
+#include "core/files.hpp"
+#include "net/basic_session.hpp"
+#include "net/server.hpp"
+#include "net/tls.hpp"
+#include "pki/pki.hpp"
+#include "store/audit_batcher.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_club.hpp"
+
+// net::basic_session on Beast's in-memory test::stream (and, where the kernel's buffers matter,
+// on a loopback TCP socket), under a real TLS handshake, with a stub handler and deadlines of a
+// few hundred milliseconds. Every wait runs the io_context under a bound; times are measured only
+// to check that a deadline did not end a connection early.
+
+namespace hush::net {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+// How long any one wait of a test may take before the test fails: far above every deadline here.
+constexpr auto wait_bound = 5s;
+// A deadline that a test does not mean to reach.
+constexpr auto far = std::chrono::seconds(30);
+// Short deadlines, so that the suite stays fast.
+constexpr auto short_deadline = 200ms;
+
+// The server's certificate and key, made once for the whole suite, and a TLS context of ours.
+std::shared_ptr<asio::ssl::context> server_context() {
+  static const testing::temp_dir dir;
+  static const std::shared_ptr<asio::ssl::context> context = [] {
+    const auto ca = pki::make_ca("session test CA");
+    const auto leaf = pki::issue_server(ca, {"localhost", "127.0.0.1"});
+    tls_files files;
+    files.cert_chain = dir.path() / "server.pem";
+    files.private_key = dir.path() / "server.key";
+    files::write_new(files.cert_chain, leaf.cert_pem, 0600);
+    files::write_new(files.private_key, leaf.key_pem.view(), 0600);
+    return make_server_context(files);
+  }();
+  return context;
+}
+
+// What the stub handler answers: the request's target as its body, or a large body for "/big".
+constexpr std::size_t big_body_bytes = 8 * 1024 * 1024;
+
+struct session_test : ::testing::Test {
+  session_test() {
+    cfg.max_header_bytes = 1024;
+    cfg.max_body_bytes = 64;
+    client_tls.set_verify_mode(asio::ssl::verify_none);
+  }
+  ~session_test() override {
+    // Nothing a pool still runs may post to the io_context once it is gone.
+    workers.join();
+    hashing.join();
+  }
+
+  http::outcome answer(const http::request& req) {
+    {
+      const std::lock_guard lock(seen_mutex);
+      seen.emplace_back(req.target());
+    }
+    if (req.target() == "/slow") {
+      // A handler that takes longer than the client is given to send a request.
+      std::this_thread::sleep_for(2 * short_deadline);
+    }
+    http::response res{bhttp::status::ok, req.version()};
+    res.body() =
+        req.target() == "/big" ? std::string(big_body_bytes, 'b') : std::string(req.target());
+    res.keep_alive(req.keep_alive());
+    res.prepare_payload();
+    return http::reply(std::move(res));
+  }
+
+  std::vector<std::string> seen_targets() {
+    const std::lock_guard lock(seen_mutex);
+    return seen;
+  }
+
+  // Runs the io_context until `done` holds; false if the bound passed first.
+  bool run_until(const std::function<bool()>& done) {
+    const auto give_up = steady::now() + wait_bound;
+    while (!done()) {
+      if (steady::now() >= give_up) {
+        return false;
+      }
+      io.run_one_for(10ms);
+    }
+    return true;
+  }
+
+  // Runs the io_context for `time`: a client that waits before its next move.
+  void pause(steady::duration time) {
+    asio::steady_timer timer(io, time);
+    bool over = false;
+    timer.async_wait([&](boost::system::error_code) { over = true; });
+    ASSERT_TRUE(run_until([&] { return over; }));
+  }
+
+  // A client on an in-memory stream connected to a new session.
+  std::unique_ptr<beast::ssl_stream<beast::test::stream>> connect(session_deadlines deadlines) {
+    auto client = std::make_unique<beast::ssl_stream<beast::test::stream>>(io, client_tls);
+    beast::test::stream server_end(io);
+    client->next_layer().connect(server_end);
+    open_session(std::move(server_end), state, "203.0.113.9", deadlines);
+    return client;
+  }
+
+  template <class Stream>
+  void handshake(Stream& client) {
+    std::optional<boost::system::error_code> result;
+    client.async_handshake(asio::ssl::stream_base::client,
+                           [&](boost::system::error_code ec) { result = ec; });
+    ASSERT_TRUE(run_until([&] { return result.has_value(); }));
+    ASSERT_FALSE(*result) << result->message();
+  }
+
+  template <class Stream>
+  boost::system::error_code write(Stream& client, const std::string& bytes) {
+    std::optional<boost::system::error_code> result;
+    asio::async_write(client, asio::buffer(bytes),
+                      [&](boost::system::error_code ec, std::size_t) { result = ec; });
+    EXPECT_TRUE(run_until([&] { return result.has_value(); }));
+    return result.value_or(asio::error::timed_out);
+  }
+
+  // Reads one response; the error if the connection ended instead.
+  template <class Stream>
+  boost::system::error_code read(Stream& client, http::response& res) {
+    std::optional<boost::system::error_code> result;
+    bhttp::async_read(client, client_buffer, res,
+                      [&](boost::system::error_code ec, std::size_t) { result = ec; });
+    EXPECT_TRUE(run_until([&] { return result.has_value(); }));
+    return result.value_or(asio::error::timed_out);
+  }
+
+  // Waits for the session to end the connection: a read that fails without a response. Returns
+  // when it did.
+  template <class Stream>
+  steady::time_point wait_for_close(Stream& client) {
+    http::response res;
+    const auto ec = read(client, res);
+    EXPECT_TRUE(ec) << "a response came instead: " << res.result_int();
+    EXPECT_NE(ec, asio::error::timed_out) << "the connection is still open";
+    const auto closed = steady::now();
+    // As a client does once the server is done: its own end goes too.
+    beast::close_socket(beast::get_lowest_layer(client));
+    return closed;
+  }
+
+  // The session is gone: its place given back, nothing in flight.
+  bool session_gone() {
+    return run_until([&] { return limiter.open_count() == 0; }) && state.in_flight.load() == 0;
+  }
+
+  // What a session refers to is declared before the io_context, so that sessions still pending
+  // when a test fails go before it.
+  config::config cfg;
+  tls_context_holder tls{server_context()};
+  asio::thread_pool workers{1};
+  asio::thread_pool hashing{1};
+  connection_limiter limiter{{100, 100, 100}};
+  testing::temp_dir dir;
+  store::sqlite_store store{testing::make_database(dir)};
+  store::audit_batcher audits{store};
+  std::mutex seen_mutex;
+  std::vector<std::string> seen;
+  shared_state state{cfg,
+                     tls,
+                     [this](const http::request& req, const http::request_context&, auth::hashing) {
+                       return answer(req);
+                     },
+                     workers,
+                     hashing,
+                     limiter,
+                     audits};
+  asio::io_context io;
+  asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
+  asio::ssl::context client_tls{asio::ssl::context::tls_client};
+  beast::flat_buffer client_buffer;
+};
+
+TEST_F(session_test, TwoPipelinedRequestsInOneWriteGetTwoAnswersInOrder) {
+  auto client = connect({far, far, far});
+  handshake(*client);
+  ASSERT_FALSE(write(*client,
+                     "GET /first HTTP/1.1\r\nHost: h\r\n\r\n"
+                     "GET /second HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"));
+  http::response first;
+  ASSERT_FALSE(read(*client, first));
+  EXPECT_EQ(first.result(), bhttp::status::ok);
+  EXPECT_EQ(first.body(), "/first");
+  EXPECT_TRUE(first.keep_alive());
+  http::response second;
+  ASSERT_FALSE(read(*client, second));
+  EXPECT_EQ(second.body(), "/second");
+  EXPECT_FALSE(second.keep_alive());
+  EXPECT_EQ(seen_targets(), (std::vector<std::string>{"/first", "/second"}));
+  wait_for_close(*client);
+  EXPECT_TRUE(session_gone());
+}
+
+TEST_F(session_test, AHandshakeThatNeverStartsTimesOut) {
+  const auto start = steady::now();
+  auto client = connect({short_deadline, far, far});
+  EXPECT_TRUE(session_gone());
+  EXPECT_GE(steady::now() - start, short_deadline);
+}
+
+TEST_F(session_test, AHeadThatStallsTimesOutUnanswered) {
+  auto client = connect({far, short_deadline, far});
+  handshake(*client);
+  const auto start = steady::now();  // the session's deadline starts a little later
+  ASSERT_FALSE(write(*client, "GET /stalled HTTP/1.1\r\nHost: h\r\n"));
+  const auto closed = wait_for_close(*client);
+  EXPECT_GE(closed - start, short_deadline);
+  EXPECT_TRUE(seen_targets().empty());
+  EXPECT_TRUE(session_gone());
+}
+
+TEST_F(session_test, AnIdleKeepAliveConnectionClosesAfterTheIdleTimeout) {
+  auto client = connect({far, far, short_deadline});
+  handshake(*client);
+  const auto asked = steady::now();  // the idle deadline starts once the answer is written
+  ASSERT_FALSE(write(*client, "GET /one HTTP/1.1\r\nHost: h\r\n\r\n"));
+  http::response res;
+  ASSERT_FALSE(read(*client, res));
+  ASSERT_TRUE(res.keep_alive());
+  const auto closed = wait_for_close(*client);
+  EXPECT_GE(closed - asked, short_deadline);
+  EXPECT_TRUE(session_gone());
+}
+
+// The client's deadlines measure the client: a handler slower than them still gets its answer out.
+TEST_F(session_test, NoDeadlineRunsWhileTheHandlerWorks) {
+  auto client = connect({far, short_deadline, short_deadline});
+  handshake(*client);
+  ASSERT_FALSE(write(*client, "GET /slow HTTP/1.1\r\nHost: h\r\n\r\n"));
+  http::response res;
+  ASSERT_FALSE(read(*client, res));
+  EXPECT_EQ(res.body(), "/slow");
+}
+
+// On a keep-alive connection the idle deadline runs until the next request's first byte; from
+// there on the request's own.
+TEST_F(session_test, TheNextRequestsDeadlineStartsAtItsFirstByte) {
+  constexpr auto idle = 300ms;
+  constexpr auto request = 600ms;
+  auto client = connect({far, request, idle});
+  handshake(*client);
+  ASSERT_FALSE(write(*client, "GET /one HTTP/1.1\r\nHost: h\r\n\r\n"));
+  http::response res;
+  ASSERT_FALSE(read(*client, res));
+  pause(idle / 2);
+  const auto first_byte = steady::now();
+  ASSERT_FALSE(write(*client, "GET /two HTTP/1.1\r\n"));
+  const auto closed = wait_for_close(*client);
+  EXPECT_GE(closed - first_byte, request);
+  EXPECT_EQ(seen_targets(), (std::vector<std::string>{"/one"}));
+  EXPECT_TRUE(session_gone());
+}
+
+// A refused request's answer is written, then the connection keeps reading and dropping what
+// still arrives (each read gives it the linger time again), and only then closes.
+struct lingering_test : session_test {
+  static constexpr auto linger = 400ms;
+
+  void expect_answer_then_linger(const std::string& request, bhttp::status status) {
+    auto client = connect({far, far, far, linger});
+    handshake(*client);
+    ASSERT_FALSE(write(*client, request));
+    http::response res;
+    ASSERT_FALSE(read(*client, res));
+    EXPECT_EQ(res.result(), status);
+    EXPECT_FALSE(res.keep_alive());
+    // Still open, and still reading: writes spread over more than the linger time succeed, since
+    // each arrives before the deadline the one before moved.
+    auto last_write = steady::now();
+    for (int i = 0; i < 6; ++i) {
+      pause(linger / 4);
+      last_write = steady::now();
+      ASSERT_FALSE(write(*client, std::string(1000, 'x'))) << i;
+    }
+    const auto closed = wait_for_close(*client);
+    EXPECT_GE(closed - last_write, linger);
+    EXPECT_TRUE(seen_targets().empty());
+    EXPECT_TRUE(session_gone());
+  }
+};
+
+TEST_F(lingering_test, ABodyOverTheLimitIsAnswered413ThenLingers) {
+  expect_answer_then_linger(
+      "POST /big HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\n" + std::string(500, 'y'),
+      bhttp::status::payload_too_large);
+}
+
+TEST_F(lingering_test, AHeadOverTheLimitIsAnswered431ThenLingers) {
+  expect_answer_then_linger("GET / HTTP/1.1\r\nHost: h\r\nX-Pad: " + std::string(2000, 'p'),
+                            bhttp::status::request_header_fields_too_large);
+}
+
+TEST_F(lingering_test, ObsFoldIsAnswered400ThenLingers) {
+  expect_answer_then_linger("GET / HTTP/1.1\r\nHost: h\r\nX-A: b\r\n c\r\n\r\n",
+                            bhttp::status::bad_request);
+}
+
+// A client that asks for a large answer and never reads it fills the kernel's buffers and stalls
+// the write; the write's deadline ends the connection. Real sockets, since in-memory streams
+// never push back.
+TEST_F(session_test, AClientThatStopsReadingIsClosedAtTheWriteDeadline) {
+  asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+  beast::ssl_stream<asio::ip::tcp::socket> client(io, client_tls);
+  // Small buffers on both ends, so that a few hundred KiB fill them.
+  client.next_layer().open(asio::ip::tcp::v4());
+  client.next_layer().set_option(asio::socket_base::receive_buffer_size(4096));
+  client.next_layer().connect(acceptor.local_endpoint());
+  auto server_end = acceptor.accept();
+  server_end.set_option(asio::socket_base::send_buffer_size(4096));
+  open_session(std::move(server_end), state, "127.0.0.1", {far, short_deadline, far});
+
+  handshake(client);
+  ASSERT_FALSE(write(client, "GET /big HTTP/1.1\r\nHost: h\r\n\r\n"));
+  const auto asked = steady::now();
+  // The client never reads again.
+  EXPECT_TRUE(session_gone());
+  EXPECT_GE(steady::now() - asked, short_deadline);
+  EXPECT_EQ(seen_targets(), (std::vector<std::string>{"/big"}));
+}
+
+}  // namespace
+}  // namespace hush::net
