@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "app/audit_sinks.hpp"
 #include "app/club_ca.hpp"
 #include "app/spawned_ca.hpp"
 #include "core/error.hpp"
@@ -32,7 +33,7 @@ void require_club_key(club::keyring& keys, const club_paths& paths) {
   }
 }
 
-std::unique_ptr<opened_club> open_club(const club_paths& paths, ca_access access) {
+std::unique_ptr<opened_club> open_club(const club_paths& paths, opened_for use) {
   if (!std::filesystem::is_directory(paths.dir)) {
     throw std::runtime_error(paths.dir.string() + ": no club here (run hush init first)");
   }
@@ -65,13 +66,16 @@ std::unique_ptr<opened_club> open_club(const club_paths& paths, ca_access access
   master.clear();
   require_club_key(*club->keys, paths);
   club->hasher = std::make_unique<crypto::password_hasher>(club->cfg.argon2);
-  if (access == ca_access::in_process) {
+  if (use == opened_for::command) {
     club->ca = std::make_unique<local_ca>(paths, *club->store);
+    club->audits = std::make_unique<direct_audit_sink>(*club->store);
   } else {
     club->ca = std::make_unique<spawned_ca>(paths);
+    club->audits = std::make_unique<batched_audit_sink>(*club->store);
   }
-  club->domain = std::make_unique<club::club>(*club->store, *club->keys, *club->hasher, club->clock,
-                                              *club->ca, club->cfg.max_message_bytes);
+  club->domain =
+      std::make_unique<club::club>(*club->store, *club->keys, *club->hasher, club->clock, *club->ca,
+                                   *club->audits, club->cfg.max_message_bytes);
   const auth::throttle_policy throttling{
       club->cfg.member_free_failures, club->cfg.address_free_failures,
       club->cfg.throttle_base_delay, club->cfg.throttle_max_delay};

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "auth/authenticator.hpp"
+#include "club/audit.hpp"
 #include "club/certificate_authority.hpp"
 #include "club/club.hpp"
 #include "club/keyring.hpp"
@@ -31,9 +32,10 @@ struct club_paths {
 // --dir if given, else $HUSH_DIR, else ./hush-data.
 club_paths resolve_dir(const std::string& flag);
 
-// How the club reaches its CA key. The CLI, run by the administrator, signs in process; the
-// serving process never reads the key, and has a child process rewrite the revocation list.
-enum class ca_access { in_process, child_process };
+// Who opens the club, which decides how it is wired. A command (run by the administrator) signs
+// with the CA key in process and commits each audit record at once. The server never reads the
+// CA key (a child process rewrites the revocation list) and commits audit records in batches.
+enum class opened_for { command, serving };
 
 // A club opened for use: everything the server and the CLI commands work with, wired together.
 // Opening checks that the directory and every secret file are private (0700/0600) and throws
@@ -46,12 +48,13 @@ struct opened_club {
   std::unique_ptr<club::keyring> keys;
   std::unique_ptr<crypto::password_hasher> hasher;
   std::unique_ptr<club::certificate_authority> ca;
+  std::unique_ptr<club::audit_sink> audits;
   std::unique_ptr<club::club> domain;
   std::unique_ptr<auth::authenticator> auth;
 };
 
 std::unique_ptr<opened_club> open_club(const club_paths& paths,
-                                       ca_access access = ca_access::in_process);
+                                       opened_for use = opened_for::command);
 
 // Throws std::runtime_error ("master.key does not match this club") unless the keyring's master
 // key is this club's (keyring::verify_master_key).

@@ -19,7 +19,6 @@
 #include "http/router.hpp"
 #include "net/server.hpp"
 #include "net/tls.hpp"
-#include "store/audit_batcher.hpp"
 
 namespace hush::app {
 namespace {
@@ -168,7 +167,7 @@ void fit_connections_to_file_limit(config::config& cfg) {
 
 void serve(const serve_options& options) {
   const auto paths = resolve_dir(options.dir);
-  auto club = open_club(paths, ca_access::child_process);
+  auto club = open_club(paths, opened_for::serving);
   if (!options.listen.empty()) {
     club->cfg.listen = config::parse_listen(options.listen, "--listen");
   }
@@ -193,15 +192,14 @@ void serve(const serve_options& options) {
   // A revocation made here (a member removed through the API) is served at once.
   static_cast<spawned_ca&>(*club->ca).on_published([&reload] { reload.check(true); });
   http::router router(http::services{*club->domain, *club->auth, club->cfg, &crl});
-  // Declared before the server so that it outlives it: pending audits are committed and their
-  // callbacks run before the batcher goes.
-  store::audit_batcher audits(*club->store);
+  // The club (and its batched audit sink) outlives the server: pending audits are committed and
+  // their callbacks run before the sink goes.
   net::server server(
       club->cfg, tls,
-      [&router](const http::request& req, const http::request_context& ctx, auth::hashing mode) {
-        return router.route(req, ctx, mode);
+      [&router](const http::request& req, const http::request_context& ctx) {
+        return router.route(req, ctx);
       },
-      audits);
+      *club->domain);
   server.on_hangup([&reload] { reload.check(true); });
   audit_pruner pruner(*club->domain, club->cfg.audit_keep_days);
   // Housekeeping on a thread of its own: the file watch (a stat of four files a second), the

@@ -170,9 +170,26 @@ std::optional<member> authenticator::authenticate_password(std::string_view name
     }
   }
   if (mode == hashing::deferred) {
-    return fail(failure, errc::needs_hashing);
+    failure = {make_error_code(errc::needs_hashing),
+               {},
+               std::shared_ptr<pending_password>(new pending_password(
+                   std::string(name), password, std::string(remote),
+                   record ? std::optional(std::move(*record)) : std::nullopt))};
+    return std::nullopt;
   }
+  return verify(name, password, remote, record ? &*record : nullptr, failure);
+}
 
+std::optional<member> authenticator::finish(const pending_password& pending,
+                                            auth_failure& failure) {
+  return verify(pending.name_, pending.password_.view(), pending.remote_,
+                pending.record_ ? &*pending.record_ : nullptr, failure);
+}
+
+std::optional<member> authenticator::verify(std::string_view name, std::string_view password,
+                                            std::string_view remote,
+                                            const store::member_record* record,
+                                            auth_failure& failure) {
   const bool ok =
       record ? hasher_.verify(record->password_hash, password) : hasher_.verify_nobody(password);
   if (!ok) {
@@ -193,7 +210,7 @@ std::optional<member> authenticator::authenticate_password(std::string_view name
     }
   }
   cache_.insert(name, password, std::move(current_hash), now_());
-  return member(std::move(record->name), record->member_role);
+  return member(record->name, record->member_role);
 }
 
 }  // namespace hush::auth

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -45,10 +46,32 @@ std::optional<basic_credentials> parse_basic(std::string_view authorization);
 // general workers; only requests that really need a hash go to the bounded hashing pool.
 enum class hashing { allowed, deferred };
 
-// Why an authentication failed, and for `throttled`, how long to wait.
+// A password whose check needs an Argon2id run, as the cheap first pass left it: the throttle
+// was asked, the member (if any) looked up, the verified-credential cache missed. It is carried to
+// the hashing pool, where authenticator::finish runs the hash and nothing is looked up again.
+// Holds a copy of the password (zeroed when freed). Only the authenticator makes or reads one.
+class pending_password {
+ private:
+  friend class authenticator;
+  pending_password(std::string name, std::string_view password, std::string remote,
+                   std::optional<store::member_record> record)
+      : name_(std::move(name)),
+        password_(std::string(password)),
+        remote_(std::move(remote)),
+        record_(std::move(record)) {}
+
+  std::string name_;
+  secret_string password_;
+  std::string remote_;
+  std::optional<store::member_record> record_;  // nullopt: no such member (a dummy hash runs)
+};
+
+// Why an authentication failed, and for `throttled`, how long to wait; for needs_hashing, the
+// verification to finish on the hashing pool.
 struct auth_failure {
   std::error_code error;  // unauthorized, throttled, needs_hashing, or a storage error
   std::chrono::seconds retry_after{0};
+  std::shared_ptr<pending_password> pending;  // set with needs_hashing
 };
 
 // Cheap limits that need no password hash: requests per member, and per client address the
@@ -103,6 +126,12 @@ class authenticator {
                                                  std::string_view common_name,
                                                  auth_failure& failure);
 
+  // Runs the Argon2id check that a deferred attempt left pending (on the hashing pool), with what
+  // the first pass found: no second throttle check, no second lookup. A password changed or a
+  // member removed in between is caught when the rehash's compare-and-swap fails, and at the
+  // latest on the next request, which looks the hash up again.
+  std::optional<member> finish(const pending_password& pending, auth_failure& failure);
+
   // Takes one request from the member's allowance; how long to wait when it is spent.
   std::optional<std::chrono::seconds> over_request_rate(const member& who);
 
@@ -113,6 +142,11 @@ class authenticator {
   club::club& members_;
   const crypto::password_hasher& hasher_;
   std::optional<member> miss(std::string_view remote, auth_failure& failure);
+  // The Argon2id check of `password` against `record`'s hash (a dummy hash for no member), the
+  // throttle's count, the rehash and the cache.
+  std::optional<member> verify(std::string_view name, std::string_view password,
+                               std::string_view remote, const store::member_record* record,
+                               auth_failure& failure);
 
   throttle throttle_;
   credential_cache cache_;

@@ -118,7 +118,7 @@ void run_show(const message_options& options) {
   if (!found) {
     throw std::runtime_error(explain(found.error(), "message " + options.id));
   }
-  if (auto audited = club->domain->record_read(found->audit); !audited) {
+  if (auto audited = club->domain->commit_read_now(std::move(found->audit)); !audited) {
     throw std::runtime_error(explain(audited.error(), "audit"));
   }
   std::cout << found->body.view() << "\n";

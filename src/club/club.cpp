@@ -1,5 +1,7 @@
 #include "club/club.hpp"
 
+#include <future>
+
 #include "core/error.hpp"
 #include "crypto/envelope.hpp"
 #include "crypto/fernet.hpp"
@@ -7,12 +9,14 @@
 namespace hush::club {
 
 club::club(store::store& store, keyring& keys, const crypto::password_hasher& hasher,
-           const clock& clock, certificate_authority& ca, std::size_t max_message_bytes)
+           const clock& clock, certificate_authority& ca, audit_sink& audits,
+           std::size_t max_message_bytes)
     : store_(store),
       keys_(keys),
       hasher_(hasher),
       clock_(clock),
       ca_(ca),
+      audits_(audits),
       max_message_bytes_(max_message_bytes) {}
 
 result<store::message_id> club::post(std::string_view author, std::string_view body) {
@@ -68,8 +72,8 @@ result<message> club::open_for(store::message_record record, std::string_view re
     // club's. The caller tells the operator, never the reader.
     return body.error();
   }
-  store::audit_record audit{clock_.now_seconds(), std::string(reader), record.id,
-                            std::string(remote)};
+  owed_audit audit(store::audit_record{clock_.now_seconds(), std::string(reader), record.id,
+                                       std::string(remote)});
   return message{record.id,     std::move(record.author), record.created_at, std::move(*body),
                  record.format, std::move(audit)};
 }
@@ -90,8 +94,18 @@ result<message> club::read(store::message_id id, std::string_view reader, std::s
   return open_for(std::move(*record), reader, remote);
 }
 
-result<void> club::record_read(const store::audit_record& audit) {
-  return store_.add_audit(audit);
+void club::commit_read(owed_audit audit, audit_sink::done_fn done) {
+  audits_.submit(std::move(audit.record_), std::move(done));
+}
+
+result<void> club::commit_read_now(owed_audit audit) {
+  std::promise<std::error_code> committed;
+  auto outcome = committed.get_future();
+  commit_read(std::move(audit), [&committed](std::error_code ec) { committed.set_value(ec); });
+  if (const auto ec = outcome.get()) {
+    return ec;
+  }
+  return {};
 }
 
 result<std::vector<store::message_summary>> club::list(std::optional<store::message_id> before,

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "club/audit.hpp"
 #include "club/certificate_authority.hpp"
 #include "club/keyring.hpp"
 #include "club/message_context.hpp"
@@ -25,9 +26,8 @@ struct message {
   std::int64_t created_at = 0;
   secret_bytes body;  // for a fernet message, the token: the club cannot open it
   store::message_format format = store::message_format::text;
-  // The audit record this read owes. The caller commits it before the body is shown to anyone;
-  // the server does so in batches (store::audit_batcher), the CLI one at a time.
-  store::audit_record audit;
+  // The audit record this read owes: committed (club::commit_read) before the body is shown.
+  owed_audit audit;
 };
 
 // A new API token: its value, shown once (the store keeps a hash), and its record.
@@ -48,7 +48,8 @@ struct new_token {
 class club {
  public:
   club(store::store& store, keyring& keys, const crypto::password_hasher& hasher,
-       const clock& clock, certificate_authority& ca, std::size_t max_message_bytes);
+       const clock& clock, certificate_authority& ca, audit_sink& audits,
+       std::size_t max_message_bytes);
 
   // Messages. An author must be a member (not_found otherwise), from every door.
   // invalid_argument for an empty body or one that is not UTF-8; too_large above the limit.
@@ -57,12 +58,14 @@ class club {
   // it came. invalid_argument unless it has a Fernet token's shape; too_large if it holds more
   // than max_message_bytes of plaintext.
   result<store::message_id> post_fernet(std::string_view author, std::string_view token);
-  // Opens a body for `reader`. The returned message carries its audit record (reader, message,
-  // time, remote), which the caller must commit (record_read, or the server's batcher) before it
-  // shows the body.
+  // Opens a body for `reader`. The returned message carries the audit record it owes (reader,
+  // message, time, remote), which the caller must commit before it shows the body.
   result<message> read_newest(std::string_view reader, std::string_view remote);
   result<message> read(store::message_id id, std::string_view reader, std::string_view remote);
-  result<void> record_read(const store::audit_record& audit);
+  // Commits a read's audit record through the club's sink; `done` runs once it is durable (or
+  // with why not), perhaps on another thread. commit_read_now waits for it.
+  void commit_read(owed_audit audit, audit_sink::done_fn done);
+  result<void> commit_read_now(owed_audit audit);
   result<std::vector<store::message_summary>> list(std::optional<store::message_id> before,
                                                    std::size_t limit);
   // Removes the message and wipes its bytes (store::remove_message); not_wiped as it says.
@@ -126,8 +129,6 @@ class club {
   result<std::size_t> prune_audit(unsigned keep_days, std::size_t batch);
 
   std::size_t max_message_bytes() const noexcept { return max_message_bytes_; }
-  // The store, for the composition root (the server's audit batcher); never for a use case.
-  store::store& members() noexcept { return store_; }
 
  private:
   result<store::message_id> add_sealed(std::string_view author, store::message_format format,
@@ -143,6 +144,7 @@ class club {
   const crypto::password_hasher& hasher_;
   const clock& clock_;
   certificate_authority& ca_;
+  audit_sink& audits_;
   std::size_t max_message_bytes_;
 };
 

@@ -149,9 +149,60 @@ response unauthorized_for(const request& req, api_error error) {
   return res;
 }
 
+// What the router matched, kept for the handler: the path, the resource and what the path names.
+struct request_route {
+  target t;
+  resource r = resource::none;
+  std::optional<store::message_id> id;
+  std::optional<std::string_view> name;
+  std::optional<std::string_view> session_token;
+};
+
+outcome serve_member(services& s, const request& req, const request_context& ctx,
+                     const request_route& m, const auth::member& who) {
+  // After authentication, so that one member's flood never slows another member down.
+  if (const auto wait = s.auth.over_request_rate(who)) {
+    return error_response(api_error::too_many_requests, req, *wait);
+  }
+  const bool get = req.method() == verb::get;
+  switch (m.r) {
+    case resource::root:
+      return handlers::newest_text(req, m.t, ctx, s, who);
+    case resource::messages:
+      return get ? handlers::list_messages(req, m.t, s) : handlers::post_message(req, s, who);
+    case resource::message:
+      return get ? handlers::get_message(req, m.t, ctx, s, who, *m.id)
+                 : handlers::delete_message(req, s, who, *m.id);
+    case resource::session:
+      return get ? handlers::whoami(req, who, m.session_token)
+                 : handlers::log_out(req, s, m.session_token);
+    case resource::members:
+      return get ? handlers::list_members(req, s, who) : handlers::add_member(req, s, who);
+    case resource::member:
+      return handlers::remove_member(req, s, who, *m.name);
+    case resource::none:
+      break;
+  }
+  return error_response(api_error::not_found, req);
+}
+
+reply refusal(const request& req, const auth::auth_failure& failure) {
+  if (failure.error == errc::unauthorized) {
+    return unauthorized_for(req, api_error::unauthorized);
+  }
+  if (failure.error == errc::expired) {
+    return unauthorized_for(req, api_error::session_expired);
+  }
+  if (failure.error == errc::throttled) {
+    return error_response(api_error::too_many_requests, req, failure.retry_after);
+  }
+  log::error("authentication: " + failure.error.message());
+  return error_response(to_api_error(failure.error), req);
+}
+
 }  // namespace
 
-outcome router::route(const request& req, const request_context& ctx, auth::hashing mode) {
+outcome router::route(const request& req, const request_context& ctx) {
   // Only origin-form targets ("/path?query"): an absolute URI or CONNECT's authority-form is not
   // for this server.
   if (req.target().empty() || req.target().front() != '/') {
@@ -220,7 +271,7 @@ outcome router::route(const request& req, const request_context& ctx, auth::hash
   }
   // Logging in is the one route that takes a password instead of a proof of one.
   if (r == resource::session && req.method() == verb::post) {
-    return handlers::log_in(req, ctx, services_, mode);
+    return handlers::log_in(req, ctx, services_);
   }
 
   // Every other route is for members only: authenticate before anything else is looked at. An
@@ -230,7 +281,8 @@ outcome router::route(const request& req, const request_context& ctx, auth::hash
   std::optional<auth::member> who;
   std::optional<std::string_view> session_token;
   if (const auto header = req.find(field::authorization); header != req.end()) {
-    who = services_.auth.authenticate(header->value(), ctx.remote, mode, failure);
+    who =
+        services_.auth.authenticate(header->value(), ctx.remote, auth::hashing::deferred, failure);
   } else if ((session_token = auth::session_from_cookies(req[field::cookie]))) {
     who = services_.auth.authenticate_session(*session_token, ctx.remote,
                                               handlers::session_limits_of(services_.cfg), failure);
@@ -246,55 +298,36 @@ outcome router::route(const request& req, const request_context& ctx, auth::hash
   } else {
     failure.error = make_error_code(errc::unauthorized);
   }
+  const request_route matched{t, r, id, name, session_token};
+  if (!who && failure.error == errc::needs_hashing) {
+    // A password to verify: everything above is decided; the hash and the rest run on the
+    // hashing pool.
+    return needs_hashing{[this, &req, &ctx, matched, pending = std::move(failure.pending)] {
+      auth::auth_failure verified;
+      const auto checked = services_.auth.finish(*pending, verified);
+      if (!checked) {
+        return refusal(req, verified);
+      }
+      auto answer = serve_member(services_, req, ctx, matched, *checked);
+      // Already on the hashing pool: a handler's own hashing runs here too.
+      if (auto* more = std::get_if<needs_hashing>(&answer)) {
+        return more->resume();
+      }
+      return std::get<reply>(std::move(answer));
+    }};
+  }
   if (!who) {
-    if (failure.error == errc::unauthorized) {
-      return unauthorized_for(req, api_error::unauthorized);
-    }
-    if (failure.error == errc::expired) {
-      return unauthorized_for(req, api_error::session_expired);
-    }
-    if (failure.error == errc::needs_hashing) {
-      return needs_hashing{};
-    }
-    if (failure.error == errc::throttled) {
-      return error_response(api_error::too_many_requests, req, failure.retry_after);
-    }
-    log::error("authentication: " + failure.error.message());
-    return error_response(to_api_error(failure.error), req);
+    return refusal(req, failure);
   }
-  // After authentication, so that one member's flood never slows another member down.
-  if (const auto wait = services_.auth.over_request_rate(*who)) {
-    return error_response(api_error::too_many_requests, req, *wait);
-  }
-
-  const bool get = req.method() == verb::get;
-  switch (r) {
-    case resource::root:
-      return handlers::newest_text(req, t, ctx, services_, *who);
-    case resource::messages:
-      return get ? handlers::list_messages(req, t, services_)
-                 : handlers::post_message(req, services_, *who);
-    case resource::message:
-      return get ? handlers::get_message(req, t, ctx, services_, *who, *id)
-                 : handlers::delete_message(req, services_, *who, *id);
-    case resource::session:
-      return get ? handlers::whoami(req, *who, session_token)
-                 : handlers::log_out(req, services_, session_token);
-    case resource::members:
-      return get ? handlers::list_members(req, services_, *who)
-                 : handlers::add_member(req, services_, *who, mode);
-    case resource::member:
-      return handlers::remove_member(req, services_, *who, *name);
-    case resource::none:
-      break;
-  }
-  return error_response(api_error::not_found, req);
+  return serve_member(services_, req, ctx, matched, *who);
 }
 
 response router::handle(const request& req, const request_context& ctx) {
-  auto answer = std::get<reply>(route(req, ctx, auth::hashing::allowed));
+  auto routed = route(req, ctx);
+  auto answer = std::holds_alternative<reply>(routed) ? std::get<reply>(std::move(routed))
+                                                      : std::get<needs_hashing>(routed).resume();
   if (answer.audit) {
-    if (auto audited = services_.club.record_read(*answer.audit); !audited) {
+    if (auto audited = services_.club.commit_read_now(std::move(*answer.audit)); !audited) {
       log::error("audit: " + audited.error().message());
       return error_response(to_api_error(audited.error()), req);
     }

@@ -15,9 +15,12 @@ class router {
  public:
   explicit router(services s) : services_(s) {}
 
-  outcome route(const request& req, const request_context& ctx, auth::hashing mode);
-  // route() with hashing allowed, and the audit record committed at once (one transaction per
-  // read): always a response. For tests, the fuzzer and anything that is not the server.
+  // The answer, or (for a password to verify or a new member's password to hash) the rest of the
+  // request to resume on the hashing pool: one pass through routing either way. Nothing here
+  // runs Argon2id.
+  outcome route(const request& req, const request_context& ctx);
+  // route(), resumed at once if it needs a hash, and the audit record committed at once: always a
+  // response. For tests, the fuzzer and anything that is not the server.
   response handle(const request& req, const request_context& ctx);
 
  private:

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -9,7 +10,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
-#include "store/records.hpp"
+#include "club/audit.hpp"
 
 namespace hush::http {
 
@@ -19,19 +20,23 @@ using status = boost::beast::http::status;
 using verb = boost::beast::http::verb;
 using field = boost::beast::http::field;
 
-// A response and, for a read of a message body, the audit record that must be durable before
-// the response is sent (the server commits these in batches; see store::audit_batcher).
+// A response and, for a read of a message body, the audit record it owes, which must be durable
+// before the response is sent (club::commit_read; the server's sink commits in batches).
 struct reply {
   reply(response r) : res(std::move(r)) {}  // NOLINT(google-explicit-constructor): most replies
-  reply(response r, store::audit_record a) : res(std::move(r)), audit(std::move(a)) {}
+  reply(response r, club::owed_audit a) : res(std::move(r)), audit(std::move(a)) {}
 
   response res;
-  std::optional<store::audit_record> audit;
+  std::optional<club::owed_audit> audit;
 };
 
-// The router's answer when a request needs an Argon2id run that the caller deferred: run route()
-// again with hashing allowed, on the pool that may hash.
-struct needs_hashing {};
+// The router's answer when a request needs an Argon2id run (a password to verify, a new member's
+// password to hash): the rest of the request, as the first pass decided it, to run on the pool
+// that may hash. resume() does the hash and finishes the request, without routing it again; it
+// refers to the request and its context, which must outlive it.
+struct needs_hashing {
+  std::function<reply()> resume;
+};
 using outcome = std::variant<reply, needs_hashing>;
 
 // What the connection knows about a request beyond its bytes.

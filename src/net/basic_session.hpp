@@ -218,41 +218,42 @@ class basic_session : public std::enable_shared_from_this<basic_session<NextLaye
     }
     ++state_.in_flight;
     // First on the general workers, where no password is hashed; only a request that needs
-    // Argon2id moves on to the bounded hashing pool.
+    // Argon2id moves on to the bounded hashing pool, carrying what the first pass decided.
     boost::asio::post(state_.workers, [self = this->shared_from_this()] {
-      auto first = self->handle(auth::hashing::deferred);
+      auto first = self->handle();
       if (auto* answer = std::get_if<http::reply>(&first)) {
         self->respond(std::move(*answer));
       } else {
-        self->hash_then_respond();
+        self->hash_then_respond(std::move(std::get<http::needs_hashing>(first)));
       }
     });
   }
 
-  void hash_then_respond() {
+  void hash_then_respond(http::needs_hashing pending) {
     if (state_.hashing_queued.fetch_add(1) >= state_.cfg.argon2_queue) {
       --state_.hashing_queued;
       respond(http::reply(http::error_response(http::api_error::unavailable, request_,
                                                session_detail::overloaded_retry_after)));
       return;
     }
-    boost::asio::post(state_.hashing, [self = this->shared_from_this()] {
-      auto second = self->handle(auth::hashing::allowed);
-      --self->state_.hashing_queued;
-      self->respond(std::get<http::reply>(std::move(second)));
-    });
+    boost::asio::post(state_.hashing,
+                      [self = this->shared_from_this(), pending = std::move(pending)]() mutable {
+                        auto answer = self->resume(pending);
+                        --self->state_.hashing_queued;
+                        self->respond(std::move(answer));
+                      });
   }
 
-  // A read's audit record must be durable before the body leaves: hand it to the batcher and
-  // write when it says so.
+  // A read's audit record must be durable before the body leaves: hand it to the club's sink
+  // (batched) and write when it says so.
   void respond(http::reply answer) {
     if (!answer.audit) {
       write_on_io_thread(std::move(answer.res));
       return;
     }
-    auto record = std::move(*answer.audit);
-    state_.audits.submit(
-        std::move(record),
+    auto owed = std::move(*answer.audit);
+    state_.domain.commit_read(
+        std::move(owed),
         [self = this->shared_from_this(), res = std::move(answer.res)](std::error_code ec) mutable {
           if (ec) {
             // Never an unaudited read: the body is dropped, and a full disk says so (507).
@@ -271,11 +272,20 @@ class basic_session : public std::enable_shared_from_this<basic_session<NextLaye
     });
   }
 
-  http::outcome handle(auth::hashing mode) {
+  http::outcome handle() {
     try {
-      return state_.handler(request_, context_, mode);
+      return state_.handler(request_, context_);
     } catch (const std::exception& e) {
       // Handlers report errors as values; an exception here is a bug, never the client's business.
+      log::error(std::string("handler threw: ") + e.what());
+      return http::error_response(http::api_error::internal, request_);
+    }
+  }
+
+  http::reply resume(http::needs_hashing& pending) {
+    try {
+      return pending.resume();
+    } catch (const std::exception& e) {
       log::error(std::string("handler threw: ") + e.what());
       return http::error_response(http::api_error::internal, request_);
     }

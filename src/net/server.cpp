@@ -66,14 +66,14 @@ asio::ip::tcp::endpoint resolve(const config::listen_address& listen) {
 }  // namespace
 
 server::server(const config::config& cfg, tls_context_holder& tls, request_handler handler,
-               store::audit_batcher& audits)
+               club::club& domain)
     : cfg_(cfg),
       connections_(
           {cfg.max_connections, cfg.max_connections_per_address, cfg.max_connections_per_network}),
       io_(make_io(cfg.io_threads)),
       workers_(cfg.worker_threads == 0 ? 2 * cores() : cfg.worker_threads),
       hashing_(cfg.argon2_threads == 0 ? cores() : cfg.argon2_threads),
-      state_{cfg, tls, std::move(handler), workers_, hashing_, connections_, audits},
+      state_{cfg, tls, std::move(handler), workers_, hashing_, connections_, domain},
       acceptor_(*io_.front()),
       signals_(*io_.front(), SIGINT, SIGTERM),
       hangup_(*io_.front(), SIGHUP),

@@ -16,20 +16,21 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "auth/authenticator.hpp"
+#include "club/club.hpp"
 #include "config/config.hpp"
 #include "core/log.hpp"
 #include "http/router.hpp"
 #include "http/types.hpp"
 #include "net/connection_limiter.hpp"
 #include "net/tls.hpp"
-#include "store/audit_batcher.hpp"
 
 namespace hush::net {
 
-// Turns a request into a response, or says it needs an Argon2id run (only when `mode` is
-// deferred). May block on disk: the server calls it on its worker pools, never on an I/O thread.
-using request_handler = std::function<http::outcome(
-    const http::request&, const http::request_context&, auth::hashing mode)>;
+// Turns a request into a response, or into the Argon2id work it still needs (http::needs_hashing,
+// to resume on the hashing pool). May block on disk: the server calls it on its worker pools,
+// never on an I/O thread.
+using request_handler =
+    std::function<http::outcome(const http::request&, const http::request_context&)>;
 
 // A descriptor held in reserve (on /dev/null) from startup. When the process has run out of
 // descriptors it is given up for a moment, so that a connection the server cannot serve can still
@@ -59,7 +60,8 @@ struct shared_state {
   // that serve members whose credentials need no hash.
   boost::asio::thread_pool& hashing;
   connection_limiter& connections;
-  store::audit_batcher& audits;
+  // Commits the audit record a read owes before the body is written (club::commit_read).
+  club::club& domain;
   std::atomic<std::size_t> hashing_queued{0};
   std::atomic<int> in_flight{0};
   std::atomic<bool> stopping{false};
@@ -74,7 +76,7 @@ class server {
  public:
   // Binds and listens; throws std::runtime_error (naming the address) if it cannot.
   server(const config::config& cfg, tls_context_holder& tls, request_handler handler,
-         store::audit_batcher& audits);
+         club::club& domain);
 
   // Called on a worker thread at each SIGHUP (for reloading certificates and the CRL).
   void on_hangup(std::function<void()> reload) { on_hangup_ = std::move(reload); }

@@ -5,6 +5,7 @@
 #include <string>
 #include <unistd.h>
 
+#include "app/audit_sinks.hpp"
 #include "auth/authenticator.hpp"
 #include "club/club.hpp"
 #include "club/keyring.hpp"
@@ -76,7 +77,8 @@ struct test_club {
         store(db_path),
         keys(random_master_key(), store),
         hasher(cheap_argon2()),
-        domain(store, keys, hasher, clock, ca, max_message_bytes),
+        audits(store),
+        domain(store, keys, hasher, clock, ca, audits, max_message_bytes),
         auth(domain, hasher, {}, std::chrono::seconds(300)) {
     if (!keys.add_data_key(clock.now_seconds())) {
       throw std::runtime_error("cannot add a data key");
@@ -96,6 +98,7 @@ struct test_club {
   club::keyring keys;
   crypto::password_hasher hasher;
   recording_ca ca;
+  app::direct_audit_sink audits;
   club::club domain;
   auth::authenticator auth;
 };

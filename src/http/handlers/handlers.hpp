@@ -57,7 +57,7 @@ response delete_message(const request& req, services& s, const auth::member& who
 store::session_limits session_limits_of(const config::config& cfg) noexcept;
 // POST /api/v1/session {"name": "...", "password": "..."}: checked like HTTP Basic (throttle,
 // cache, Argon2id); sets the __Host-hush cookie and answers the member and the CSRF token.
-outcome log_in(const request& req, const request_context& ctx, services& s, auth::hashing mode);
+outcome log_in(const request& req, const request_context& ctx, services& s);
 // GET /api/v1/session: who is logged in (and, for a session, its CSRF token).
 response whoami(const request& req, const auth::member& who,
                 std::optional<std::string_view> session_token);
@@ -68,7 +68,7 @@ response log_out(const request& req, services& s, std::optional<std::string_view
 response list_members(const request& req, services& s, const auth::member& who);
 // POST /api/v1/members {"name": "...", "role": "reader|poster|admin"} (admins): answers the new
 // member's generated password, once.
-outcome add_member(const request& req, services& s, const auth::member& who, auth::hashing mode);
+outcome add_member(const request& req, services& s, const auth::member& who);
 // DELETE /api/v1/members/{name} (admins; not themselves): their tokens and sessions end with them.
 response remove_member(const request& req, services& s, const auth::member& who,
                        std::string_view name);

@@ -25,7 +25,7 @@ response list_members(const request& req, services& s, const auth::member& who) 
   return json_response(status::ok, {{"members", std::move(items)}}, req);
 }
 
-outcome add_member(const request& req, services& s, const auth::member& who, auth::hashing mode) {
+outcome add_member(const request& req, services& s, const auth::member& who) {
   if (who.role() != store::role::admin) {
     return error_response(api_error::forbidden, req);
   }
@@ -41,19 +41,18 @@ outcome add_member(const request& req, services& s, const auth::member& who, aut
     return error_response(api_error::bad_request, req);
   }
   // Hashing the new password is Argon2id work: it belongs on the hashing pool.
-  if (mode == auth::hashing::deferred) {
-    return needs_hashing{};
-  }
-  const auto password = crypto::random_password();
-  if (auto added = s.club.add_member(*name, r, password.view()); !added) {
-    return detail::fail(added.error(), req, "POST /api/v1/members");
-  }
-  log::info("member " + std::string(*name) + " added by " + who.name());
-  auto res = json_response(
-      status::created,
-      {{"name", *name}, {"role", store::to_string(r)}, {"password", password.view()}}, req);
-  res.set(field::location, "/api/v1/members/" + std::string(*name));
-  return res;
+  return needs_hashing{[&req, &s, admin = who.name(), name = std::string(*name), r]() -> reply {
+    const auto password = crypto::random_password();
+    if (auto added = s.club.add_member(name, r, password.view()); !added) {
+      return detail::fail(added.error(), req, "POST /api/v1/members");
+    }
+    log::info("member " + name + " added by " + admin);
+    auto res = json_response(
+        status::created,
+        {{"name", name}, {"role", store::to_string(r)}, {"password", password.view()}}, req);
+    res.set(field::location, "/api/v1/members/" + name);
+    return res;
+  }};
 }
 
 response remove_member(const request& req, services& s, const auth::member& who,

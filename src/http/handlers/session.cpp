@@ -27,29 +27,12 @@ store::session_limits session_limits_of(const config::config& cfg) noexcept {
           static_cast<std::int64_t>(cfg.max_sessions_per_member)};
 }
 
-outcome log_in(const request& req, const request_context& ctx, services& s, auth::hashing mode) {
-  auto parsed = detail::read_json_object(req, s);
-  if (parsed.error) {
-    return std::move(*parsed.error);
-  }
-  const auto name = detail::string_member(*parsed.object, "name");
-  const auto password = detail::string_member(*parsed.object, "password");
-  if (!name || !password || parsed.object->size() != 2) {
-    return error_response(api_error::bad_request, req);
-  }
-  // A name no member can have is refused before it becomes a throttle key (the syntax of names
-  // is public, so this tells nobody anything).
-  if (!club::valid_member_name(*name) || password->size() > club::max_password_size) {
-    return wrong_credentials(req);
-  }
-  // The same door as HTTP Basic: throttle first, then the verified-credential cache, then
-  // Argon2id, with the same answer for an unknown member and a wrong password.
-  auth::auth_failure failure;
-  const auto who = s.auth.authenticate_password(*name, *password, ctx.remote, mode, failure);
+namespace {
+
+// The end of a login, once the password check is done (at once, or on the hashing pool).
+reply finish_log_in(const request& req, const request_context& ctx, services& s,
+                    const std::optional<auth::member>& who, const auth::auth_failure& failure) {
   if (!who) {
-    if (failure.error == errc::needs_hashing) {
-      return needs_hashing{};
-    }
     if (failure.error == errc::throttled) {
       return error_response(api_error::too_many_requests, req, failure.retry_after);
     }
@@ -75,6 +58,38 @@ outcome log_in(const request& req, const request_context& ctx, services& s, auth
           auth::session_cookie(token->view(), std::chrono::seconds(limits.absolute)));
   log::info("session started for " + who->name() + " from " + ctx.remote);
   return res;
+}
+
+}  // namespace
+
+outcome log_in(const request& req, const request_context& ctx, services& s) {
+  auto parsed = detail::read_json_object(req, s);
+  if (parsed.error) {
+    return std::move(*parsed.error);
+  }
+  const auto name = detail::string_member(*parsed.object, "name");
+  const auto password = detail::string_member(*parsed.object, "password");
+  if (!name || !password || parsed.object->size() != 2) {
+    return error_response(api_error::bad_request, req);
+  }
+  // A name no member can have is refused before it becomes a throttle key (the syntax of names
+  // is public, so this tells nobody anything).
+  if (!club::valid_member_name(*name) || password->size() > club::max_password_size) {
+    return wrong_credentials(req);
+  }
+  // The same door as HTTP Basic: throttle first, then the verified-credential cache, then
+  // Argon2id, with the same answer for an unknown member and a wrong password.
+  auth::auth_failure failure;
+  const auto who =
+      s.auth.authenticate_password(*name, *password, ctx.remote, auth::hashing::deferred, failure);
+  if (!who && failure.error == errc::needs_hashing) {
+    return needs_hashing{[&req, &ctx, &s, pending = std::move(failure.pending)] {
+      auth::auth_failure verified;
+      const auto checked = s.auth.finish(*pending, verified);
+      return finish_log_in(req, ctx, s, checked, verified);
+    }};
+  }
+  return finish_log_in(req, ctx, s, who, failure);
 }
 
 response whoami(const request& req, const auth::member& who,

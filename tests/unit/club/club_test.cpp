@@ -68,15 +68,15 @@ TEST(Club, ReadsCarryTheAuditRecordTheyOwe) {
   EXPECT_EQ(newest.id, second);
   EXPECT_EQ(newest.author, "bob");
   EXPECT_EQ(newest.body.view(), "second secret");
-  EXPECT_EQ(newest.audit.member, "carol");
-  EXPECT_EQ(newest.audit.message, second);
-  EXPECT_EQ(newest.audit.remote, "192.0.2.1");
-  EXPECT_EQ(newest.audit.at, c.clock.now);
+  EXPECT_EQ(newest.audit.record().member, "carol");
+  EXPECT_EQ(newest.audit.record().message, second);
+  EXPECT_EQ(newest.audit.record().remote, "192.0.2.1");
+  EXPECT_EQ(newest.audit.record().at, c.clock.now);
 
   const auto older = c.domain.read(first, "dave", "::1").value();
   EXPECT_EQ(older.body.view(), "first secret");
-  EXPECT_EQ(older.audit.member, "dave");
-  EXPECT_EQ(older.audit.message, first);
+  EXPECT_EQ(older.audit.record().member, "dave");
+  EXPECT_EQ(older.audit.record().message, first);
   // Committing the records is the caller's part (the server batches them).
   EXPECT_TRUE(c.store.list_audit(10).value().empty());
 }
@@ -124,7 +124,7 @@ TEST(Club, FernetMessagesAreStoredAsTheTokenAndMarked) {
   const auto read = c.domain.read(id, "bob", "r").value();
   EXPECT_EQ(read.format, store::message_format::fernet);
   EXPECT_EQ(read.body.view(), token);
-  EXPECT_EQ(read.audit.member, "bob");
+  EXPECT_EQ(read.audit.record().member, "bob");
   EXPECT_EQ(c.domain.list(std::nullopt, 10).value()[0].format, store::message_format::fernet);
   // Sealed at rest like any body: not even the token is in the file.
   EXPECT_EQ(file_bytes(c.db_path).find(token.substr(0, 20)), std::string::npos);

@@ -28,7 +28,6 @@
 #include "net/server.hpp"
 #include "net/tls.hpp"
 #include "pki/pki.hpp"
-#include "store/audit_batcher.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_club.hpp"
@@ -190,20 +189,17 @@ struct session_test : ::testing::Test {
   asio::thread_pool workers{1};
   asio::thread_pool hashing{1};
   connection_limiter limiter{{100, 100, 100}};
-  testing::temp_dir dir;
-  store::sqlite_store store{testing::make_database(dir)};
-  store::audit_batcher audits{store};
+  testing::test_club club;
   std::mutex seen_mutex;
   std::vector<std::string> seen;
-  shared_state state{cfg,
-                     tls,
-                     [this](const http::request& req, const http::request_context&, auth::hashing) {
-                       return answer(req);
-                     },
-                     workers,
-                     hashing,
-                     limiter,
-                     audits};
+  shared_state state{
+      cfg,
+      tls,
+      [this](const http::request& req, const http::request_context&) { return answer(req); },
+      workers,
+      hashing,
+      limiter,
+      club.domain};
   asio::io_context io;
   asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
   asio::ssl::context client_tls{asio::ssl::context::tls_client};

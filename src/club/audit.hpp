@@ -1,0 +1,40 @@
+#pragma once
+
+#include <functional>
+#include <system_error>
+#include <utility>
+
+#include "store/records.hpp"
+
+namespace hush::club {
+
+class club;
+
+// The audit record a read owes before its body may be shown. Only a read (club::read,
+// club::read_newest) makes one, and the only way to commit it is club::commit_read, through the
+// club's audit sink: one commit path, whichever door the read came through.
+class owed_audit {
+ public:
+  const store::audit_record& record() const noexcept { return record_; }
+
+ private:
+  friend class club;
+  explicit owed_audit(store::audit_record record) : record_(std::move(record)) {}
+
+  store::audit_record record_;
+};
+
+// Where audit records go. The CLI's sink commits each at once (app::direct_audit_sink); the
+// server's commits in batches, one durable transaction for every record that arrived meanwhile
+// (app::batched_audit_sink over store::audit_batcher).
+class audit_sink {
+ public:
+  using done_fn = std::function<void(std::error_code)>;
+  virtual ~audit_sink() = default;
+
+  // `done` runs once the record is durable, or with the reason it is not, maybe on another
+  // thread. Thread safe.
+  virtual void submit(store::audit_record record, done_fn done) = 0;
+};
+
+}  // namespace hush::club
