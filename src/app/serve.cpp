@@ -16,7 +16,7 @@
 #include "app/spawned_ca.hpp"
 #include "core/files.hpp"
 #include "core/log.hpp"
-#include "http/router.hpp"
+#include "http/published_bytes.hpp"
 #include "net/server.hpp"
 #include "net/tls.hpp"
 
@@ -191,15 +191,9 @@ void serve(const serve_options& options) {
   reloader reload(tls_files, tls, crl);
   // A revocation made here (a member removed through the API) is served at once.
   static_cast<spawned_ca&>(*club->ca).on_published([&reload] { reload.check(true); });
-  http::router router(http::services{*club->domain, *club->auth, club->cfg, &crl});
   // The club (and its batched audit sink) outlives the server: pending audits are committed and
   // their callbacks run before the sink goes.
-  net::server server(
-      club->cfg, tls,
-      [&router](const http::request& req, const http::request_context& ctx) {
-        return router.route(req, ctx);
-      },
-      *club->domain);
+  net::server server(club->cfg, tls, *club->domain, *club->auth, &crl);
   server.on_hangup([&reload] { reload.check(true); });
   audit_pruner pruner(*club->domain, club->cfg.audit_keep_days);
   // Housekeeping on a thread of its own: the file watch (a stat of four files a second), the

@@ -11,6 +11,7 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include "club/audit.hpp"
+#include "http/published_bytes.hpp"
 
 namespace hush::http {
 
@@ -46,25 +47,6 @@ struct request_context {
   // serial (pki::canonical_serial form) and subject common name (the member's name).
   std::string client_cert_serial;
   std::string client_cert_name;
-};
-
-// Bytes served as they are that may be replaced while the server runs (the CA's CRL, after
-// `hush ca crl`). Thread safe.
-class published_bytes {
- public:
-  std::shared_ptr<const std::string> get() const {
-    std::lock_guard lock(mutex_);
-    return bytes_;
-  }
-  void set(std::string bytes) {
-    auto next = std::make_shared<const std::string>(std::move(bytes));
-    std::lock_guard lock(mutex_);
-    bytes_ = std::move(next);
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::shared_ptr<const std::string> bytes_ = std::make_shared<const std::string>();
 };
 
 }  // namespace hush::http

@@ -23,7 +23,7 @@
 #include "core/secret.hpp"
 #include "http/admission.hpp"
 #include "http/response.hpp"
-#include "net/server.hpp"
+#include "net/engine.hpp"
 #include "net/session.hpp"
 #include "net/tls.hpp"
 

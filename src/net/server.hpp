@@ -1,122 +1,43 @@
 #pragma once
 
-#include <atomic>
-#include <chrono>
 #include <functional>
 #include <memory>
-#include <string>
-#include <thread>
-#include <vector>
 
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/ssl/context.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/thread_pool.hpp>
 
 #include "auth/authenticator.hpp"
 #include "club/club.hpp"
 #include "config/config.hpp"
-#include "core/log.hpp"
-#include "http/router.hpp"
-#include "http/types.hpp"
-#include "net/connection_limiter.hpp"
+#include "http/published_bytes.hpp"
 #include "net/tls.hpp"
 
 namespace hush::net {
 
-// Turns a request into a response, or into the Argon2id work it still needs (http::needs_hashing,
-// to resume on the hashing pool). May block on disk: the server calls it on its worker pools,
-// never on an I/O thread.
-using request_handler =
-    std::function<http::outcome(const http::request&, const http::request_context&)>;
+class engine;
 
-// A descriptor held in reserve (on /dev/null) from startup. When the process has run out of
-// descriptors it is given up for a moment, so that a connection the server cannot serve can still
-// be accepted and closed at once instead of hanging in the backlog.
-class reserve_descriptor {
- public:
-  reserve_descriptor() { take(); }
-  ~reserve_descriptor() { give_up(); }
-  reserve_descriptor(const reserve_descriptor&) = delete;
-  reserve_descriptor& operator=(const reserve_descriptor&) = delete;
-
-  void give_up() noexcept;
-  // Opens it again if it is not held; false if that failed (out of descriptors still).
-  bool take() noexcept;
-
- private:
-  int fd_ = -1;
-};
-
-// State every connection shares. Lives as long as the server.
-struct shared_state {
-  const config::config& cfg;
-  tls_context_holder& tls;
-  request_handler handler;
-  boost::asio::thread_pool& workers;
-  // Argon2id runs only here, so that guessing can take at most these threads, never the ones
-  // that serve members whose credentials need no hash.
-  boost::asio::thread_pool& hashing;
-  connection_limiter& connections;
-  // Commits the audit record a read owes before the body is written (club::commit_read).
-  club::club& domain;
-  std::atomic<std::size_t> hashing_queued{0};
-  std::atomic<int> in_flight{0};
-  std::atomic<bool> stopping{false};
-};
-
-// The HTTPS server: one io_context per I/O thread, each driven by exactly one thread, so a
-// connection's handlers never run concurrently and need no strand; one acceptor hands new
-// connections round-robin to them. Requests are handled on a worker pool, and the few that need
-// Argon2id on a smaller, bounded hashing pool, so neither hashing nor disk stalls an I/O thread
-// and guessing cannot starve members' requests.
+// The HTTPS server as the composition root sees it: the club's HTTP surface (http::router over
+// the club, the authenticator and the published CRL) on the configured address. Beast stays
+// behind this header (net::engine, the sessions), so that only the files that need it compile it.
 class server {
  public:
-  // Binds and listens; throws std::runtime_error (naming the address) if it cannot.
-  server(const config::config& cfg, tls_context_holder& tls, request_handler handler,
-         club::club& domain);
-
-  // Called on a worker thread at each SIGHUP (for reloading certificates and the CRL).
-  void on_hangup(std::function<void()> reload) { on_hangup_ = std::move(reload); }
+  // Binds and listens; throws std::runtime_error (naming the address) if it cannot. Everything
+  // given must outlive the server; `crl` may be null (no /ca.crl).
+  server(const config::config& cfg, tls_context_holder& tls, club::club& domain,
+         auth::authenticator& auth, const http::published_bytes* crl);
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;
 
+  // Called on a worker thread at each SIGHUP (for reloading certificates and the CRL).
+  void on_hangup(std::function<void()> reload);
   boost::asio::ip::tcp::endpoint local_endpoint() const;
-
-  // Serves until SIGINT or SIGTERM, then stops accepting, lets requests in flight finish (for up
-  // to shutdown_grace) and returns.
+  // Serves until SIGINT or SIGTERM, then stops accepting, lets requests in flight finish and
+  // returns.
   void run();
 
  private:
-  void do_accept();
-  void on_accept_failed(const boost::system::error_code& ec);
-  void refuse_one();
-  void wait_for_hangup();
-  void begin_shutdown();
-  void wait_for_drain(std::chrono::steady_clock::time_point deadline);
-
-  const config::config& cfg_;
-  // Before the io_contexts: sessions still pending when those are destroyed give their place back
-  // from their destructors.
-  connection_limiter connections_;
-  std::vector<std::unique_ptr<boost::asio::io_context>> io_;
-  boost::asio::thread_pool workers_;
-  boost::asio::thread_pool hashing_;
-  shared_state state_;
-  boost::asio::ip::tcp::acceptor acceptor_;
-  boost::asio::signal_set signals_;
-  boost::asio::signal_set hangup_;
-  std::function<void()> on_hangup_;
-  boost::asio::steady_timer drain_timer_;
-  std::size_t next_io_ = 0;
-  reserve_descriptor reserve_;
-  // Out of descriptors, accepting pauses for this long, doubling while it lasts.
-  boost::asio::steady_timer accept_timer_;
-  std::chrono::milliseconds accept_pause_{0};
-  log::rate_limited accept_log_;
+  struct parts;
+  std::unique_ptr<parts> parts_;
 };
 
 }  // namespace hush::net

@@ -66,6 +66,13 @@ class CheckLayersTest(unittest.TestCase):
         self.assertEqual(rc, 1, out)
         self.assertIn("cli/member.cpp:1: only store, club and app may include store/", out)
 
+    def test_app_reaching_beast_through_a_header_fails(self):
+        # The composition root sees net::server, never the sessions and their Beast types.
+        self.inject("app/serve.cpp", '#include "net/engine.hpp"')
+        rc, out = check(self.src)
+        self.assertEqual(rc, 1, out)
+        self.assertIn("app/serve.cpp: reaches Beast (net/engine.hpp -> ", out)
+
     def test_a_folder_in_no_layer_fails(self):
         os.makedirs(os.path.join(self.src, "misc"))
         with open(os.path.join(self.src, "misc", "x.cpp"), "w") as f:

@@ -25,7 +25,7 @@
 
 #include "core/files.hpp"
 #include "net/basic_session.hpp"
-#include "net/server.hpp"
+#include "net/engine.hpp"
 #include "net/tls.hpp"
 #include "pki/pki.hpp"
 #include "store/sqlite/sqlite_store.hpp"

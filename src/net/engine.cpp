@@ -1,0 +1,243 @@
+#include "net/engine.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <fcntl.h>
+#include <stdexcept>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "core/log.hpp"
+#include "net/session.hpp"
+
+namespace hush::net {
+namespace {
+
+namespace asio = boost::asio;
+
+// How often shutdown looks whether requests in flight have finished.
+constexpr auto drain_poll_interval = std::chrono::milliseconds(20);
+
+// Out of descriptors (or kernel memory), accepting again at once would fail again at once: the
+// acceptor pauses, first briefly, then doubling up to a second, until an accept succeeds.
+constexpr auto first_accept_pause = std::chrono::milliseconds(10);
+constexpr auto longest_accept_pause = std::chrono::milliseconds(1000);
+
+// Failures that last until something else lets go of a resource; any other accept failure is
+// about the one connection (it reset, say) and the next accept may well succeed.
+bool is_resource_exhaustion(const boost::system::error_code& ec) {
+  return ec.category() == boost::system::system_category() &&
+         (ec.value() == EMFILE || ec.value() == ENFILE || ec.value() == ENOBUFS ||
+          ec.value() == ENOMEM);
+}
+
+bool is_out_of_descriptors(const boost::system::error_code& ec) {
+  return ec.category() == boost::system::system_category() &&
+         (ec.value() == EMFILE || ec.value() == ENFILE);
+}
+
+unsigned cores() {
+  const unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : n;
+}
+
+std::vector<std::unique_ptr<asio::io_context>> make_io(unsigned threads) {
+  std::vector<std::unique_ptr<asio::io_context>> io;
+  for (unsigned i = 0; i < (threads == 0 ? cores() : threads); ++i) {
+    // Concurrency hint 1: each context is run by exactly one thread, so Asio can skip locking.
+    io.push_back(std::make_unique<asio::io_context>(1));
+  }
+  return io;
+}
+
+asio::ip::tcp::endpoint resolve(const config::listen_address& listen) {
+  boost::system::error_code ec;
+  const auto address =
+      asio::ip::make_address(listen.host == "localhost" ? "127.0.0.1" : listen.host, ec);
+  if (ec) {
+    throw std::runtime_error("listen address \"" + listen.host + "\" is not an IP address");
+  }
+  return {address, listen.port};
+}
+
+}  // namespace
+
+engine::engine(const config::config& cfg, tls_context_holder& tls, request_handler handler,
+               club::club& domain)
+    : cfg_(cfg),
+      connections_(
+          {cfg.max_connections, cfg.max_connections_per_address, cfg.max_connections_per_network}),
+      io_(make_io(cfg.io_threads)),
+      workers_(cfg.worker_threads == 0 ? 2 * cores() : cfg.worker_threads),
+      hashing_(cfg.argon2_threads == 0 ? cores() : cfg.argon2_threads),
+      state_{cfg, tls, std::move(handler), workers_, hashing_, connections_, domain},
+      acceptor_(*io_.front()),
+      signals_(*io_.front(), SIGINT, SIGTERM),
+      hangup_(*io_.front(), SIGHUP),
+      drain_timer_(*io_.front()),
+      accept_timer_(*io_.front()) {
+  const auto endpoint = resolve(cfg.listen);
+  boost::system::error_code ec;
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) {
+    acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  }
+  if (!ec) {
+    acceptor_.bind(endpoint, ec);
+  }
+  if (!ec) {
+    acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  }
+  if (!ec) {
+    // refuse_one accepts synchronously: it must never block the thread.
+    acceptor_.non_blocking(true, ec);
+  }
+  if (ec) {
+    throw std::runtime_error("cannot listen on " + cfg.listen.host + ":" +
+                             std::to_string(cfg.listen.port) + ": " + ec.message());
+  }
+}
+
+engine::~engine() {
+  workers_.join();
+  hashing_.join();
+}
+
+void reserve_descriptor::give_up() noexcept {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+bool reserve_descriptor::take() noexcept {
+  if (fd_ < 0) {
+    fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  }
+  return fd_ >= 0;
+}
+
+asio::ip::tcp::endpoint engine::local_endpoint() const {
+  return acceptor_.local_endpoint();
+}
+
+void engine::do_accept() {
+  auto& io = *io_[next_io_];
+  next_io_ = (next_io_ + 1) % io_.size();
+  acceptor_.async_accept(io, [this](boost::system::error_code ec, asio::ip::tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) {
+      return;
+    }
+    if (ec) {
+      on_accept_failed(ec);
+      return;
+    }
+    accept_pause_ = {};
+    socket.set_option(asio::ip::tcp::no_delay(true), ec);
+    start_session(std::move(socket), state_);
+    do_accept();
+  });
+}
+
+// Accepting again at once after running out of descriptors is a busy loop: the connection stays
+// in the backlog, the listening socket stays readable, every accept fails at once (and used to log
+// a line each time). Instead: refuse the connection at the head of the backlog cleanly, pause,
+// and log at most a line a second.
+void engine::on_accept_failed(const boost::system::error_code& ec) {
+  if (!is_resource_exhaustion(ec)) {
+    accept_log_.write(log::level::warn, "accept failed: " + ec.message());
+    do_accept();
+    return;
+  }
+  if (is_out_of_descriptors(ec)) {
+    refuse_one();
+  }
+  accept_pause_ = std::clamp(accept_pause_ * 2, first_accept_pause, longest_accept_pause);
+  accept_log_.write(log::level::warn, "accept failed: " + ec.message() + "; pausing accepts for " +
+                                          std::to_string(accept_pause_.count()) + " ms");
+  accept_timer_.expires_after(accept_pause_);
+  accept_timer_.async_wait([this](boost::system::error_code wait_ec) {
+    if (!wait_ec && acceptor_.is_open()) {
+      do_accept();
+    }
+  });
+}
+
+// With the reserve descriptor given up for a moment there is room for one more: the connection
+// at the head of the backlog is accepted and closed, so that its client learns at once.
+void engine::refuse_one() {
+  reserve_.give_up();
+  boost::system::error_code ec;
+  asio::ip::tcp::socket refused(*io_.front());
+  acceptor_.accept(refused, ec);
+  refused.close(ec);
+  // If another thread took the descriptor meanwhile, the next failure tries again.
+  reserve_.take();
+}
+
+void engine::begin_shutdown() {
+  log::info("shutting down: finishing requests in flight");
+  state_.stopping.store(true);
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+  accept_timer_.cancel();
+  wait_for_drain(std::chrono::steady_clock::now() + cfg_.shutdown_grace);
+}
+
+void engine::wait_for_drain(std::chrono::steady_clock::time_point deadline) {
+  if (state_.in_flight.load() == 0 || std::chrono::steady_clock::now() >= deadline) {
+    for (auto& io : io_) {
+      io->stop();
+    }
+    return;
+  }
+  drain_timer_.expires_after(drain_poll_interval);
+  drain_timer_.async_wait(
+      [this, deadline](boost::system::error_code) { wait_for_drain(deadline); });
+}
+
+void engine::wait_for_hangup() {
+  hangup_.async_wait([this](boost::system::error_code ec, int) {
+    if (ec || state_.stopping) {
+      return;
+    }
+    if (on_hangup_) {
+      // Reading files is disk work: not on an I/O thread.
+      asio::post(workers_, on_hangup_);
+    }
+    wait_for_hangup();
+  });
+}
+
+void engine::run() {
+  signals_.async_wait([this](boost::system::error_code ec, int) {
+    if (!ec) {
+      hangup_.cancel();
+      begin_shutdown();
+    }
+  });
+  wait_for_hangup();
+  do_accept();
+
+  std::vector<std::thread> threads;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  for (auto& io : io_) {
+    guards.push_back(asio::make_work_guard(*io));
+  }
+  for (std::size_t i = 1; i < io_.size(); ++i) {
+    threads.emplace_back([&io = *io_[i]] { io.run(); });
+  }
+  io_.front()->run();
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  workers_.stop();
+  workers_.join();
+  hashing_.stop();
+  hashing_.join();
+}
+
+}  // namespace hush::net
