@@ -1,5 +1,4 @@
-// Boost.JSON, compiled once into the core library (its documented header-only mode), and the
-// strict parse the handlers use.
+// The strict parse the handlers use: no duplicate keys, and buffers zeroed when freed.
 #include "http/json.hpp"
 
 #include <new>
@@ -7,7 +6,8 @@
 #include <unordered_set>
 #include <vector>
 
-#include <boost/json/src.hpp>
+#include <boost/json/basic_parser_impl.hpp>
+#include <boost/json/parse.hpp>
 
 #include "core/error.hpp"
 #include "core/secret.hpp"

@@ -1,7 +1,7 @@
 #pragma once
 
-// What the sqlite_store sources share: the pooled-connection lease, the write transaction, and
-// the small query helpers every store method is written with. Internal to store/sqlite/.
+// What the sqlite_store sources share: the write transaction and the small query helpers every
+// store method is written with. Internal to store/sqlite/.
 
 #include <functional>
 #include <string>
@@ -10,29 +10,10 @@
 
 #include "core/error.hpp"
 #include "store/sqlite/connection.hpp"
+#include "store/sqlite/connection_lease.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace hush::store {
-
-// A connection taken from the pool for the length of one store call.
-class sqlite_store::lease {
- public:
-  lease(sqlite_store& owner, std::unique_ptr<sqlite_connection> connection)
-      : owner_(owner), connection_(std::move(connection)) {}
-  lease(lease&&) = default;
-  ~lease() {
-    if (connection_) {
-      std::lock_guard lock(owner_.pool_mutex_);
-      owner_.idle_.push_back(std::move(connection_));
-    }
-  }
-  sqlite_connection* operator->() { return connection_.get(); }
-  sqlite_connection& operator*() { return *connection_; }
-
- private:
-  sqlite_store& owner_;
-  std::unique_ptr<sqlite_connection> connection_;
-};
 
 namespace sqlite_detail {
 
