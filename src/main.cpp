@@ -7,6 +7,7 @@
 #include "core/process.hpp"
 
 int main(int argc, char** argv) {
+  hush::process::ensure_standard_descriptors();
   try {
     hush::process::forbid_core_dumps();
   } catch (const std::exception& e) {

@@ -1,10 +1,17 @@
 #include "app/spawned_ca.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
 #include <fcntl.h>
+#include <poll.h>
 #include <spawn.h>
 #include <string>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <vector>
 
 #include "core/error.hpp"
@@ -17,6 +24,39 @@ namespace {
 
 // The running binary, even when its file was replaced or removed since it started.
 constexpr const char* self_binary = "/proc/self/exe";
+// A child stuck on a lock or a wedged disk must not hold a server thread (and every later
+// removal behind the mutex) for ever.
+constexpr std::chrono::seconds publish_timeout{30};
+
+// Waits for the child up to publish_timeout; past it, kills it. False if it had to be killed.
+bool wait_for_child(pid_t pid, int& status) {
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  bool in_time = true;
+  if (pidfd >= 0) {
+    pollfd ready{pidfd, POLLIN, 0};
+    const auto deadline = std::chrono::steady_clock::now() + publish_timeout;
+    int polled = 0;
+    while (true) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      polled = ::poll(&ready, 1, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));
+      if (polled >= 0 || errno != EINTR) {
+        break;
+      }
+    }
+    ::close(pidfd);
+    if (polled == 0) {
+      ::kill(pid, SIGKILL);
+      in_time = false;
+    }
+  }
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      return false;
+    }
+  }
+  return in_time;
+}
 
 }  // namespace
 
@@ -25,7 +65,8 @@ result<club::issued_certificate> spawned_ca::issue_client(std::string_view, int)
 }
 
 result<void> spawned_ca::publish_revocations(int days) {
-  std::vector<std::string> args{"hush", "ca", "crl", "--dir", paths_.dir.string()};
+  // --dir=DIR in one word: a directory named like an option stays a directory.
+  std::vector<std::string> args{"hush", "ca", "crl", "--dir=" + paths_.dir.string()};
   if (days > 0) {
     args.push_back("--days");
     args.push_back(std::to_string(days));
@@ -54,11 +95,10 @@ result<void> spawned_ca::publish_revocations(int days) {
     return make_error_code(errc::io_failure);
   }
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) {
-      log::error("ca.crl: lost hush ca crl: " + std::generic_category().message(errno));
-      return make_error_code(errc::io_failure);
-    }
+  if (!wait_for_child(pid, status)) {
+    log::error("ca.crl: hush ca crl took longer than " + std::to_string(publish_timeout.count()) +
+               " s and was stopped");
+    return make_error_code(errc::io_failure);
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     log::error("ca.crl: hush ca crl failed; the list is not rewritten");

@@ -182,6 +182,11 @@ std::optional<member> authenticator::authenticate_password(std::string_view name
 
 std::optional<member> authenticator::finish(const pending_password& pending,
                                             auth_failure& failure) {
+  // Asked again here, not only in the first pass: a burst of guesses that all passed the first
+  // check before any of them was hashed must still stop at the throttle's count.
+  if (const auto wait = throttle_.blocked(pending.name_, pending.remote_, now_())) {
+    return fail(failure, errc::throttled, *wait);
+  }
   return verify(pending.name_, pending.password_.view(), pending.remote_,
                 pending.record_ ? &*pending.record_ : nullptr, failure);
 }
@@ -190,19 +195,34 @@ std::optional<member> authenticator::verify(std::string_view name, std::string_v
                                             std::string_view remote,
                                             const store::member_record* record,
                                             auth_failure& failure) {
-  const bool ok =
-      record ? hasher_.verify(record->password_hash, password) : hasher_.verify_nobody(password);
-  if (!ok) {
+  const bool ok = record != nullptr ? hasher_.verify(record->password_hash, password)
+                                    : hasher_.verify_nobody(password);
+  if (!ok || record == nullptr) {
     throttle_.record_failure(name, remote, now_());
     return fail(failure, errc::unauthorized);
   }
   throttle_.record_success(name, remote);
 
-  std::string current_hash = record->password_hash;
-  if (hasher_.needs_rehash(record->password_hash)) {
+  // The hash was read before the Argon2id run, which may have waited in the hashing queue: a
+  // password changed or a member removed (or removed and added again) meanwhile must not let the
+  // old password in. One indexed read, against a hash's hundred milliseconds.
+  auto current = members_.find_member(record->name);
+  if (!current) {
+    if (current.error() == errc::not_found) {
+      return fail(failure, errc::unauthorized);
+    }
+    failure = {current.error(), {}, {}};
+    return std::nullopt;
+  }
+  if (current->password_hash != record->password_hash) {
+    return fail(failure, errc::unauthorized);
+  }
+
+  std::string current_hash = current->password_hash;
+  if (hasher_.needs_rehash(current->password_hash)) {
     // Compare-and-swap, so a password changed meanwhile is never overwritten with the old one.
     if (auto fresh = hasher_.hash(password); fresh) {
-      if (members_.upgrade_password_hash(record->name, record->password_hash, *fresh)) {
+      if (members_.upgrade_password_hash(current->name, current->password_hash, *fresh)) {
         current_hash = std::move(*fresh);
       } else {
         log::info("password rehash skipped for a member whose hash changed meanwhile");
@@ -210,7 +230,7 @@ std::optional<member> authenticator::verify(std::string_view name, std::string_v
     }
   }
   cache_.insert(name, password, std::move(current_hash), now_());
-  return member(record->name, record->member_role);
+  return member(std::move(current->name), current->member_role);
 }
 
 }  // namespace hush::auth

@@ -127,9 +127,10 @@ class authenticator {
                                                  auth_failure& failure);
 
   // Runs the Argon2id check that a deferred attempt left pending (on the hashing pool), with what
-  // the first pass found: no second throttle check, no second lookup. A password changed or a
-  // member removed in between is caught when the rehash's compare-and-swap fails, and at the
-  // latest on the next request, which looks the hash up again.
+  // the first pass found: no second lookup before the hash. The throttle is asked again (guesses
+  // queued together stop at its count), and after a successful hash the member is read again:
+  // a password changed or a member removed while the attempt waited is `unauthorized`, and the
+  // member's role is the current one.
   std::optional<member> finish(const pending_password& pending, auth_failure& failure);
 
   // Takes one request from the member's allowance; how long to wait when it is spent.

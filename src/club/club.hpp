@@ -135,7 +135,6 @@ class club {
                                        std::span<const std::uint8_t> plain);
   result<message> open_for(store::message_record record, std::string_view reader,
                            std::string_view remote);
-  result<void> refuse_losing_last_admin(std::string_view name);
   // not_published when the list could not be rewritten (the change itself stands).
   result<void> republish();
 

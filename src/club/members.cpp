@@ -40,33 +40,12 @@ result<void> club::set_password(std::string_view name, std::string_view password
   return store_.set_password_hash(name, *hash);
 }
 
-result<void> club::refuse_losing_last_admin(std::string_view name) {
-  auto all = store_.list_members();
-  if (!all) {
-    return all.error();
-  }
-  const auto is_admin = [](const store::member_record& m) {
-    return m.member_role == store::role::admin;
-  };
-  const auto target = std::find_if(
-      all->begin(), all->end(), [name](const store::member_record& m) { return m.name == name; });
-  if (target == all->end()) {
-    return make_error_code(errc::not_found);
-  }
-  if (is_admin(*target) && std::count_if(all->begin(), all->end(), is_admin) == 1) {
-    return make_error_code(errc::conflict);
-  }
-  return {};
-}
-
 result<void> club::remove_member(std::string_view name, std::optional<std::string_view> by) {
-  // An admin removing themselves could leave the club with nobody to manage it; the last admin
-  // is kept whoever asks (the CLI asks as nobody in particular).
+  // An admin removing themselves could leave the club with nobody to manage it. The last admin
+  // is kept whoever asks (the CLI asks as nobody in particular): the store refuses it in the same
+  // step as the removal (conflict), so that two removals at once cannot both pass.
   if (by && *by == name) {
     return make_error_code(errc::conflict);
-  }
-  if (auto kept = refuse_losing_last_admin(name); !kept) {
-    return kept.error();
   }
   // The store revokes the member's certificates in the same transaction that removes them; the
   // revocation list is then rewritten so that it says so too.

@@ -2,10 +2,12 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <stdexcept>
 #include <string>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 namespace hush::process {
 namespace {
@@ -14,6 +16,18 @@ int remembered_argc = 0;
 char** remembered_argv = nullptr;
 
 }  // namespace
+
+void ensure_standard_descriptors() noexcept {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+      // open() returns the lowest free descriptor: this very one.
+      const int opened = ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+      if (opened > 2) {
+        ::close(opened);
+      }
+    }
+  }
+}
 
 void forbid_core_dumps() {
   const rlimit none{0, 0};

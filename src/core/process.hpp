@@ -10,6 +10,11 @@ namespace hush::process {
 // std::runtime_error if the kernel refuses.
 void forbid_core_dumps();
 
+// Opens /dev/null on any of descriptors 0, 1 and 2 that is closed, so that a file the process
+// opens later (the database, a socket) can never become its standard output or error, and a
+// child it starts never writes into one. Call first thing in main.
+void ensure_standard_descriptors() noexcept;
+
 // Keeps argv so that a secret given on the command line can be taken out of the process list
 // later. Call once from main, before anything parses argv.
 void remember_args(int argc, char** argv);

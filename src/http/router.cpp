@@ -7,6 +7,7 @@
 #include "club/club.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/secret.hpp"
 #include "http/response.hpp"
 #include "web/assets.hpp"
 
@@ -329,6 +330,7 @@ response router::handle(const request& req, const request_context& ctx) {
   if (answer.audit) {
     if (auto audited = services_.club.commit_read_now(std::move(*answer.audit)); !audited) {
       log::error("audit: " + audited.error().message());
+      secure_zero(answer.res.body().data(), answer.res.body().size());
       return error_response(to_api_error(audited.error()), req);
     }
   }

@@ -256,8 +256,10 @@ class basic_session : public std::enable_shared_from_this<basic_session<NextLaye
         std::move(owed),
         [self = this->shared_from_this(), res = std::move(answer.res)](std::error_code ec) mutable {
           if (ec) {
-            // Never an unaudited read: the body is dropped, and a full disk says so (507).
+            // Never an unaudited read: the body is wiped and dropped, and a full disk says so
+            // (507).
             log::error("audit: " + ec.message());
+            secure_zero(res.body().data(), res.body().size());
             res = http::error_response(http::to_api_error(ec), self->request_);
           }
           self->write_on_io_thread(std::move(res));

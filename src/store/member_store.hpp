@@ -26,7 +26,8 @@ class member_store {
   // client certificate of theirs not revoked yet (keeping its record, for the revocation list),
   // all at once: no moment exists where the member is gone and a credential of theirs still
   // works. Their messages and the audit trail stay. not_found (and nothing changed) for a name
-  // no member has.
+  // no member has; conflict (and nothing changed) for the club's only admin, decided in the same
+  // step as the removal, so that two removals racing can never leave the club without one.
   virtual result<void> remove_member(std::string_view name, std::int64_t now) = 0;
   // Replaces the hash only if it is still `expected` (compare-and-swap), so that a rehash on login
   // can never undo a password change that raced with it. Sessions stay. not_found if the member

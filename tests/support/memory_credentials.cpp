@@ -76,6 +76,11 @@ result<void> memory_member_store::remove_member(std::string_view name, std::int6
   if (found == tables_.members.end()) {
     return make_error_code(errc::not_found);
   }
+  const auto is_admin = [](const auto& m) { return m.second.member_role == role::admin; };
+  if (is_admin(*found) &&
+      std::count_if(tables_.members.begin(), tables_.members.end(), is_admin) == 1) {
+    return make_error_code(errc::conflict);
+  }
   revoke_certs_of(tables_, name, now);
   std::erase_if(tables_.tokens, [&](const auto& t) { return t.record.member == name; });
   end_sessions_of(tables_, name);

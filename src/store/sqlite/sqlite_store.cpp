@@ -136,6 +136,21 @@ result<void> sqlite_store::remove_member(std::string_view name, std::int64_t now
   if (auto begun = tx.begin(); !begun) {
     return begun.error();
   }
+  // Under the write lock: no other removal can change the count of admins between this check
+  // and the delete.
+  // 1 for the club's only admin (result<bool> would not tell a value from an error).
+  auto last_admin = query_one<std::int64_t>(
+      *db,
+      "SELECT role = 'admin' AND (SELECT count(*) FROM members WHERE role = 'admin') = 1 "
+      "FROM members WHERE name = ?1",
+      [&](sqlite_statement& s) { s.bind(1, name); },
+      [](sqlite_statement& s) { return s.column_int(0); });
+  if (!last_admin) {
+    return last_admin.error();
+  }
+  if (*last_admin != 0) {
+    return make_error_code(errc::conflict);
+  }
   if (auto revoked = revoke_certs_of(*db, name, now); !revoked) {
     return revoked.error();
   }

@@ -1,5 +1,8 @@
 #include "auth/authenticator.hpp"
 
+#include <memory>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "core/error.hpp"
@@ -122,6 +125,60 @@ TEST_F(AuthenticatorTest, DeferredModeNeverHashesButUsesTheCache) {
   // A wrong password is never a cache hit.
   EXPECT_FALSE(login("alice", "alice's long passwore", "192.0.2.1", hashing::deferred));
   EXPECT_EQ(last_failure.error, errc::needs_hashing);
+}
+
+TEST_F(AuthenticatorTest, GuessesQueuedTogetherStopAtTheThrottleWhenHashed) {
+  // Ten guesses pass the first, cheap check before any of them is hashed (as when one address
+  // sends them on parallel connections); the hashing pool must still stop at the throttle.
+  std::vector<std::shared_ptr<pending_password>> queued;
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_FALSE(login("alice", "guess " + std::to_string(i), "192.0.2.1", hashing::deferred));
+    ASSERT_EQ(last_failure.error, errc::needs_hashing);
+    queued.push_back(last_failure.pending);
+  }
+  int hashed = 0;
+  int throttled = 0;
+  for (const auto& pending : queued) {
+    auth_failure failure;
+    EXPECT_FALSE(club.auth.finish(*pending, failure));
+    hashed += failure.error == errc::unauthorized ? 1 : 0;
+    throttled += failure.error == errc::throttled ? 1 : 0;
+  }
+  EXPECT_EQ(hashed, 4);  // the free failures, and the one that starts the delay
+  EXPECT_EQ(throttled, 6);
+}
+
+TEST_F(AuthenticatorTest, APasswordChangedWhileTheHashWaitedDoesNotLetTheOldOneIn) {
+  EXPECT_FALSE(login("alice", "alice's long password", "192.0.2.1", hashing::deferred));
+  ASSERT_EQ(last_failure.error, errc::needs_hashing);
+  const auto pending = last_failure.pending;
+  ASSERT_TRUE(club.domain.set_password("alice", "alice's new long password"));
+  auth_failure failure;
+  EXPECT_FALSE(club.auth.finish(*pending, failure));
+  EXPECT_EQ(failure.error, errc::unauthorized);
+  // Nor is the old password cached: the next attempt hashes again, and fails.
+  EXPECT_FALSE(login("alice", "alice's long password", "192.0.2.1", hashing::deferred));
+  EXPECT_EQ(last_failure.error, errc::needs_hashing);
+  EXPECT_TRUE(login("alice", "alice's new long password"));
+}
+
+TEST_F(AuthenticatorTest, AMemberRemovedOrReaddedWhileTheHashWaitedIsRefused) {
+  club.add("root", store::role::admin, "the admin's long password");
+  EXPECT_FALSE(login("alice", "alice's long password", "192.0.2.1", hashing::deferred));
+  const auto removed = last_failure.pending;
+  ASSERT_TRUE(club.domain.remove_member("alice"));
+  auth_failure failure;
+  EXPECT_FALSE(club.auth.finish(*removed, failure));
+  EXPECT_EQ(failure.error, errc::unauthorized);
+  // Added again under the same name and password (a new hash, a new role): a fresh attempt
+  // gets the new record's role.
+  club.add("alice", store::role::reader, "alice's long password");
+  EXPECT_FALSE(login("alice", "alice's long password", "192.0.2.2", hashing::deferred));
+  const auto fresh = last_failure.pending;
+  ASSERT_TRUE(fresh);
+  const auto who = club.auth.finish(*fresh, failure);
+  ASSERT_TRUE(who);
+  EXPECT_EQ(who->role(), store::role::reader);
 }
 
 TEST_F(AuthenticatorTest, CachedCredentialExpires) {

@@ -63,6 +63,17 @@ TEST_P(MemberStoreContract, RemovedMembersAreGoneAndTheirNameFree) {
   EXPECT_EQ(db.find_member("bob").value().password_hash, "new");
 }
 
+TEST_P(MemberStoreContract, TheOnlyAdminIsNeverRemoved) {
+  ASSERT_TRUE(db.add_member("root", role::admin, "h1", 10));
+  ASSERT_TRUE(db.add_member("deputy", role::admin, "h2", 11));
+  add_member("bob");
+  ASSERT_TRUE(db.remove_member("deputy", 20));
+  EXPECT_EQ(db.remove_member("root", 21).error(), errc::conflict);
+  EXPECT_TRUE(db.find_member("root"));
+  // Others go as before.
+  EXPECT_TRUE(db.remove_member("bob", 22));
+}
+
 TEST_P(MemberStoreContract, RemovalEndsTokensAndSessionsAndRevokesCertificates) {
   const session_limits limits{3600, 86400, 0};
   add_member("alice");
