@@ -363,7 +363,10 @@ def main():
         args.rounds, args.duration = 1, 2
 
     if not args.no_build:
-        run(["cmake", "--preset", "release"], cwd=REPO, capture_output=False)
+        # scripts/test sets HUSH_WERROR=ON: warnings are errors in every build CI makes.
+        werror = os.environ.get("HUSH_WERROR")
+        run(["cmake", "--preset", "release"] + ([f"-DHUSH_WERROR={werror}"] if werror else []),
+            cwd=REPO, capture_output=False)
         run(["cmake", "--build", "--preset", "release", "--target", "hush",
              "hush-seed-messages"], cwd=REPO, capture_output=False)
 

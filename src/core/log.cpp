@@ -75,11 +75,12 @@ std::string escape(std::string_view text) {
     if (b == '\\') {
       out.append("\\\\");
       text.remove_prefix(1);
-    } else if (b < 0x20 || b == 0x7f) {
-      append_escaped_byte(out, b);
-      text.remove_prefix(1);
     } else if (b < 0x80) {
-      out.push_back(static_cast<char>(b));
+      if (b < 0x20 || b == 0x7f) {
+        append_escaped_byte(out, b);  // the C0 controls and DEL
+      } else {
+        out.push_back(static_cast<char>(b));
+      }
       text.remove_prefix(1);
     } else if (const auto size = utf8_sequence_size(text); size == 0) {
       // Not UTF-8: a lone 0x80-0x9f is a C1 control to a terminal in an 8-bit mode.

@@ -1,12 +1,12 @@
 #include "core/process.hpp"
 
 #include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <stdexcept>
 #include <string>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <system_error>
 #include <unistd.h>
 
 namespace hush::process {
@@ -32,13 +32,14 @@ void ensure_standard_descriptors() noexcept {
 void forbid_core_dumps() {
   const rlimit none{0, 0};
   if (::setrlimit(RLIMIT_CORE, &none) != 0) {
-    throw std::runtime_error(std::string("cannot turn core dumps off: ") + std::strerror(errno));
+    throw std::runtime_error(std::string("cannot turn core dumps off: ") +
+                             std::generic_category().message(errno));
   }
   // RLIMIT_CORE does not stop a core_pattern that pipes to a program (systemd-coredump, apport):
   // an undumpable process is not handed to it at all.
   if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
     throw std::runtime_error(std::string("cannot make the process undumpable: ") +
-                             std::strerror(errno));
+                             std::generic_category().message(errno));
   }
 }
 

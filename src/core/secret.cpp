@@ -15,7 +15,7 @@ secret_bytes secret_bytes::from_string(std::string_view text) {
   return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
 }
 
-secret_bytes::secret_bytes(const secret_bytes& other) : bytes_(other.bytes_) {}
+secret_bytes::secret_bytes(const secret_bytes& other) = default;
 
 secret_bytes& secret_bytes::operator=(const secret_bytes& other) {
   if (this != &other) {

@@ -8,13 +8,11 @@
 #include "core/result.hpp"
 #include "core/secret.hpp"
 
-namespace hush::crypto {
-
 // A sealed value at rest: version (1 byte) | key id (4 bytes, big-endian) | nonce (24 bytes) |
 // XChaCha20-Poly1305 ciphertext and tag. The header is authenticated together with the caller's
 // associated data, so neither the version, the key id nor the context (e.g. a message id) can be
 // swapped.
-namespace envelope {
+namespace hush::crypto::envelope {
 
 // Both versions share the layout above. The version tells the caller which of its schemes for the
 // associated data the value was sealed with (for messages: version 1 binds the id alone, version 2
@@ -53,5 +51,4 @@ inline result<secret_bytes> open(const secret_bytes& key, std::span<const std::u
 result<void> open_into(std::span<const std::uint8_t> key, std::span<const std::uint8_t> sealed,
                        std::string_view associated_data, std::span<std::uint8_t> out);
 
-}  // namespace envelope
-}  // namespace hush::crypto
+}  // namespace hush::crypto::envelope

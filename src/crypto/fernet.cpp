@@ -151,7 +151,7 @@ result<std::string> encrypt_with_iv(const secret_bytes& key,
       EVP_EncryptUpdate(ctx.get(), raw.data() + header_size, &written, plaintext.data(),
                         static_cast<int>(plaintext.size())) != 1 ||
       EVP_EncryptFinal_ex(ctx.get(), raw.data() + header_size + written, &final_written) != 1 ||
-      static_cast<std::size_t>(written + final_written) != padded) {
+      static_cast<std::size_t>(written) + static_cast<std::size_t>(final_written) != padded) {
     return failure();
   }
   const auto signed_part = std::span<const std::uint8_t>(raw).first(header_size + padded);

@@ -44,9 +44,10 @@ using outcome = std::variant<reply, needs_hashing>;
 struct request_context {
   std::string remote;  // "203.0.113.7" or "::1", for the audit trail and throttling
   // The client certificate the TLS handshake verified against the club CA and its CRL, if any:
-  // serial (pki::canonical_serial form) and subject common name (the member's name).
-  std::string client_cert_serial;
-  std::string client_cert_name;
+  // serial (pki::canonical_serial form) and subject common name (the member's name). Empty
+  // without one; the {} lets a caller leave them out without -Wmissing-field-initializers.
+  std::string client_cert_serial{};
+  std::string client_cert_name{};
 };
 
 }  // namespace hush::http

@@ -62,8 +62,8 @@ class AuthenticatorTest : public ::testing::Test {
 TEST_F(AuthenticatorTest, ImpossibleNamesAreRefusedBeforeTheThrottleAndTheHash) {
   // A name no member can have never becomes a throttle key and never costs an Argon2id run, even
   // when the caller may hash (deferred mode would ask for one).
-  for (const std::string name : {std::string("two words"), std::string(5000, 'a'),
-                                 std::string("tab\tname"), std::string("\xc2\x9b")}) {
+  for (const std::string& name : {std::string("two words"), std::string(5000, 'a'),
+                                  std::string("tab\tname"), std::string("\xc2\x9b")}) {
     EXPECT_FALSE(login(name, "some password", "192.0.2.9", hashing::deferred));
     EXPECT_EQ(last_failure.error, errc::unauthorized) << name.size();
   }

@@ -132,7 +132,7 @@ TEST_F(FernetTest, GeneratedKeysLookLikePythonsAndDiffer) {
 TEST_F(FernetTest, MalformedKeysAreRefused) {
   const std::string good = "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=";
   ASSERT_TRUE(fernet::parse_key(good));
-  for (const std::string bad : {
+  for (const std::string& bad : {
            std::string(), good.substr(0, 43),                            // no padding
            good + "=",                                                   // too long
            " " + good.substr(0, 43),                                     // whitespace
@@ -141,9 +141,9 @@ TEST_F(FernetTest, MalformedKeysAreRefused) {
            std::string(44, 'A'),                                         // 33 bytes, no padding
        }) {
     SCOPED_TRACE(bad);
-    const auto key = fernet::parse_key(bad);
-    ASSERT_FALSE(key);
-    EXPECT_EQ(key.error(), errc::invalid_argument);
+    const auto parsed = fernet::parse_key(bad);
+    ASSERT_FALSE(parsed);
+    EXPECT_EQ(parsed.error(), errc::invalid_argument);
   }
 }
 
