@@ -24,7 +24,7 @@ bool iequals(std::string_view a, std::string_view b) {
 constexpr std::size_t max_authorization_size = 4096;
 
 std::optional<member> fail(auth_failure& failure, errc why, std::chrono::seconds retry_after = {}) {
-  failure = {make_error_code(why), retry_after};
+  failure = {make_error_code(why), retry_after, {}};
   return std::nullopt;
 }
 
@@ -94,7 +94,7 @@ std::optional<member> authenticator::authenticate_token(std::string_view token,
   auto record = members_.member_by_token(token);
   if (!record) {
     if (record.error() != errc::not_found) {
-      failure = {record.error(), {}};
+      failure = {record.error(), {}, {}};
       return std::nullopt;
     }
     return miss(remote, failure);
@@ -111,7 +111,7 @@ std::optional<member> authenticator::authenticate_session(std::string_view token
     if (record.error() == errc::not_found) {
       return miss(remote, failure);
     }
-    failure = {record.error(), {}};
+    failure = {record.error(), {}, {}};
     return std::nullopt;
   }
   return member(std::move(record->name), record->member_role);
@@ -125,7 +125,7 @@ std::optional<member> authenticator::authenticate_certificate(std::string_view s
     if (record.error() == errc::not_found) {
       return fail(failure, errc::unauthorized);
     }
-    failure = {record.error(), {}};
+    failure = {record.error(), {}, {}};
     return std::nullopt;
   }
   return member(std::move(record->name), record->member_role);
@@ -158,7 +158,7 @@ std::optional<member> authenticator::authenticate_password(std::string_view name
 
   auto record = members_.find_member(name);
   if (!record && record.error() != errc::not_found) {
-    failure = {record.error(), {}};
+    failure = {record.error(), {}, {}};
     return std::nullopt;
   }
   // A cached verification counts only against the hash it was made with: a password change or a
