@@ -17,8 +17,6 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 
-extern char** environ;
-
 namespace hush::app {
 namespace {
 
@@ -68,7 +66,7 @@ result<void> spawned_ca::publish_revocations(int days) {
   // --dir=DIR in one word: a directory named like an option stays a directory.
   std::vector<std::string> args{"hush", "ca", "crl", "--dir=" + paths_.dir.string()};
   if (days > 0) {
-    args.push_back("--days");
+    args.emplace_back("--days");
     args.push_back(std::to_string(days));
   }
   std::vector<char*> argv;

@@ -16,6 +16,9 @@ class sqlite_store::lease {
   lease(sqlite_store& owner, std::unique_ptr<sqlite_connection> connection)
       : owner_(owner), connection_(std::move(connection)) {}
   lease(lease&&) = default;
+  lease(const lease&) = delete;
+  lease& operator=(const lease&) = delete;
+  lease& operator=(lease&&) = delete;
   ~lease() {
     if (connection_) {
       std::lock_guard lock(owner_.pool_mutex_);

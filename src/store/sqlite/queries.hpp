@@ -13,9 +13,7 @@
 #include "store/sqlite/connection_lease.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
-namespace hush::store {
-
-namespace sqlite_detail {
+namespace hush::store::sqlite_detail {
 
 // BEGIN IMMEDIATE takes the write lock up front, so a transaction never fails half-way because
 // another writer came first; rolled back unless committed.
@@ -191,5 +189,4 @@ inline result<std::size_t> revoke_certs_of(sqlite_connection& db, std::string_vi
   return static_cast<std::size_t>(db.changes());
 }
 
-}  // namespace sqlite_detail
-}  // namespace hush::store
+}  // namespace hush::store::sqlite_detail
