@@ -38,8 +38,7 @@ secret_string new_password(const member_options& options, bool& generated) {
     return crypto::random_password();
   }
   secret_string password(read_stdin_line());
-  if (password.view().size() < club::min_password_size ||
-      password.view().size() > club::max_password_size) {
+  if (!club::valid_password_size(password.view())) {
     throw std::runtime_error("a password must be " + std::to_string(club::min_password_size) +
                              " to " + std::to_string(club::max_password_size) + " bytes long");
   }

@@ -1,7 +1,5 @@
 // The club's use cases about people and their credentials: members, API tokens, browser
 // sessions, certificates, and the audit trail.
-#include <algorithm>
-
 #include "club/club.hpp"
 #include "club/credentials.hpp"
 #include "core/error.hpp"
