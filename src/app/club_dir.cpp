@@ -45,15 +45,9 @@ std::unique_ptr<opened_club> open_club(const club_paths& paths, opened_for use) 
   auto club = std::make_unique<opened_club>();
   club->paths = paths;
   club->cfg = config::load(paths.config());
-  log::level lvl = log::level::info;
-  if (club->cfg.log_level == "debug") {
-    lvl = log::level::debug;
-  } else if (club->cfg.log_level == "warn") {
-    lvl = log::level::warn;
-  } else if (club->cfg.log_level == "error") {
-    lvl = log::level::error;
-  }
-  log::set_level(lvl);
+  // The config's parser accepts only names these know.
+  log::set_level(log::parse_level(club->cfg.log_level).value_or(log::level::info));
+  log::set_format(log::parse_format(club->cfg.log_format).value_or(log::format::text));
 
   auto master = files::read_secret(paths.master_key());
   if (master.size() != crypto::envelope::key_size) {

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <stop_token>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -16,9 +17,12 @@
 #include "app/spawned_ca.hpp"
 #include "core/files.hpp"
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 #include "http/published_bytes.hpp"
+#include "net/metrics_listener.hpp"
 #include "net/server.hpp"
 #include "net/tls.hpp"
+#include "pki/pki.hpp"
 
 namespace hush::app {
 namespace {
@@ -42,6 +46,21 @@ file_stamp stamp_of(const std::filesystem::path& path) {
           static_cast<std::int64_t>(st.st_size)};
 }
 
+metrics::gauge certificate_expiry(
+    "hush_certificate_expiry_timestamp_seconds",
+    "When the served certificate and the club CA's expire, in Unix seconds.",
+    {"certificate", {"server", "ca"}});
+
+// The expiry of the first certificate in a PEM file, for the gauge; a file that cannot be read
+// leaves the gauge as it was (the reload that failed says why).
+void note_expiry(const std::filesystem::path& pem, std::size_t slot) {
+  try {
+    certificate_expiry.set(static_cast<double>(pki::inspect_cert(files::read_text(pem)).not_after),
+                           slot);
+  } catch (const std::exception&) {
+  }
+}
+
 // Picks up a renewed server certificate and a rewritten CRL while the server runs: on SIGHUP at
 // once, and otherwise within a second by watching the files. A new TLS context is built whole
 // and swapped in for new connections; open connections keep theirs, so none is dropped. If the
@@ -50,7 +69,14 @@ file_stamp stamp_of(const std::filesystem::path& path) {
 class reloader {
  public:
   reloader(net::tls_files files, net::tls_context_holder& tls, http::published_bytes& crl)
-      : files_(std::move(files)), tls_(tls), crl_(crl), seen_(stamps()) {}
+      : files_(std::move(files)), tls_(tls), crl_(crl), seen_(stamps()) {
+    note_expiries();
+  }
+
+  void note_expiries() const {
+    note_expiry(files_.cert_chain, 0);
+    note_expiry(files_.client_ca, 1);
+  }
 
   void check(bool forced) {
     std::lock_guard lock(mutex_);
@@ -68,6 +94,7 @@ class reloader {
       crl_.set(std::move(crl));
       seen_ = now;
       failed_ = {};
+      note_expiries();
       log::info("reloaded the server certificate, its key and the CA's revocation list");
     } catch (const std::exception& e) {
       ERR_clear_error();
@@ -163,6 +190,17 @@ void fit_connections_to_file_limit(config::config& cfg) {
   cfg.max_connections = static_cast<std::size_t>(fitted);
 }
 
+// "https://127.0.0.1:5684/", "https://[::1]:5684/". Streamed rather than concatenated: gcc 12
+// at -O3 sees a false overlap in "[" + string (-Wrestrict), which HUSH_WERROR makes an error.
+std::string url_of(const boost::asio::ip::tcp::endpoint& endpoint, std::string_view scheme,
+                   std::string_view path) {
+  std::ostringstream out;
+  const bool bracketed = endpoint.address().is_v6();
+  out << scheme << "://" << (bracketed ? "[" : "") << endpoint.address().to_string()
+      << (bracketed ? "]" : "") << ":" << endpoint.port() << path;
+  return out.str();
+}
+
 }  // namespace
 
 void serve(const serve_options& options) {
@@ -218,13 +256,21 @@ void serve(const serve_options& options) {
     }
   });
 
-  const auto endpoint = server.local_endpoint();
-  // Streamed rather than concatenated: gcc 12 at -O3 sees a false overlap in "[" + string
-  // (-Wrestrict), which HUSH_WERROR makes an error.
-  const bool bracketed = endpoint.address().is_v6();
-  // Tests and scripts read this line to learn the port when they asked for port 0.
-  std::cout << "hush: serving https://" << (bracketed ? "[" : "") << endpoint.address().to_string()
-            << (bracketed ? "]" : "") << ":" << endpoint.port() << "/" << std::endl;
+  std::unique_ptr<net::metrics_listener> metrics;
+  if (club->cfg.metrics_listen) {
+    metrics = std::make_unique<net::metrics_listener>(*club->cfg.metrics_listen,
+                                                      [] { return metrics::render_all(); });
+  }
+
+  const auto url = url_of(server.local_endpoint(), "https", "/");
+  const auto metrics_url =
+      metrics ? url_of(metrics->local_endpoint(), "http", "/metrics") : std::string("-");
+  log::event(log::level::info, "serving", {{"url", url}, {"metrics", metrics_url}});
+  // Tests and scripts read these lines to learn the ports when they asked for port 0.
+  std::cout << "hush: serving " << url << std::endl;
+  if (metrics) {
+    std::cout << "hush: metrics " << metrics_url << std::endl;
+  }
   server.run();
   log::info("stopped");
 }

@@ -23,8 +23,11 @@ bool iequals(std::string_view a, std::string_view b) {
 // Longer credentials are refused before they are decoded or hashed.
 constexpr std::size_t max_authorization_size = 4096;
 
+// Keeps the name tried, which the caller set before it knew the outcome.
 std::optional<member> fail(auth_failure& failure, errc why, std::chrono::seconds retry_after = {}) {
-  failure = {make_error_code(why), retry_after, {}};
+  failure.error = make_error_code(why);
+  failure.retry_after = retry_after;
+  failure.pending = {};
   return std::nullopt;
 }
 
@@ -120,6 +123,7 @@ std::optional<member> authenticator::authenticate_session(std::string_view token
 std::optional<member> authenticator::authenticate_certificate(std::string_view serial,
                                                               std::string_view common_name,
                                                               auth_failure& failure) {
+  failure.tried = std::string(common_name);
   auto record = members_.member_by_certificate(serial, common_name);
   if (!record) {
     if (record.error() == errc::not_found) {
@@ -146,6 +150,7 @@ std::optional<member> authenticator::authenticate_password(std::string_view name
                                                            std::string_view password,
                                                            std::string_view remote, hashing mode,
                                                            auth_failure& failure) {
+  failure.tried = std::string(name);
   // A name no member can have is refused before it becomes a throttle key or costs a hash: the
   // rule is public, so refusing it early tells nothing.
   if (!club::valid_member_name(name)) {
@@ -182,6 +187,7 @@ std::optional<member> authenticator::authenticate_password(std::string_view name
 
 std::optional<member> authenticator::finish(const pending_password& pending,
                                             auth_failure& failure) {
+  failure.tried = pending.name_;
   // Asked again here, not only in the first pass: a burst of guesses that all passed the first
   // check before any of them was hashed must still stop at the throttle's count.
   if (const auto wait = throttle_.blocked(pending.name_, pending.remote_, now_())) {

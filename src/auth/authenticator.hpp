@@ -72,6 +72,9 @@ struct auth_failure {
   std::error_code error;  // unauthorized, throttled, needs_hashing, or a storage error
   std::chrono::seconds retry_after{0};
   std::shared_ptr<pending_password> pending;  // set with needs_hashing
+  // The member's name the credential offered, for the security log; empty when it names none
+  // (a token, a cookie).
+  std::string tried{};
 };
 
 // Cheap limits that need no password hash: requests per member, and per client address the

@@ -117,4 +117,12 @@ result<void> club::remove(store::message_id id) {
   return store_.remove_message(id);
 }
 
+result<void> club::check_store() {
+  // An indexed read through the same pool as every request; the name need not exist.
+  if (auto read = store_.club_meta("health"); !read && read.error() != errc::not_found) {
+    return read.error();
+  }
+  return {};
+}
+
 }  // namespace hush::club

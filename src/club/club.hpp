@@ -70,6 +70,8 @@ class club {
                                                    std::size_t limit);
   // Removes the message and wipes its bytes (store::remove_message); not_wiped as it says.
   result<void> remove(store::message_id id);
+  // Whether the store answers a read, for /healthz: ok, or the error that kept it from answering.
+  result<void> check_store();
 
   // Members. invalid_argument for a bad name or a password outside the size limits.
   result<store::member_id> add_member(std::string_view name, store::role r,

@@ -27,7 +27,17 @@ struct setting {
   std::function<std::string(const config&)> get_text;
   // Throws config_error for a bad value; `where` names the file and line.
   std::function<void(config&, const std::string&, const std::string& where)> set_text;
+  // A list of strings (is_text is false then): its own getter and setter.
+  bool is_list = false;
+  std::function<std::vector<std::string>(const config&)> get_list{};
+  std::function<void(config&, const std::vector<std::string>&, const std::string& where)>
+      set_list{};
 };
+
+std::string format_listen(const listen_address& l) {
+  return l.host.find(':') != std::string::npos ? "[" + l.host + "]:" + std::to_string(l.port)
+                                               : l.host + ":" + std::to_string(l.port);
+}
 
 template <class Member>
 setting number(std::string_view table, std::string_view key, std::string_view help,
@@ -61,12 +71,7 @@ setting seconds(std::string_view table, std::string_view key, std::string_view h
 const std::vector<setting>& settings() {
   static const std::vector<setting> all = {
       {"server", "listen", "Address and port to serve HTTPS on. Only TLS is ever served.", true, 0,
-       0, nullptr, nullptr,
-       [](const config& c) {
-         return c.listen.host.find(':') != std::string::npos
-                    ? "[" + c.listen.host + "]:" + std::to_string(c.listen.port)
-                    : c.listen.host + ":" + std::to_string(c.listen.port);
-       },
+       0, nullptr, nullptr, [](const config& c) { return format_listen(c.listen); },
        [](config& c, const std::string& v, const std::string& where) {
          c.listen = parse_listen(v, where);
        }},
@@ -84,6 +89,31 @@ const std::vector<setting>& settings() {
                               v + "\"");
          }
          c.client_certs = *mode;
+       }},
+      {"server", "trusted_proxies",
+       "Reverse proxies (CIDR networks) whose X-Forwarded-For header (rightmost untrusted hop) or "
+       "PROXY protocol v2 header names the client. From any other peer both are ignored. Empty: "
+       "every peer is the client.",
+       false, 0, 0, nullptr, nullptr, nullptr, nullptr, true,
+       [](const config& c) {
+         std::vector<std::string> out;
+         for (const auto& n : c.trusted_proxies) {
+           out.push_back(n.to_string());
+         }
+         return out;
+       },
+       [](config& c, const std::vector<std::string>& v, const std::string& where) {
+         c.trusted_proxies.clear();
+         for (const auto& text : v) {
+           const auto network = parse_cidr(text);
+           if (!network) {
+             throw config_error(
+                 where + ": server.trusted_proxies: \"" + text +
+                 "\" is not an address or a network in CIDR form "
+                 "(\"10.0.0.0/8\", \"2001:db8::/32\", no host bits past the prefix)");
+           }
+           c.trusted_proxies.push_back(*network);
+         }
        }},
       number("server", "io_threads", "Threads serving connections; 0 means one per core.", 0, 256,
              &config::io_threads),
@@ -183,6 +213,20 @@ const std::vector<setting>& settings() {
       number("audit", "keep_days",
              "Days an audit record is kept; older ones are pruned in the background. 0 keeps all.",
              0, 100 * 366, &config::audit_keep_days),
+      {"metrics", "listen",
+       "Address and port for Prometheus to scrape GET /metrics (plain HTTP): keep it on loopback "
+       "or a private network. Empty: no metrics listener.",
+       true, 0, 0, nullptr, nullptr,
+       [](const config& c) {
+         return c.metrics_listen ? format_listen(*c.metrics_listen) : std::string();
+       },
+       [](config& c, const std::string& v, const std::string& where) {
+         if (v.empty()) {
+           c.metrics_listen.reset();
+         } else {
+           c.metrics_listen = parse_listen(v, where + ": metrics.listen");
+         }
+       }},
       {"log", "level", "One of debug, info, warn, error. Secrets are never logged at any level.",
        true, 0, 0, nullptr, nullptr, [](const config& c) { return c.log_level; },
        [](config& c, const std::string& v, const std::string& where) {
@@ -191,6 +235,16 @@ const std::vector<setting>& settings() {
                               "\"");
          }
          c.log_level = v;
+       }},
+      {"log", "format",
+       "text (one line per event, for people and fail2ban) or json (one object per line, for log "
+       "pipelines). Both go to stderr, which journald keeps under systemd.",
+       true, 0, 0, nullptr, nullptr, [](const config& c) { return c.log_format; },
+       [](config& c, const std::string& v, const std::string& where) {
+         if (v != "text" && v != "json") {
+           throw config_error(where + ": log.format must be text or json, not \"" + v + "\"");
+         }
+         c.log_format = v;
        }},
   };
   return all;
@@ -325,7 +379,24 @@ config parse(std::string_view toml_text, std::string_view source_name) {
       if (found == settings().end()) {
         throw config_error(at + ": unknown setting \"" + name + "\"");
       }
-      if (found->is_text) {
+      if (found->is_list) {
+        const auto* values = node.as_array();
+        std::vector<std::string> texts;
+        if (values != nullptr) {
+          for (const auto& element : *values) {
+            if (const auto* text = element.as_string()) {
+              texts.push_back(text->get());
+            } else {
+              values = nullptr;
+              break;
+            }
+          }
+        }
+        if (values == nullptr) {
+          throw config_error(at + ": " + name + " must be a list of strings");
+        }
+        found->set_list(out, texts, at);
+      } else if (found->is_text) {
         const auto* value = node.as_string();
         if (value == nullptr) {
           throw config_error(at + ": " + name + " must be a string");
@@ -371,6 +442,15 @@ std::string default_toml() {
       current_table = s.table;
     }
     out << "# " << s.help;
+    if (s.is_list) {
+      out << "\n" << s.key << " = [";
+      const auto values = s.get_list(defaults);
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        out << (i == 0 ? "\"" : ", \"") << values[i] << '"';
+      }
+      out << "]\n";
+      continue;
+    }
     if (!s.is_text) {
       out << " (" << s.min << " to " << s.max << ")";
     }

@@ -8,7 +8,9 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "core/cidr.hpp"
 #include "crypto/password.hpp"
 
 namespace hush::config {
@@ -75,7 +77,15 @@ struct config {
   // Audit records older than this are pruned in the background; 0 keeps them forever.
   unsigned audit_keep_days = 365;
 
+  // Prometheus's scrape endpoint (plain HTTP): off when empty.
+  std::optional<listen_address> metrics_listen;
+
+  // Peers whose X-Forwarded-For or PROXY protocol v2 header names the client (reverse proxies):
+  // networks in CIDR form. Empty: every peer is the client.
+  std::vector<cidr> trusted_proxies;
+
   std::string log_level = "info";
+  std::string log_format = "text";
 };
 
 // A config that cannot be used: the message names the file, the line and the setting.

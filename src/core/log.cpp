@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <string>
 #include <string_view>
@@ -11,6 +12,7 @@ namespace hush::log {
 namespace {
 
 std::atomic<level> minimum_level{level::info};
+std::atomic<format> current_format{format::text};
 
 const char* name_of(level lvl) {
   switch (lvl) {
@@ -65,6 +67,37 @@ void append_escaped_byte(std::string& out, unsigned char b) {
   out.push_back(hex[b & 0x0f]);
 }
 
+// A JSON string of `text` as escape() makes it safe (so the object is always valid UTF-8 and
+// holds no control character), with quotes and backslashes escaped for JSON.
+void append_json_string(std::string& out, std::string_view text) {
+  out.push_back('"');
+  for (const char c : escape(text)) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+    }
+    out.push_back(c);
+  }
+  out.push_back('"');
+}
+
+// A text value as it is when it is one plain word; quoted otherwise, so that a client's text can
+// never look like another key=value pair (a name tried of "x client=10.0.0.1", say).
+void append_text_value(std::string& out, std::string_view text) {
+  const auto safe = escape(text);
+  if (!safe.empty() && safe.find_first_of(" \"=") == std::string::npos) {
+    out.append(safe);
+    return;
+  }
+  out.push_back('"');
+  for (const char c : safe) {
+    if (c == '"') {
+      out.push_back('\\');
+    }
+    out.push_back(c);
+  }
+  out.push_back('"');
+}
+
 }  // namespace
 
 std::string escape(std::string_view text) {
@@ -107,25 +140,104 @@ bool enabled(level lvl) noexcept {
   return lvl >= minimum_level.load(std::memory_order_relaxed);
 }
 
+void set_format(format f) noexcept {
+  current_format.store(f);
+}
+
+std::optional<level> parse_level(std::string_view text) {
+  for (const auto lvl : {level::debug, level::info, level::warn, level::error}) {
+    if (text == name_of(lvl)) {
+      return lvl;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<format> parse_format(std::string_view text) {
+  if (text == "text") {
+    return format::text;
+  }
+  if (text == "json") {
+    return format::json;
+  }
+  return std::nullopt;
+}
+
+std::string rfc3339(std::chrono::system_clock::time_point at) {
+  const auto since_epoch = at.time_since_epoch();
+  const auto seconds = std::chrono::floor<std::chrono::seconds>(since_epoch);
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(since_epoch - seconds);
+  const std::time_t whole = static_cast<std::time_t>(seconds.count());
+  std::tm utc{};
+  gmtime_r(&whole, &utc);
+  char stamp[40];
+  const auto size = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
+  char fraction[16];
+  const int fraction_size =
+      std::snprintf(fraction, sizeof fraction, ".%06lldZ", static_cast<long long>(micros.count()));
+  std::string out(stamp, size);
+  out.append(fraction, static_cast<std::size_t>(fraction_size));
+  return out;
+}
+
+std::string render(format f, level lvl, std::chrono::system_clock::time_point at,
+                   std::string_view name, std::initializer_list<field> fields) {
+  std::string out;
+  out.reserve(64 + name.size() + fields.size() * 24);
+  if (f == format::json) {
+    out.append("{\"time\":\"").append(rfc3339(at)).append("\",\"level\":\"");
+    out.append(name_of(lvl)).append("\",\"event\":");
+    append_json_string(out, name);
+    for (const auto& [key, value] : fields) {
+      out.push_back(',');
+      append_json_string(out, key);
+      out.push_back(':');
+      if (const auto* number = std::get_if<std::int64_t>(&value)) {
+        out.append(std::to_string(*number));
+      } else {
+        append_json_string(out, std::get<std::string_view>(value));
+      }
+    }
+    out.push_back('}');
+    return out;
+  }
+  out.append(rfc3339(at)).append(" ").append(name_of(lvl)).append(" ");
+  // Every line may hold a client's bytes (a path, a name): escaped here, once for all callers,
+  // so that none can forge a line or drive the terminal that shows the log.
+  out.append(escape(name));
+  for (const auto& [key, value] : fields) {
+    out.push_back(' ');
+    out.append(key).push_back('=');
+    if (const auto* number = std::get_if<std::int64_t>(&value)) {
+      out.append(std::to_string(*number));
+    } else {
+      append_text_value(out, std::get<std::string_view>(value));
+    }
+  }
+  return out;
+}
+
+void event(level lvl, std::string_view name, std::initializer_list<field> fields) {
+  if (!enabled(lvl)) {
+    return;
+  }
+  auto out = render(current_format.load(std::memory_order_relaxed), lvl,
+                    std::chrono::system_clock::now(), name, fields);
+  out.push_back('\n');
+  // One write(2) per line: atomic for lines below PIPE_BUF, good enough for longer ones.
+  [[maybe_unused]] const auto written = ::write(STDERR_FILENO, out.data(), out.size());
+}
+
 void write(level lvl, std::string_view line) {
   if (!enabled(lvl)) {
     return;
   }
-  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char stamp[32];
-  const auto stamp_size = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &utc);
-
-  std::string out;
-  out.reserve(stamp_size + line.size() + 16);
-  out.append(stamp, stamp_size).append(" ").append(name_of(lvl)).append(" ");
-  // Every line may hold a client's bytes (a path, a name): escaped here, once for all callers,
-  // so that none can forge a line or drive the terminal that shows the log.
-  out.append(escape(line));
-  out.push_back('\n');
-  // One write(2) per line: atomic for lines below PIPE_BUF, good enough for longer ones.
-  [[maybe_unused]] const auto written = ::write(STDERR_FILENO, out.data(), out.size());
+  // A plain line is an event of its own: in text, just the line; in JSON, its "msg".
+  if (current_format.load(std::memory_order_relaxed) == format::json) {
+    event(lvl, "message", {{"msg", line}});
+    return;
+  }
+  event(lvl, line, {});
 }
 
 void rate_limited::write(level lvl, std::string_view line) {

@@ -4,10 +4,12 @@
 #include <optional>
 
 #include "auth/sessions.hpp"
+#include "auth/tokens.hpp"
 #include "club/club.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/secret.hpp"
+#include "http/observe.hpp"
 #include "http/response.hpp"
 #include "web/assets.hpp"
 
@@ -47,6 +49,26 @@ std::optional<std::string_view> member_name_in(std::string_view path) {
   return name;
 }
 
+route_name route_of(resource r) {
+  switch (r) {
+    case resource::root:
+      return route_name::root;
+    case resource::messages:
+      return route_name::messages;
+    case resource::message:
+      return route_name::message;
+    case resource::session:
+      return route_name::session;
+    case resource::members:
+      return route_name::members;
+    case resource::member:
+      return route_name::member;
+    case resource::none:
+      break;
+  }
+  return route_name::other;
+}
+
 struct route_entry {
   std::string_view allow;
   bool get = false;
@@ -57,14 +79,14 @@ struct route_entry {
 route_entry methods_of(resource r) {
   switch (r) {
     case resource::root:
-      return {"GET", true, false, false};
+      return {"GET, HEAD", true, false, false};
     case resource::messages:
     case resource::members:
-      return {"GET, POST", true, true, false};
+      return {"GET, HEAD, POST", true, true, false};
     case resource::message:
-      return {"GET, DELETE", true, false, true};
+      return {"GET, HEAD, DELETE", true, false, true};
     case resource::session:
-      return {"GET, POST, DELETE", true, true, true};
+      return {"GET, HEAD, POST, DELETE", true, true, true};
     case resource::member:
       return {"DELETE", false, false, true};
     case resource::none:
@@ -73,9 +95,10 @@ route_entry methods_of(resource r) {
   return {};
 }
 
+// HEAD is answered wherever GET is, with GET's headers and no body.
 bool allows(const route_entry& e, verb method) {
-  return (method == verb::get && e.get) || (method == verb::post && e.post) ||
-         (method == verb::delete_ && e.delete_);
+  return ((method == verb::get || method == verb::head) && e.get) ||
+         (method == verb::post && e.post) || (method == verb::delete_ && e.delete_);
 }
 
 bool changes_state(verb method) {
@@ -163,9 +186,10 @@ outcome serve_member(services& s, const request& req, const request_context& ctx
                      const request_route& m, const auth::member& who) {
   // After authentication, so that one member's flood never slows another member down.
   if (const auto wait = s.auth.over_request_rate(who)) {
+    note_rate_limited(ctx.remote, who.name(), *wait);
     return error_response(api_error::too_many_requests, req, *wait);
   }
-  const bool get = req.method() == verb::get;
+  const bool get = req.method() == verb::get || req.method() == verb::head;
   switch (m.r) {
     case resource::root:
       return handlers::newest_text(req, m.t, ctx, s, who);
@@ -187,18 +211,48 @@ outcome serve_member(services& s, const request& req, const request_context& ctx
   return error_response(api_error::not_found, req);
 }
 
-reply refusal(const request& req, const auth::auth_failure& failure) {
+// The answer to a credential that proved nobody, and its warn line for the log (and fail2ban).
+reply refusal(const request& req, const request_context& ctx, auth_method method,
+              const auth::auth_failure& failure) {
   if (failure.error == errc::unauthorized) {
+    note_auth_failure(ctx.remote, method, failure.tried);
     return unauthorized_for(req, api_error::unauthorized);
   }
   if (failure.error == errc::expired) {
     return unauthorized_for(req, api_error::session_expired);
   }
   if (failure.error == errc::throttled) {
+    note_throttled(ctx.remote, method, failure.tried, failure.retry_after);
     return error_response(api_error::too_many_requests, req, failure.retry_after);
   }
   log::error("authentication: " + failure.error.message());
   return error_response(to_api_error(failure.error), req);
+}
+
+void note_route(const request_context& ctx, route_name r) {
+  if (ctx.note != nullptr) {
+    ctx.note->route = r;
+  }
+}
+
+void note_member(const request_context& ctx, const auth::member& who) {
+  if (ctx.note != nullptr) {
+    ctx.note->member = who.name();
+  }
+}
+
+// GET or HEAD /healthz: whether the store answers, and nothing else, for a load balancer or a
+// supervisor; no login, no audit.
+response health_response(services& s, const request& req) {
+  const bool healthy = static_cast<bool>(s.club.check_store());
+  response res{healthy ? status::ok : status::service_unavailable, req.version()};
+  res.set(field::content_type, "text/plain; charset=utf-8");
+  res.set(field::cache_control, "no-store");
+  res.body() = healthy ? "ok\n" : "unavailable\n";
+  res.keep_alive(req.keep_alive());
+  apply_security_headers(res);
+  res.prepare_payload();
+  return res;
 }
 
 }  // namespace
@@ -210,18 +264,28 @@ outcome router::route(const request& req, const request_context& ctx) {
     return error_response(api_error::bad_request, req);
   }
   const auto t = split_target(req.target());
+  const bool get_or_head = req.method() == verb::get || req.method() == verb::head;
   // Before anything else, public files included: nothing is looked up, authenticated, counted or
   // audited for a request the member's browser was made to send.
   if (isolated_from(req, t.path)) {
+    note_cross_origin(ctx.remote, {}, "fetch-metadata");
     return error_response(api_error::cross_origin, req);
+  }
+  if (t.path == "/healthz") {
+    note_route(ctx, route_name::healthz);
+    if (!get_or_head) {
+      return with_allow(error_response(api_error::method_not_allowed, req), "GET, HEAD");
+    }
+    return health_response(services_, req);
   }
   // Public by design: a CRL is for anyone who checks a certificate, and the page and its files
   // hold no secret (everything a member sees comes through the API after login).
   if (const auto crl =
           services_.crl != nullptr && t.path == "/ca.crl" ? services_.crl->get() : nullptr;
       crl && !crl->empty()) {
-    if (req.method() != verb::get) {
-      return with_allow(error_response(api_error::method_not_allowed, req), "GET");
+    note_route(ctx, route_name::crl);
+    if (!get_or_head) {
+      return with_allow(error_response(api_error::method_not_allowed, req), "GET, HEAD");
     }
     response res{status::ok, req.version()};
     res.set(field::content_type, "application/pkix-crl");
@@ -233,8 +297,9 @@ outcome router::route(const request& req, const request_context& ctx) {
   }
   if (const auto* file = web::find_asset(t.path);
       file != nullptr && (t.path != "/" || wants_page(req))) {
-    if (req.method() != verb::get) {
-      return with_allow(error_response(api_error::method_not_allowed, req), "GET");
+    note_route(ctx, route_name::page);
+    if (!get_or_head) {
+      return with_allow(error_response(api_error::method_not_allowed, req), "GET, HEAD");
     }
     return page_response(file->content_type, file->body, req);
   }
@@ -259,6 +324,7 @@ outcome router::route(const request& req, const request_context& ctx) {
   if (r == resource::none) {
     return error_response(api_error::not_found, req);
   }
+  note_route(ctx, route_of(r));
   const auto methods = methods_of(r);
   // No CORS headers: OPTIONS tells what the resource allows and grants no other origin anything.
   if (req.method() == verb::options) {
@@ -268,10 +334,14 @@ outcome router::route(const request& req, const request_context& ctx) {
     return with_allow(error_response(api_error::method_not_allowed, req), methods.allow);
   }
   if (changes_state(req.method()) && from_another_origin(req)) {
+    note_cross_origin(ctx.remote, {}, "origin");
     return error_response(api_error::cross_origin, req);
   }
   // Logging in is the one route that takes a password instead of a proof of one.
   if (r == resource::session && req.method() == verb::post) {
+    if (ctx.note != nullptr) {
+      ctx.note->method = auth_method::password;
+    }
     return handlers::log_in(req, ctx, services_);
   }
 
@@ -281,25 +351,33 @@ outcome router::route(const request& req, const request_context& ctx) {
   auth::auth_failure failure;
   std::optional<auth::member> who;
   std::optional<std::string_view> session_token;
+  auto method = auth_method::none;
   if (const auto header = req.find(field::authorization); header != req.end()) {
+    method = auth::parse_bearer(header->value()) ? auth_method::token : auth_method::password;
     who =
         services_.auth.authenticate(header->value(), ctx.remote, auth::hashing::deferred, failure);
   } else if ((session_token = auth::session_from_cookies(req[field::cookie]))) {
+    method = auth_method::session;
     who = services_.auth.authenticate_session(*session_token, ctx.remote,
                                               handlers::session_limits_of(services_.cfg), failure);
     // A cookie rides along with any request the browser makes, so a state change must also
     // prove it came from the club's page: the page alone can read the session's CSRF token.
     if (who && changes_state(req.method()) &&
         (req[field::origin].empty() || !auth::csrf_matches(*session_token, req["X-CSRF-Token"]))) {
+      note_cross_origin(ctx.remote, who->name(), "csrf");
       return error_response(api_error::cross_origin, req);
     }
   } else if (!ctx.client_cert_serial.empty()) {
+    method = auth_method::certificate;
     who = services_.auth.authenticate_certificate(ctx.client_cert_serial, ctx.client_cert_name,
                                                   failure);
   } else {
     failure.error = make_error_code(errc::unauthorized);
   }
   const request_route matched{t, r, id, name, session_token};
+  if (ctx.note != nullptr) {
+    ctx.note->method = method;
+  }
   if (!who && failure.error == errc::needs_hashing) {
     // A password to verify: everything above is decided; the hash and the rest run on the
     // hashing pool.
@@ -307,8 +385,9 @@ outcome router::route(const request& req, const request_context& ctx) {
       auth::auth_failure verified;
       const auto checked = services_.auth.finish(*pending, verified);
       if (!checked) {
-        return refusal(req, verified);
+        return refusal(req, ctx, auth_method::password, verified);
       }
+      note_member(ctx, *checked);
       auto answer = serve_member(services_, req, ctx, matched, *checked);
       // Already on the hashing pool: a handler's own hashing runs here too.
       if (auto* more = std::get_if<needs_hashing>(&answer)) {
@@ -318,8 +397,9 @@ outcome router::route(const request& req, const request_context& ctx) {
     }};
   }
   if (!who) {
-    return refusal(req, failure);
+    return refusal(req, ctx, method, failure);
   }
+  note_member(ctx, *who);
   return serve_member(services_, req, ctx, matched, *who);
 }
 

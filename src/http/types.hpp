@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -40,6 +41,33 @@ struct needs_hashing {
 };
 using outcome = std::variant<reply, needs_hashing>;
 
+// Which route a request took, as the access log and the metrics name it: a label of our own,
+// never the client's text, so a scan of random paths cannot make new series.
+enum class route_name : std::uint8_t {
+  root,      // "/"
+  messages,  // "/api/v1/messages"
+  message,   // "/api/v1/messages/{id}"
+  session,   // "/api/v1/session"
+  members,   // "/api/v1/members"
+  member,    // "/api/v1/members/{name}"
+  healthz,   // "/healthz"
+  crl,       // "/ca.crl"
+  page,      // the members' page and its files
+  other,     // no such route (404), or not for this server
+  refused,   // refused before routing (a malformed, oversized or slow request)
+};
+
+// How a request tried to prove who it is.
+enum class auth_method : std::uint8_t { none, password, token, session, certificate };
+
+// What routing learned about a request, for the access log and the metrics: written by the
+// router as it goes, read by the connection once the answer is on its way.
+struct request_note {
+  route_name route = route_name::other;
+  auth_method method = auth_method::none;
+  std::string member{};  // who proved it; empty if nobody did
+};
+
 // What the connection knows about a request beyond its bytes.
 struct request_context {
   std::string remote;  // "203.0.113.7" or "::1", for the audit trail and throttling
@@ -48,6 +76,8 @@ struct request_context {
   // without one; the {} lets a caller leave them out without -Wmissing-field-initializers.
   std::string client_cert_serial{};
   std::string client_cert_name{};
+  // Where the router notes what it learned (route, member, method); may be null.
+  request_note* note = nullptr;
 };
 
 }  // namespace hush::http

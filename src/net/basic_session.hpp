@@ -22,8 +22,11 @@
 #include "core/log.hpp"
 #include "core/secret.hpp"
 #include "http/admission.hpp"
+#include "http/observe.hpp"
 #include "http/response.hpp"
 #include "net/engine.hpp"
+#include "net/observed.hpp"
+#include "net/proxy.hpp"
 #include "net/session.hpp"
 #include "net/tls.hpp"
 
@@ -65,13 +68,18 @@ class basic_session : public std::enable_shared_from_this<basic_session<NextLaye
         ticket_(ticket),
         deadlines_(deadlines),
         buffer_(state.cfg.max_header_bytes + session_detail::read_ahead_bytes) {
-    context_.remote = std::move(remote);
+    context_.remote = remote;
+    peer_ = std::move(remote);
+    peer_is_proxy_ = is_trusted(state.cfg.trusted_proxies, peer_);
+    context_.note = &note_;
+    observed::connection_opened();
   }
   basic_session(const basic_session&) = delete;
   basic_session& operator=(const basic_session&) = delete;
   ~basic_session() {
     keep_session_resumable(stream_.native_handle());
     limiter_.close(ticket_);
+    observed::connection_closed();
   }
 
   // What the limiter calls to close this connection to make room: a post to its own I/O thread,
@@ -95,9 +103,15 @@ class basic_session : public std::enable_shared_from_this<basic_session<NextLaye
 
  private:
   void on_handshake(boost::beast::error_code ec) {
+    observed::handshake(!ec);
     if (ec) {
-      // Scanners, plain-HTTP clients and clients that distrust our CA end here; nothing to say.
-      log::debug("handshake failed from " + context_.remote + ": " + ec.message());
+      // A client certificate the club does not accept is worth a warning (fail2ban counts it);
+      // scanners, plain-HTTP clients and clients that distrust our CA end here too, unremarked.
+      if (const auto refused = refused_peer(stream_.native_handle())) {
+        http::note_certificate_refused(context_.remote, refused->common_name, refused->reason);
+      } else {
+        log::debug("handshake failed from " + context_.remote + ": " + ec.message());
+      }
       return;
     }
     if (!limiter_.handshake_done(ticket_)) {
@@ -112,6 +126,8 @@ class basic_session : public std::enable_shared_from_this<basic_session<NextLaye
 
   void do_read() {
     parser_.emplace();
+    note_ = {};
+    started_.reset();
     parser_->header_limit(static_cast<std::uint32_t>(state_.cfg.max_header_bytes));
     parser_->body_limit(state_.cfg.max_body_bytes);
     // Between requests only the wait for the next one's first byte is idle time; from that byte
@@ -134,6 +150,9 @@ class basic_session : public std::enable_shared_from_this<basic_session<NextLaye
   // asio::async_read_until: that takes a copy of a dynamic buffer of this kind, and the bytes
   // would land in the copy.
   void read_head() {
+    if (!started_ && buffer_.size() > 0) {
+      started_ = clock::now();  // the request's first byte: where its duration starts
+    }
     const std::string_view held(static_cast<const char*>(buffer_.data().data()), buffer_.size());
     const auto scan = http::scan_head(held, state_.cfg.max_header_bytes);
     if (scan.at == http::head_scan::state::refused) {
@@ -205,6 +224,10 @@ class basic_session : public std::enable_shared_from_this<basic_session<NextLaye
     no_deadline();
 
     request_ = parser_->release();
+    routed_ = true;
+    if (peer_is_proxy_) {
+      context_.remote = client_behind_proxy();
+    }
     if (!limiter_.request_seen(ticket_)) {
       // Chosen to make room a moment before the request was whole: nothing of it was handled, so
       // dropping it unanswered loses nothing the client cannot send again.
@@ -232,14 +255,19 @@ class basic_session : public std::enable_shared_from_this<basic_session<NextLaye
   void hash_then_respond(http::needs_hashing pending) {
     if (state_.hashing_queued.fetch_add(1) >= state_.cfg.argon2_queue) {
       --state_.hashing_queued;
+      http::note_hashing_queue_full(context_.remote);
       respond(http::reply(http::error_response(http::api_error::unavailable, request_,
                                                session_detail::overloaded_retry_after)));
       return;
     }
+    observed::hashing_queue(1);
     boost::asio::post(state_.hashing,
-                      [self = this->shared_from_this(), pending = std::move(pending)]() mutable {
+                      [self = this->shared_from_this(), pending = std::move(pending),
+                       queued = clock::now()]() mutable {
+                        observed::hashing_waited(clock::now() - queued);
                         auto answer = self->resume(pending);
                         --self->state_.hashing_queued;
+                        observed::hashing_queue(-1);
                         self->respond(std::move(answer));
                       });
   }
@@ -334,6 +362,9 @@ class basic_session : public std::enable_shared_from_this<basic_session<NextLaye
 
   void on_write(boost::beast::error_code ec) {
     --state_.in_flight;
+    if (!ec) {
+      record_exchange();
+    }
     const bool keep_alive = response_.keep_alive();
     forget_exchange();
     if (ec) {
@@ -350,6 +381,40 @@ class basic_session : public std::enable_shared_from_this<basic_session<NextLaye
     // Idle until the next request is whole: a keep-alive connection may be closed to make room.
     limiter_.idle(ticket_);
     do_read();
+  }
+
+  // The client a trusted proxy reports in X-Forwarded-For; the proxy itself when it reports none.
+  std::string client_behind_proxy() const {
+    std::string hops;
+    const auto [first, last] = request_.equal_range("X-Forwarded-For");
+    for (auto it = first; it != last; ++it) {
+      if (!hops.empty()) {
+        hops.push_back(',');
+      }
+      hops.append(it->value().data(), it->value().size());
+    }
+    if (hops.empty()) {
+      return peer_;
+    }
+    return forwarded_client(hops, state_.cfg.trusted_proxies).value_or(peer_);
+  }
+
+  // The access-log line and the request metrics for the answer just written.
+  void record_exchange() {
+    const auto request_id = http::new_request_id();
+    std::string_view method;
+    std::string_view target;
+    if (routed_) {
+      method = {request_.method_string().data(), request_.method_string().size()};
+      target = {request_.target().data(), request_.target().size()};
+    }
+    const bool head = routed_ && request_.method() == boost::beast::http::verb::head;
+    http::record(
+        {request_id, context_.remote, routed_ ? &note_ : nullptr, method, target,
+         response_.result_int(), head ? 0 : response_.body().size(),
+         started_ ? std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - *started_)
+                  : std::chrono::microseconds(0)});
+    routed_ = false;
   }
 
   // A request and its answer may carry a password, a token, a cookie or a message's plaintext:
@@ -437,6 +502,11 @@ class basic_session : public std::enable_shared_from_this<basic_session<NextLaye
   http::response response_;
   std::string wire_;
   http::request_context context_;
+  std::string peer_;  // the connection's client (after a PROXY header): context_.remote by default
+  bool peer_is_proxy_ = false;  // a trusted proxy: each request's X-Forwarded-For names the client
+  http::request_note note_;
+  std::optional<clock::time_point> started_;
+  bool routed_ = false;  // request_ holds a request that was read whole (not a refusal's)
   bool first_request_ = true;
   bool awaiting_next_ = false;  // a keep-alive connection waits for the next request's first byte
   bool linger_ = false;
@@ -449,7 +519,14 @@ class basic_session : public std::enable_shared_from_this<basic_session<NextLaye
 template <class NextLayer>
 void open_session(NextLayer next, shared_state& state, std::string remote,
                   session_deadlines deadlines) {
-  auto admission = state.connections.open(auth::address_key(remote), auth::network_key(remote));
+  // A trusted proxy's connections carry many clients: it keeps its own caps, and here it is held
+  // only to the overall one (each connection a group of its own).
+  static std::atomic<std::uint64_t> proxied{0};
+  const bool from_proxy = is_trusted(state.cfg.trusted_proxies, remote);
+  const auto group = from_proxy ? "proxy#" + std::to_string(++proxied) : std::string();
+  auto admission =
+      from_proxy ? state.connections.open(group, group)
+                 : state.connections.open(auth::address_key(remote), auth::network_key(remote));
   using verdict = connection_limiter::verdict;
   if (admission.outcome != verdict::admitted) {
     log::debug("connection refused, over a connection cap: " + remote);

@@ -175,6 +175,44 @@ void keep_session_resumable(SSL* ssl) {
   }
 }
 
+namespace {
+
+// The subject's common name (the first, if several), or "".
+std::string common_name_of(X509* cert) {
+  const X509_NAME* subject = X509_get_subject_name(cert);
+  const int index = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+  if (index < 0) {
+    return {};
+  }
+  const ASN1_STRING* cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, index));
+  unsigned char* utf8 = nullptr;
+  const int size = ASN1_STRING_to_UTF8(&utf8, cn);
+  if (size < 0) {
+    return {};
+  }
+  std::string out(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(size));
+  OPENSSL_free(utf8);
+  return out;
+}
+
+}  // namespace
+
+std::optional<refused_certificate> refused_peer(SSL* ssl) {
+  if (ssl == nullptr) {
+    return std::nullopt;
+  }
+  const long verdict = SSL_get_verify_result(ssl);
+  if (verdict == X509_V_OK) {
+    return std::nullopt;
+  }
+  refused_certificate out;
+  out.reason = X509_verify_cert_error_string(verdict);
+  if (X509* peer = SSL_get0_peer_certificate(ssl); peer != nullptr) {
+    out.common_name = common_name_of(peer);
+  }
+  return out;
+}
+
 std::optional<peer_identity> verified_peer(SSL* ssl) {
   X509* peer = SSL_get0_peer_certificate(ssl);
   if (peer == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) {

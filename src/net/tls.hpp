@@ -71,4 +71,12 @@ struct peer_identity {
 };
 std::optional<peer_identity> verified_peer(SSL* ssl);
 
+// After a failed handshake: the client certificate it refused, if that is why it failed (the
+// subject's common name, as the client claimed it, and OpenSSL's reason: "certificate revoked").
+struct refused_certificate {
+  std::string common_name;
+  std::string reason;
+};
+std::optional<refused_certificate> refused_peer(SSL* ssl);
+
 }  // namespace hush::net

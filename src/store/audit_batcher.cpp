@@ -1,6 +1,20 @@
 #include "store/audit_batcher.hpp"
 
+#include <chrono>
+
+#include "core/metrics.hpp"
+
 namespace hush::store {
+namespace {
+
+metrics::histogram batch_records("hush_audit_batch_records", "Audit records per group commit.",
+                                 {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096});
+metrics::histogram commit_duration("hush_audit_commit_seconds",
+                                   "Time one group commit of the audit took, fsync included.",
+                                   {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                    1, 2.5});
+
+}  // namespace
 
 audit_batcher::audit_batcher(audit_store& audits, std::size_t max_batch)
     : audits_(audits), max_batch_(max_batch), thread_([this] { run(); }) {}
@@ -43,7 +57,11 @@ void audit_batcher::run() {
       records_.erase(records_.begin(), records_.begin() + static_cast<std::ptrdiff_t>(take));
       callbacks_.erase(callbacks_.begin(), callbacks_.begin() + static_cast<std::ptrdiff_t>(take));
     }
+    const auto began = std::chrono::steady_clock::now();
     const auto committed = audits_.add_audits(batch);
+    commit_duration.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
+    batch_records.observe(static_cast<double>(batch.size()));
     const std::error_code ec = committed ? std::error_code() : committed.error();
     for (auto& done : waiting) {
       done(ec);

@@ -4,6 +4,7 @@
 #include "core/log.hpp"
 #include "http/handlers/common.hpp"
 #include "http/handlers/handlers.hpp"
+#include "http/observe.hpp"
 #include "http/response.hpp"
 
 namespace hush::http::handlers {
@@ -34,9 +35,11 @@ reply finish_log_in(const request& req, const request_context& ctx, services& s,
                     const std::optional<auth::member>& who, const auth::auth_failure& failure) {
   if (!who) {
     if (failure.error == errc::throttled) {
+      note_throttled(ctx.remote, auth_method::password, failure.tried, failure.retry_after);
       return error_response(api_error::too_many_requests, req, failure.retry_after);
     }
     if (failure.error == errc::unauthorized) {
+      note_auth_failure(ctx.remote, auth_method::password, failure.tried);
       return wrong_credentials(req);
     }
     return detail::fail(failure.error, req, "POST /api/v1/session");
@@ -50,6 +53,9 @@ reply finish_log_in(const request& req, const request_context& ctx, services& s,
   auto token = s.club.start_session(who->name(), limits);
   if (!token) {
     return detail::fail(token.error(), req, "POST /api/v1/session");
+  }
+  if (ctx.note != nullptr) {
+    ctx.note->member = who->name();
   }
   auto body = member_json(who->name(), who->role());
   body["csrf"] = auth::csrf_token(token->view());
@@ -75,6 +81,7 @@ outcome log_in(const request& req, const request_context& ctx, services& s) {
   // A name no member can have is refused before it becomes a throttle key (the syntax of names
   // is public, so this tells nobody anything).
   if (!club::valid_member_name(*name) || password->size() > club::max_password_size) {
+    note_auth_failure(ctx.remote, auth_method::password, *name);
     return wrong_credentials(req);
   }
   // The same door as HTTP Basic: throttle first, then the verified-credential cache, then

@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include "core/error.hpp"
+#include "core/metrics.hpp"
 
 namespace hush::store {
 namespace {
@@ -53,6 +54,10 @@ std::string uri_path(const std::string& path) {
   return out;
 }
 
+metrics::counter store_errors("hush_store_errors_total",
+                              "Storage operations that failed: busy past the timeout, a full or "
+                              "read-only disk, I/O errors.");
+
 // The one-line reason a connection could not be set up: the disk's state when that is the cause.
 std::string open_failure(sqlite3* db, int code) {
   const auto ec = error_of(db, code);
@@ -65,6 +70,9 @@ std::string open_failure(sqlite3* db, int code) {
 }  // namespace
 
 std::error_code sqlite_error(int code, int system_errno) {
+  if ((code & 0xff) != SQLITE_CONSTRAINT) {
+    store_errors.add();  // a constraint is an answer ("that name is taken"), not a failure
+  }
   switch (code & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
