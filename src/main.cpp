@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
     hush::cli::add_cert(app);
     hush::cli::add_doctor(app);
     hush::cli::add_fernet(app);
+    hush::cli::add_backup(app);
+    hush::cli::add_key(app);
     try {
       app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

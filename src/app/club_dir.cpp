@@ -24,41 +24,118 @@ club_paths resolve_dir(const std::string& flag) {
   return {"hush-data"};
 }
 
-void require_club_key(club::keyring& keys, const club_paths& paths) {
+void require_club_key(club::keyring& keys, const club_paths& paths,
+                      const std::filesystem::path& key_file) {
   if (auto verified = keys.verify_master_key(); !verified) {
     if (verified.error() == errc::crypto_failure) {
-      throw std::runtime_error(paths.master_key().string() + ": does not match this club");
+      throw std::runtime_error(key_file.string() + ": does not match this club");
     }
     throw std::runtime_error(paths.database().string() + ": " + verified.error().message());
   }
 }
 
-std::unique_ptr<opened_club> open_club(const club_paths& paths, opened_for use) {
+namespace {
+
+// A rotation writes the new key beside the old (next_key_path), commits, then renames it over
+// the old. Cut short after the commit, the store checks for the new key: if the key in hand
+// fails the check and the next one passes, the rename is finished now.
+bool finish_rotation(const std::filesystem::path& key_file, const passphrase_ptr& passphrase,
+                     store::store& db) {
+  const auto next = next_key_path(key_file);
+  std::error_code ec;
+  if (!std::filesystem::exists(std::filesystem::symlink_status(next, ec))) {
+    return false;
+  }
+  const auto fresh = read_master_key(next, passphrase);
+  auto stored = db.club_meta(club::key_check_name);
+  if (!stored ||
+      !constant_time_equal(std::span<const std::uint8_t>(*stored), club::key_check(fresh.span()))) {
+    return false;
+  }
+  rename_into_place(next, key_file);
+  log::warn("finished an interrupted master-key rotation: " + key_file.string());
+  return true;
+}
+
+}  // namespace
+
+std::unique_ptr<opened_club> open_club(const club_paths& paths, opened_for use,
+                                       passphrase_ptr passphrase) {
   if (!std::filesystem::is_directory(paths.dir)) {
     throw std::runtime_error(paths.dir.string() + ": no club here (run hush init first)");
   }
-  for (const auto& path :
-       {paths.dir, paths.ca_key(), paths.server_key(), paths.master_key(), paths.database()}) {
-    files::require_private(path);
-  }
-
   auto club = std::make_unique<opened_club>();
   club->paths = paths;
   club->cfg = config::load(paths.config());
+  club->master_key_file = master_key_path(paths, club->cfg);
+  for (const auto& path : {paths.dir, paths.ca_key(), paths.server_key(), paths.database()}) {
+    files::require_private(path);
+  }
+  if (club->master_key_file != paths.master_key()) {
+    std::error_code ec;
+    if (std::filesystem::exists(std::filesystem::symlink_status(paths.master_key(), ec))) {
+      // Refused rather than ignored: the point of keeping the key elsewhere is that a copy of the
+      // data directory opens nothing.
+      throw std::runtime_error(paths.master_key().string() +
+                               ": a master key in the data directory, but keys.master_key_file "
+                               "names another; remove one of them");
+    }
+  }
   // The config's parser accepts only names these know.
   log::set_level(log::parse_level(club->cfg.log_level).value_or(log::level::info));
   log::set_format(log::parse_format(club->cfg.log_format).value_or(log::format::text));
 
-  auto master = files::read_secret(paths.master_key());
-  if (master.size() != crypto::envelope::key_size) {
-    throw std::runtime_error(paths.master_key().string() + ": not a " +
-                             std::to_string(crypto::envelope::key_size) + "-byte key");
+  if (!passphrase && is_sealed(club->master_key_file)) {
+    passphrase = passphrase_from_environment();
   }
+  club->passphrase = passphrase;
+  auto master = read_master_key(club->master_key_file, passphrase);
   club->store = std::make_unique<store::sqlite_store>(paths.database());
-  // Into locked memory at once; the file-read buffer is zeroed as it goes.
-  club->keys = std::make_unique<club::keyring>(locked_bytes::copy_of(master.span()), *club->store);
-  master.clear();
-  require_club_key(*club->keys, paths);
+  {
+    auto stored = club->store->club_meta(club::key_check_name);
+    if (stored &&
+        !constant_time_equal(std::span<const std::uint8_t>(*stored),
+                             club::key_check(master.span())) &&
+        finish_rotation(club->master_key_file, passphrase, *club->store)) {
+      master = read_master_key(club->master_key_file, passphrase);
+    }
+  }
+  club::keyring::master_key_source reload;
+  if (use == opened_for::serving) {
+    // Reads what a rotation by another process left: the key file, or the next one when the
+    // rotation has committed but not yet renamed it. The keyring checks it against the store.
+    reload = [file = club->master_key_file, passphrase,
+              db = club->store.get()]() -> result<locked_bytes> {
+      try {
+        for (const auto& candidate : {file, next_key_path(file)}) {
+          std::error_code ec;
+          if (!std::filesystem::exists(candidate, ec)) {
+            continue;
+          }
+          auto key = read_master_key(candidate, passphrase);
+          auto stored = db->club_meta(club::key_check_name);
+          if (stored && constant_time_equal(std::span<const std::uint8_t>(*stored),
+                                            club::key_check(key.span()))) {
+            return key;
+          }
+        }
+      } catch (const std::exception&) {
+        // A half-written or unreadable file: the key in hand stays, and the error is the
+        // caller's crypto_failure.
+      }
+      return make_error_code(errc::crypto_failure);
+    };
+  }
+  club->keys = std::make_unique<club::keyring>(std::move(master), *club->store, std::move(reload));
+  require_club_key(*club->keys, paths, club->master_key_file);
+  if (use == opened_for::serving) {
+    // Every data key in memory from the start: a data-key rotation that removes the old ones
+    // from the store cannot pull a key from under a read in flight.
+    if (auto loaded = club->keys->load_all(); !loaded) {
+      throw std::runtime_error(club->master_key_file.string() +
+                               ": a data key does not unwrap with it: " + loaded.error().message());
+    }
+  }
   club->hasher = std::make_unique<crypto::password_hasher>(club->cfg.argon2);
   if (use == opened_for::command) {
     club->ca = std::make_unique<local_ca>(paths, *club->store);
@@ -89,10 +166,17 @@ std::vector<std::string> check_database(const club_paths& paths, bool check_mast
   }
   passed.push_back(paths.database().string() + ": opens and passes SQLite's integrity check");
   if (check_master_key) {
-    const auto master = files::read_secret(paths.master_key());
-    club::keyring keys(locked_bytes::copy_of(master.span()), db);
-    require_club_key(keys, paths);
-    passed.push_back(paths.master_key().string() + ": matches this club");
+    const auto cfg = config::load(paths.config());
+    const auto key_file = master_key_path(paths, cfg);
+    auto passphrase = is_sealed(key_file) ? passphrase_from_environment() : nullptr;
+    if (is_sealed(key_file) && !passphrase) {
+      passed.push_back(key_file.string() +
+                       ": sealed under a passphrase; not checked (give it on HUSH_UNSEAL_FD)");
+      return passed;
+    }
+    club::keyring keys(read_master_key(key_file, passphrase), db);
+    require_club_key(keys, paths, key_file);
+    passed.push_back(key_file.string() + ": matches this club");
   }
   return passed;
 }

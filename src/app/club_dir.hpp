@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "app/master_key.hpp"
 #include "auth/authenticator.hpp"
 #include "club/audit.hpp"
 #include "club/certificate_authority.hpp"
@@ -43,6 +44,10 @@ enum class opened_for { command, serving };
 struct opened_club {
   club_paths paths;
   config::config cfg;
+  // Where the master key was read from (master_key_path), and the passphrase it was unsealed
+  // with, if it is sealed.
+  std::filesystem::path master_key_file;
+  passphrase_ptr passphrase;
   system_clock clock;
   std::unique_ptr<store::sqlite_store> store;
   std::unique_ptr<club::keyring> keys;
@@ -53,12 +58,18 @@ struct opened_club {
   std::unique_ptr<auth::authenticator> auth;
 };
 
+// A sealed master key opens with `passphrase`, else with the one on $HUSH_UNSEAL_FD. A rotation
+// of the master key that was cut short between its commit and its rename is finished here. The
+// server's keyring follows a later rotation by reading the key file again, and holds every data
+// key unwrapped from the start.
 std::unique_ptr<opened_club> open_club(const club_paths& paths,
-                                       opened_for use = opened_for::command);
+                                       opened_for use = opened_for::command,
+                                       passphrase_ptr passphrase = nullptr);
 
-// Throws std::runtime_error ("master.key does not match this club") unless the keyring's master
+// Throws std::runtime_error ("<key file>: does not match this club") unless the keyring's master
 // key is this club's (keyring::verify_master_key).
-void require_club_key(club::keyring& keys, const club_paths& paths);
+void require_club_key(club::keyring& keys, const club_paths& paths,
+                      const std::filesystem::path& key_file);
 
 // hush doctor's look at the database without opening the club: it opens and passes the
 // backend's integrity check, and, with `check_master_key`, master.key is this club's. Throws

@@ -205,7 +205,16 @@ std::string url_of(const boost::asio::ip::tcp::endpoint& endpoint, std::string_v
 
 void serve(const serve_options& options) {
   const auto paths = resolve_dir(options.dir);
-  auto club = open_club(paths, opened_for::serving);
+  passphrase_ptr passphrase;
+  if (options.unseal_stdin) {
+    const auto key_file = master_key_path(paths, config::load(paths.config()));
+    if (!is_sealed(key_file)) {
+      throw std::runtime_error(key_file.string() +
+                               ": not sealed under a passphrase; start without --unseal-stdin");
+    }
+    passphrase = passphrase_from_stdin("--unseal-stdin");
+  }
+  auto club = open_club(paths, opened_for::serving, std::move(passphrase));
   if (!options.listen.empty()) {
     club->cfg.listen = config::parse_listen(options.listen, "--listen");
   }

@@ -65,8 +65,9 @@ void run_doctor(const doctor_options& options) {
   report r;
   const std::int64_t now = system_clock().now_seconds();
 
-  for (const auto& path : {paths.dir, paths.ca_key(), paths.server_key(), paths.master_key(),
-                           paths.config(), paths.database()}) {
+  // The master key's own file is checked below, wherever keys.master_key_file puts it.
+  for (const auto& path :
+       {paths.dir, paths.ca_key(), paths.server_key(), paths.config(), paths.database()}) {
     r.check([&] {
       files::require_private(path);
       r.ok(path.string() + ": private");
@@ -78,12 +79,19 @@ void run_doctor(const doctor_options& options) {
   });
   bool master_key_read = false;
   r.check([&] {
-    if (files::read_secret(paths.master_key()).size() != crypto::envelope::key_size) {
-      throw std::runtime_error(paths.master_key().string() + ": not a " +
+    const auto key_file = app::master_key_path(paths, config::load(paths.config()));
+    const auto size = files::read_secret(key_file).size();
+    if (app::is_sealed(key_file)) {
+      master_key_read = true;
+      r.ok(key_file.string() + ": private, sealed under a passphrase");
+      return;
+    }
+    if (size != crypto::envelope::key_size) {
+      throw std::runtime_error(key_file.string() + ": not a " +
                                std::to_string(crypto::envelope::key_size) + "-byte key");
     }
     master_key_read = true;
-    r.ok(paths.master_key().string() + ": a " + std::to_string(crypto::envelope::key_size) +
+    r.ok(key_file.string() + ": private, a " + std::to_string(crypto::envelope::key_size) +
          "-byte key");
   });
   r.check([&] {

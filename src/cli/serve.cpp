@@ -14,6 +14,8 @@ void add_serve(CLI::App& app) {
   cmd->add_option("--client-certs", options->client_certs,
                   "off, optional or required: client certificates from the club CA "
                   "(default from config)");
+  cmd->add_flag("--unseal-stdin", options->unseal_stdin,
+                "Read the passphrase of a sealed master key (hush key seal) from stdin");
   cmd->callback([options] { app::serve(*options); });
 }
 

@@ -130,6 +130,30 @@ class club {
   // keeps everything. Call it in a loop while it returns `batch`.
   result<std::size_t> prune_audit(unsigned keep_days, std::size_t batch);
 
+  // Keys (keys.cpp). A new master key: every data key rewrapped under `fresh` in one commit
+  // (keyring::rotate_master_key); the caller keeps `fresh` where the master key lives.
+  result<void> rotate_master_key(locked_bytes fresh);
+  // A data-key rotation is run in steps, with pauses between them if the caller likes, and
+  // resumed after a crash by starting it again. start: a new data key, which seals from now on;
+  // or, when an older key is still there (a rotation did not finish), that rotation again.
+  struct data_key_rotation {
+    std::uint32_t key = 0;
+    bool resumed = false;
+  };
+  result<data_key_rotation> start_data_key_rotation();
+  // Re-seals, under the newest data key, each of at most `batch` messages after `after` that an
+  // older key sealed: one commit per batch. `next` is where the next step starts; done when
+  // none are left after it.
+  struct reseal_step {
+    std::optional<store::message_id> next;
+    std::size_t resealed = 0;
+    bool done = false;
+  };
+  result<reseal_step> reseal_messages(std::optional<store::message_id> after, std::size_t batch);
+  // Removes every data key but the newest once no message needs one: conflict (nothing removed)
+  // if a message is still sealed under an older key. Returns how many were removed.
+  result<std::size_t> retire_old_data_keys();
+
   std::size_t max_message_bytes() const noexcept { return max_message_bytes_; }
 
  private:

@@ -36,27 +36,41 @@ std::array<std::uint8_t, 32> key_check(std::span<const std::uint8_t> master_key)
   return out;
 }
 
-keyring::keyring(locked_bytes master_key, store::store& store)
-    : master_key_(std::move(master_key)), store_(store) {}
+keyring::keyring(locked_bytes master_key, store::store& store, master_key_source reload)
+    : store_(store),
+      reload_(std::move(reload)),
+      master_key_(std::make_shared<const locked_bytes>(std::move(master_key))) {}
+
+std::shared_ptr<const locked_bytes> keyring::master() const {
+  std::lock_guard lock(mutex_);
+  return master_key_;
+}
 
 result<std::uint32_t> keyring::add_data_key(std::int64_t now) {
   locked_bytes fresh(envelope::key_size);
   randombytes_buf(fresh.data(), fresh.size());
-  return store_.add_data_key(
-      [&](std::int64_t id) -> result<std::vector<std::uint8_t>> {
-        return envelope::seal(master_key_.span(), master_key_id, fresh.span(),
-                              data_key_context(static_cast<std::uint32_t>(id)));
+  const auto wrapping = master();
+  auto id = store_.add_data_key(
+      [&](std::int64_t row) -> result<std::vector<std::uint8_t>> {
+        return envelope::seal(wrapping->span(), master_key_id, fresh.span(),
+                              data_key_context(static_cast<std::uint32_t>(row)));
       },
       now);
+  if (id) {
+    std::lock_guard lock(mutex_);
+    unwrapped_.try_emplace(*id, std::move(fresh));
+  }
+  return id;
 }
 
-result<locked_bytes> keyring::unwrap(const store::data_key_record& record) {
+result<locked_bytes> keyring::unwrap(const locked_bytes& master_key,
+                                     const store::data_key_record& record) {
   if (record.wrapped.size() != envelope::overhead + envelope::key_size) {
     return make_error_code(errc::crypto_failure);
   }
   // Opened straight into locked memory: the key never passes through an ordinary buffer.
   locked_bytes key(envelope::key_size);
-  if (!envelope::open_into(master_key_.span(), record.wrapped, data_key_context(record.id),
+  if (!envelope::open_into(master_key.span(), record.wrapped, data_key_context(record.id),
                            key.writable())) {
     // The master key file does not belong to this database, or the row was altered.
     return make_error_code(errc::crypto_failure);
@@ -76,7 +90,11 @@ result<const locked_bytes*> keyring::key_by_id(std::uint32_t id) {
     return record.error() == errc::not_found ? make_error_code(errc::crypto_failure)
                                              : record.error();
   }
-  auto key = unwrap(*record);
+  auto key = unwrap(*master(), *record);
+  if (!key && key.error() == errc::crypto_failure && reload_master_key()) {
+    // Another process rotated the master key since this one was read.
+    key = unwrap(*master(), *record);
+  }
   if (!key) {
     return key.error();
   }
@@ -110,8 +128,73 @@ result<secret_bytes> keyring::open(std::span<const std::uint8_t> sealed, std::st
   return envelope::open((*key)->span(), sealed, context);
 }
 
+bool keyring::reload_master_key() {
+  if (!reload_) {
+    return false;
+  }
+  auto fresh = reload_();
+  if (!fresh || fresh->size() != envelope::key_size) {
+    return false;
+  }
+  auto stored = store_.club_meta(key_check_name);
+  if (!stored ||
+      !constant_time_equal(std::span<const std::uint8_t>(*stored), key_check(fresh->span()))) {
+    return false;
+  }
+  std::lock_guard lock(mutex_);
+  if (constant_time_equal(master_key_->span(), fresh->span())) {
+    return false;  // the key in hand already: the failure has another cause
+  }
+  master_key_ = std::make_shared<const locked_bytes>(std::move(*fresh));
+  return true;
+}
+
+result<void> keyring::load_all() {
+  auto keys = store_.list_data_keys();
+  if (!keys) {
+    return keys.error();
+  }
+  for (const auto& record : *keys) {
+    if (auto key = key_by_id(record.id); !key) {
+      return key.error();
+    }
+  }
+  return {};
+}
+
+result<void> keyring::rotate_master_key(locked_bytes fresh) {
+  auto keys = store_.list_data_keys();
+  if (!keys) {
+    return keys.error();
+  }
+  const auto old = master();
+  for (auto& record : *keys) {
+    auto key = unwrap(*old, record);
+    if (!key) {
+      return key.error();
+    }
+    record.wrapped =
+        envelope::seal(fresh.span(), master_key_id, key->span(), data_key_context(record.id));
+  }
+  const auto check = key_check(fresh.span());
+  if (auto stored = store_.rewrap_data_keys(*keys, key_check_name, check); !stored) {
+    return stored;
+  }
+  std::lock_guard lock(mutex_);
+  master_key_ = std::make_shared<const locked_bytes>(std::move(fresh));
+  return {};
+}
+
+result<std::uint32_t> keyring::sealing_key_id() {
+  auto newest = store_.newest_data_key();
+  if (!newest) {
+    return newest.error();
+  }
+  return newest->id;
+}
+
 result<void> keyring::verify_master_key() {
-  const auto expected = key_check(master_key_.span());
+  const auto expected = key_check(master()->span());
   auto stored = store_.club_meta(key_check_name);
   if (stored) {
     if (!constant_time_equal(std::span<const std::uint8_t>(*stored), expected)) {

@@ -2,7 +2,9 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <span>
 #include <string>
@@ -23,8 +25,14 @@ namespace hush::club {
 // core dumps and swap, zeroed when freed), and are never copied out of them.
 class keyring {
  public:
-  // Precondition: master_key.size() == envelope::key_size.
-  keyring(locked_bytes master_key, store::store& store);
+  // Reads the master key anew (from its file, or unsealed again), for a long-lived keyring that
+  // must follow a rotation made by another process (`hush key rotate` beside `hush serve`).
+  using master_key_source = std::function<result<locked_bytes>()>;
+
+  // Precondition: master_key.size() == envelope::key_size. With a `reload` source, a data key
+  // that the master key in hand does not unwrap sends the keyring to the source once: a key
+  // read there that the store's key check accepts replaces the one in hand.
+  keyring(locked_bytes master_key, store::store& store, master_key_source reload = {});
 
   // Creates and stores a new data key, which becomes the one used for sealing. For `hush init`,
   // and later for rotation.
@@ -45,13 +53,34 @@ class keyring {
   // a storage error if the store cannot be read.
   result<void> verify_master_key();
 
+  // Unwraps every data key into memory now, so that this keyring goes on opening what they
+  // sealed after a rotation of the data key removes them from the store. crypto_failure if one
+  // does not unwrap.
+  result<void> load_all();
+
+  // Master-key rotation: unwraps every data key with the master key in hand, wraps it under
+  // `fresh`, and stores them all, with the new key check, in one commit (rewrap_data_keys);
+  // then `fresh` is the master key in hand. conflict if a data key was added meanwhile (try
+  // again); crypto_failure if a data key does not unwrap; nothing changes on any error.
+  // Precondition: fresh.size() == envelope::key_size.
+  result<void> rotate_master_key(locked_bytes fresh);
+
+  // The id of the data key a seal uses now (the newest); not_found when there is none.
+  result<std::uint32_t> sealing_key_id();
+
  private:
   result<const locked_bytes*> key_by_id(std::uint32_t id);
-  result<locked_bytes> unwrap(const store::data_key_record& record);
+  result<locked_bytes> unwrap(const locked_bytes& master, const store::data_key_record& record);
+  std::shared_ptr<const locked_bytes> master() const;
+  // After a failed unwrap: reads the master key from the source; true if it is a new one that
+  // the store's key check accepts (and it is now the key in hand).
+  bool reload_master_key();
 
-  locked_bytes master_key_;
   store::store& store_;
-  std::mutex mutex_;
+  master_key_source reload_;
+  mutable std::mutex mutex_;
+  // Replaced whole by a rotation or a reload; a reader holds its own reference while it works.
+  std::shared_ptr<const locked_bytes> master_key_;
   // Never erased, and std::map never moves its nodes: a pointer to a key stays valid for the
   // keyring's life, so the crypto runs without the mutex.
   std::map<std::uint32_t, locked_bytes> unwrapped_;

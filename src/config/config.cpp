@@ -210,6 +210,19 @@ const std::vector<setting>& settings() {
       number("sessions", "max_per_member",
              "Live browser sessions one member may have; a new login beyond it ends their oldest.",
              1, 10'000, &config::max_sessions_per_member),
+      {"keys", "master_key_file",
+       "The master key's file: empty for master.key in the data directory, else an absolute "
+       "path or \"$CREDENTIALS_DIRECTORY/NAME\" (a systemd credential). Must be 0600 or 0400.",
+       true, 0, 0, nullptr, nullptr, [](const config& c) { return c.master_key_file; },
+       [](config& c, const std::string& v, const std::string& where) {
+         if (!v.empty() && v.front() != '/' && !v.starts_with("$CREDENTIALS_DIRECTORY/")) {
+           throw config_error(where +
+                              ": keys.master_key_file must be empty, an absolute path or "
+                              "\"$CREDENTIALS_DIRECTORY/NAME\", not \"" +
+                              v + "\"");
+         }
+         c.master_key_file = v;
+       }},
       number("audit", "keep_days",
              "Days an audit record is kept; older ones are pruned in the background. 0 keeps all.",
              0, 100 * 366, &config::audit_keep_days),

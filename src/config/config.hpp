@@ -74,6 +74,11 @@ struct config {
   std::chrono::seconds session_absolute{12 * 60 * 60};
   std::size_t max_sessions_per_member = 20;
 
+  // Where the master key lives: empty for master.key in the data directory; else an absolute
+  // path, or "$CREDENTIALS_DIRECTORY/NAME" (a systemd credential). The file may hold the raw key
+  // or the key sealed under a passphrase (`hush key seal`).
+  std::string master_key_file;
+
   // Audit records older than this are pruned in the background; 0 keeps them forever.
   unsigned audit_keep_days = 365;
 

@@ -181,6 +181,10 @@ void replace(const std::filesystem::path& path, std::string_view contents, mode_
   fsync_directory(path.parent_path());
 }
 
+void sync_directory(const std::filesystem::path& dir) {
+  fsync_directory(dir);
+}
+
 void require_private(const std::filesystem::path& path) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) {

@@ -33,6 +33,10 @@ void write_new(const std::filesystem::path& path, std::string_view contents, mod
 // std::runtime_error naming the path; the old file is then untouched.
 void replace(const std::filesystem::path& path, std::string_view contents, mode_t mode);
 
+// Syncs a directory, so that a file created or renamed in it survives a crash. Best effort: a
+// file system that cannot sync a directory is not an error.
+void sync_directory(const std::filesystem::path& dir);
+
 // Throws std::runtime_error if the path is readable, writable or executable by group or others,
 // is not owned by the current user, or is not a regular file or directory: a secret that others
 // can read is already lost. A file must not be a symbolic link (a link lets whoever can write

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -30,6 +31,18 @@ class message_store {
   virtual result<data_key_record> newest_data_key() = 0;
   // not_found for an id no key has.
   virtual result<data_key_record> data_key(std::uint32_t id) = 0;
+  // Every data key, by id ascending.
+  virtual result<std::vector<data_key_record>> list_data_keys() = 0;
+  // Master-key rotation: in one commit, replaces the wrapped bytes of every data key with those
+  // of `rewrapped` (by id) and sets the club value `meta_name` to `meta_value` (meta_store; the
+  // new master key's check). conflict, changing nothing, unless `rewrapped` names exactly the data
+  // keys there are (one was added meanwhile).
+  virtual result<void> rewrap_data_keys(std::span<const data_key_record> rewrapped,
+                                        std::string_view meta_name,
+                                        std::span<const std::uint8_t> meta_value) = 0;
+  // Removes a data key no message needs any more (the caller's to know: the store cannot look
+  // inside a sealed body). not_found for an id no key has; conflict for the newest, which seals.
+  virtual result<void> remove_data_key(std::uint32_t id) = 0;
 
   // The new message's id, larger than every id handed out before, removed messages' included:
   // an id never names two messages.
@@ -53,6 +66,15 @@ class message_store {
   // it in time); a later removal, or the store's closing, wipes it. A backend that cannot give
   // this guarantee answers not_wiped, never success.
   virtual result<void> remove_message(message_id id) = 0;
+
+  // At most `limit` whole messages (sealed bodies included), oldest (smallest id) first, only ids
+  // above `after` when it is set: the pages a data-key rotation walks.
+  virtual result<std::vector<message_record>> sealed_messages(std::optional<message_id> after,
+                                                              std::size_t limit) = 0;
+  // Replaces the sealed bodies of `batch` in one commit, each only where the row still holds its
+  // `expected` bytes (a removed message is skipped, never brought back). Returns how many rows
+  // were replaced.
+  virtual result<std::size_t> reseal_messages(std::span<const resealed_message> batch) = 0;
 };
 
 }  // namespace hush::store

@@ -59,6 +59,14 @@ struct data_key_record {
   std::vector<std::uint8_t> wrapped;  // crypto::envelope under the master key
 };
 
+// One message's sealed body to replace (a data-key rotation re-seals it): only if the row still
+// holds `expected`, so that a body changed or removed meanwhile is never overwritten.
+struct resealed_message {
+  message_id id;
+  std::vector<std::uint8_t> expected;
+  std::vector<std::uint8_t> replacement;
+};
+
 struct token_record {
   std::string name;
   std::string member;

@@ -54,6 +54,48 @@ result<data_key_record> memory_message_store::data_key(std::uint32_t id) {
   return found->second;
 }
 
+result<std::vector<data_key_record>> memory_message_store::list_data_keys() {
+  std::lock_guard lock(tables_.mutex);
+  std::vector<data_key_record> keys;
+  for (const auto& [id, key] : tables_.data_keys) {
+    keys.push_back(key);
+  }
+  return keys;
+}
+
+result<void> memory_message_store::rewrap_data_keys(std::span<const data_key_record> rewrapped,
+                                                    std::string_view meta_name,
+                                                    std::span<const std::uint8_t> meta_value) {
+  std::lock_guard lock(tables_.mutex);
+  if (rewrapped.size() != tables_.data_keys.size()) {
+    return make_error_code(errc::conflict);
+  }
+  for (const auto& key : rewrapped) {
+    if (!tables_.data_keys.contains(key.id)) {
+      return make_error_code(errc::conflict);
+    }
+  }
+  for (const auto& key : rewrapped) {
+    tables_.data_keys[key.id].wrapped = key.wrapped;
+  }
+  tables_.meta.insert_or_assign(std::string(meta_name),
+                                std::vector<std::uint8_t>(meta_value.begin(), meta_value.end()));
+  return {};
+}
+
+result<void> memory_message_store::remove_data_key(std::uint32_t id) {
+  std::lock_guard lock(tables_.mutex);
+  const auto found = tables_.data_keys.find(id);
+  if (found == tables_.data_keys.end()) {
+    return make_error_code(errc::not_found);
+  }
+  if (id == tables_.data_keys.rbegin()->first) {
+    return make_error_code(errc::conflict);
+  }
+  tables_.data_keys.erase(found);
+  return {};
+}
+
 result<message_id> memory_message_store::add_message(std::string_view author, std::int64_t now,
                                                      message_format format, const sealer& seal) {
   std::lock_guard lock(tables_.mutex);
@@ -105,6 +147,30 @@ result<void> memory_message_store::remove_message(message_id id) {
     return make_error_code(errc::not_found);
   }
   return {};
+}
+
+result<std::vector<message_record>> memory_message_store::sealed_messages(
+    std::optional<message_id> after, std::size_t limit) {
+  std::lock_guard lock(tables_.mutex);
+  std::vector<message_record> page;
+  for (auto it = after ? tables_.messages.upper_bound(after->value) : tables_.messages.begin();
+       it != tables_.messages.end() && page.size() < limit; ++it) {
+    page.push_back(it->second);
+  }
+  return page;
+}
+
+result<std::size_t> memory_message_store::reseal_messages(std::span<const resealed_message> batch) {
+  std::lock_guard lock(tables_.mutex);
+  std::size_t replaced = 0;
+  for (const auto& row : batch) {
+    const auto found = tables_.messages.find(row.id.value);
+    if (found != tables_.messages.end() && found->second.sealed == row.expected) {
+      found->second.sealed = row.replacement;
+      ++replaced;
+    }
+  }
+  return replaced;
 }
 
 result<void> memory_audit_store::add_audit(const audit_record& record) {
@@ -214,6 +280,17 @@ result<data_key_record> memory_store::newest_data_key() {
 result<data_key_record> memory_store::data_key(std::uint32_t id) {
   return messages_.data_key(id);
 }
+result<std::vector<data_key_record>> memory_store::list_data_keys() {
+  return messages_.list_data_keys();
+}
+result<void> memory_store::rewrap_data_keys(std::span<const data_key_record> rewrapped,
+                                            std::string_view meta_name,
+                                            std::span<const std::uint8_t> meta_value) {
+  return messages_.rewrap_data_keys(rewrapped, meta_name, meta_value);
+}
+result<void> memory_store::remove_data_key(std::uint32_t id) {
+  return messages_.remove_data_key(id);
+}
 result<message_id> memory_store::add_message(std::string_view author, std::int64_t now,
                                              message_format format, const sealer& seal) {
   return messages_.add_message(author, now, format, seal);
@@ -232,6 +309,13 @@ result<void> memory_store::remove_message(message_id id) {
   return messages_.remove_message(id);
 }
 
+result<std::vector<message_record>> memory_store::sealed_messages(std::optional<message_id> after,
+                                                                  std::size_t limit) {
+  return messages_.sealed_messages(after, limit);
+}
+result<std::size_t> memory_store::reseal_messages(std::span<const resealed_message> batch) {
+  return messages_.reseal_messages(batch);
+}
 result<void> memory_store::add_audit(const audit_record& record) {
   return audit_.add_audit(record);
 }

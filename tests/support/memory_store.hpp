@@ -106,6 +106,11 @@ class memory_message_store : public store::message_store {
   result<std::uint32_t> add_data_key(const store::sealer& wrap, std::int64_t now) override;
   result<store::data_key_record> newest_data_key() override;
   result<store::data_key_record> data_key(std::uint32_t id) override;
+  result<std::vector<store::data_key_record>> list_data_keys() override;
+  result<void> rewrap_data_keys(std::span<const store::data_key_record> rewrapped,
+                                std::string_view meta_name,
+                                std::span<const std::uint8_t> meta_value) override;
+  result<void> remove_data_key(std::uint32_t id) override;
   using store::message_store::add_message;
   result<store::message_id> add_message(std::string_view author, std::int64_t now,
                                         store::message_format format,
@@ -115,6 +120,9 @@ class memory_message_store : public store::message_store {
   result<std::vector<store::message_summary>> list_messages(std::optional<store::message_id> before,
                                                             std::size_t limit) override;
   result<void> remove_message(store::message_id id) override;
+  result<std::vector<store::message_record>> sealed_messages(std::optional<store::message_id> after,
+                                                             std::size_t limit) override;
+  result<std::size_t> reseal_messages(std::span<const store::resealed_message> batch) override;
 
  private:
   memory_tables& tables_;
@@ -186,6 +194,11 @@ class memory_store : public store::store {
   result<std::uint32_t> add_data_key(const hush::store::sealer& wrap, std::int64_t now) override;
   result<hush::store::data_key_record> newest_data_key() override;
   result<hush::store::data_key_record> data_key(std::uint32_t id) override;
+  result<std::vector<hush::store::data_key_record>> list_data_keys() override;
+  result<void> rewrap_data_keys(std::span<const hush::store::data_key_record> rewrapped,
+                                std::string_view meta_name,
+                                std::span<const std::uint8_t> meta_value) override;
+  result<void> remove_data_key(std::uint32_t id) override;
   using hush::store::message_store::add_message;
   result<hush::store::message_id> add_message(std::string_view author, std::int64_t now,
                                               hush::store::message_format format,
@@ -195,6 +208,10 @@ class memory_store : public store::store {
   result<std::vector<hush::store::message_summary>> list_messages(
       std::optional<hush::store::message_id> before, std::size_t limit) override;
   result<void> remove_message(hush::store::message_id id) override;
+  result<std::vector<hush::store::message_record>> sealed_messages(
+      std::optional<hush::store::message_id> after, std::size_t limit) override;
+  result<std::size_t> reseal_messages(
+      std::span<const hush::store::resealed_message> batch) override;
 
   result<void> add_audit(const hush::store::audit_record& record) override;
   result<void> add_audits(std::span<const hush::store::audit_record> records) override;

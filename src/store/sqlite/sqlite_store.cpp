@@ -1,7 +1,9 @@
 #include "store/sqlite/sqlite_store.hpp"
 
+#include <fcntl.h>
 #include <stdexcept>
 #include <string>
+#include <unistd.h>
 
 #include "core/error.hpp"
 #include "store/sqlite/connection.hpp"
@@ -224,6 +226,77 @@ result<data_key_record> sqlite_store::data_key(std::uint32_t id) {
       });
 }
 
+result<std::vector<data_key_record>> sqlite_store::list_data_keys() {
+  auto db = acquire();
+  return query_all<data_key_record>(
+      *db, "SELECT id, wrapped FROM data_keys ORDER BY id", [](sqlite_statement&) {},
+      [](const sqlite_statement& s) {
+        return data_key_record{static_cast<std::uint32_t>(s.column_int(0)), s.column_blob(1)};
+      });
+}
+
+result<void> sqlite_store::rewrap_data_keys(std::span<const data_key_record> rewrapped,
+                                            std::string_view meta_name,
+                                            std::span<const std::uint8_t> meta_value) {
+  auto db = acquire();
+  write_transaction tx(*db);
+  if (auto begun = tx.begin(); !begun) {
+    return begun.error();
+  }
+  // Under the write lock: no key can be added between this count and the commit.
+  auto count = query_one<std::int64_t>(
+      *db, "SELECT count(*) FROM data_keys", [](sqlite_statement&) {},
+      [](const sqlite_statement& s) { return s.column_int(0); });
+  if (!count) {
+    return count.error();
+  }
+  if (static_cast<std::size_t>(*count) != rewrapped.size()) {
+    return make_error_code(errc::conflict);
+  }
+  for (const auto& key : rewrapped) {
+    auto changed = change_one(
+        *db, "UPDATE data_keys SET wrapped = ?2 WHERE id = ?1", [&](sqlite_statement& s) {
+          s.bind(1, std::int64_t{key.id}).bind(2, std::span<const std::uint8_t>(key.wrapped));
+        });
+    if (!changed) {
+      return changed.error() == errc::not_found ? make_error_code(errc::conflict) : changed.error();
+    }
+  }
+  auto meta = db->prepare("INSERT OR REPLACE INTO club_meta (name, value) VALUES (?1, ?2)");
+  if (!meta) {
+    return meta.error();
+  }
+  meta->bind(1, meta_name).bind(2, meta_value);
+  if (auto done = meta->run(); !done) {
+    return done;
+  }
+  if (auto committed = tx.commit(); !committed) {
+    return committed;
+  }
+  // The old wrapped keys are in the log's frames until a checkpoint: wipe them as a removal does.
+  // A reader that outlasts the wait leaves them for the next checkpoint, which is no worse than
+  // the rotation's promise (the old master key is what is gone).
+  [[maybe_unused]] auto wiped = db->wipe_log();
+  return {};
+}
+
+result<void> sqlite_store::remove_data_key(std::uint32_t id) {
+  auto db = acquire();
+  // The newest key is never removed: it is the one new values are sealed with.
+  auto removed = change_one(
+      *db, "DELETE FROM data_keys WHERE id = ?1 AND id < (SELECT max(id) FROM data_keys)",
+      [&](sqlite_statement& s) { s.bind(1, std::int64_t{id}); });
+  if (removed || removed.error() != errc::not_found) {
+    return removed;
+  }
+  // Gone, or kept because it is the newest: tell them apart.
+  auto exists = data_key(id);
+  if (exists) {
+    return make_error_code(errc::conflict);
+  }
+  return exists.error();
+}
+
 result<message_id> sqlite_store::add_message(std::string_view author, std::int64_t now,
                                              message_format format, const sealer& seal) {
   auto db = acquire();
@@ -280,6 +353,45 @@ result<void> sqlite_store::remove_message(message_id id) {
   // secure_delete zeroed the row in the pages the deletion wrote, but the log still holds the
   // pages as they were, sealed body included: copy the log into the database and empty it.
   return db->wipe_log();
+}
+
+result<std::vector<message_record>> sqlite_store::sealed_messages(std::optional<message_id> after,
+                                                                  std::size_t limit) {
+  auto db = acquire();
+  return query_all<message_record>(
+      *db,
+      "SELECT id, author, created_at, sealed, format FROM messages WHERE id > ?1 ORDER BY id "
+      "LIMIT ?2",
+      [&](sqlite_statement& s) {
+        s.bind(1, after ? after->value : INT64_MIN).bind(2, static_cast<std::int64_t>(limit));
+      },
+      read_message);
+}
+
+result<std::size_t> sqlite_store::reseal_messages(std::span<const resealed_message> batch) {
+  auto db = acquire();
+  write_transaction tx(*db);
+  if (auto begun = tx.begin(); !begun) {
+    return begun.error();
+  }
+  std::size_t replaced = 0;
+  for (const auto& row : batch) {
+    auto stmt = db->prepare("UPDATE messages SET sealed = ?3 WHERE id = ?1 AND sealed = ?2");
+    if (!stmt) {
+      return stmt.error();
+    }
+    stmt->bind(1, row.id.value)
+        .bind(2, std::span<const std::uint8_t>(row.expected))
+        .bind(3, std::span<const std::uint8_t>(row.replacement));
+    if (auto done = stmt->run(); !done) {
+      return done.error();
+    }
+    replaced += static_cast<std::size_t>(db->changes());
+  }
+  if (auto committed = tx.commit(); !committed) {
+    return committed.error();
+  }
+  return replaced;
 }
 
 result<std::vector<std::uint8_t>> sqlite_store::club_meta(std::string_view name) {
@@ -364,6 +476,43 @@ bool sqlite_store::integrity_ok() {
   }
   auto row = stmt->step();
   return row && *row && stmt->column_text(0) == "ok";
+}
+
+void sqlite_store::copy_to(const std::filesystem::path& target) {
+  // Made empty and private first: VACUUM INTO would create it with the umask's permissions.
+  const int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    throw std::runtime_error(target.string() + ": cannot create (it must not exist yet)");
+  }
+  ::close(fd);
+  const auto fail = [&](const std::string& why) {
+    std::error_code ignored;
+    std::filesystem::remove(target, ignored);
+    return std::runtime_error(target.string() + ": " + why);
+  };
+  {
+    auto db = acquire();
+    auto stmt = db->prepare("VACUUM INTO ?1");
+    if (!stmt) {
+      throw fail("cannot copy the database: " + stmt.error().message());
+    }
+    stmt->bind(1, std::string_view(target.string()));
+    if (auto done = stmt->run(); !done) {
+      throw fail("cannot copy the database: " + done.error().message());
+    }
+  }
+  // Durable before it is reported: the copy's bytes, then its name in the directory.
+  for (const auto& path :
+       {target, target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path()}) {
+    const int sync_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (sync_fd < 0 || ::fsync(sync_fd) != 0) {
+      if (sync_fd >= 0) {
+        ::close(sync_fd);
+      }
+      throw fail("cannot sync the copy to disk");
+    }
+    ::close(sync_fd);
+  }
 }
 
 }  // namespace hush::store

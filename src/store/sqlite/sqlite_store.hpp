@@ -51,6 +51,11 @@ class sqlite_store : public store {
   result<std::uint32_t> add_data_key(const sealer& wrap, std::int64_t now) override;
   result<data_key_record> newest_data_key() override;
   result<data_key_record> data_key(std::uint32_t id) override;
+  result<std::vector<data_key_record>> list_data_keys() override;
+  result<void> rewrap_data_keys(std::span<const data_key_record> rewrapped,
+                                std::string_view meta_name,
+                                std::span<const std::uint8_t> meta_value) override;
+  result<void> remove_data_key(std::uint32_t id) override;
 
   using message_store::add_message;
   result<message_id> add_message(std::string_view author, std::int64_t now, message_format format,
@@ -60,6 +65,9 @@ class sqlite_store : public store {
   result<std::vector<message_summary>> list_messages(std::optional<message_id> before,
                                                      std::size_t limit) override;
   result<void> remove_message(message_id id) override;
+  result<std::vector<message_record>> sealed_messages(std::optional<message_id> after,
+                                                      std::size_t limit) override;
+  result<std::size_t> reseal_messages(std::span<const resealed_message> batch) override;
 
   // token_store
   result<void> add_token(const token_record& token, std::span<const std::uint8_t> hash) override;
@@ -98,6 +106,12 @@ class sqlite_store : public store {
 
   // Runs PRAGMA integrity_check; true when SQLite answers "ok".
   bool integrity_ok();
+
+  // Writes a consistent copy of the whole database to `target` while others go on reading and
+  // writing (VACUUM INTO: one read transaction, so the copy is one moment of the database, never
+  // a torn one; free pages, and with them removed rows, are left behind). `target` must not
+  // exist; it is created 0600. Throws std::runtime_error naming the file (CLI only).
+  void copy_to(const std::filesystem::path& target);
 
  private:
   class lease;

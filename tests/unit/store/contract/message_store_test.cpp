@@ -155,4 +155,85 @@ TEST_P(MessageStoreContract, DataKeys) {
   EXPECT_EQ(db.newest_data_key().value().id, two);
 }
 
+TEST_P(MessageStoreContract, DataKeysAreListedAndRewrappedTogetherWithTheCheck) {
+  EXPECT_TRUE(db.list_data_keys().value().empty());
+  const auto one = db.add_data_key(fixed_value({1}), 1).value();
+  const auto two = db.add_data_key(fixed_value({2}), 2).value();
+  auto keys = db.list_data_keys().value();
+  ASSERT_EQ(keys.size(), 2U);
+  EXPECT_EQ(keys[0].id, one);
+  EXPECT_EQ(keys[1].id, two);
+
+  keys[0].wrapped = {11};
+  keys[1].wrapped = {12};
+  const std::vector<std::uint8_t> check{7, 7};
+  ASSERT_TRUE(db.rewrap_data_keys(keys, "key_check", check));
+  EXPECT_EQ(db.data_key(one).value().wrapped, std::vector<std::uint8_t>{11});
+  EXPECT_EQ(db.data_key(two).value().wrapped, std::vector<std::uint8_t>{12});
+  EXPECT_EQ(db.club_meta("key_check").value(), check);
+
+  // A key added meanwhile (or one named that is not there): nothing changes.
+  const auto three = db.add_data_key(fixed_value({3}), 3).value();
+  keys[0].wrapped = {21};
+  EXPECT_EQ(db.rewrap_data_keys(keys, "key_check", std::vector<std::uint8_t>{8}).error(),
+            errc::conflict);
+  EXPECT_EQ(db.data_key(one).value().wrapped, std::vector<std::uint8_t>{11});
+  EXPECT_EQ(db.club_meta("key_check").value(), check);
+  auto wrong = db.list_data_keys().value();
+  wrong[2].id = three + 1;
+  EXPECT_EQ(db.rewrap_data_keys(wrong, "key_check", std::vector<std::uint8_t>{8}).error(),
+            errc::conflict);
+  EXPECT_EQ(db.data_key(three).value().wrapped, std::vector<std::uint8_t>{3});
+  EXPECT_EQ(db.club_meta("key_check").value(), check);
+}
+
+TEST_P(MessageStoreContract, AnOldDataKeyCanBeRemovedButNotTheNewest) {
+  const auto one = db.add_data_key(fixed_value({1}), 1).value();
+  EXPECT_EQ(db.remove_data_key(one).error(), errc::conflict);
+  const auto two = db.add_data_key(fixed_value({2}), 2).value();
+  ASSERT_TRUE(db.remove_data_key(one));
+  EXPECT_EQ(db.data_key(one).error(), errc::not_found);
+  EXPECT_EQ(db.remove_data_key(one).error(), errc::not_found);
+  EXPECT_EQ(db.remove_data_key(two).error(), errc::conflict);
+  // Ids keep growing past a removed key.
+  EXPECT_GT(db.add_data_key(fixed_value({3}), 3).value(), two);
+}
+
+TEST_P(MessageStoreContract, SealedMessagesArePagedOldestFirst) {
+  std::vector<message_id> ids;
+  for (std::uint8_t i = 0; i < 5; ++i) {
+    ids.push_back(db.add_message("a", i, fixed_value({i})).value());
+  }
+  ASSERT_TRUE(db.remove_message(ids[2]));
+  const auto first = db.sealed_messages(std::nullopt, 2).value();
+  ASSERT_EQ(first.size(), 2U);
+  EXPECT_EQ(first[0].id, ids[0]);
+  EXPECT_EQ(first[0].sealed, std::vector<std::uint8_t>{0});
+  EXPECT_EQ(first[1].id, ids[1]);
+  const auto second = db.sealed_messages(first.back().id, 2).value();
+  ASSERT_EQ(second.size(), 2U);
+  EXPECT_EQ(second[0].id, ids[3]);
+  EXPECT_EQ(second[1].id, ids[4]);
+  EXPECT_EQ(second[1].author, "a");
+  EXPECT_TRUE(db.sealed_messages(second.back().id, 2).value().empty());
+}
+
+TEST_P(MessageStoreContract, ResealingReplacesOnlyWhatIsStillExpected) {
+  const auto a = db.add_message("a", 1, fixed_value({1})).value();
+  const auto b = db.add_message("b", 2, fixed_value({2})).value();
+  const auto c = db.add_message("c", 3, fixed_value({3})).value();
+  ASSERT_TRUE(db.remove_message(c));
+  const std::vector<resealed_message> batch{
+      {a, {1}, {10}},
+      {b, {9}, {20}},  // changed meanwhile: left alone
+      {c, {3}, {30}},  // removed meanwhile: not brought back
+  };
+  EXPECT_EQ(db.reseal_messages(batch).value(), 1U);
+  EXPECT_EQ(db.message(a).value().sealed, std::vector<std::uint8_t>{10});
+  EXPECT_EQ(db.message(a).value().author, "a");
+  EXPECT_EQ(db.message(b).value().sealed, std::vector<std::uint8_t>{2});
+  EXPECT_EQ(db.message(c).error(), errc::not_found);
+  EXPECT_EQ(db.reseal_messages({}).value(), 0U);
+}
+
 }  // namespace hush::store::contract

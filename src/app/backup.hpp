@@ -1,0 +1,54 @@
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "app/club_dir.hpp"
+#include "app/master_key.hpp"
+
+namespace hush::app {
+
+// What a backup made by make_backup holds, for the lines the CLI prints.
+struct backup_summary {
+  bool with_keys = false;
+  std::size_t bytes = 0;
+};
+
+// Writes a backup of the club to `file` (which must not exist) while the server may be running:
+// a consistent copy of the database (one read transaction; never torn), the config, the
+// certificates and the CRL. With a `keys_passphrase` it also holds master.key, ca.key and
+// server.key, sealed together under that passphrase (crypto::passphrase: Argon2id and
+// XChaCha20-Poly1305); without one it holds no key at all. The file is 0600 and appears whole
+// (written beside it, then renamed). Throws std::runtime_error with a one-line reason.
+backup_summary make_backup(const club_paths& paths, const std::filesystem::path& file,
+                           const passphrase_ptr& keys_passphrase);
+
+// True if the backup carries sealed keys (it was made with --with-keys). Throws
+// std::runtime_error if it is not a hush backup.
+bool backup_has_keys(const std::filesystem::path& file);
+
+// Where a restore takes its keys from: the backup itself (opened with `backup_passphrase`), or a
+// directory holding master.key, ca.key and server.key as a data directory does (a copy kept
+// apart from the backup).
+struct restore_keys {
+  passphrase_ptr backup_passphrase;
+  std::optional<std::filesystem::path> keys_dir;
+};
+
+// What restore_backup made, for the lines the CLI prints.
+struct restore_summary {
+  std::filesystem::path dir;
+  // Set when hush.toml names keys.master_key_file: the key was checked, not written; it belongs
+  // at this path.
+  std::optional<std::filesystem::path> master_key_elsewhere;
+};
+
+// Makes a new club in `target` from a backup: refuses a target that exists and is not an empty
+// directory; builds the club beside it and renames it into place only once the database passes
+// its integrity check and the master key opens every data key. Throws std::runtime_error with a
+// one-line reason (a wrong passphrase says so).
+restore_summary restore_backup(const std::filesystem::path& file, const club_paths& target,
+                               const restore_keys& keys);
+
+}  // namespace hush::app

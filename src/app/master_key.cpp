@@ -1,0 +1,160 @@
+#include "app/master_key.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <stdexcept>
+#include <unistd.h>
+
+#include "app/club_dir.hpp"
+#include "core/error.hpp"
+#include "core/files.hpp"
+#include "crypto/envelope.hpp"
+#include "crypto/passphrase.hpp"
+
+namespace hush::app {
+namespace {
+
+constexpr std::string_view credentials_prefix = "$CREDENTIALS_DIRECTORY/";
+// The associated data of a sealed master key: it opens as nothing else.
+constexpr std::string_view sealed_key_context = "hush/sealed-master-key/v1";
+constexpr mode_t private_file = 0600;
+
+secret_string read_line_from(int fd, const std::string& what) {
+  std::string line;
+  line.reserve(max_passphrase_bytes);
+  for (std::size_t i = 0; i <= max_passphrase_bytes; ++i) {
+    char c = 0;
+    const ssize_t got = ::read(fd, &c, 1);
+    if (got < 0 && errno == EINTR) {
+      continue;
+    }
+    if (got <= 0 || c == '\n') {
+      break;
+    }
+    line.push_back(c);
+  }
+  if (line.size() > max_passphrase_bytes) {
+    secure_zero(line.data(), line.size());
+    throw std::runtime_error(what + ": passphrase longer than " +
+                             std::to_string(max_passphrase_bytes) + " bytes");
+  }
+  if (!line.empty() && line.back() == '\r') {
+    line.pop_back();
+  }
+  secret_string secret(std::move(line));
+  if (secret.view().size() < crypto::passphrase::min_passphrase_size) {
+    throw std::runtime_error(what + ": passphrase must be at least " +
+                             std::to_string(crypto::passphrase::min_passphrase_size) +
+                             " characters (one line on standard input)");
+  }
+  return secret;
+}
+
+}  // namespace
+
+std::filesystem::path master_key_path(const club_paths& paths, const config::config& cfg) {
+  const std::string& configured = cfg.master_key_file;
+  if (configured.empty()) {
+    return paths.master_key();
+  }
+  if (configured.starts_with(credentials_prefix)) {
+    const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
+    if (dir == nullptr || *dir == '\0') {
+      throw std::runtime_error(
+          "keys.master_key_file names $CREDENTIALS_DIRECTORY, which is not set (run under "
+          "systemd with LoadCredential=, or name the file itself)");
+    }
+    return std::filesystem::path(dir) / configured.substr(credentials_prefix.size());
+  }
+  return configured;
+}
+
+std::filesystem::path next_key_path(const std::filesystem::path& key_file) {
+  auto next = key_file;
+  next += ".next";
+  return next;
+}
+
+bool is_sealed(const std::filesystem::path& key_file) {
+  const auto bytes = files::read_secret(key_file);
+  return crypto::passphrase::looks_sealed(bytes.span());
+}
+
+locked_bytes read_master_key(const std::filesystem::path& key_file,
+                             const passphrase_ptr& passphrase) {
+  auto bytes = files::read_secret(key_file);
+  if (!crypto::passphrase::looks_sealed(bytes.span())) {
+    if (bytes.size() != crypto::envelope::key_size) {
+      throw std::runtime_error(key_file.string() + ": not a " +
+                               std::to_string(crypto::envelope::key_size) +
+                               "-byte key, nor a sealed one");
+    }
+    // Into locked memory at once; the file-read buffer is zeroed when it goes.
+    return locked_bytes::copy_of(bytes.span());
+  }
+  if (!passphrase) {
+    throw std::runtime_error(key_file.string() +
+                             ": the master key is sealed under a passphrase; start with hush "
+                             "serve --unseal-stdin, or give the passphrase on the descriptor "
+                             "named by HUSH_UNSEAL_FD");
+  }
+  auto opened = crypto::passphrase::open(passphrase->view(), bytes.span(), sealed_key_context);
+  if (!opened) {
+    throw std::runtime_error(key_file.string() +
+                             (opened.error() == errc::crypto_failure
+                                  ? ": wrong passphrase (or the sealed key was altered)"
+                                  : ": not a sealed master key hush can open"));
+  }
+  if (opened->size() != crypto::envelope::key_size) {
+    throw std::runtime_error(key_file.string() + ": the sealed value is not a master key");
+  }
+  return locked_bytes::copy_of(opened->span());
+}
+
+void write_master_key(const std::filesystem::path& key_file, std::span<const std::uint8_t> key,
+                      const passphrase_ptr& passphrase) {
+  if (!passphrase) {
+    files::write_new(key_file, {reinterpret_cast<const char*>(key.data()), key.size()},
+                     private_file);
+    return;
+  }
+  auto sealed = crypto::passphrase::seal(passphrase->view(), key, sealed_key_context);
+  if (!sealed) {
+    throw std::runtime_error(key_file.string() +
+                             ": cannot seal the master key: " + sealed.error().message());
+  }
+  files::write_new(key_file, {reinterpret_cast<const char*>(sealed->data()), sealed->size()},
+                   private_file);
+}
+
+void rename_into_place(const std::filesystem::path& from, const std::filesystem::path& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) {
+    throw std::runtime_error(from.string() + ": cannot rename to " + to.string() + ": " +
+                             std::strerror(errno));
+  }
+  // The rename is durable before anyone is told the rotation is done.
+  files::sync_directory(to.parent_path());
+}
+
+passphrase_ptr passphrase_from_environment() {
+  const char* fd_text = std::getenv("HUSH_UNSEAL_FD");
+  if (fd_text == nullptr || *fd_text == '\0') {
+    return nullptr;
+  }
+  char* end = nullptr;
+  const long fd = std::strtol(fd_text, &end, 10);
+  if (*end != '\0' || fd < 0 || fd > 1024) {
+    throw std::runtime_error("HUSH_UNSEAL_FD must be a file descriptor number, not \"" +
+                             std::string(fd_text) + "\"");
+  }
+  return std::make_shared<const secret_string>(
+      read_line_from(static_cast<int>(fd), "HUSH_UNSEAL_FD"));
+}
+
+passphrase_ptr passphrase_from_stdin(const std::string& what) {
+  return std::make_shared<const secret_string>(read_line_from(STDIN_FILENO, what));
+}
+
+}  // namespace hush::app
