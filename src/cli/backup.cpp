@@ -8,6 +8,7 @@
 
 #include "app/club_dir.hpp"
 #include "cli/commands.hpp"
+#include "cli/options.hpp"
 
 namespace hush::cli {
 namespace {
@@ -27,7 +28,7 @@ struct restore_options {
 };
 
 void run_backup(const backup_options& options) {
-  const auto paths = app::resolve_dir(options.dir);
+  const auto paths = club_dir(options.dir);
   app::passphrase_ptr passphrase;
   if (options.with_keys) {
     passphrase = app::passphrase_from_stdin("hush backup --with-keys");
@@ -47,7 +48,7 @@ void run_backup(const backup_options& options) {
 }
 
 void run_restore(const restore_options& options) {
-  const auto target = app::resolve_dir(options.dir);
+  const auto target = club_dir(options.dir);
   app::restore_keys keys;
   if (!options.keys_dir.empty()) {
     keys.keys_dir = fs::path(options.keys_dir);
@@ -71,7 +72,7 @@ void add_backup(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "backup", "Write a consistent copy of the club to FILE, while the server may be running");
   cmd->add_option("FILE", options->file, "The backup file to write (must not exist)")->required();
-  cmd->add_option("--dir", options->dir, "Club directory (default $HUSH_DIR or ./hush-data)");
+  add_dir_option(*cmd, options->dir);
   cmd->add_flag("--with-keys", options->with_keys,
                 "Also hold the keys, sealed under a passphrase read from stdin (one line)");
   cmd->callback([options] { run_backup(*options); });
@@ -79,9 +80,8 @@ void add_backup(CLI::App& app) {
   auto restore = std::make_shared<restore_options>();
   auto* rcmd = app.add_subcommand("restore", "Make a new club from a backup FILE");
   rcmd->add_option("FILE", restore->file, "The backup file (from hush backup)")->required();
-  rcmd->add_option("--dir", restore->dir,
-                   "The new club's directory, which must not exist or be empty (default "
-                   "$HUSH_DIR or ./hush-data)");
+  // The new club's directory, which must not exist or be empty.
+  add_dir_option(*rcmd, restore->dir);
   rcmd->add_option("--keys", restore->keys_dir,
                    "For a backup without keys: a directory with the club's master.key, ca.key "
                    "and server.key");

@@ -4,10 +4,16 @@
 #include <stdexcept>
 #include <sys/stat.h>
 
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
 #include "app/club_ca.hpp"
 #include "app/club_dir.hpp"
+#include "cli/certificates.hpp"
 #include "cli/commands.hpp"
+#include "cli/options.hpp"
 #include "cli/terminal.hpp"
+#include "cli/usage.hpp"
 #include "core/clock.hpp"
 #include "core/files.hpp"
 #include "pki/pki.hpp"
@@ -27,6 +33,7 @@ struct revoke_options {
 
 struct list_options {
   std::string dir;
+  bool json = false;
 };
 
 struct sign_options {
@@ -38,9 +45,10 @@ struct sign_options {
 
 void run_crl(const crl_options& options) {
   if (options.days < 1 || options.days > pki::crl_validity_days) {
-    throw std::runtime_error("--days must be 1 to " + std::to_string(pki::crl_validity_days));
+    throw usage_error("--days must be 1 to " + std::to_string(pki::crl_validity_days) + ", not " +
+                      std::to_string(options.days));
   }
-  const auto paths = app::resolve_dir(options.dir);
+  const auto paths = club_dir(options.dir);
   auto club = app::open_club(paths);
   if (auto published = club->domain->publish_revocations(options.days); !published) {
     throw std::runtime_error(paths.ca_crl().string() + ": not rewritten");
@@ -52,21 +60,16 @@ void run_crl(const crl_options& options) {
 }
 
 void run_list(const list_options& options) {
-  auto club = app::open_club(app::resolve_dir(options.dir));
+  auto club = app::open_club(club_dir(options.dir));
   auto certs = club->domain->list_certs();
   if (!certs) {
     throw std::runtime_error(explain(certs.error(), "certificates"));
   }
-  for (const auto& c : *certs) {
-    std::cout << c.serial << "\t" << store::to_string(c.kind) << "\t" << c.names << "\t"
-              << format_utc(c.expires_at) << "\t"
-              << (c.revoked() ? "revoked " + format_utc(c.revoked_at) : std::string("valid"))
-              << "\n";
-  }
+  print_certificates(*certs, options.json);
 }
 
 void run_sign(const sign_options& options) {
-  const auto paths = app::resolve_dir(options.dir);
+  const auto paths = club_dir(options.dir);
   if (!options.out.empty()) {
     // Checked before anything is signed or recorded: never over a file.
     std::error_code ec;
@@ -94,12 +97,40 @@ void run_sign(const sign_options& options) {
 
 }  // namespace
 
+void print_certificates(const std::vector<store::issued_cert_record>& certs, bool json) {
+  if (json) {
+    boost::json::array items;
+    for (const auto& c : certs) {
+      boost::json::object item{{"serial", c.serial},
+                               {"kind", store::to_string(c.kind)},
+                               {"names", c.names},
+                               {"issued", format_utc(c.issued_at)},
+                               {"expires", format_utc(c.expires_at)}};
+      if (c.revoked()) {
+        item["revoked"] = format_utc(c.revoked_at);
+      } else {
+        item["revoked"] = nullptr;
+      }
+      items.push_back(std::move(item));
+    }
+    print_json({{"certificates", std::move(items)}});
+    return;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& c : certs) {
+    rows.push_back({c.serial, std::string(store::to_string(c.kind)), c.names,
+                    format_utc(c.expires_at),
+                    c.revoked() ? "revoked " + format_utc(c.revoked_at) : std::string("valid")});
+  }
+  print_table({"SERIAL", "KIND", "NAMES", "EXPIRES", "STATUS"}, rows);
+}
+
 void revoke_certificate(const std::string& dir, const std::string& serial_text) {
   const auto serial = pki::canonical_serial(serial_text);
   if (serial.empty()) {
-    throw std::runtime_error("\"" + serial_text + "\" is not a certificate serial (hex)");
+    throw usage_error("\"" + serial_text + "\" is not a certificate serial (hex digits)");
   }
-  const auto paths = app::resolve_dir(dir);
+  const auto paths = club_dir(dir);
   auto club = app::open_club(paths);
   if (auto revoked = club->domain->revoke_cert(serial); !revoked) {
     throw std::runtime_error(explain(revoked.error(), "certificate " + serial));
@@ -116,7 +147,7 @@ void add_ca(CLI::App& app) {
   auto crl = std::make_shared<crl_options>();
   auto* crl_cmd =
       group->add_subcommand("crl", "Rewrite ca.crl (DER) listing every revoked certificate");
-  crl_cmd->add_option("--dir", crl->dir, "Club directory (default $HUSH_DIR or ./hush-data)");
+  add_dir_option(*crl_cmd, crl->dir);
   crl_cmd->add_option(
       "--days", crl->days,
       "Validity in days (default and most " + std::to_string(pki::crl_validity_days) + ")");
@@ -126,24 +157,27 @@ void add_ca(CLI::App& app) {
   auto* revoke_cmd = group->add_subcommand(
       "revoke",
       "Revoke any certificate the CA issued (member, server, signed CSR); rewrite ca.crl");
-  revoke_cmd->add_option("--dir", revoke->dir, "Club directory (default $HUSH_DIR or ./hush-data)");
+  add_dir_option(*revoke_cmd, revoke->dir);
   revoke_cmd->add_option("serial", revoke->serial, "The certificate's serial (hex)")->required();
   revoke_cmd->callback([revoke] { revoke_certificate(revoke->dir, revoke->serial); });
 
   auto list = std::make_shared<list_options>();
   auto* list_cmd = group->add_subcommand(
       "list", "List every certificate the CA issued: serial, kind, names, expiry, revocation");
-  list_cmd->add_option("--dir", list->dir, "Club directory (default $HUSH_DIR or ./hush-data)");
+  add_dir_option(*list_cmd, list->dir);
+  add_json_flag(*list_cmd, list->json);
   list_cmd->callback([list] { run_list(*list); });
 
   auto sign = std::make_shared<sign_options>();
   auto* sign_cmd = group->add_subcommand(
       "sign", "Sign a CSR as a server certificate; only its host names are taken from it");
-  sign_cmd->add_option("--dir", sign->dir, "Club directory (default $HUSH_DIR or ./hush-data)");
+  add_dir_option(*sign_cmd, sign->dir);
   sign_cmd->add_option("csr", sign->csr, "CSR file (PEM), or - for standard input")->required();
-  sign_cmd->add_option(
-      "--days", sign->days,
-      "Validity in days (default and most " + std::to_string(pki::max_server_validity_days) + ")");
+  sign_cmd
+      ->add_option("--days", sign->days,
+                   "Validity in days (default and most " +
+                       std::to_string(pki::max_server_validity_days) + ")")
+      ->check(CLI::Range(1, pki::max_server_validity_days));
   sign_cmd->add_option("--out", sign->out,
                        "Write the certificate here (never over a file) instead of stdout");
   sign_cmd->callback([sign] { run_sign(*sign); });

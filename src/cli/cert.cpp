@@ -6,6 +6,7 @@
 #include "app/club_ca.hpp"
 #include "app/club_dir.hpp"
 #include "cli/commands.hpp"
+#include "cli/options.hpp"
 #include "cli/terminal.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
@@ -21,7 +22,7 @@ struct renew_options {
 };
 
 void run_renew(const renew_options& options) {
-  const auto paths = app::resolve_dir(options.dir);
+  const auto paths = club_dir(options.dir);
   auto club = app::open_club(paths);
   const auto ca = app::read_ca(paths);
   // The key is read only to be sure it is still a private file of ours before it is replaced.
@@ -73,10 +74,12 @@ void add_cert(CLI::App& app) {
   auto renew = std::make_shared<renew_options>();
   auto* renew_cmd = group->add_subcommand(
       "renew", "Re-issue server.pem and server.key for the same hosts, with a fresh key");
-  renew_cmd->add_option("--dir", renew->dir, "Club directory (default $HUSH_DIR or ./hush-data)");
-  renew_cmd->add_option(
-      "--days", renew->days,
-      "Validity in days (default and most " + std::to_string(pki::max_server_validity_days) + ")");
+  add_dir_option(*renew_cmd, renew->dir);
+  renew_cmd
+      ->add_option("--days", renew->days,
+                   "Validity in days (default and most " +
+                       std::to_string(pki::max_server_validity_days) + ")")
+      ->check(CLI::Range(1, pki::max_server_validity_days));
   renew_cmd->callback([renew] { run_renew(*renew); });
 }
 

@@ -6,8 +6,15 @@
 
 namespace hush::cli {
 
+// The whole command line: registers every command, parses argv and runs the command named.
+// Returns the exit status: 0 done, 2 a usage error (an unknown command or option, a bad value, a
+// group without its command: nothing was done), each with one line on stderr that says what to
+// do. A runtime failure throws std::exception with a one-line reason (main prints it, exit 1).
+int run(int argc, char** argv);
+
 // Each adds one command (or command group) to the application. Commands report failure by
-// throwing std::runtime_error with a one-line reason; main prints it and exits non-zero.
+// throwing cli::usage_error (cli/usage.hpp) for a command line that is wrong, std::runtime_error
+// with a one-line reason for anything else.
 void add_init(CLI::App& app);
 void add_serve(CLI::App& app);
 void add_member(CLI::App& app);

@@ -6,6 +6,7 @@
 
 #include "app/club_dir.hpp"
 #include "cli/commands.hpp"
+#include "cli/options.hpp"
 #include "config/config.hpp"
 #include "core/clock.hpp"
 #include "core/files.hpp"
@@ -58,7 +59,7 @@ void check_expiry(report& r, const std::string& what, std::int64_t not_after, st
 }
 
 void run_doctor(const doctor_options& options) {
-  const auto paths = app::resolve_dir(options.dir);
+  const auto paths = club_dir(options.dir);
   if (!std::filesystem::is_directory(paths.dir)) {
     throw std::runtime_error(paths.dir.string() + ": no club here (run hush init first)");
   }
@@ -166,7 +167,7 @@ void add_doctor(CLI::App& app) {
   auto options = std::make_shared<doctor_options>();
   auto* cmd = app.add_subcommand(
       "doctor", "Check a club: permissions, config, keys, certificates, CRL; exit 1 on a FAIL");
-  cmd->add_option("--dir", options->dir, "Club directory (default $HUSH_DIR or ./hush-data)");
+  add_dir_option(*cmd, options->dir);
   cmd->callback([options] { run_doctor(*options); });
 }
 

@@ -8,6 +8,7 @@
 #include "app/club_ca.hpp"
 #include "app/club_dir.hpp"
 #include "cli/commands.hpp"
+#include "cli/options.hpp"
 #include "cli/terminal.hpp"
 #include "config/config.hpp"
 #include "core/files.hpp"
@@ -64,7 +65,7 @@ void refuse_existing(const fs::path& dir) {
 }
 
 void run_init(const init_options& options) {
-  const auto target = app::resolve_dir(options.dir);
+  const auto target = club_dir(options.dir);
   refuse_existing(target.dir);
 
   // Everything is made in a sibling directory and renamed into place at the end, so a failure
@@ -138,7 +139,7 @@ void run_init(const init_options& options) {
 void add_init(CLI::App& app) {
   auto options = std::make_shared<init_options>();
   auto* cmd = app.add_subcommand("init", "Create a club: CA, server certificate, keys, database");
-  cmd->add_option("--dir", options->dir, "Club directory (default $HUSH_DIR or ./hush-data)");
+  add_dir_option(*cmd, options->dir);
   cmd->add_option("--host", options->hosts,
                   "Extra host name or IP address for the server certificate (repeatable)");
   cmd->callback([options] { run_init(*options); });

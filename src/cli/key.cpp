@@ -6,6 +6,7 @@
 #include "app/club_dir.hpp"
 #include "app/keys.hpp"
 #include "cli/commands.hpp"
+#include "cli/options.hpp"
 
 namespace hush::cli {
 namespace {
@@ -28,7 +29,7 @@ app::passphrase_ptr unseal(const key_options& options) {
 }
 
 void run_rotate(const key_options& options) {
-  const auto paths = app::resolve_dir(options.dir);
+  const auto paths = club_dir(options.dir);
   if (!options.data) {
     app::rotate_master_key(paths, unseal(options));
     std::cout << "Rotated the master key: every data key is rewrapped under a new one, and the "
@@ -63,7 +64,7 @@ void add_key(CLI::App& app) {
       "rotate",
       "A new master key (every data key rewrapped), or with --data a new data key "
       "(every message re-sealed); online");
-  cmd->add_option("--dir", rotate->dir, "Club directory (default $HUSH_DIR or ./hush-data)");
+  add_dir_option(*cmd, rotate->dir);
   cmd->add_flag("--data", rotate->data,
                 "Rotate the data key instead: re-seal every message in batches; run it again "
                 "to resume after an interruption");
@@ -78,9 +79,9 @@ void add_key(CLI::App& app) {
   auto seal = std::make_shared<key_options>();
   auto* scmd = group->add_subcommand(
       "seal", "Seal the master key file under a passphrase read from stdin (one line)");
-  scmd->add_option("--dir", seal->dir, "Club directory (default $HUSH_DIR or ./hush-data)");
+  add_dir_option(*scmd, seal->dir);
   scmd->callback([seal] {
-    const auto paths = app::resolve_dir(seal->dir);
+    const auto paths = club_dir(seal->dir);
     app::seal_master_key(paths, app::passphrase_from_stdin("hush key seal"));
     std::cout << "Sealed the master key under your passphrase; start the server with hush serve "
                  "--unseal-stdin\n";
@@ -89,9 +90,9 @@ void add_key(CLI::App& app) {
   auto unseal_opts = std::make_shared<key_options>();
   auto* ucmd = group->add_subcommand(
       "unseal", "Store the master key unsealed again (its passphrase read from stdin)");
-  ucmd->add_option("--dir", unseal_opts->dir, "Club directory (default $HUSH_DIR or ./hush-data)");
+  add_dir_option(*ucmd, unseal_opts->dir);
   ucmd->callback([unseal_opts] {
-    const auto paths = app::resolve_dir(unseal_opts->dir);
+    const auto paths = club_dir(unseal_opts->dir);
     app::unseal_master_key(paths, app::passphrase_from_stdin("hush key unseal"));
     std::cout << "The master key is stored unsealed again\n";
   });

@@ -4,11 +4,18 @@
 #include <stdexcept>
 #include <sys/stat.h>
 
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
 #include "app/club_dir.hpp"
+#include "cli/certificates.hpp"
 #include "cli/commands.hpp"
+#include "cli/options.hpp"
 #include "cli/terminal.hpp"
+#include "cli/usage.hpp"
 #include "club/club.hpp"
 #include "core/clock.hpp"
+#include "core/error.hpp"
 #include "core/files.hpp"
 #include "crypto/random.hpp"
 #include "pki/pki.hpp"
@@ -21,7 +28,26 @@ struct member_options {
   std::string name;
   std::string role = "reader";
   bool password_stdin = false;
+  bool json = false;
 };
+
+constexpr const char* name_rule = "a member name is 1 to 64 of the characters A-Z a-z 0-9 . _ -";
+
+// Checked before the club is opened: a name no member can have is a usage error.
+void require_member_name(const std::string& name) {
+  if (!club::valid_member_name(name)) {
+    throw usage_error(name_rule + std::string(", not \"") + name + "\"");
+  }
+}
+
+store::role parsed_role(const std::string& text) {
+  store::role r{};
+  if (!store::parse_role(text, r)) {
+    // role_validator() has refused it already; this is the same rule, for safety.
+    throw usage_error("a role is reader, poster or admin, not \"" + text + "\"");
+  }
+  return r;
+}
 
 struct cert_options {
   std::string dir;
@@ -46,14 +72,9 @@ secret_string new_password(const member_options& options, bool& generated) {
 }
 
 void run_add(const member_options& options) {
-  store::role r{};
-  if (!store::parse_role(options.role, r)) {
-    throw std::runtime_error("role must be reader, poster or admin, not \"" + options.role + "\"");
-  }
-  if (!club::valid_member_name(options.name)) {
-    throw std::runtime_error("a member name is 1 to 64 of the characters A-Z a-z 0-9 . _ -");
-  }
-  auto club = app::open_club(app::resolve_dir(options.dir));
+  const auto r = parsed_role(options.role);
+  require_member_name(options.name);
+  auto club = app::open_club(club_dir(options.dir));
   bool generated = false;
   const auto password = new_password(options, generated);
   if (auto added = club->domain->add_member(options.name, r, password.view()); !added) {
@@ -67,19 +88,62 @@ void run_add(const member_options& options) {
 }
 
 void run_list(const member_options& options) {
-  auto club = app::open_club(app::resolve_dir(options.dir));
+  auto club = app::open_club(club_dir(options.dir));
   auto members = club->domain->list_members();
   if (!members) {
     throw std::runtime_error(explain(members.error(), "members"));
   }
-  for (const auto& m : *members) {
-    std::cout << m.name << "\t" << store::to_string(m.member_role) << "\t"
-              << format_utc(m.created_at) << "\n";
+  if (options.json) {
+    boost::json::array items;
+    for (const auto& m : *members) {
+      items.push_back({{"name", m.name},
+                       {"role", store::to_string(m.member_role)},
+                       {"created", format_utc(m.created_at)}});
+    }
+    print_json({{"members", std::move(items)}});
+    return;
   }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& m : *members) {
+    rows.push_back(
+        {m.name, std::string(store::to_string(m.member_role)), format_utc(m.created_at)});
+  }
+  print_table({"NAME", "ROLE", "CREATED"}, rows);
+}
+
+void run_role(const member_options& options) {
+  const auto r = parsed_role(options.role);
+  require_member_name(options.name);
+  auto club = app::open_club(club_dir(options.dir));
+  const auto old = club->domain->set_role(options.name, r);
+  if (!old) {
+    if (old.error() == errc::conflict) {
+      throw std::runtime_error("member " + options.name +
+                               ": is the club's last admin and stays one; make another member "
+                               "admin first (hush member role NAME admin)");
+    }
+    throw std::runtime_error(explain(old.error(), "member " + options.name));
+  }
+  if (*old == r) {
+    std::cout << "Member \"" << options.name << "\" is already " << store::to_string(r) << "\n";
+    return;
+  }
+  std::cout << "Changed the role of \"" << options.name << "\" from " << store::to_string(*old)
+            << " to " << store::to_string(r) << "\n";
+}
+
+void run_certs(const member_options& options) {
+  require_member_name(options.name);
+  auto club = app::open_club(club_dir(options.dir));
+  auto certs = club->domain->member_certs(options.name);
+  if (!certs) {
+    throw std::runtime_error(explain(certs.error(), "member " + options.name));
+  }
+  print_certificates(*certs, options.json);
 }
 
 void run_remove(const member_options& options) {
-  auto club = app::open_club(app::resolve_dir(options.dir));
+  auto club = app::open_club(club_dir(options.dir));
   // Their certificates are revoked with them, and ca.crl rewritten to say so.
   if (auto removed = club->domain->remove_member(options.name); !removed) {
     throw std::runtime_error(explain(removed.error(), "member " + options.name));
@@ -89,12 +153,10 @@ void run_remove(const member_options& options) {
 
 void run_issue_cert(const cert_options& options) {
   namespace fs = std::filesystem;
-  if (!club::valid_member_name(options.name)) {
-    throw std::runtime_error("a member name is 1 to 64 of the characters A-Z a-z 0-9 . _ -");
-  }
+  require_member_name(options.name);
   if (options.days < 1 || options.days > pki::max_client_validity_days) {
-    throw std::runtime_error("--days must be 1 to " +
-                             std::to_string(pki::max_client_validity_days));
+    throw usage_error("--days must be 1 to " + std::to_string(pki::max_client_validity_days) +
+                      ", not " + std::to_string(options.days));
   }
   const fs::path out(options.out_dir);
   const fs::path key_path = out / (options.name + ".key");
@@ -110,7 +172,7 @@ void run_issue_cert(const cert_options& options) {
       throw std::runtime_error(path.string() + " already exists; refusing to overwrite it");
     }
   }
-  const auto paths = app::resolve_dir(options.dir);
+  const auto paths = club_dir(options.dir);
   auto club = app::open_club(paths);
   // Recorded (by the use case) before any file exists, so that every certificate that leaves
   // this command can be found and revoked.
@@ -139,12 +201,12 @@ void run_cert(const cert_options& options) {
   } else if (!options.name.empty()) {
     run_issue_cert(options);
   } else {
-    throw std::runtime_error("member cert needs a member NAME, or --revoke SERIAL");
+    throw usage_error("member cert needs a member NAME, or --revoke SERIAL");
   }
 }
 
 void run_passwd(const member_options& options) {
-  auto club = app::open_club(app::resolve_dir(options.dir));
+  auto club = app::open_club(club_dir(options.dir));
   if (!club->domain->find_member(options.name)) {
     throw std::runtime_error("member " + options.name + ": not found");
   }
@@ -166,14 +228,18 @@ void add_member(CLI::App& app) {
   auto* group = app.add_subcommand("member", "Manage the club's members");
   group->require_subcommand(1);
   const auto with_dir = [](CLI::App* cmd, member_options& options) {
-    cmd->add_option("--dir", options.dir, "Club directory (default $HUSH_DIR or ./hush-data)");
+    add_dir_option(*cmd, options.dir);
+  };
+  const auto with_name = [](CLI::App* cmd, member_options& options) {
+    cmd->add_option("name", options.name, "Member name")->required();
   };
 
   auto add = std::make_shared<member_options>();
   auto* add_cmd = group->add_subcommand("add", "Add a member");
   with_dir(add_cmd, *add);
-  add_cmd->add_option("name", add->name, "Member name")->required();
-  add_cmd->add_option("--role", add->role, "reader, poster or admin (default reader)");
+  with_name(add_cmd, *add);
+  add_cmd->add_option("--role", add->role, "reader, poster or admin (default reader)")
+      ->check(role_validator());
   add_cmd->add_flag("--password-stdin", add->password_stdin,
                     "Read the password from stdin instead of generating one");
   add_cmd->callback([add] { run_add(*add); });
@@ -181,18 +247,19 @@ void add_member(CLI::App& app) {
   auto list = std::make_shared<member_options>();
   auto* list_cmd = group->add_subcommand("list", "List members");
   with_dir(list_cmd, *list);
+  add_json_flag(*list_cmd, list->json);
   list_cmd->callback([list] { run_list(*list); });
 
   auto remove = std::make_shared<member_options>();
   auto* remove_cmd = group->add_subcommand("remove", "Remove a member; takes effect at once");
   with_dir(remove_cmd, *remove);
-  remove_cmd->add_option("name", remove->name, "Member name")->required();
+  with_name(remove_cmd, *remove);
   remove_cmd->callback([remove] { run_remove(*remove); });
 
   auto passwd = std::make_shared<member_options>();
   auto* passwd_cmd = group->add_subcommand("passwd", "Change a member's password");
   with_dir(passwd_cmd, *passwd);
-  passwd_cmd->add_option("name", passwd->name, "Member name")->required();
+  with_name(passwd_cmd, *passwd);
   passwd_cmd->add_flag("--password-stdin", passwd->password_stdin,
                        "Read the password from stdin instead of generating one");
   passwd_cmd->callback([passwd] { run_passwd(*passwd); });
@@ -200,7 +267,7 @@ void add_member(CLI::App& app) {
   auto cert = std::make_shared<cert_options>();
   auto* cert_cmd = group->add_subcommand(
       "cert", "Issue a member a client certificate (key, PEM, PKCS#12), or revoke one");
-  cert_cmd->add_option("--dir", cert->dir, "Club directory (default $HUSH_DIR or ./hush-data)");
+  add_dir_option(*cert_cmd, cert->dir);
   auto* name_opt = cert_cmd->add_option("name", cert->name, "Member name");
   auto* days_opt = cert_cmd->add_option(
       "--days", cert->days,
@@ -216,6 +283,24 @@ void add_member(CLI::App& app) {
       ->excludes(days_opt)
       ->excludes(out_opt);
   cert_cmd->callback([cert] { run_cert(*cert); });
+
+  auto role = std::make_shared<member_options>();
+  auto* role_cmd = group->add_subcommand(
+      "role", "Give a member another role; the club's last admin stays one; takes effect at once");
+  with_dir(role_cmd, *role);
+  with_name(role_cmd, *role);
+  role_cmd->add_option("role", role->role, "reader, poster or admin")
+      ->required()
+      ->check(role_validator());
+  role_cmd->callback([role] { run_role(*role); });
+
+  auto certs = std::make_shared<member_options>();
+  auto* certs_cmd = group->add_subcommand(
+      "certs", "List a member's client certificates: serial, expiry, revocation");
+  with_dir(certs_cmd, *certs);
+  with_name(certs_cmd, *certs);
+  add_json_flag(*certs_cmd, certs->json);
+  certs_cmd->callback([certs] { run_certs(*certs); });
 }
 
 }  // namespace hush::cli

@@ -3,10 +3,15 @@
 #include <memory>
 #include <stdexcept>
 
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
 #include "app/club_dir.hpp"
 #include "cli/commands.hpp"
 #include "cli/fernet_key.hpp"
+#include "cli/options.hpp"
 #include "cli/terminal.hpp"
+#include "cli/usage.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/process.hpp"
@@ -27,13 +32,21 @@ struct message_options {
   std::size_t limit = 50;
   bool e2e = false;
   std::string key_file;
+  bool json = false;
 };
+
+// What `message list` calls a message's format: text, or e2e (a Fernet token the club cannot
+// open; the API calls it fernet). The same word as `message post --e2e`.
+std::string_view format_name(store::message_format format) {
+  return format == store::message_format::fernet ? "e2e" : "text";
+}
 
 store::message_id parse_id(const std::string& text) {
   std::int64_t value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size() || value <= 0) {
-    throw std::runtime_error("\"" + text + "\" is not a message id");
+    throw usage_error("\"" + text +
+                      "\" is not a message id (a whole number from 1, as message list shows)");
   }
   return store::message_id{value};
 }
@@ -91,7 +104,7 @@ secret_string take_text(message_options& options) {
 
 void run_post(message_options& options) {
   secret_string text = take_text(options);
-  auto club = app::open_club(app::resolve_dir(options.dir));
+  auto club = app::open_club(club_dir(options.dir));
   auto id = options.e2e ? post_e2e(*club, options, text.view())
                         : club->domain->post(options.author, text.view());
   if (!id) {
@@ -101,19 +114,33 @@ void run_post(message_options& options) {
 }
 
 void run_list(const message_options& options) {
-  auto club = app::open_club(app::resolve_dir(options.dir));
+  auto club = app::open_club(club_dir(options.dir));
   auto page = club->domain->list(std::nullopt, options.limit);
   if (!page) {
     throw std::runtime_error(explain(page.error(), "messages"));
   }
-  for (const auto& m : *page) {
-    std::cout << m.id.value << "\t" << format_utc(m.created_at) << "\t" << m.author << "\n";
+  if (options.json) {
+    boost::json::array items;
+    for (const auto& m : *page) {
+      items.push_back({{"id", m.id.value},
+                       {"created", format_utc(m.created_at)},
+                       {"author", m.author},
+                       {"format", format_name(m.format)}});
+    }
+    print_json({{"messages", std::move(items)}});
+    return;
   }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& m : *page) {
+    rows.push_back({std::to_string(m.id.value), format_utc(m.created_at), m.author,
+                    std::string(format_name(m.format))});
+  }
+  print_table({"ID", "CREATED", "AUTHOR", "FORMAT"}, rows);
 }
 
 void run_show(const message_options& options) {
   const auto id = parse_id(options.id);
-  auto club = app::open_club(app::resolve_dir(options.dir));
+  auto club = app::open_club(club_dir(options.dir));
   auto found = club->domain->read(id, cli_reader, cli_remote);
   if (!found) {
     throw std::runtime_error(explain(found.error(), "message " + options.id));
@@ -126,7 +153,7 @@ void run_show(const message_options& options) {
 
 void run_rm(const message_options& options) {
   const auto id = parse_id(options.id);
-  auto club = app::open_club(app::resolve_dir(options.dir));
+  auto club = app::open_club(club_dir(options.dir));
   if (auto removed = club->domain->remove(id); !removed) {
     throw std::runtime_error(explain(removed.error(), "message " + options.id));
   }
@@ -139,7 +166,7 @@ void add_message(CLI::App& app) {
   auto* group = app.add_subcommand("message", "Post, list, show and remove messages");
   group->require_subcommand(1);
   const auto with_dir = [](CLI::App* cmd, message_options& options) {
-    cmd->add_option("--dir", options.dir, "Club directory (default $HUSH_DIR or ./hush-data)");
+    add_dir_option(*cmd, options.dir);
   };
 
   auto post = std::make_shared<message_options>();
@@ -164,6 +191,7 @@ void add_message(CLI::App& app) {
   with_dir(list_cmd, *list);
   list_cmd->add_option("--limit", list->limit, "How many (default 50)")
       ->check(CLI::Range(1, 100000));
+  add_json_flag(*list_cmd, list->json);
   list_cmd->callback([list] { run_list(*list); });
 
   auto show = std::make_shared<message_options>();

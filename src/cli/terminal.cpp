@@ -3,6 +3,8 @@
 #include <iostream>
 #include <iterator>
 
+#include <boost/json/serialize.hpp>
+
 #include "core/error.hpp"
 
 namespace hush::cli {
@@ -18,6 +20,24 @@ std::string read_stdin_line() {
 
 std::string read_stdin_all() {
   return {std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
+}
+
+void print_table(const std::vector<std::string>& header,
+                 const std::vector<std::vector<std::string>>& rows) {
+  const auto print_row = [](const std::vector<std::string>& fields) {
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+      std::cout << (i == 0 ? "" : "\t") << fields[i];
+    }
+    std::cout << "\n";
+  };
+  print_row(header);
+  for (const auto& row : rows) {
+    print_row(row);
+  }
+}
+
+void print_json(const boost::json::value& document) {
+  std::cout << boost::json::serialize(document) << "\n";
 }
 
 std::string explain(std::error_code ec, const std::string& subject) {

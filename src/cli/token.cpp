@@ -2,10 +2,15 @@
 #include <memory>
 #include <stdexcept>
 
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
 #include "app/club_dir.hpp"
 #include "auth/tokens.hpp"
 #include "cli/commands.hpp"
+#include "cli/options.hpp"
 #include "cli/terminal.hpp"
+#include "cli/usage.hpp"
 #include "club/club.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
@@ -18,22 +23,24 @@ struct token_options {
   std::string name;
   std::string member;
   std::string expires;
+  bool json = false;
 };
 
 void run_create(const token_options& options) {
   if (!club::valid_member_name(options.name)) {
-    throw std::runtime_error("a token name is 1 to 64 of the characters A-Z a-z 0-9 . _ -");
+    throw usage_error("a token name is 1 to 64 of the characters A-Z a-z 0-9 . _ -, not \"" +
+                      options.name + "\"");
   }
   std::int64_t lifetime = 0;
   if (!options.expires.empty()) {
     const auto parsed = auth::parse_duration(options.expires);
     if (!parsed) {
-      throw std::runtime_error("--expires takes a duration like 30d, 12h, 90m or 3600s, not \"" +
-                               options.expires + "\"");
+      throw usage_error("--expires takes a duration like 30d, 12h, 90m or 3600s, not \"" +
+                        options.expires + "\"");
     }
     lifetime = *parsed;
   }
-  auto club = app::open_club(app::resolve_dir(options.dir));
+  auto club = app::open_club(club_dir(options.dir));
   auto made = club->domain->create_token(options.name, options.member, lifetime);
   if (!made) {
     throw std::runtime_error(explain(made.error(), made.error() == errc::not_found
@@ -48,19 +55,36 @@ void run_create(const token_options& options) {
 }
 
 void run_list(const token_options& options) {
-  auto club = app::open_club(app::resolve_dir(options.dir));
+  auto club = app::open_club(club_dir(options.dir));
   auto tokens = club->domain->list_tokens();
   if (!tokens) {
     throw std::runtime_error(explain(tokens.error(), "tokens"));
   }
-  for (const auto& t : *tokens) {
-    std::cout << t.name << "\t" << t.member << "\t" << format_utc(t.created_at) << "\t"
-              << (t.expires_at == 0 ? std::string("never") : format_utc(t.expires_at)) << "\n";
+  if (options.json) {
+    boost::json::array items;
+    for (const auto& t : *tokens) {
+      boost::json::object item{
+          {"name", t.name}, {"member", t.member}, {"created", format_utc(t.created_at)}};
+      if (t.expires_at == 0) {
+        item["expires"] = nullptr;
+      } else {
+        item["expires"] = format_utc(t.expires_at);
+      }
+      items.push_back(std::move(item));
+    }
+    print_json({{"tokens", std::move(items)}});
+    return;
   }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& t : *tokens) {
+    rows.push_back({t.name, t.member, format_utc(t.created_at),
+                    t.expires_at == 0 ? std::string("never") : format_utc(t.expires_at)});
+  }
+  print_table({"NAME", "MEMBER", "CREATED", "EXPIRES"}, rows);
 }
 
 void run_revoke(const token_options& options) {
-  auto club = app::open_club(app::resolve_dir(options.dir));
+  auto club = app::open_club(club_dir(options.dir));
   if (auto removed = club->domain->revoke_token(options.name); !removed) {
     throw std::runtime_error(explain(removed.error(), "token " + options.name));
   }
@@ -73,7 +97,7 @@ void add_token(CLI::App& app) {
   auto* group = app.add_subcommand("token", "API tokens for scripts (Authorization: Bearer)");
   group->require_subcommand(1);
   const auto with_dir = [](CLI::App* cmd, token_options& options) {
-    cmd->add_option("--dir", options.dir, "Club directory (default $HUSH_DIR or ./hush-data)");
+    add_dir_option(*cmd, options.dir);
   };
 
   auto create = std::make_shared<token_options>();
@@ -87,6 +111,7 @@ void add_token(CLI::App& app) {
   auto list = std::make_shared<token_options>();
   auto* list_cmd = group->add_subcommand("list", "List tokens (never their values)");
   with_dir(list_cmd, *list);
+  add_json_flag(*list_cmd, list->json);
   list_cmd->callback([list] { run_list(*list); });
 
   auto revoke = std::make_shared<token_options>();

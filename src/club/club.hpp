@@ -84,6 +84,16 @@ class club {
   // republishes the revocation list. `by` is the admin asking, when the request names one (the
   // API): conflict if they remove themselves. conflict for the club's last admin, from any door.
   result<void> remove_member(std::string_view name, std::optional<std::string_view> by = {});
+  // Gives the member the role `r` and returns the role they had (the same role again changes
+  // nothing). not_found for no such member; conflict when it would leave the club without an
+  // admin, from any door (decided by the store in the same step as the change). Every request
+  // reads its member's role afresh, so the change holds for their next request, whatever the
+  // credential.
+  result<store::role> set_role(std::string_view name, store::role r);
+  // The client certificates the CA issued to the member `name`, in list_certs' order, a removed
+  // member's (revoked with them) too. not_found when no member has the name and no certificate
+  // names them.
+  result<std::vector<store::issued_cert_record>> member_certs(std::string_view name);
 
   // API tokens. invalid_argument for a bad name or a negative lifetime (0: no expiry);
   // not_found when the member does not exist; already_exists for a taken name.

@@ -53,6 +53,31 @@ result<void> club::remove_member(std::string_view name, std::optional<std::strin
   return republish();
 }
 
+result<store::role> club::set_role(std::string_view name, store::role r) {
+  // The last-admin rule is the store's to decide, in the same step as the change: a check here
+  // first would let two demotions at once both pass it.
+  return store_.set_member_role(name, r);
+}
+
+result<std::vector<store::issued_cert_record>> club::member_certs(std::string_view name) {
+  auto all = store_.list_certs();
+  if (!all) {
+    return all.error();
+  }
+  std::vector<store::issued_cert_record> theirs;
+  for (auto& cert : *all) {
+    if (cert.kind == store::cert_kind::client && cert.names == name) {
+      theirs.push_back(std::move(cert));
+    }
+  }
+  if (theirs.empty()) {
+    if (auto found = store_.find_member(name); !found) {
+      return found.error();
+    }
+  }
+  return theirs;
+}
+
 result<new_token> club::create_token(std::string_view name, std::string_view member,
                                      std::int64_t lifetime_seconds) {
   if (!valid_member_name(name) || lifetime_seconds < 0) {

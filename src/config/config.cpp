@@ -351,11 +351,15 @@ listen_address parse_listen(std::string_view text, std::string_view what) {
     out.host = std::string(text.substr(0, colon));
     port_text = text.substr(colon + 1);
   }
-  unsigned port = 0;
+  unsigned long port = 0;
   const auto [end, ec] =
       std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (out.host.empty() || port_text.empty() || ec != std::errc() ||
-      end != port_text.data() + port_text.size() || port > 65535) {
+  const bool all_digits = !port_text.empty() && end == port_text.data() + port_text.size();
+  if (all_digits && !out.host.empty() && (ec == std::errc::result_out_of_range || port > 65535)) {
+    throw config_error(std::string(what) + ": port " + std::string(port_text) +
+                       " is out of range; a port is 0 to 65535 (0: any free port)");
+  }
+  if (out.host.empty() || port_text.empty() || ec != std::errc() || !all_digits) {
     throw fail();
   }
   out.port = static_cast<std::uint16_t>(port);

@@ -56,7 +56,14 @@ void check_private(const std::filesystem::path& path, const struct stat& st) {
                              (S_ISDIR(st.st_mode) ? "700" : "600") + " on it");
   }
   if (st.st_uid != ::geteuid()) {
-    throw std::runtime_error(path.string() + ": owned by another user");
+    // Say who owns it and who runs hush, and both ways out: a key must be readable by its owner
+    // alone, so hush never works around another owner.
+    const auto owner = std::to_string(st.st_uid);
+    const auto runner = std::to_string(::geteuid());
+    throw std::runtime_error(path.string() + ": owned by uid " + owner + ", but hush runs as uid " +
+                             runner + "; run hush as that user" +
+                             (S_ISDIR(st.st_mode) ? " or chown -R " + runner + " " + path.string()
+                                                  : " or chown " + runner + " " + path.string()));
   }
 }
 

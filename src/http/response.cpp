@@ -75,8 +75,13 @@ void apply_security_headers(response& res) {
   res.set("Cross-Origin-Resource-Policy", "same-origin");
 }
 
-response error_response(api_error error, unsigned version, bool keep_alive) {
-  const auto [code, name, message] = info(error);
+namespace {
+
+response error_with(api_error error, std::string_view message, unsigned version, bool keep_alive) {
+  const auto [code, name, generic] = info(error);
+  if (message.empty()) {
+    message = generic;
+  }
   response res{code, version};
   res.set(field::content_type, "application/json");
   if (error == api_error::unauthorized) {
@@ -89,8 +94,18 @@ response error_response(api_error error, unsigned version, bool keep_alive) {
   return res;
 }
 
+}  // namespace
+
+response error_response(api_error error, unsigned version, bool keep_alive) {
+  return error_with(error, {}, version, keep_alive);
+}
+
 response error_response(api_error error, const request& req) {
   return error_response(error, req.version(), req.keep_alive());
+}
+
+response error_response(api_error error, const request& req, std::string_view message) {
+  return error_with(error, message, req.version(), req.keep_alive());
 }
 
 response error_response(api_error error, const request& req, std::chrono::seconds retry_after) {

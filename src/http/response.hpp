@@ -38,6 +38,12 @@ enum class api_error {
 response error_response(api_error error, const request& req);
 response error_response(api_error error, unsigned version, bool keep_alive);
 
+// The same, with `message` saying what exactly is wrong with the request and what is expected
+// ("\"body\" must be a string of at most 1000 bytes"), for a client's own mistake (400, 413,
+// 415): the field it names and the rule are public, never a secret or the server's internals.
+// `error` stays the stable code.
+response error_response(api_error error, const request& req, std::string_view message);
+
 // The same, with Retry-After (429 and 503).
 response error_response(api_error error, const request& req, std::chrono::seconds retry_after);
 

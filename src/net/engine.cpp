@@ -96,8 +96,13 @@ engine::engine(const config::config& cfg, tls_context_holder& tls, request_handl
     acceptor_.non_blocking(true, ec);
   }
   if (ec) {
-    throw std::runtime_error("cannot listen on " + cfg.listen.host + ":" +
-                             std::to_string(cfg.listen.port) + ": " + ec.message());
+    throw std::runtime_error(
+        "cannot listen on " + cfg.listen.host + ":" + std::to_string(cfg.listen.port) + ": " +
+        ec.message() +
+        (ec == asio::error::access_denied
+             ? "; binding :" + std::to_string(cfg.listen.port) +
+                   " needs root or CAP_NET_BIND_SERVICE (or use a port from 1024 up)"
+             : std::string()));
   }
 }
 

@@ -29,6 +29,12 @@ class member_store {
   // no member has; conflict (and nothing changed) for the club's only admin, decided in the same
   // step as the removal, so that two removals racing can never leave the club without one.
   virtual result<void> remove_member(std::string_view name, std::int64_t now) = 0;
+  // Gives the member `new_role` and returns the role they had (the same role again is a success
+  // that changes nothing). not_found (and nothing changed) for a name no member has; conflict (and
+  // nothing changed) when it would take the role of admin from the club's only admin, decided in
+  // the same step as the change, so that two demotions (or a demotion and a removal) racing can
+  // never leave the club without one.
+  virtual result<role> set_member_role(std::string_view name, role new_role) = 0;
   // Replaces the hash only if it is still `expected` (compare-and-swap), so that a rehash on login
   // can never undo a password change that raced with it. Sessions stay. not_found if the member
   // is gone or the hash changed meanwhile.

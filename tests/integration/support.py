@@ -134,6 +134,29 @@ def require_binary():
         sys.exit(2)
 
 
+# The header rows of the CLI's lists (docs/operations-cli.md).
+MEMBER_HEADER = ["NAME", "ROLE", "CREATED"]
+MESSAGE_HEADER = ["ID", "CREATED", "AUTHOR", "FORMAT"]
+TOKEN_HEADER = ["NAME", "MEMBER", "CREATED", "EXPIRES"]
+AUDIT_HEADER = ["TIME", "MEMBER", "MESSAGE", "REMOTE"]
+CERT_HEADER = ["SERIAL", "KIND", "NAMES", "EXPIRES", "STATUS"]
+
+
+def table_rows(result, header):
+    """The rows of a list the CLI printed (hush member list, ...): checks the exit status and the
+    header row, and returns every other line split on tabs, each with as many fields."""
+    if result.rc != 0:
+        raise AssertionError("list failed: %r" % result)
+    lines = result.out.splitlines()
+    if not lines or lines[0].split("\t") != header:
+        raise AssertionError("expected the header row %r: %r" % (header, result.out))
+    rows = [line.split("\t") for line in lines[1:]]
+    for row in rows:
+        if len(row) != len(header):
+            raise AssertionError("row %r does not match the header %r" % (row, header))
+    return rows
+
+
 def one_hush_line(testcase, result):
     """Asserts a failure: non-zero exit and exactly one stderr line 'hush: <reason>'."""
     testcase.assertNotEqual(result.rc, 0, "expected failure: %r" % result)

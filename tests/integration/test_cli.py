@@ -120,8 +120,8 @@ class InitTest(unittest.TestCase):
             self.assertFalse(os.path.exists(ws.sub("hush-data")))
             # HUSH_DIR also drives the other commands.
             r = hush("member", "list", cwd=ws.path, env=support.clean_env({"HUSH_DIR": target}))
-            self.assertEqual(r.rc, 0, r)
-            self.assertIn("admin\tadmin\t", r.out)
+            self.assertEqual([row[:2] for row in support.table_rows(r, support.MEMBER_HEADER)],
+                             [["admin", "admin"]])
 
             r = hush("init", cwd=ws.path, env=support.clean_env())
             self.assertEqual(r.rc, 0, r)
@@ -182,11 +182,8 @@ class MemberTest(unittest.TestCase):
 
     def members(self):
         r = self.club.hush("member", "list")
-        self.assertEqual(r.rc, 0, r)
         out = {}
-        for line in r.out.splitlines():
-            fields = line.split("\t")
-            self.assertEqual(len(fields), 3, "bad member line %r" % line)
+        for fields in support.table_rows(r, support.MEMBER_HEADER):
             self.assertRegex(fields[2], support.UTC_RE)
             out[fields[0]] = fields[1]
         return out
@@ -304,12 +301,10 @@ class MessageTest(unittest.TestCase):
 
     def listing(self):
         r = self.club.hush("message", "list")
-        self.assertEqual(r.rc, 0, r)
         rows = []
-        for line in r.out.splitlines():
-            fields = line.split("\t")
-            self.assertEqual(len(fields), 3, "bad message line %r" % line)
+        for fields in support.table_rows(r, support.MESSAGE_HEADER):
             self.assertRegex(fields[1], support.UTC_RE)
+            self.assertEqual(fields[3], "text")
             rows.append((int(fields[0]), fields[2]))
         return rows
 
@@ -382,7 +377,7 @@ class MessageTest(unittest.TestCase):
             self.assertEqual(club.hush("message", "post", input="\u00e9" * 5).rc, 0)
             one_hush_line(self, club.hush("message", "post", input="\u00e9" * 6))
             r = club.hush("message", "list")
-            self.assertEqual(len(r.out.splitlines()), 2, r)
+            self.assertEqual(len(support.table_rows(r, support.MESSAGE_HEADER)), 2, r)
         finally:
             ws.cleanup()
 

@@ -119,15 +119,11 @@ class HttpCase(unittest.TestCase):
 
     def audit(self):
         r = self.club.hush("audit", "--limit", "10000000")
-        self.assertEqual(r.rc, 0, r)
         rows = []
-        for line in r.out.splitlines():
-            fields = line.split("\t")
-            self.assertEqual(len(fields), 4, "bad audit line %r" % line)
+        for fields in support.table_rows(r, support.AUDIT_HEADER):
             self.assertRegex(fields[0], support.UTC_RE)
-            m = re.match(r"^(?:message )?(\d+)$", fields[2])
-            self.assertIsNotNone(m, "bad message column %r" % line)
-            rows.append((fields[1], int(m.group(1)), fields[3]))
+            self.assertRegex(fields[2], r"^\d+$", "bad message column %r" % fields)
+            rows.append((fields[1], int(fields[2]), fields[3]))
         return rows
 
 
@@ -227,8 +223,8 @@ class ReadTest(HttpCase):
                 self.assertEqual(r.headers.get("WWW-Authenticate"), WWW_AUTHENTICATE)
                 self.assertEqual(r.json(), UNAUTHORIZED_BODY)
         # Nothing was posted or removed.
-        rows = self.club.hush("message", "list").out.splitlines()
-        self.assertEqual([int(l.split("\t")[0]) for l in rows], [self.newest_id, self.older_id])
+        rows = support.table_rows(self.club.hush("message", "list"), support.MESSAGE_HEADER)
+        self.assertEqual([int(row[0]) for row in rows], [self.newest_id, self.older_id])
 
     def test_password_with_colons_and_unicode(self):
         pw = "p\u00e4ss:w\u00f6rd:with:colons"
@@ -277,7 +273,8 @@ class ReadTest(HttpCase):
                 got = {m.strip() for m in r.headers["Allow"].split(",") if m.strip()}
                 self.assertTrue(allowed <= got, "Allow: %s" % r.headers["Allow"])
                 self.assertNotIn(method, got)
-        self.assertEqual(len(self.club.hush("message", "list").out.splitlines()), 2)
+        self.assertEqual(
+            len(support.table_rows(self.club.hush("message", "list"), support.MESSAGE_HEADER)), 2)
 
 
 class EmptyClubTest(HttpCase):
@@ -302,8 +299,7 @@ class ApiTest(HttpCase):
 
     def cli_ids(self):
         r = self.club.hush("message", "list", "--limit", "100000")
-        self.assertEqual(r.rc, 0, r)
-        return [int(l.split("\t")[0]) for l in r.out.splitlines()]
+        return [int(row[0]) for row in support.table_rows(r, support.MESSAGE_HEADER)]
 
     def test_post_get_delete_round_trip(self):
         text = "Meet at the \u00e9cluse, 7pm \u2615\nBring \"quotes\" & <tags>"
@@ -499,9 +495,8 @@ class LiveChangesTest(HttpCase):
         r = self.post_json("admin", {"body": "posted over HTTP while serving"})
         self.assertEqual(r.status_code, 201)
         api_id = r.json()["id"]
-        listing = self.club.hush("message", "list")
-        self.assertEqual(listing.rc, 0, listing)
-        self.assertEqual(int(listing.out.splitlines()[0].split("\t")[0]), api_id)
+        listing = support.table_rows(self.club.hush("message", "list"), support.MESSAGE_HEADER)
+        self.assertEqual(int(listing[0][0]), api_id)
         show = self.club.hush("message", "show", str(api_id))
         self.assertIn(show.out, ("posted over HTTP while serving",
                                  "posted over HTTP while serving\n"))

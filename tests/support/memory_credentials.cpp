@@ -88,6 +88,22 @@ result<void> memory_member_store::remove_member(std::string_view name, std::int6
   return {};
 }
 
+result<role> memory_member_store::set_member_role(std::string_view name, role new_role) {
+  std::lock_guard lock(tables_.mutex);
+  const auto found = tables_.members.find(name);
+  if (found == tables_.members.end()) {
+    return make_error_code(errc::not_found);
+  }
+  const auto is_admin = [](const auto& m) { return m.second.member_role == role::admin; };
+  const auto old_role = found->second.member_role;
+  if (old_role == role::admin && new_role != role::admin &&
+      std::count_if(tables_.members.begin(), tables_.members.end(), is_admin) == 1) {
+    return make_error_code(errc::conflict);
+  }
+  found->second.member_role = new_role;
+  return old_role;
+}
+
 result<void> memory_member_store::replace_password_hash(std::string_view name,
                                                         std::string_view expected,
                                                         std::string_view replacement) {

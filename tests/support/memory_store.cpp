@@ -228,6 +228,9 @@ result<std::vector<member_record>> memory_store::list_members() {
 result<void> memory_store::remove_member(std::string_view name, std::int64_t now) {
   return members_.remove_member(name, now);
 }
+result<role> memory_store::set_member_role(std::string_view name, role new_role) {
+  return members_.set_member_role(name, new_role);
+}
 result<void> memory_store::replace_password_hash(std::string_view name, std::string_view expected,
                                                  std::string_view replacement) {
   return members_.replace_password_hash(name, expected, replacement);

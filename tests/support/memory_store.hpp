@@ -53,6 +53,7 @@ class memory_member_store : public store::member_store {
   result<store::member_record> find_member(std::string_view name) override;
   result<std::vector<store::member_record>> list_members() override;
   result<void> remove_member(std::string_view name, std::int64_t now) override;
+  result<store::role> set_member_role(std::string_view name, store::role new_role) override;
   result<void> replace_password_hash(std::string_view name, std::string_view expected,
                                      std::string_view replacement) override;
   result<void> set_password_hash(std::string_view name, std::string_view hash) override;
@@ -169,6 +170,8 @@ class memory_store : public store::store {
   result<hush::store::member_record> find_member(std::string_view name) override;
   result<std::vector<hush::store::member_record>> list_members() override;
   result<void> remove_member(std::string_view name, std::int64_t now) override;
+  result<hush::store::role> set_member_role(std::string_view name,
+                                            hush::store::role new_role) override;
   result<void> replace_password_hash(std::string_view name, std::string_view expected,
                                      std::string_view replacement) override;
   result<void> set_password_hash(std::string_view name, std::string_view hash) override;

@@ -1,5 +1,8 @@
 #include "http/handlers/common.hpp"
 
+#include <algorithm>
+#include <string>
+
 #include "core/log.hpp"
 #include "http/json.hpp"
 #include "http/response.hpp"
@@ -21,17 +24,46 @@ json_body read_json_object(const request& req, const services& s) {
   // asking, but not this.
   const auto type = req[field::content_type];
   if (type != "application/json" && type.rfind("application/json;", 0) != 0) {
-    return {std::nullopt, error_response(api_error::unsupported_media_type, req)};
+    return {std::nullopt,
+            error_response(api_error::unsupported_media_type, req,
+                           "the body must be JSON, sent with Content-Type: application/json")};
   }
   if (req.body().size() > s.cfg.max_body_bytes) {
-    return {std::nullopt, error_response(api_error::payload_too_large, req)};
+    return {std::nullopt,
+            error_response(api_error::payload_too_large, req,
+                           "the body must be at most " + std::to_string(s.cfg.max_body_bytes) +
+                               " bytes (limits.max_body_bytes)")};
   }
   // Strict: a key given twice is refused, not resolved (see parse_json).
   auto parsed = parse_json(req.body());
   if (!parsed || !parsed->is_object()) {
-    return {std::nullopt, error_response(api_error::bad_request, req)};
+    return {std::nullopt,
+            error_response(api_error::bad_request, req,
+                           "the body must be one JSON object, with each key at most once")};
   }
   return {std::move(parsed->as_object()), std::nullopt};
+}
+
+std::string only_keys(const boost::json::object& object,
+                      std::initializer_list<std::string_view> allowed) {
+  for (const auto& entry : object) {
+    const std::string_view key(entry.key().data(), entry.key().size());
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      std::string names;
+      for (const auto name : allowed) {
+        names += (names.empty() ? "\"" : ", \"") + std::string(name) + "\"";
+      }
+      // The key is the client's own text: named back only when it is short plain ASCII, so the
+      // answer never carries much of what a client sent.
+      constexpr std::size_t longest_named_key = 64;
+      const bool plain =
+          key.size() <= longest_named_key &&
+          std::all_of(key.begin(), key.end(), [](char c) { return c >= ' ' && c <= '~'; });
+      return (plain ? "unknown key \"" + std::string(key) + "\"" : std::string("an unknown key")) +
+             "; the object takes only " + names;
+    }
+  }
+  return {};
 }
 
 std::optional<std::string_view> string_member(const boost::json::object& object,

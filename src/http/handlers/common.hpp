@@ -1,6 +1,8 @@
 #pragma once
 
+#include <initializer_list>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <system_error>
 
@@ -22,6 +24,11 @@ struct json_body {
   std::optional<response> error;
 };
 json_body read_json_object(const request& req, const services& s);
+
+// Empty if every key of `object` is one of `allowed`; otherwise the message for the client that
+// names the first other key and the keys allowed.
+std::string only_keys(const boost::json::object& object,
+                      std::initializer_list<std::string_view> allowed);
 
 // The string member `name` of `object`, or nullopt if it is missing or not a string.
 std::optional<std::string_view> string_member(const boost::json::object& object,

@@ -33,12 +33,20 @@ outcome add_member(const request& req, services& s, const auth::member& who) {
   if (parsed.error) {
     return std::move(*parsed.error);
   }
+  if (auto other = detail::only_keys(*parsed.object, {"name", "role"}); !other.empty()) {
+    return error_response(api_error::bad_request, req, other);
+  }
   const auto name = detail::string_member(*parsed.object, "name");
   const auto role_name = detail::string_member(*parsed.object, "role");
+  if (!name || !club::valid_member_name(*name)) {
+    return error_response(api_error::bad_request, req,
+                          "\"name\" must be a string of 1 to 64 of the characters A-Z a-z 0-9 "
+                          ". _ -");
+  }
   store::role r{};
-  if (!name || !role_name || parsed.object->size() != 2 || !club::valid_member_name(*name) ||
-      !store::parse_role(*role_name, r)) {
-    return error_response(api_error::bad_request, req);
+  if (!role_name || !store::parse_role(*role_name, r)) {
+    return error_response(api_error::bad_request, req,
+                          "\"role\" must be \"reader\", \"poster\" or \"admin\"");
   }
   // Hashing the new password is Argon2id work: it belongs on the hashing pool.
   return needs_hashing{[&req, &s, admin = who.name(), name = std::string(*name), r]() -> reply {

@@ -89,6 +89,9 @@ bool accept_names_fernet(std::string_view accept) {
 
 enum class wanted { default_format, fernet, invalid };
 
+constexpr std::string_view format_rule =
+    "\"format\" must be fernet (or leave it out); Accept: application/vnd.fernet asks the same";
+
 // ?format=fernet or Accept: application/vnd.fernet. Any other format value is a bad request.
 wanted wanted_format(const request& req, const target& t) {
   if (const auto format = query_value(t.query, "format")) {
@@ -109,7 +112,7 @@ reply newest_text(const request& req, const target& t, const request_context& ct
                   const auth::member& who) {
   const auto want = wanted_format(req, t);
   if (want == wanted::invalid) {
-    return error_response(api_error::bad_request, req);
+    return error_response(api_error::bad_request, req, format_rule);
   }
   auto newest = s.club.read_newest(who.name(), ctx.remote);
   if (!newest) {
@@ -132,7 +135,9 @@ response list_messages(const request& req, const target& t, services& s) {
   if (const auto text = query_value(t.query, "limit")) {
     const auto value = parse_positive(*text);
     if (!value || static_cast<std::size_t>(*value) > s.cfg.max_page_size) {
-      return error_response(api_error::bad_request, req);
+      return error_response(api_error::bad_request, req,
+                            "\"limit\" must be a whole number from 1 to " +
+                                std::to_string(s.cfg.max_page_size) + " (api.max_page_size)");
     }
     limit = static_cast<std::size_t>(*value);
   }
@@ -140,7 +145,9 @@ response list_messages(const request& req, const target& t, services& s) {
   if (const auto text = query_value(t.query, "before")) {
     const auto value = parse_positive(*text);
     if (!value) {
-      return error_response(api_error::bad_request, req);
+      return error_response(api_error::bad_request, req,
+                            "\"before\" must be a message id, a whole number from 1 (the "
+                            "\"next_before\" of the page before)");
     }
     before = store::message_id{*value};
   }
@@ -166,7 +173,7 @@ reply get_message(const request& req, const target& t, const request_context& ct
                   const auth::member& who, store::message_id id) {
   const auto want = wanted_format(req, t);
   if (want == wanted::invalid) {
-    return error_response(api_error::bad_request, req);
+    return error_response(api_error::bad_request, req, format_rule);
   }
   auto found = s.club.read(id, who.name(), ctx.remote);
   if (!found) {
@@ -195,12 +202,24 @@ response post_message(const request& req, services& s, const auth::member& who) 
   if (parsed.error) {
     return std::move(*parsed.error);
   }
+  const auto body_rule = "\"body\" must be a string of at most " +
+                         std::to_string(s.cfg.max_message_bytes) +
+                         " bytes of UTF-8, not empty (limits.max_message_bytes)";
+  if (auto other = detail::only_keys(*parsed.object, {"body"}); !other.empty()) {
+    return error_response(api_error::bad_request, req, other);
+  }
   const auto body = detail::string_member(*parsed.object, "body");
-  if (!body || parsed.object->size() != 1) {
-    return error_response(api_error::bad_request, req);
+  if (!body) {
+    return error_response(api_error::bad_request, req, body_rule);
   }
   auto id = s.club.post(who.name(), *body);
   if (!id) {
+    if (id.error() == errc::too_large) {
+      return error_response(api_error::payload_too_large, req, body_rule);
+    }
+    if (id.error() == errc::invalid_argument) {
+      return error_response(api_error::bad_request, req, body_rule);
+    }
     return fail(id.error(), req, "POST /api/v1/messages");
   }
   auto res = json_response(status::created, {{"id", id->value}, {"author", who.name()}}, req);

@@ -75,8 +75,12 @@ outcome log_in(const request& req, const request_context& ctx, services& s) {
   }
   const auto name = detail::string_member(*parsed.object, "name");
   const auto password = detail::string_member(*parsed.object, "password");
-  if (!name || !password || parsed.object->size() != 2) {
-    return error_response(api_error::bad_request, req);
+  if (auto other = detail::only_keys(*parsed.object, {"name", "password"}); !other.empty()) {
+    return error_response(api_error::bad_request, req, other);
+  }
+  if (!name || !password) {
+    return error_response(api_error::bad_request, req,
+                          "\"name\" and \"password\" must both be strings");
   }
   // A name no member can have is refused before it becomes a throttle key (the syntax of names
   // is public, so this tells nobody anything).
@@ -111,7 +115,9 @@ response whoami(const request& req, const auth::member& who,
 response log_out(const request& req, services& s, std::optional<std::string_view> session_token) {
   // Basic and Bearer have no session to end; only the cookie's owner can log it out.
   if (!session_token) {
-    return error_response(api_error::bad_request, req);
+    return error_response(api_error::bad_request, req,
+                          "only a browser session (its cookie) can be ended; Basic and Bearer "
+                          "credentials have no session");
   }
   if (auto ended = s.club.end_session(*session_token); !ended && ended.error() != errc::not_found) {
     return detail::fail(ended.error(), req, "DELETE /api/v1/session");

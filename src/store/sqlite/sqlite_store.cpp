@@ -164,6 +164,51 @@ result<void> sqlite_store::remove_member(std::string_view name, std::int64_t now
   return tx.commit();
 }
 
+result<role> sqlite_store::set_member_role(std::string_view name, role new_role) {
+  auto db = acquire();
+  write_transaction tx(*db);
+  if (auto begun = tx.begin(); !begun) {
+    return begun.error();
+  }
+  // Read under the write lock, as remove_member does: no other change can alter the count of
+  // admins between this check and the update.
+  struct current_role {
+    std::string role_name;
+    std::int64_t admins = 0;
+  };
+  auto current = query_one<current_role>(
+      *db,
+      "SELECT role, (SELECT count(*) FROM members WHERE role = 'admin') FROM members "
+      "WHERE name = ?1",
+      [&](sqlite_statement& s) { s.bind(1, name); },
+      [](sqlite_statement& s) {
+        return current_role{s.column_text(0), s.column_int(1)};
+      });
+  if (!current) {
+    return current.error();
+  }
+  role old_role{};
+  if (!parse_role(current->role_name, old_role)) {
+    return make_error_code(errc::storage_failure);
+  }
+  if (old_role == role::admin && new_role != role::admin && current->admins <= 1) {
+    return make_error_code(errc::conflict);
+  }
+  if (old_role == new_role) {
+    return old_role;
+  }
+  if (auto changed =
+          change_one(*db, "UPDATE members SET role = ?2 WHERE name = ?1",
+                     [&](sqlite_statement& s) { s.bind(1, name).bind(2, to_string(new_role)); });
+      !changed) {
+    return changed.error();
+  }
+  if (auto committed = tx.commit(); !committed) {
+    return committed.error();
+  }
+  return old_role;
+}
+
 result<void> sqlite_store::replace_password_hash(std::string_view name, std::string_view expected,
                                                  std::string_view replacement) {
   auto db = acquire();

@@ -43,6 +43,7 @@ class sqlite_store : public store {
   result<member_record> find_member(std::string_view name) override;
   result<std::vector<member_record>> list_members() override;
   result<void> remove_member(std::string_view name, std::int64_t now) override;
+  result<role> set_member_role(std::string_view name, role new_role) override;
   result<void> replace_password_hash(std::string_view name, std::string_view expected,
                                      std::string_view replacement) override;
   result<void> set_password_hash(std::string_view name, std::string_view hash) override;

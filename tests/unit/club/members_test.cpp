@@ -50,6 +50,69 @@ TEST(RemoveMember, StandsWhenTheListCannotBeRepublished) {
   EXPECT_EQ(c.domain.find_member("bob").error(), errc::not_found);
 }
 
+TEST(SetRole, ChangesTheRoleAndSaysWhatItWas) {
+  testing::test_club c;
+  c.add("root", role::admin, "the admin's long password");
+  c.add("bob", role::reader, "bob's long password");
+  EXPECT_EQ(c.domain.set_role("bob", role::poster).value(), role::reader);
+  EXPECT_EQ(c.domain.find_member("bob").value().member_role, role::poster);
+  EXPECT_EQ(c.domain.set_role("bob", role::admin).value(), role::poster);
+  EXPECT_EQ(c.domain.find_member("bob").value().member_role, role::admin);
+  EXPECT_EQ(c.domain.set_role("bob", role::admin).value(), role::admin);
+  EXPECT_EQ(c.domain.set_role("ghost", role::admin).error(), errc::not_found);
+  // Nothing is published: a role is no certificate.
+  EXPECT_EQ(c.ca.published, 0);
+}
+
+TEST(SetRole, TheLastAdminIsNeverDemoted) {
+  testing::test_club c;
+  c.add("root", role::admin, "the admin's long password");
+  c.add("bob", role::reader, "bob's long password");
+  EXPECT_EQ(c.domain.set_role("root", role::reader).error(), errc::conflict);
+  EXPECT_EQ(c.domain.set_role("root", role::poster).error(), errc::conflict);
+  EXPECT_EQ(c.domain.find_member("root").value().member_role, role::admin);
+  // Once another admin exists, the first may step down; then the other is the last.
+  ASSERT_TRUE(c.domain.set_role("bob", role::admin));
+  EXPECT_EQ(c.domain.set_role("root", role::reader).value(), role::admin);
+  EXPECT_EQ(c.domain.set_role("bob", role::poster).error(), errc::conflict);
+  EXPECT_EQ(c.domain.remove_member("bob").error(), errc::conflict);
+}
+
+TEST(SetRole, ADemotedMembersCredentialsCarryTheNewRoleAtOnce) {
+  testing::test_club c;
+  c.add("root", role::admin, "the admin's long password");
+  c.add("bob", role::admin, "bob's long password");
+  const auto made = c.domain.create_token("bobs-script", "bob", 0).value();
+  EXPECT_EQ(c.domain.member_by_token(made.value.view()).value().member_role, role::admin);
+  ASSERT_TRUE(c.domain.set_role("bob", role::reader));
+  EXPECT_EQ(c.domain.member_by_token(made.value.view()).value().member_role, role::reader);
+}
+
+TEST(MemberCerts, OnlyTheMembersClientCertificates) {
+  testing::test_club c;
+  c.add("root", role::admin, "the admin's long password");
+  c.add("bob", role::reader, "bob's long password");
+  c.add("bobby", role::reader, "bobby's long password");
+  EXPECT_TRUE(c.domain.member_certs("bob").value().empty());
+  const auto first = c.domain.issue_client_cert("bob", 30).value();
+  ASSERT_TRUE(c.domain.issue_client_cert("bobby", 30));
+  ASSERT_TRUE(c.domain.record_server_cert(
+      {"abc", store::cert_kind::server, "bob", c.clock.now, c.clock.now + 10, 0}));
+  c.clock.now += 1;
+  const auto second = c.domain.issue_client_cert("bob", 30).value();
+  const auto certs = c.domain.member_certs("bob").value();
+  ASSERT_EQ(certs.size(), 2U);
+  EXPECT_EQ(certs[0].serial, first.serial);
+  EXPECT_EQ(certs[1].serial, second.serial);
+  EXPECT_EQ(c.domain.member_certs("ghost").error(), errc::not_found);
+  // A removed member's certificates are still theirs, revoked.
+  ASSERT_TRUE(c.domain.remove_member("bob"));
+  const auto after = c.domain.member_certs("bob").value();
+  ASSERT_EQ(after.size(), 2U);
+  EXPECT_TRUE(after[0].revoked());
+  EXPECT_TRUE(after[1].revoked());
+}
+
 TEST(Certificates, OnlyAMemberGetsOneAndNothingIsAskedOfTheCaOtherwise) {
   testing::test_club c;
   EXPECT_EQ(c.domain.issue_client_cert("ghost", 30).error(), errc::not_found);

@@ -186,5 +186,19 @@ TEST(ParseListen, Forms) {
   }
 }
 
+TEST(ParseListen, APortOutOfRangeSaysTheRange) {
+  for (const char* bad : {"127.0.0.1:65536", "[::1]:70000", "host:99999999999999999999"}) {
+    try {
+      parse_listen(bad, "--listen");
+      ADD_FAILURE() << bad << " was accepted";
+    } catch (const config_error& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("out of range"), std::string::npos) << what;
+      EXPECT_NE(what.find("0 to 65535"), std::string::npos) << what;
+      EXPECT_EQ(what.rfind("--listen: ", 0), 0U) << what;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace hush::config

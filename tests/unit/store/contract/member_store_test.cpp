@@ -1,6 +1,10 @@
 // The contract of store/member_store.hpp, for every backend (store_contract.hpp).
 #include "store/member_store.hpp"
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include "core/error.hpp"
 #include "unit/store/contract/store_contract.hpp"
 
@@ -72,6 +76,80 @@ TEST_P(MemberStoreContract, TheOnlyAdminIsNeverRemoved) {
   EXPECT_TRUE(db.find_member("root"));
   // Others go as before.
   EXPECT_TRUE(db.remove_member("bob", 22));
+}
+
+TEST_P(MemberStoreContract, SetMemberRoleChangesTheRoleAndReturnsTheOldOne) {
+  ASSERT_TRUE(db.add_member("root", role::admin, "h1", 10));
+  ASSERT_TRUE(db.add_member("bob", role::reader, "h2", 11));
+  EXPECT_EQ(db.set_member_role("bob", role::poster).value(), role::reader);
+  EXPECT_EQ(db.find_member("bob").value().member_role, role::poster);
+  EXPECT_EQ(db.set_member_role("bob", role::admin).value(), role::poster);
+  EXPECT_EQ(db.find_member("bob").value().member_role, role::admin);
+  // The same role again changes nothing and is no error.
+  EXPECT_EQ(db.set_member_role("bob", role::admin).value(), role::admin);
+  EXPECT_EQ(db.find_member("bob").value().member_role, role::admin);
+  // Nothing else of the member changes.
+  const auto bob = db.find_member("bob").value();
+  EXPECT_EQ(bob.password_hash, "h2");
+  EXPECT_EQ(bob.created_at, 11);
+  EXPECT_EQ(db.set_member_role("carol", role::admin).error(), errc::not_found);
+  EXPECT_EQ(db.find_member("carol").error(), errc::not_found);
+}
+
+TEST_P(MemberStoreContract, TheOnlyAdminIsNeverDemoted) {
+  ASSERT_TRUE(db.add_member("root", role::admin, "h1", 10));
+  add_member("bob");
+  EXPECT_EQ(db.set_member_role("root", role::poster).error(), errc::conflict);
+  EXPECT_EQ(db.set_member_role("root", role::reader).error(), errc::conflict);
+  EXPECT_EQ(db.find_member("root").value().member_role, role::admin);
+  // Staying admin is no demotion.
+  EXPECT_EQ(db.set_member_role("root", role::admin).value(), role::admin);
+  // With a second admin, either may step down, but not both.
+  ASSERT_TRUE(db.set_member_role("bob", role::admin));
+  EXPECT_EQ(db.set_member_role("root", role::reader).value(), role::admin);
+  EXPECT_EQ(db.set_member_role("bob", role::reader).error(), errc::conflict);
+  EXPECT_EQ(db.find_member("bob").value().member_role, role::admin);
+  // The last admin can no more be removed than demoted.
+  EXPECT_EQ(db.remove_member("bob", 20).error(), errc::conflict);
+}
+
+// Two admins demoted at once, or one demoted while the other is removed: the check and the
+// change are one step, so the club always keeps one.
+TEST_P(MemberStoreContract, RacingDemotionsLeaveOneAdmin) {
+  constexpr int rounds = 20;
+  std::string admin = "root";
+  ASSERT_TRUE(db.add_member(admin, role::admin, "h", 1));
+  for (int round = 0; round < rounds; ++round) {
+    // Two admins, each taken away by one thread.
+    const auto other = "admin" + std::to_string(round);
+    ASSERT_TRUE(db.add_member(other, role::admin, "h", 1));
+    std::atomic<int> succeeded = 0;
+    {
+      std::vector<std::jthread> workers;
+      workers.emplace_back([&] {
+        if (db.set_member_role(admin, role::reader)) {
+          ++succeeded;
+        }
+      });
+      workers.emplace_back([&] {
+        // Half the rounds race a removal against the demotion.
+        const bool ok = round % 2 == 0 ? static_cast<bool>(db.set_member_role(other, role::poster))
+                                       : static_cast<bool>(db.remove_member(other, 2));
+        if (ok) {
+          ++succeeded;
+        }
+      });
+    }
+    EXPECT_EQ(succeeded.load(), 1) << "round " << round;
+    std::vector<std::string> admins;
+    for (const auto& m : db.list_members().value()) {
+      if (m.member_role == role::admin) {
+        admins.push_back(m.name);
+      }
+    }
+    ASSERT_EQ(admins.size(), 1U) << "round " << round;
+    admin = admins.front();
+  }
 }
 
 TEST_P(MemberStoreContract, RemovalEndsTokensAndSessionsAndRevokesCertificates) {
