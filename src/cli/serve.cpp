@@ -47,6 +47,8 @@ void add_serve(CLI::App& app) {
                    did_you_mean(value, {"off", "optional", "required"});
           },
           "off|optional|required"));
+  cmd->add_flag("--unseal-stdin", options->unseal_stdin,
+                "Read the passphrase of a sealed master key (hush key seal) from stdin");
   cmd->callback([options] {
     // The root's --dir (hush --dir D serve) counts as the command's own.
     options->dir = club_dir(options->dir).dir.string();

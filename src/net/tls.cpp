@@ -61,10 +61,47 @@ X509* read_pem_certificate(const std::filesystem::path& path) {
 // A CRL past its nextUpdate (a club where nothing was revoked for 397 days) must not lock every
 // member out: the store, which the authenticator asks on every request, has the final word on
 // revocation anyway. Every other verification error stands.
+// The subject's common name (the first, if several), or "".
+std::string common_name_of(X509* cert) {
+  const X509_NAME* subject = X509_get_subject_name(cert);
+  const int index = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+  if (index < 0) {
+    return {};
+  }
+  const ASN1_STRING* cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, index));
+  unsigned char* utf8 = nullptr;
+  const int size = ASN1_STRING_to_UTF8(&utf8, cn);
+  if (size < 0) {
+    return {};
+  }
+  std::string out(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(size));
+  OPENSSL_free(utf8);
+  return out;
+}
+
+// Where a refused client certificate's common name is kept on its connection: OpenSSL 3 drops a
+// peer certificate that failed verification, and the log's cert-refused line should name it.
+int refused_name_index() {
+  static const int index = SSL_get_ex_new_index(
+      0, nullptr, nullptr, nullptr,
+      [](void*, void* name, CRYPTO_EX_DATA*, int, long, void*) { OPENSSL_free(name); });
+  return index;
+}
+
 int tolerate_lapsed_crl(int preverify_ok, X509_STORE_CTX* ctx) {
   if (preverify_ok == 0 && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_CRL_HAS_EXPIRED) {
     X509_STORE_CTX_set_error(ctx, X509_V_OK);
     return 1;
+  }
+  if (preverify_ok == 0) {
+    auto* ssl =
+        static_cast<SSL*>(X509_STORE_CTX_get_ex_data(ctx, SSL_get_ex_data_X509_STORE_CTX_idx()));
+    X509* leaf = X509_STORE_CTX_get0_cert(ctx);
+    if (ssl != nullptr && leaf != nullptr &&
+        SSL_get_ex_data(ssl, refused_name_index()) == nullptr) {
+      const auto name = common_name_of(leaf);
+      SSL_set_ex_data(ssl, refused_name_index(), OPENSSL_strdup(name.c_str()));
+    }
   }
   return preverify_ok;
 }
@@ -175,28 +212,6 @@ void keep_session_resumable(SSL* ssl) {
   }
 }
 
-namespace {
-
-// The subject's common name (the first, if several), or "".
-std::string common_name_of(X509* cert) {
-  const X509_NAME* subject = X509_get_subject_name(cert);
-  const int index = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
-  if (index < 0) {
-    return {};
-  }
-  const ASN1_STRING* cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, index));
-  unsigned char* utf8 = nullptr;
-  const int size = ASN1_STRING_to_UTF8(&utf8, cn);
-  if (size < 0) {
-    return {};
-  }
-  std::string out(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(size));
-  OPENSSL_free(utf8);
-  return out;
-}
-
-}  // namespace
-
 std::optional<refused_certificate> refused_peer(SSL* ssl) {
   if (ssl == nullptr) {
     return std::nullopt;
@@ -207,7 +222,9 @@ std::optional<refused_certificate> refused_peer(SSL* ssl) {
   }
   refused_certificate out;
   out.reason = X509_verify_cert_error_string(verdict);
-  if (X509* peer = SSL_get0_peer_certificate(ssl); peer != nullptr) {
+  if (const auto* name = static_cast<const char*>(SSL_get_ex_data(ssl, refused_name_index()))) {
+    out.common_name = name;
+  } else if (X509* peer = SSL_get0_peer_certificate(ssl); peer != nullptr) {
     out.common_name = common_name_of(peer);
   }
   return out;
