@@ -39,7 +39,7 @@ app::club_paths club_dir(const std::string& command_dir) {
 
 void add_json_flag(CLI::App& command, bool& json) {
   command.add_flag("--json", json,
-                   "One JSON document instead of the table, for scripts (docs/operations-cli.md)");
+                   "One JSON document instead of the table, for scripts (docs/operations.md)");
 }
 
 CLI::Validator role_validator() {

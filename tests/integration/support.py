@@ -134,7 +134,7 @@ def require_binary():
         sys.exit(2)
 
 
-# The header rows of the CLI's lists (docs/operations-cli.md).
+# The header rows of the CLI's lists (docs/operations.md).
 MEMBER_HEADER = ["NAME", "ROLE", "CREATED"]
 MESSAGE_HEADER = ["ID", "CREATED", "AUTHOR", "FORMAT"]
 TOKEN_HEADER = ["NAME", "MEMBER", "CREATED", "EXPIRES"]

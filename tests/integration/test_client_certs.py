@@ -340,7 +340,7 @@ class StartupTest(unittest.TestCase):
         self.addCleanup(ws.cleanup)
         club = Club(ws)
         r = club.hush("serve", "--listen", "127.0.0.1:0", "--client-certs", "sometimes")
-        self.assertEqual(r.rc, 2, r)  # a usage error (docs/operations-cli.md)
+        self.assertEqual(r.rc, 2, r)  # a usage error (docs/operations.md)
         self.assertIn("off, optional or required", r.err)
         # A list signed by another CA would fail every certificate: refused at startup too.
         other = Club(ws, name="other-club")
