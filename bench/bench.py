@@ -115,9 +115,11 @@ class Hush:
 
     def start(self):
         self.started_at = time.monotonic()
+        # The access log (one line per request, [log] level = "info") to a file, as nginx's.
+        self.log = open(os.path.join(self.club.dir, "..", "hush.log"), "ab")
         self.proc = subprocess.Popen(
             [self.hush, "serve", "--dir", self.club.dir, "--listen", "127.0.0.1:%d" % self.port],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            stdout=subprocess.PIPE, stderr=self.log, text=True)
         line = self.proc.stdout.readline()
         if "serving" not in line:
             raise RuntimeError("hush did not start: %r" % line)
@@ -139,7 +141,9 @@ class Hush:
 class Nginx:
     name = "nginx"
 
-    def __init__(self, root, club):
+    # Both servers keep an access log in the benchmark, each its own way: nginx buffered
+    # (buffer=64k), hush buffered the same way in its stderr, which goes to a file.
+    def __init__(self, root, club, access_log=True, single_process=False):
         self.root = os.path.join(root, "nginx")
         os.makedirs(os.path.join(self.root, "logs"), exist_ok=True)
         os.chmod(self.root, 0o755)
@@ -157,13 +161,14 @@ class Nginx:
         with open(self.conf, "w") as f:
             f.write("""
 worker_processes %(workers)d;
+master_process %(master)s;
 daemon off;
 pid %(root)s/nginx.pid;
 error_log %(root)s/logs/error.log error;
 worker_rlimit_nofile 20000;
 events { worker_connections 20000; }
 http {
-  access_log off;
+  %(access_log)s;
   keepalive_requests 10000000;
   keepalive_timeout 120s;
   client_body_temp_path %(root)s/body;
@@ -188,7 +193,10 @@ http {
     }
   }
 }
-""" % {"workers": os.cpu_count() or 1, "root": self.root, "port": self.port,
+""" % {"workers": 1 if single_process else (os.cpu_count() or 1),
+       "master": "off" if single_process else "on",
+       "access_log": ("access_log %s/logs/access.log combined buffer=64k" % self.root)
+                     if access_log else "access_log off", "root": self.root, "port": self.port,
        "cert": club.path("server.pem"), "key": club.path("server.key"),
        "ciphers": TLS12_CIPHERS, "suites": TLS13_SUITES, "body": body, "htpasswd": htpasswd,
        "message_file": message_file})

@@ -258,6 +258,7 @@ void serve(const serve_options& options) {
       if (!stop.stop_requested()) {
         reload.check(false);
         pruner.tick(stop);
+        log::flush();
         if (++ticks % seconds_between_session_flushes == 0) {
           net::flush_expired_sessions(*tls.current());
         }
@@ -265,6 +266,14 @@ void serve(const serve_options& options) {
     }
   });
 
+  // The access log is buffered like nginx's (buffer=64k), flushed every second below and
+  // whenever serving ends, by return or by exception.
+  struct buffered_log {
+    buffered_log() { log::set_buffered(true); }
+    ~buffered_log() { log::set_buffered(false); }
+    buffered_log(const buffered_log&) = delete;
+    buffered_log& operator=(const buffered_log&) = delete;
+  } buffered;
   std::unique_ptr<net::metrics_listener> metrics;
   if (club->cfg.metrics_listen) {
     metrics = std::make_unique<net::metrics_listener>(*club->cfg.metrics_listen,

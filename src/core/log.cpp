@@ -1,9 +1,11 @@
 #include "core/log.hpp"
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unistd.h>
@@ -13,6 +15,34 @@ namespace {
 
 std::atomic<level> minimum_level{level::info};
 std::atomic<format> current_format{format::text};
+
+// Info and debug lines (the access log) may wait in a buffer, written whole when it fills and by
+// flush(), as nginx's `access_log ... buffer=64k` does: one write(2) per 64 KiB instead of one
+// per request. A warning or an error flushes it and goes out at once.
+constexpr std::size_t buffer_bytes = 64 * 1024;
+std::atomic<bool> buffering{false};
+std::mutex pending_mutex;
+std::string pending;
+
+// The whole of `bytes` to stderr, however the writes split it (a pipe to journald may take part).
+void write_all(std::string_view bytes) noexcept {
+  while (!bytes.empty()) {
+    const auto written = ::write(STDERR_FILENO, bytes.data(), bytes.size());
+    if (written < 0 && errno == EINTR) {
+      continue;
+    }
+    if (written <= 0) {
+      return;  // nowhere to log to: the line is lost, the server goes on
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(written));
+  }
+}
+
+// Under pending_mutex.
+void flush_pending() noexcept {
+  write_all(pending);
+  pending.clear();
+}
 
 const char* name_of(level lvl) {
   switch (lvl) {
@@ -224,8 +254,30 @@ void event(level lvl, std::string_view name, std::initializer_list<field> fields
   auto out = render(current_format.load(std::memory_order_relaxed), lvl,
                     std::chrono::system_clock::now(), name, fields);
   out.push_back('\n');
-  // One write(2) per line: atomic for lines below PIPE_BUF, good enough for longer ones.
-  [[maybe_unused]] const auto written = ::write(STDERR_FILENO, out.data(), out.size());
+  if (lvl <= level::info && buffering.load(std::memory_order_relaxed)) {
+    std::lock_guard lock(pending_mutex);
+    pending.append(out);
+    if (pending.size() >= buffer_bytes) {
+      flush_pending();
+    }
+    return;
+  }
+  // A warning or an error goes out at once, after the lines before it, so the order holds.
+  std::lock_guard lock(pending_mutex);
+  flush_pending();
+  write_all(out);
+}
+
+void set_buffered(bool on) noexcept {
+  buffering.store(on);
+  if (!on) {
+    flush();
+  }
+}
+
+void flush() noexcept {
+  std::lock_guard lock(pending_mutex);
+  flush_pending();
 }
 
 void write(level lvl, std::string_view line) {

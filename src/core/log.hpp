@@ -35,6 +35,11 @@ struct field {
 // A line may hold a client's text as it came: write() escapes every line (see escape()).
 void set_level(level minimum) noexcept;
 void set_format(format f) noexcept;
+// With buffering on, info and debug lines wait in a 64 KiB buffer until it fills or flush() is
+// called (the server calls it every second and when it stops); warn and error lines flush it and
+// go at once. Off (the default): every line is written as it comes.
+void set_buffered(bool on) noexcept;
+void flush() noexcept;
 // True if lines of this level are written; check it before building an expensive line.
 bool enabled(level lvl) noexcept;
 void write(level lvl, std::string_view line);
