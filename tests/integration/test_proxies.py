@@ -502,6 +502,23 @@ class TrustedProxyTests:
 class HttpModeTest(TrustedProxyTests, ProxyCase):
     mode = "http"
 
+    def test_a_refused_request_is_not_blamed_on_the_previous_client(self):
+        # With `http-reuse always`, the guesser's request goes over the idle connection the
+        # member's request left. A head too large for hush (but not for HAProxy) is refused
+        # before hush can read its X-Forwarded-For: it must not be logged as the member's.
+        r = self.member_reads(MEMBER, self.proxied_url)
+        self.assertEqual(r.status_code, 200, r.content)
+        big = {"X-Pad": "p" * (9 * 1024)}  # over hush's max_header_bytes (8 KiB)
+        r = self.get(GUESSER, self.proxied_url, "nobody-x", "wrong", big)
+        self.assertEqual(r.status_code, 431, r.content)
+        log = self.settled_log(2)
+        access = [f for f in log_events(log, "access") if f.get("path") != "/healthz"]
+        self.assertEqual([f.get("status") for f in access], ["200", "431"], log)
+        self.assertEqual(access[0].get("client"), MEMBER, log)
+        # Either the guesser or, not knowing better, the proxy; never another client.
+        self.assertIn(access[1].get("client"), (GUESSER, PROXY_ADDR), log)
+        self.assertNotIn(MEMBER, [f.get("client") for f in log_events(log, "auth-failed")])
+
 
 class TcpModeTest(TrustedProxyTests, ProxyCase):
     mode = "tcp"
