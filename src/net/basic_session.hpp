@@ -128,6 +128,10 @@ class basic_session : public std::enable_shared_from_this<basic_session<NextLaye
     parser_.emplace();
     note_ = {};
     started_.reset();
+    // A trusted proxy's keep-alive connection carries many clients' requests: until this one's
+    // X-Forwarded-For is read, it is the peer's, not the client's of the request before (whose
+    // name a refused request would otherwise be logged under).
+    context_.remote = peer_;
     parser_->header_limit(static_cast<std::uint32_t>(state_.cfg.max_header_bytes));
     parser_->body_limit(state_.cfg.max_body_bytes);
     // Between requests only the wait for the next one's first byte is idle time; from that byte

@@ -1,5 +1,6 @@
 #include "net/session.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -23,6 +24,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <gtest/gtest.h>
 
+#include "core/cidr.hpp"
 #include "core/files.hpp"
 #include "net/basic_session.hpp"
 #include "net/engine.hpp"
@@ -224,6 +226,46 @@ TEST_F(session_test, TwoPipelinedRequestsInOneWriteGetTwoAnswersInOrder) {
   EXPECT_EQ(seen_targets(), (std::vector<std::string>{"/first", "/second"}));
   wait_for_close(*client);
   EXPECT_TRUE(session_gone());
+}
+
+// A trusted proxy's keep-alive connection carries many clients' requests (HAProxy's http-reuse).
+// A request refused before its head is read (here 431) is the proxy's as far as hush knows, and
+// must not be logged under the client of the request before it.
+TEST_F(session_test, ARefusedRequestFromAProxyIsNotLoggedAsThePreviousClient) {
+  cfg.trusted_proxies = {*parse_cidr("203.0.113.9/32")};
+  const std::string forwarded =
+      "GET /first HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 198.51.100.1\r\n\r\n";
+  const std::string too_large =
+      "GET /second HTTP/1.1\r\nHost: h\r\n"
+      "X-Forwarded-For: 198.51.100.2\r\nX-Pad: " +
+      std::string(2000, 'p');
+  auto client = connect({far, far, far, short_deadline});
+  handshake(*client);
+  ::testing::internal::CaptureStderr();
+  ASSERT_FALSE(write(*client, forwarded));
+  http::response first;
+  ASSERT_FALSE(read(*client, first));
+  EXPECT_EQ(first.result(), bhttp::status::ok);
+  ASSERT_FALSE(write(*client, too_large));
+  http::response refused;
+  ASSERT_FALSE(read(*client, refused));
+  EXPECT_EQ(refused.result(), bhttp::status::request_header_fields_too_large);
+  wait_for_close(*client);
+  EXPECT_TRUE(session_gone());
+  const auto log = ::testing::internal::GetCapturedStderr();
+
+  std::vector<std::string> access;  // the access lines, in order
+  for (std::size_t at = 0; at < log.size();) {
+    const auto end = std::min(log.find('\n', at), log.size());
+    if (const auto line = log.substr(at, end - at); line.find(" access ") != std::string::npos) {
+      access.push_back(line);
+    }
+    at = end + 1;
+  }
+  ASSERT_EQ(access.size(), 2U) << log;
+  EXPECT_NE(access[0].find("client=198.51.100.1 "), std::string::npos) << log;
+  EXPECT_NE(access[1].find("status=431"), std::string::npos) << log;
+  EXPECT_NE(access[1].find("client=203.0.113.9 "), std::string::npos) << log;
 }
 
 TEST_F(session_test, AHandshakeThatNeverStartsTimesOut) {
