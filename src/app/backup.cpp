@@ -23,7 +23,6 @@ constexpr std::string_view keys_context = "hush/backup-keys/v1";
 constexpr mode_t private_dir = 0700;
 constexpr mode_t private_file = 0600;
 constexpr mode_t public_file = 0644;
-constexpr std::size_t max_key_name = 255;
 
 std::vector<std::uint8_t> to_bytes(std::string_view text) {
   return {text.begin(), text.end()};

@@ -150,7 +150,7 @@ std::optional<member> authenticator::authenticate_password(std::string_view name
                                                            std::string_view password,
                                                            std::string_view remote, hashing mode,
                                                            auth_failure& failure) {
-  failure.tried = std::string(name);
+  failure.tried.clear();
   // A name no member can have is refused before it becomes a throttle key or costs a hash: the
   // rule is public, so refusing it early tells nothing.
   if (!club::valid_member_name(name)) {
@@ -165,6 +165,11 @@ std::optional<member> authenticator::authenticate_password(std::string_view name
   if (!record && record.error() != errc::not_found) {
     failure = {record.error(), {}, {}};
     return std::nullopt;
+  }
+  // The security log names the member a failure was for, but only a member: a name that is none
+  // may be what a user typed by mistake into the name field (a password, a token).
+  if (record) {
+    failure.tried = record->name;
   }
   // A cached verification counts only against the hash it was made with: a password change or a
   // removal since then makes it a miss at once.
@@ -187,7 +192,7 @@ std::optional<member> authenticator::authenticate_password(std::string_view name
 
 std::optional<member> authenticator::finish(const pending_password& pending,
                                             auth_failure& failure) {
-  failure.tried = pending.name_;
+  failure.tried = pending.record_ ? pending.name_ : std::string();
   // Asked again here, not only in the first pass: a burst of guesses that all passed the first
   // check before any of them was hashed must still stop at the throttle's count.
   if (const auto wait = throttle_.blocked(pending.name_, pending.remote_, now_())) {

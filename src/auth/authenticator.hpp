@@ -72,8 +72,9 @@ struct auth_failure {
   std::error_code error;  // unauthorized, throttled, needs_hashing, or a storage error
   std::chrono::seconds retry_after{0};
   std::shared_ptr<pending_password> pending;  // set with needs_hashing
-  // The member's name the credential offered, for the security log; empty when it names none
-  // (a token, a cookie).
+  // The member the credential offered a password for, for the security log; empty when it names
+  // no member (a token, a cookie, or a name no member has: that may be a password typed into the
+  // name field, and is never logged).
   std::string tried{};
 };
 

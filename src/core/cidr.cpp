@@ -53,6 +53,11 @@ std::string format_ip(const ip_bytes& address) {
 }
 
 bool cidr::contains(const ip_bytes& address) const noexcept {
+  // An IPv6 network holds IPv4 clients (which reach us as mapped addresses) only when it was
+  // written in the mapped range itself: "::/64" must not trust every IPv4 address.
+  if (!v4 && is_v4_mapped(address) && !(prefix >= v4_offset && is_v4_mapped(network))) {
+    return false;
+  }
   unsigned bits = prefix;
   for (std::size_t i = 0; i < 16 && bits > 0; ++i) {
     const unsigned take = bits >= 8 ? 8 : bits;
@@ -71,7 +76,12 @@ bool cidr::contains(std::string_view address) const {
 }
 
 std::string cidr::to_string() const {
-  return format_ip(network) + "/" + std::to_string(v4 ? prefix - v4_offset : prefix);
+  if (v4) {
+    return format_ip(network) + "/" + std::to_string(prefix - v4_offset);
+  }
+  // format_ip writes a mapped address as IPv4; as a network written in IPv6 it stays IPv6.
+  const auto address = is_v4_mapped(network) ? "::ffff:" + format_ip(network) : format_ip(network);
+  return address + "/" + std::to_string(prefix);
 }
 
 std::optional<cidr> parse_cidr(std::string_view text) {

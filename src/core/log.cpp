@@ -99,9 +99,24 @@ void append_escaped_byte(std::string& out, unsigned char b) {
 
 // A JSON string of `text` as escape() makes it safe (so the object is always valid UTF-8 and
 // holds no control character), with quotes and backslashes escaped for JSON.
-void append_json_string(std::string& out, std::string_view text) {
+// The most of one field's value (or of a plain line) that is written; the rest is cut and
+// marked. A client chooses some values (a path, a certificate's name): bounded, no line comes
+// near journald's LineMax, past which it would be split and the rest would start a line of its
+// own, in the client's words.
+constexpr std::size_t max_value_bytes = 256;
+constexpr std::size_t max_line_text_bytes = 2048;
+
+std::string bounded_escape(std::string_view text, std::size_t limit) {
+  if (text.size() <= limit) {
+    return escape(text);
+  }
+  return escape(text.substr(0, limit)) + "...";
+}
+
+void append_json_string(std::string& out, std::string_view text,
+                        std::size_t limit = max_value_bytes) {
   out.push_back('"');
-  for (const char c : escape(text)) {
+  for (const char c : bounded_escape(text, limit)) {
     if (c == '"' || c == '\\') {
       out.push_back('\\');
     }
@@ -113,7 +128,7 @@ void append_json_string(std::string& out, std::string_view text) {
 // A text value as it is when it is one plain word; quoted otherwise, so that a client's text can
 // never look like another key=value pair (a name tried of "x client=10.0.0.1", say).
 void append_text_value(std::string& out, std::string_view text) {
-  const auto safe = escape(text);
+  const auto safe = bounded_escape(text, max_value_bytes);
   if (!safe.empty() && safe.find_first_of(" \"=") == std::string::npos) {
     out.append(safe);
     return;
@@ -217,7 +232,7 @@ std::string render(format f, level lvl, std::chrono::system_clock::time_point at
   if (f == format::json) {
     out.append("{\"time\":\"").append(rfc3339(at)).append("\",\"level\":\"");
     out.append(name_of(lvl)).append("\",\"event\":");
-    append_json_string(out, name);
+    append_json_string(out, name, max_line_text_bytes);
     for (const auto& [key, value] : fields) {
       out.push_back(',');
       append_json_string(out, key);
@@ -225,7 +240,9 @@ std::string render(format f, level lvl, std::chrono::system_clock::time_point at
       if (const auto* number = std::get_if<std::int64_t>(&value)) {
         out.append(std::to_string(*number));
       } else {
-        append_json_string(out, std::get<std::string_view>(value));
+        // A plain line's text has the room of a line, a field the room of a value.
+        append_json_string(out, std::get<std::string_view>(value),
+                           key == "msg" ? max_line_text_bytes : max_value_bytes);
       }
     }
     out.push_back('}');
@@ -234,7 +251,7 @@ std::string render(format f, level lvl, std::chrono::system_clock::time_point at
   out.append(rfc3339(at)).append(" ").append(name_of(lvl)).append(" ");
   // Every line may hold a client's bytes (a path, a name): escaped here, once for all callers,
   // so that none can forge a line or drive the terminal that shows the log.
-  out.append(escape(name));
+  out.append(bounded_escape(name, max_line_text_bytes));
   for (const auto& [key, value] : fields) {
     out.push_back(' ');
     out.append(key).push_back('=');

@@ -81,15 +81,6 @@ class rate_limited {
   explicit rate_limited(clock::duration interval = std::chrono::seconds(1)) : interval_(interval) {}
 
   void write(level lvl, std::string_view line);
-  // A structured line: the event's name (a word of our own, "access", "auth-failed") and its
-  // fields. In text, a value with a space, a quote or an equals sign, or none at all, is quoted.
-  void event(level lvl, std::string_view name, std::initializer_list<field> fields);
-
-  // The line event() or write() would write at `at`, without the newline. Pure; for the tests.
-  std::string render(format f, level lvl, std::chrono::system_clock::time_point at,
-                     std::string_view name, std::initializer_list<field> fields);
-  // RFC 3339 in UTC with microseconds: "2026-11-30T11:43:01.123456Z".
-  std::string rfc3339(std::chrono::system_clock::time_point at);
   // The line to write at `now`, with the count held back since the last one; nullopt to hold it
   // back.
   std::optional<std::string> admit(std::string_view line, clock::time_point now);

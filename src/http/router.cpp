@@ -364,6 +364,9 @@ outcome router::route(const request& req, const request_context& ctx) {
     // prove it came from the club's page: the page alone can read the session's CSRF token.
     if (who && changes_state(req.method()) &&
         (req[field::origin].empty() || !auth::csrf_matches(*session_token, req["X-CSRF-Token"]))) {
+      if (ctx.note != nullptr) {
+        ctx.note->method = method;
+      }
       note_cross_origin(ctx.remote, who->name(), "csrf");
       return error_response(api_error::cross_origin, req);
     }

@@ -58,8 +58,10 @@ class basic_session : public std::enable_shared_from_this<basic_session<NextLaye
  public:
   using clock = std::chrono::steady_clock;
 
+  // `framed`: the connection came with a PROXY protocol header, which named `remote`; then no
+  // X-Forwarded-For on it is believed, whoever sends it.
   basic_session(NextLayer next, shared_state& state, std::string remote,
-                connection_limiter::ticket ticket, session_deadlines deadlines)
+                connection_limiter::ticket ticket, session_deadlines deadlines, bool framed = false)
       : tls_(state.tls.current()),
         stream_(std::move(next), *tls_),
         deadline_(stream_.get_executor()),
@@ -70,7 +72,7 @@ class basic_session : public std::enable_shared_from_this<basic_session<NextLaye
         buffer_(state.cfg.max_header_bytes + session_detail::read_ahead_bytes) {
     context_.remote = remote;
     peer_ = std::move(remote);
-    peer_is_proxy_ = is_trusted(state.cfg.trusted_proxies, peer_);
+    peer_is_proxy_ = !framed && is_trusted(state.cfg.trusted_proxies, peer_);
     context_.note = &note_;
     observed::connection_opened();
   }
@@ -520,13 +522,15 @@ class basic_session : public std::enable_shared_from_this<basic_session<NextLaye
 
 // Admits a connection from `remote` (an IP address) against the connection caps and, if it is
 // let in, starts a session on it; else closes it (before the handshake, so it costs no TLS work).
+// `framed`: a trusted proxy's PROXY protocol header named `remote` (basic_session).
 template <class NextLayer>
 void open_session(NextLayer next, shared_state& state, std::string remote,
-                  session_deadlines deadlines) {
-  // A trusted proxy's connections carry many clients: it keeps its own caps, and here it is held
-  // only to the overall one (each connection a group of its own).
+                  session_deadlines deadlines, bool framed = false) {
+  // A trusted proxy's connections in HTTP mode carry many clients: it keeps its own caps, and
+  // here it is held only to the overall one (each connection a group of its own). A connection
+  // that a PROXY header framed is one client's, capped as that client's.
   static std::atomic<std::uint64_t> proxied{0};
-  const bool from_proxy = is_trusted(state.cfg.trusted_proxies, remote);
+  const bool from_proxy = !framed && is_trusted(state.cfg.trusted_proxies, remote);
   const auto group = from_proxy ? "proxy#" + std::to_string(++proxied) : std::string();
   auto admission =
       from_proxy ? state.connections.open(group, group)
@@ -551,7 +555,7 @@ void open_session(NextLayer next, shared_state& state, std::string remote,
     admission.evicted();
   }
   auto fresh = std::make_shared<basic_session<NextLayer>>(std::move(next), state, std::move(remote),
-                                                          admission.id, deadlines);
+                                                          admission.id, deadlines, framed);
   if (state.connections.watch(admission.id, fresh->evictor())) {
     fresh->start();
   }

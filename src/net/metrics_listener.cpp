@@ -23,8 +23,9 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 
-constexpr auto scrape_deadline = std::chrono::seconds(5);
-constexpr std::size_t max_scrape_connections = 8;
+// A scraper sends its request at once: a connection that has not in this long is not one.
+constexpr auto scrape_deadline = std::chrono::seconds(2);
+constexpr std::size_t max_scrape_connections = 16;
 constexpr std::uint32_t max_scrape_head_bytes = 4096;
 
 asio::ip::tcp::endpoint endpoint_of(const config::listen_address& where) {
@@ -151,9 +152,11 @@ struct metrics_listener::impl {
   }
 
   std::function<std::string()> render;
+  // Before io: scrapes still pending when io goes count themselves out of it from their
+  // destructors.
+  std::atomic<std::size_t> open{0};
   asio::io_context io{1};
   asio::ip::tcp::acceptor acceptor;
-  std::atomic<std::size_t> open{0};
   std::thread thread;
 };
 

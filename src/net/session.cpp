@@ -50,7 +50,7 @@ class proxy_header_reader : public std::enable_shared_from_this<proxy_header_rea
       return;  // gone before a byte
     }
     if (first[0] != 0x0d) {
-      begin(peer_);
+      begin(peer_, false);
       return;
     }
     read_header(proxy_v2_fixed_size);
@@ -82,12 +82,14 @@ class proxy_header_reader : public std::enable_shared_from_this<proxy_header_rea
       deadline_.cancel();
       return;
     }
-    begin(parsed.client.value_or(peer_));
+    // Whatever the header said (a client, LOCAL, another family), the connection is framed: no
+    // X-Forwarded-For on it is believed, since what follows is the client's own bytes.
+    begin(parsed.client.value_or(peer_), true);
   }
 
-  void begin(const std::string& client) {
+  void begin(const std::string& client, bool framed) {
     deadline_.cancel();
-    open_session(std::move(socket_), state_, client, deadlines_from(state_.cfg));
+    open_session(std::move(socket_), state_, client, deadlines_from(state_.cfg), framed);
   }
 
   asio::ip::tcp::socket socket_;

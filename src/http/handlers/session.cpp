@@ -85,7 +85,7 @@ outcome log_in(const request& req, const request_context& ctx, services& s) {
   // A name no member can have is refused before it becomes a throttle key (the syntax of names
   // is public, so this tells nobody anything).
   if (!club::valid_member_name(*name) || password->size() > club::max_password_size) {
-    note_auth_failure(ctx.remote, auth_method::password, *name);
+    note_auth_failure(ctx.remote, auth_method::password, {});  // not a name: never logged
     return wrong_credentials(req);
   }
   // The same door as HTTP Basic: throttle first, then the verified-credential cache, then
