@@ -61,6 +61,17 @@ TEST(ForwardedClient, GarbageBeforeTheClientGivesNothing) {
   }
 }
 
+TEST(ForwardedClient, AnEmptyLeftmostHopIsGarbageToo) {
+  // Found by fuzz_proxy: the walk stopped before the leftmost hop when it was empty, so every hop
+  // trusted gave the next one as the client, where any other garbage there gives nothing.
+  EXPECT_EQ(forwarded_client(", 10.0.0.7, 10.0.0.5", ours()), std::nullopt);
+  EXPECT_EQ(forwarded_client(",10.0.0.2", ours()), std::nullopt);
+  EXPECT_EQ(forwarded_client(" ,10.0.0.2", ours()), std::nullopt);
+  EXPECT_EQ(forwarded_client("garbage, 10.0.0.7, 10.0.0.5", ours()), std::nullopt);
+  // Left of an untrusted hop, it is the client's own say, ignored as any other.
+  EXPECT_EQ(forwarded_client(", 203.0.113.7, 10.0.0.5", ours()), "203.0.113.7");
+}
+
 TEST(ForwardedClient, SpacesAndTabsAroundHopsAreTrimmed) {
   EXPECT_EQ(forwarded_client("  203.0.113.7 ,\t10.0.0.2  ", ours()), "203.0.113.7");
   EXPECT_EQ(forwarded_client("\t203.0.113.7\t", ours()), "203.0.113.7");
