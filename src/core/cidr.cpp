@@ -21,7 +21,10 @@ bool is_v4_mapped(const ip_bytes& a) {
 }  // namespace
 
 std::optional<ip_bytes> parse_ip(std::string_view text) {
-  if (text.empty() || text.size() >= INET6_ADDRSTRLEN) {
+  // inet_pton reads a C string: a NUL inside the view would end the text early and let the bytes
+  // after it through unread ("10.0.0.1\0junk").
+  if (text.empty() || text.size() >= INET6_ADDRSTRLEN ||
+      text.find('\0') != std::string_view::npos) {
     return std::nullopt;
   }
   char buffer[INET6_ADDRSTRLEN] = {};
@@ -76,12 +79,11 @@ bool cidr::contains(std::string_view address) const {
 }
 
 std::string cidr::to_string() const {
-  if (v4) {
-    return format_ip(network) + "/" + std::to_string(prefix - v4_offset);
-  }
-  // format_ip writes a mapped address as IPv4; as a network written in IPv6 it stays IPv6.
-  const auto address = is_v4_mapped(network) ? "::ffff:" + format_ip(network) : format_ip(network);
-  return address + "/" + std::to_string(prefix);
+  // A mapped network written as IPv6 ("::ffff:10.0.0.0/104") stays IPv6: its prefix counts all
+  // 128 bits, which the dotted form would not parse back with.
+  const auto address =
+      !v4 && is_v4_mapped(network) ? "::ffff:" + format_ip(network) : format_ip(network);
+  return address + "/" + std::to_string(v4 ? prefix - v4_offset : prefix);
 }
 
 std::optional<cidr> parse_cidr(std::string_view text) {

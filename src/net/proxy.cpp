@@ -31,12 +31,13 @@ bool is_trusted(const std::vector<cidr>& trusted, std::string_view address) {
 std::optional<std::string> forwarded_client(std::string_view forwarded_for,
                                             const std::vector<cidr>& trusted) {
   std::optional<std::string> leftmost_trusted;
-  while (!forwarded_for.empty()) {
+  // Until the hop left of the last comma has been looked at too, even when it is empty: ", x"
+  // has two hops, and an empty one is not an address.
+  for (bool more = true; more;) {
     const auto comma = forwarded_for.rfind(',');
-    const auto hop =
-        trimmed(comma == std::string_view::npos ? forwarded_for : forwarded_for.substr(comma + 1));
-    forwarded_for =
-        comma == std::string_view::npos ? std::string_view{} : forwarded_for.substr(0, comma);
+    more = comma != std::string_view::npos;
+    const auto hop = trimmed(more ? forwarded_for.substr(comma + 1) : forwarded_for);
+    forwarded_for = more ? forwarded_for.substr(0, comma) : std::string_view{};
     const auto address = parse_ip(hop);
     if (!address) {
       return std::nullopt;

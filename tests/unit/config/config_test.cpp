@@ -33,7 +33,17 @@ TEST(Config, DefaultFileParsesToDefaults) {
   EXPECT_EQ(c.page_size, defaults.page_size);
   EXPECT_EQ(c.argon2, defaults.argon2);
   EXPECT_EQ(c.log_level, defaults.log_level);
+  EXPECT_EQ(c.log_format, defaults.log_format);
+  EXPECT_EQ(c.metrics_listen, defaults.metrics_listen);
+  EXPECT_EQ(c.trusted_proxies, defaults.trusted_proxies);
   // Every setting is written out with a comment above it.
+  EXPECT_NE(text.find("\nformat = \"text\"\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\ntrusted_proxies = []\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("[metrics]\n# Address and port for Prometheus"), std::string::npos) << text;
+  EXPECT_NE(text.find("GET /metrics (plain HTTP): keep it on loopback or a private network. Empty: "
+                      "no metrics listener.\nlisten = \"\"\n"),
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find("argon2_memory_kib = 65536"), std::string::npos);
   EXPECT_NE(text.find("# Largest message text"), std::string::npos);
 }
@@ -174,6 +184,78 @@ TEST(Config, BadLogLevelIsRefused) {
 TEST(Config, SyntaxErrorNamesTheLine) {
   const auto error = error_of("[server]\nlisten = \n");
   EXPECT_NE(error.find("club.toml:2"), std::string::npos) << error;
+}
+
+TEST(Config, LogFormatIsTextOrJson) {
+  EXPECT_EQ(parse("", "club.toml").log_format, "text");
+  EXPECT_EQ(parse("[log]\nformat = \"json\"\n", "club.toml").log_format, "json");
+  EXPECT_EQ(parse("[log]\nformat = \"text\"\n", "club.toml").log_format, "text");
+  for (const char* bad : {"JSON", "Text", "logfmt", "", " json", "json "}) {
+    const auto error = error_of("[log]\nformat = \"" + std::string(bad) + "\"\n");
+    EXPECT_NE(error.find("club.toml:2: log.format must be text or json"), std::string::npos)
+        << error;
+  }
+  EXPECT_NE(error_of("[log]\nformat = 1\n").find("log.format must be a string"), std::string::npos);
+}
+
+TEST(Config, MetricsListen) {
+  EXPECT_FALSE(parse("", "club.toml").metrics_listen);
+  EXPECT_FALSE(parse("[metrics]\nlisten = \"\"\n", "club.toml").metrics_listen);
+  EXPECT_EQ(parse("[metrics]\nlisten = \"127.0.0.1:9100\"\n", "club.toml").metrics_listen,
+            (listen_address{"127.0.0.1", 9100}));
+  EXPECT_EQ(parse("[metrics]\nlisten = \"[::1]:9100\"\n", "club.toml").metrics_listen,
+            (listen_address{"::1", 9100}));
+  EXPECT_EQ(parse("[metrics]\nlisten = \"10.0.0.5:0\"\n", "club.toml").metrics_listen,
+            (listen_address{"10.0.0.5", 0}));
+  // The HTTPS listener is a setting of its own.
+  EXPECT_EQ(parse("[metrics]\nlisten = \"127.0.0.1:9100\"\n", "club.toml").listen, config{}.listen);
+  for (const char* bad : {"9100", "127.0.0.1", "127.0.0.1:", ":9100", "127.0.0.1:65536",
+                          "[::1]9100", "::1:9100", "127.0.0.1:91OO", " "}) {
+    const auto error = error_of("[metrics]\nlisten = \"" + std::string(bad) + "\"\n");
+    EXPECT_NE(error.find("club.toml:2: metrics.listen"), std::string::npos) << bad << ": " << error;
+    EXPECT_NE(error.find(bad), std::string::npos) << error;
+  }
+  EXPECT_NE(error_of("[metrics]\nlisten = 9100\n").find("metrics.listen must be a string"),
+            std::string::npos);
+  EXPECT_NE(error_of("[metrics]\nport = 9100\n").find("unknown setting \"metrics.port\""),
+            std::string::npos);
+}
+
+TEST(Config, TrustedProxies) {
+  EXPECT_TRUE(parse("", "club.toml").trusted_proxies.empty());
+  EXPECT_TRUE(parse("[server]\ntrusted_proxies = []\n", "club.toml").trusted_proxies.empty());
+  const auto c =
+      parse("[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"2001:db8::/32\", \"192.0.2.7\"]\n",
+            "club.toml");
+  ASSERT_EQ(c.trusted_proxies.size(), 3U);
+  EXPECT_EQ(c.trusted_proxies[0], *parse_cidr("10.0.0.0/8"));
+  EXPECT_EQ(c.trusted_proxies[1], *parse_cidr("2001:db8::/32"));
+  EXPECT_EQ(c.trusted_proxies[2], *parse_cidr("192.0.2.7/32"));
+  EXPECT_TRUE(c.trusted_proxies[0].contains("10.1.2.3"));
+  // Written over several lines, as a long list would be.
+  EXPECT_EQ(parse("[server]\ntrusted_proxies = [\n  \"10.0.0.0/8\",\n  \"::1\",\n]\n", "club.toml")
+                .trusted_proxies.size(),
+            2U);
+}
+
+TEST(Config, BadTrustedProxiesAreRefusedByName) {
+  for (const char* bad : {"10.0.0.1/8", "garbage", "10.0.0.0/33", "", "10.0.0.0/08", "[::1]",
+                          "10.0.0.1:80", "localhost"}) {
+    const auto error = error_of(
+        "[server]\nlisten = \"127.0.0.1:5684\"\ntrusted_proxies = "
+        "[\"192.0.2.1\", \"" +
+        std::string(bad) + "\"]\n");
+    EXPECT_NE(error.find("club.toml:3: server.trusted_proxies: \"" + std::string(bad) + "\""),
+              std::string::npos)
+        << bad << ": " << error;
+  }
+  for (const char* not_strings :
+       {"\"10.0.0.0/8\"", "8", "[8]", "[\"10.0.0.0/8\", 8]", "[[\"10.0.0.0/8\"]]", "{}", "true"}) {
+    const auto error = error_of("[server]\ntrusted_proxies = " + std::string(not_strings) + "\n");
+    EXPECT_NE(error.find("club.toml:2: server.trusted_proxies must be a list of strings"),
+              std::string::npos)
+        << not_strings << ": " << error;
+  }
 }
 
 TEST(ParseListen, Forms) {

@@ -6,11 +6,14 @@
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
+#include "auth/sessions.hpp"
 #include "auth/tokens.hpp"
 #include "crypto/encoding.hpp"
 #include "crypto/fernet.hpp"
+#include "http/observe.hpp"
 #include "http/response.hpp"
 #include "support/http_helpers.hpp"
+#include "support/memory_store.hpp"
 #include "support/test_club.hpp"
 
 namespace hush::http {
@@ -486,6 +489,291 @@ TEST_F(RouterTest, KeepAliveFollowsTheRequest) {
   EXPECT_FALSE(router_.handle(req, {}).keep_alive());
   request keep{verb::get, "/", 11};
   EXPECT_TRUE(router_.handle(keep, {}).keep_alive());
+}
+
+// handle() with a note, as the connection passes one, and what the router wrote in it.
+struct noted_response {
+  response res;
+  request_note note;
+};
+
+noted_response handle_noted(router& r, const request& req) {
+  noted_response out;
+  request_context ctx{"198.51.100.4"};
+  ctx.note = &out.note;
+  out.res = r.handle(req, ctx);
+  return out;
+}
+
+request with_basic(verb method, std::string target, std::string_view credentials) {
+  request req{method, target, 11};
+  req.set(field::authorization, basic(credentials));
+  req.prepare_payload();
+  return req;
+}
+
+TEST_F(RouterTest, TheNoteNamesTheRouteByItsTemplate) {
+  const auto id = club.domain.post("poster", "the secret").value();
+  published_bytes crl;
+  crl.set("DER bytes");
+  router r{services{club.domain, club.auth, cfg, &crl}};
+  const struct {
+    verb method;
+    std::string target;
+    route_name route;
+    std::string_view label;
+  } cases[] = {
+      {verb::get, "/", route_name::root, "/"},
+      {verb::get, "/?format=fernet", route_name::root, "/"},
+      {verb::get, "/api/v1/messages?limit=1", route_name::messages, "/api/v1/messages"},
+      {verb::get, "/api/v1/messages/" + std::to_string(id.value), route_name::message,
+       "/api/v1/messages/{id}"},
+      {verb::get, "/api/v1/messages/999", route_name::message, "/api/v1/messages/{id}"},
+      {verb::get, "/api/v1/session", route_name::session, "/api/v1/session"},
+      {verb::get, "/api/v1/members", route_name::members, "/api/v1/members"},
+      {verb::delete_, "/api/v1/members/nobody", route_name::member, "/api/v1/members/{name}"},
+      {verb::get, "/healthz", route_name::healthz, "/healthz"},
+      {verb::get, "/healthz?verbose=1", route_name::healthz, "/healthz"},
+      {verb::post, "/healthz", route_name::healthz, "/healthz"},
+      {verb::get, "/ca.crl", route_name::crl, "/ca.crl"},
+      {verb::get, "/app.js", route_name::page, "page"},
+      {verb::get, "/nowhere", route_name::other, "other"},
+      {verb::get, "/api/v1/messages/0", route_name::other, "other"},
+      {verb::get, "/api/v1/members/no%20one", route_name::other, "other"},
+      {verb::get, "/API/V1/MESSAGES", route_name::other, "other"},
+  };
+  for (const auto& c : cases) {
+    const auto answer = handle_noted(r, with_basic(c.method, c.target, "admin:admin password"));
+    EXPECT_EQ(answer.note.route, c.route) << c.target;
+    EXPECT_EQ(to_string(answer.note.route), c.label) << c.target;
+  }
+  // The members' page, asked for by a browser, is a page whatever its path.
+  request page{verb::get, "/", 11};
+  page.set(field::accept, "text/html");
+  EXPECT_EQ(to_string(handle_noted(r, page).note.route), "page");
+  // A client's text never becomes a label.
+  EXPECT_EQ(to_string(handle_noted(r, request{verb::get, "/\x1b[2J", 11}).note.route), "other");
+}
+
+TEST_F(RouterTest, TheNoteNamesTheAuthMethodAndTheMemberWhoProvedIt) {
+  ASSERT_TRUE(club.domain.post("poster", "the secret"));
+  // Basic: a password.
+  const auto by_password =
+      handle_noted(router_, with_basic(verb::get, "/", "reader:reader password"));
+  EXPECT_EQ(by_password.res.result(), status::ok);
+  EXPECT_EQ(by_password.note.method, auth_method::password);
+  EXPECT_EQ(by_password.note.member, "reader");
+  EXPECT_EQ(to_string(by_password.note.method), "password");
+
+  // Bearer: a token.
+  const auto token = auth::new_token().str();
+  ASSERT_TRUE(club.store.add_token({"ci", "poster", 0, 0}, auth::token_hash(token)));
+  request bearer{verb::get, "/", 11};
+  bearer.set(field::authorization, "Bearer " + token);
+  const auto by_token = handle_noted(router_, bearer);
+  EXPECT_EQ(by_token.res.result(), status::ok);
+  EXPECT_EQ(by_token.note.method, auth_method::token);
+  EXPECT_EQ(by_token.note.member, "poster");
+
+  // A cookie: a session, from logging in (itself a password, and the member it proved).
+  request log_in{verb::post, "/api/v1/session", 11};
+  log_in.set(field::content_type, "application/json");
+  log_in.body() = R"({"name":"admin","password":"admin password"})";
+  log_in.prepare_payload();
+  const auto logged_in = handle_noted(router_, log_in);
+  ASSERT_EQ(logged_in.res.result(), status::ok) << logged_in.res.body();
+  EXPECT_EQ(logged_in.note.method, auth_method::password);
+  EXPECT_EQ(logged_in.note.member, "admin");
+  EXPECT_EQ(logged_in.note.route, route_name::session);
+  const auto cookie = std::string(logged_in.res[field::set_cookie]);
+  const auto session = cookie.substr(0, cookie.find(';'));
+  ASSERT_EQ(session.rfind(std::string(auth::session_cookie_name) + "=", 0), 0U) << cookie;
+  request with_cookie{verb::get, "/api/v1/messages", 11};
+  with_cookie.set(field::cookie, session);
+  const auto by_session = handle_noted(router_, with_cookie);
+  EXPECT_EQ(by_session.res.result(), status::ok);
+  EXPECT_EQ(by_session.note.method, auth_method::session);
+  EXPECT_EQ(by_session.note.member, "admin");
+  EXPECT_EQ(to_string(by_session.note.method), "session");
+}
+
+TEST_F(RouterTest, TheNoteNamesNoMemberUnlessOneWasProved) {
+  ASSERT_TRUE(club.domain.post("poster", "the secret"));
+  const auto nobody = handle_noted(router_, request{verb::get, "/", 11});
+  EXPECT_EQ(nobody.res.result(), status::unauthorized);
+  EXPECT_EQ(nobody.note.method, auth_method::none);
+  EXPECT_EQ(nobody.note.member, "");
+  EXPECT_EQ(to_string(nobody.note.method), "-");
+
+  const auto wrong = handle_noted(router_, with_basic(verb::get, "/", "reader:not the password"));
+  EXPECT_EQ(wrong.res.result(), status::unauthorized);
+  EXPECT_EQ(wrong.note.method, auth_method::password);
+  EXPECT_EQ(wrong.note.member, "");  // the name tried is not a member proved
+
+  request bad_token{verb::get, "/", 11};
+  bad_token.set(field::authorization, "Bearer " + auth::new_token().str());
+  const auto by_bad_token = handle_noted(router_, bad_token);
+  EXPECT_EQ(by_bad_token.res.result(), status::unauthorized);
+  EXPECT_EQ(by_bad_token.note.method, auth_method::token);
+  EXPECT_EQ(by_bad_token.note.member, "");
+
+  request bad_cookie{verb::get, "/", 11};
+  bad_cookie.set(field::cookie,
+                 std::string(auth::session_cookie_name) + "=" + std::string(43, 'A'));
+  const auto by_bad_cookie = handle_noted(router_, bad_cookie);
+  EXPECT_EQ(by_bad_cookie.res.result(), status::unauthorized);
+  EXPECT_EQ(by_bad_cookie.note.member, "");
+
+  request_note cert_note;
+  request_context cert_ctx{"198.51.100.4", "0abc", "reader"};
+  cert_ctx.note = &cert_note;
+  EXPECT_EQ(router_.handle(request{verb::get, "/", 11}, cert_ctx).result(), status::unauthorized);
+  EXPECT_EQ(cert_note.method, auth_method::certificate);
+  EXPECT_EQ(cert_note.member, "");  // the certificate's name is not proof without the store
+
+  const auto login_failed = [&] {
+    request req{verb::post, "/api/v1/session", 11};
+    req.set(field::content_type, "application/json");
+    req.body() = R"({"name":"admin","password":"wrong"})";
+    req.prepare_payload();
+    return handle_noted(router_, req);
+  }();
+  EXPECT_EQ(login_failed.res.result(), status::unauthorized);
+  EXPECT_EQ(login_failed.note.method, auth_method::password);
+  EXPECT_EQ(login_failed.note.member, "");
+
+  // Public routes: nobody, by no method, even with credentials that would have worked.
+  const auto health =
+      handle_noted(router_, with_basic(verb::get, "/healthz", "reader:reader password"));
+  EXPECT_EQ(health.res.result(), status::ok);
+  EXPECT_EQ(health.note.method, auth_method::none);
+  EXPECT_EQ(health.note.member, "");
+}
+
+TEST_F(RouterTest, HealthzAnswersGetAndHeadWithoutCredentials) {
+  for (const auto method : {verb::get, verb::head}) {
+    for (const char* target : {"/healthz", "/healthz?probe=1"}) {
+      const auto res = router_.handle(request{method, target, 11}, {});
+      EXPECT_EQ(res.result(), status::ok) << target;
+      EXPECT_EQ(res.body(), "ok\n");
+      EXPECT_EQ(res[field::content_length], "3");
+      EXPECT_EQ(res[field::content_type], "text/plain; charset=utf-8");
+      EXPECT_EQ(res[field::cache_control], "no-store");
+      EXPECT_EQ(res[field::strict_transport_security], "max-age=31536000");
+      EXPECT_EQ(res.find(field::www_authenticate), res.end());
+    }
+  }
+  // Credentials, right or wrong, change nothing, and nothing is audited.
+  EXPECT_EQ(send(verb::get, "/healthz", "reader:wrong").body(), "ok\n");
+  EXPECT_TRUE(club.store.list_audit(10).value().empty());
+  // Only /healthz itself.
+  EXPECT_EQ(send(verb::get, "/healthz/").result(), status::not_found);
+  EXPECT_EQ(send(verb::get, "/healthzz").result(), status::not_found);
+}
+
+TEST_F(RouterTest, HealthzRefusesOtherMethodsWithAllow) {
+  for (const auto method : {verb::post, verb::put, verb::delete_, verb::patch, verb::options,
+                            verb::trace, verb::connect}) {
+    const auto res = send(method, "/healthz");
+    EXPECT_EQ(res.result(), status::method_not_allowed) << method;
+    EXPECT_EQ(res[field::allow], "GET, HEAD") << method;
+    EXPECT_EQ(error_code_of(res), "method_not_allowed");
+  }
+}
+
+TEST_F(RouterTest, HeadIsAnsweredWhereverGetIsWithGetsHeaders) {
+  const auto id = club.domain.post("poster", "the secret").value();
+  published_bytes crl;
+  crl.set("DER bytes");
+  router r{services{club.domain, club.auth, cfg, &crl}};
+  for (const auto& target :
+       {std::string("/"), std::string("/api/v1/messages"),
+        "/api/v1/messages/" + std::to_string(id.value), std::string("/api/v1/messages/999"),
+        std::string("/api/v1/session"), std::string("/api/v1/members"), std::string("/healthz"),
+        std::string("/ca.crl"), std::string("/app.js"), std::string("/nowhere")}) {
+    for (const char* who : {"admin:admin password", "reader:reader password", ""}) {
+      auto get = std::string(who).empty() ? request{verb::get, target, 11}
+                                          : with_basic(verb::get, target, who);
+      auto head = get;
+      head.method(verb::head);
+      const auto got = r.handle(get, {"198.51.100.4"});
+      const auto headed = r.handle(head, {"198.51.100.4"});
+      EXPECT_EQ(headed.result(), got.result()) << target << " " << who;
+      EXPECT_NE(headed.result(), status::method_not_allowed) << target;
+      for (const auto f : {field::content_type, field::content_length, field::cache_control,
+                           field::allow, field::www_authenticate}) {
+        EXPECT_EQ(headed[f], got[f]) << target << " " << who << " " << f;
+      }
+    }
+    // OPTIONS lists HEAD wherever it lists GET.
+    const auto allow = std::string(r.handle(request{verb::options, target, 11}, {})[field::allow]);
+    if (allow.find("GET") != std::string::npos) {
+      EXPECT_NE(allow.find("GET, HEAD"), std::string::npos) << target << ": " << allow;
+    }
+  }
+  // No GET, no HEAD.
+  const auto member = send(verb::head, "/api/v1/members/reader", "admin:admin password");
+  EXPECT_EQ(member.result(), status::method_not_allowed);
+  EXPECT_EQ(member[field::allow], "DELETE");
+  EXPECT_EQ(send(verb::options, "/api/v1/session")[field::allow], "GET, HEAD, POST, DELETE");
+  EXPECT_EQ(send(verb::options, "/api/v1/members")[field::allow], "GET, HEAD, POST");
+  EXPECT_EQ(send(verb::post, "/ca.crl").result(), status::not_found);  // no CRL here
+  request head_crl{verb::post, "/ca.crl", 11};
+  EXPECT_EQ(r.handle(head_crl, {})[field::allow], "GET, HEAD");
+  request post_page{verb::post, "/app.js", 11};
+  EXPECT_EQ(r.handle(post_page, {})[field::allow], "GET, HEAD");
+}
+
+// A store whose reads can be made to fail, as a database that went away does (the in-memory fake
+// is made to fail by a subclass, as tests/support/memory_store.hpp says).
+class failing_store final : public testing::memory_store {
+ public:
+  result<std::vector<std::uint8_t>> club_meta(std::string_view name) override {
+    if (fail) {
+      return make_error_code(errc::io_failure);
+    }
+    return memory_store::club_meta(name);
+  }
+  bool fail = false;
+};
+
+// A club over the failing store; nothing else of it is used.
+struct failing_club {
+  failing_store store;
+  testing::fixed_clock clock;
+  club::keyring keys{testing::random_master_key(), store};
+  crypto::password_hasher hasher{testing::cheap_argon2()};
+  testing::recording_ca ca;
+  app::direct_audit_sink audits{store};
+  club::club domain{store, keys, hasher, clock, ca, audits, 1024};
+  auth::authenticator auth{domain, hasher, {}, std::chrono::seconds(300)};
+};
+
+TEST(Healthz, AStoreThatFailsIs503UntilItAnswersAgain) {
+  failing_club c;
+  const config::config cfg;
+  router r{services{c.domain, c.auth, cfg}};
+  const request get{verb::get, "/healthz", 11};
+  const request head{verb::head, "/healthz", 11};
+  EXPECT_EQ(r.handle(get, {}).result(), status::ok);
+
+  c.store.fail = true;
+  for (const auto* req : {&get, &head}) {
+    request_note note;
+    request_context ctx{"198.51.100.4"};
+    ctx.note = &note;
+    const auto res = r.handle(*req, ctx);
+    EXPECT_EQ(res.result(), status::service_unavailable);
+    EXPECT_EQ(res.body(), "unavailable\n");
+    EXPECT_EQ(res[field::content_length], "12");
+    EXPECT_EQ(res[field::cache_control], "no-store");
+    EXPECT_EQ(res.body().find("io"), std::string::npos);  // no detail for the caller
+    EXPECT_EQ(note.route, route_name::healthz);
+  }
+
+  c.store.fail = false;
+  EXPECT_EQ(r.handle(get, {}).result(), status::ok);
+  EXPECT_EQ(r.handle(get, {}).body(), "ok\n");
 }
 
 }  // namespace
