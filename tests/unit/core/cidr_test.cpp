@@ -229,12 +229,18 @@ TEST(CidrContains, ZeroPrefixes) {
   EXPECT_TRUE(any_v4.contains("255.255.255.255"));
   EXPECT_FALSE(any_v4.contains("::1"));
   EXPECT_FALSE(any_v4.contains("2001:db8::1"));
-  // An IPv6 /0 is all 128 bits: every address, IPv4 ones (mapped) included.
+  // An IPv6 /0 is every IPv6 address, but no IPv4 one: an IPv6 network holds IPv4 clients (which
+  // arrive mapped) only when it is written in the mapped range, so "::/64" cannot trust them all.
   const auto any = *parse_cidr("::/0");
   EXPECT_TRUE(any.contains("::"));
   EXPECT_TRUE(any.contains("2001:db8::1"));
   EXPECT_TRUE(any.contains("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"));
-  EXPECT_TRUE(any.contains("203.0.113.7"));
+  EXPECT_FALSE(any.contains("203.0.113.7"));
+  EXPECT_FALSE(parse_cidr("::/64")->contains("10.0.0.1"));
+  const auto mapped = *parse_cidr("::ffff:0:0/96");
+  EXPECT_TRUE(mapped.contains("203.0.113.7"));
+  EXPECT_TRUE(parse_cidr("::ffff:10.0.0.0/104")->contains("10.1.2.3"));
+  EXPECT_FALSE(parse_cidr("::ffff:10.0.0.0/104")->contains("11.1.2.3"));
 }
 
 TEST(CidrContains, Ipv6Prefixes) {
