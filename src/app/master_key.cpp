@@ -5,6 +5,7 @@
 #include <cstring>
 #include <iostream>
 #include <stdexcept>
+#include <system_error>
 #include <unistd.h>
 
 #include "app/club_dir.hpp"
@@ -132,7 +133,7 @@ void write_master_key(const std::filesystem::path& key_file, std::span<const std
 void rename_into_place(const std::filesystem::path& from, const std::filesystem::path& to) {
   if (::rename(from.c_str(), to.c_str()) != 0) {
     throw std::runtime_error(from.string() + ": cannot rename to " + to.string() + ": " +
-                             std::strerror(errno));
+                             std::error_code(errno, std::generic_category()).message());
   }
   // The rename is durable before anyone is told the rotation is done.
   files::sync_directory(to.parent_path());

@@ -117,6 +117,7 @@ void print_certificates(const std::vector<store::issued_cert_record>& certs, boo
     return;
   }
   std::vector<std::vector<std::string>> rows;
+  rows.reserve(certs.size());
   for (const auto& c : certs) {
     rows.push_back({c.serial, std::string(store::to_string(c.kind)), c.names,
                     format_utc(c.expires_at),

@@ -162,6 +162,7 @@ refusal diagnose(CLI::App& root, const std::vector<std::string>& args) {
     }
     if (!subs.empty()) {
       std::vector<std::string> names;
+      names.reserve(subs.size());
       for (const auto* sub : subs) {
         names.push_back(sub->get_name());
       }

@@ -34,6 +34,9 @@ metrics::label_set methods() {
   return {"method", {method_labels.begin() + 1, method_labels.end()}};
 }
 
+// The families must exist (and be scraped as zero) before anything is counted, so they are
+// statics; the allocation failure that could throw here would end the process at start anyway.
+// NOLINTBEGIN(cert-err58-cpp)
 metrics::status_counter requests_total("hush_http_requests_total",
                                        "Requests answered, by route and status.", routes());
 // From the first byte of the request to the last byte of the answer handed to TLS.
@@ -47,6 +50,7 @@ metrics::counter throttled_total("hush_throttled_requests_total",
                                  "Requests refused with 429 by the guessing throttle or a rate "
                                  "limit, by method.",
                                  methods());
+// NOLINTEND(cert-err58-cpp)
 
 std::size_t slot_of(auth_method m) {
   return static_cast<std::size_t>(m) - 1;

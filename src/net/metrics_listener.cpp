@@ -125,6 +125,11 @@ struct metrics_listener::impl {
     thread = std::thread([this] { io.run(); });
   }
 
+  impl(const impl&) = delete;
+  impl& operator=(const impl&) = delete;
+  impl(impl&&) = delete;
+  impl& operator=(impl&&) = delete;
+
   ~impl() {
     io.stop();
     if (thread.joinable()) {

@@ -7,12 +7,16 @@
 namespace hush::store {
 namespace {
 
+// The families must exist (and be scraped as zero) before anything is counted, so they are
+// statics; the allocation failure that could throw here would end the process at start anyway.
+// NOLINTBEGIN(cert-err58-cpp)
 metrics::histogram batch_records("hush_audit_batch_records", "Audit records per group commit.",
                                  {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096});
 metrics::histogram commit_duration("hush_audit_commit_seconds",
                                    "Time one group commit of the audit took, fsync included.",
                                    {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
                                     1, 2.5});
+// NOLINTEND(cert-err58-cpp)
 
 }  // namespace
 
