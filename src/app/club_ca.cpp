@@ -1,8 +1,6 @@
 #include "app/club_ca.hpp"
 
-#include <fcntl.h>
 #include <stdexcept>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
@@ -14,30 +12,11 @@
 namespace hush::app {
 namespace {
 
-// Holds an exclusive lock on the club directory itself while one process publishes: no lock
-// file to leave behind, and the directory is there for as long as the club is.
-class publish_lock {
- public:
-  explicit publish_lock(const std::filesystem::path& dir) {
-    fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd_ < 0 || ::flock(fd_, LOCK_EX) != 0) {
-      if (fd_ >= 0) {
-        ::close(fd_);
-      }
-      throw std::runtime_error(dir.string() + ": cannot lock");
-    }
-  }
-  publish_lock(const publish_lock&) = delete;
-  publish_lock& operator=(const publish_lock&) = delete;
-  ~publish_lock() { ::close(fd_); }  // closing releases the lock
-
- private:
-  int fd_ = -1;
-};
-
 void rewrite_crl(store::store& store, const club_paths& paths, const pki::key_and_cert& ca,
                  int days) {
-  const publish_lock lock(paths.dir);
+  // An exclusive lock on the club directory itself while one process publishes: no lock file to
+  // leave behind, and the directory is there for as long as the club is.
+  const auto lock = files::exclusive_lock::on_directory(paths.dir);
   auto revoked = store.list_revoked_certs();
   if (!revoked) {
     throw std::runtime_error("revoked certificates: " + revoked.error().message());

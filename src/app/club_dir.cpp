@@ -36,25 +36,31 @@ void require_club_key(club::keyring& keys, const club_paths& paths,
 
 namespace {
 
-// A rotation writes the new key beside the old (next_key_path), commits, then renames it over
+// A rotation writes the new key beside the old (write_pending_key), commits, then renames it over
 // the old. Cut short after the commit, the store checks for the new key: if the key in hand
-// fails the check and the next one passes, the rename is finished now.
+// fails the check and a pending one passes, the rename is finished now. Pending files that do not
+// pass (a rotation that never committed, or one still at work in another process) stay.
 bool finish_rotation(const std::filesystem::path& key_file, const passphrase_ptr& passphrase,
                      store::store& db) {
-  const auto next = next_key_path(key_file);
-  std::error_code ec;
-  if (!std::filesystem::exists(std::filesystem::symlink_status(next, ec))) {
-    return false;
-  }
-  const auto fresh = read_master_key(next, passphrase);
   auto stored = db.club_meta(club::key_check_name);
-  if (!stored ||
-      !constant_time_equal(std::span<const std::uint8_t>(*stored), club::key_check(fresh.span()))) {
+  if (!stored) {
     return false;
   }
-  rename_into_place(next, key_file);
-  log::warn("finished an interrupted master-key rotation: " + key_file.string());
-  return true;
+  for (const auto& next : pending_key_paths(key_file)) {
+    try {
+      const auto fresh = read_master_key(next, passphrase);
+      if (!constant_time_equal(std::span<const std::uint8_t>(*stored),
+                               club::key_check(fresh.span()))) {
+        continue;
+      }
+    } catch (const std::exception&) {
+      continue;  // half written, sealed under another passphrase, or not a key: not this one
+    }
+    rename_into_place(next, key_file);
+    log::warn("finished an interrupted master-key rotation: " + key_file.string());
+    return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -102,26 +108,31 @@ std::unique_ptr<opened_club> open_club(const club_paths& paths, opened_for use,
   }
   club::keyring::master_key_source reload;
   if (use == opened_for::serving) {
-    // Reads what a rotation by another process left: the key file, or the next one when the
+    // Reads what a rotation by another process left: the key file, or its pending file when the
     // rotation has committed but not yet renamed it. The keyring checks it against the store.
     reload = [file = club->master_key_file, passphrase,
               db = club->store.get()]() -> result<locked_bytes> {
       try {
-        for (const auto& candidate : {file, next_key_path(file)}) {
-          std::error_code ec;
-          if (!std::filesystem::exists(candidate, ec)) {
-            continue;
-          }
-          auto key = read_master_key(candidate, passphrase);
-          auto stored = db->club_meta(club::key_check_name);
-          if (stored && constant_time_equal(std::span<const std::uint8_t>(*stored),
-                                            club::key_check(key.span()))) {
-            return key;
+        auto stored = db->club_meta(club::key_check_name);
+        if (!stored) {
+          return make_error_code(errc::crypto_failure);
+        }
+        auto candidates = pending_key_paths(file);
+        candidates.insert(candidates.begin(), file);
+        for (const auto& candidate : candidates) {
+          try {
+            auto key = read_master_key(candidate, passphrase);
+            if (constant_time_equal(std::span<const std::uint8_t>(*stored),
+                                    club::key_check(key.span()))) {
+              return key;
+            }
+          } catch (const std::exception&) {
+            // A half-written or unreadable file: the next candidate, and at the end the key in
+            // hand stays, and the error is the caller's crypto_failure.
           }
         }
       } catch (const std::exception&) {
-        // A half-written or unreadable file: the key in hand stays, and the error is the
-        // caller's crypto_failure.
+        // The directory could not be listed: the key in hand stays.
       }
       return make_error_code(errc::crypto_failure);
     };

@@ -28,6 +28,8 @@ struct club_paths {
   std::filesystem::path master_key() const { return dir / "master.key"; }
   std::filesystem::path config() const { return dir / "hush.toml"; }
   std::filesystem::path database() const { return dir / "hush.db"; }
+  // Held (flock) by every command that changes the master key or the data keys.
+  std::filesystem::path keys_lock() const { return dir / "keys.lock"; }
 };
 
 // --dir if given, else $HUSH_DIR, else ./hush-data.

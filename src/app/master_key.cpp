@@ -1,5 +1,6 @@
 #include "app/master_key.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -10,8 +11,10 @@
 #include "app/club_dir.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "crypto/encoding.hpp"
 #include "crypto/envelope.hpp"
 #include "crypto/passphrase.hpp"
+#include "crypto/random.hpp"
 
 namespace hush::app {
 namespace {
@@ -20,6 +23,13 @@ constexpr std::string_view credentials_prefix = "$CREDENTIALS_DIRECTORY/";
 // The associated data of a sealed master key: it opens as nothing else.
 constexpr std::string_view sealed_key_context = "hush/sealed-master-key/v1";
 constexpr mode_t private_file = 0600;
+constexpr std::string_view pending_suffix = ".next";
+constexpr std::size_t tag_bytes = 8;
+
+// Names no other process picks: 64 random bits.
+std::string random_tag() {
+  return crypto::to_hex(crypto::random_bytes(tag_bytes).span());
+}
 
 secret_string read_line_from(int fd, const std::string& what) {
   std::string line;
@@ -71,10 +81,41 @@ std::filesystem::path master_key_path(const club_paths& paths, const config::con
   return configured;
 }
 
-std::filesystem::path next_key_path(const std::filesystem::path& key_file) {
+std::filesystem::path write_pending_key(const std::filesystem::path& key_file,
+                                        std::span<const std::uint8_t> key,
+                                        const passphrase_ptr& passphrase) {
   auto next = key_file;
-  next += ".next";
+  next += std::string(pending_suffix) + "-" + random_tag();
+  try {
+    write_master_key(next, key, passphrase);
+  } catch (...) {
+    // Ours (created exclusively), and half written.
+    std::error_code ignored;
+    std::filesystem::remove(next, ignored);
+    throw;
+  }
   return next;
+}
+
+std::vector<std::filesystem::path> pending_key_paths(const std::filesystem::path& key_file) {
+  const auto dir = std::filesystem::absolute(key_file).parent_path();
+  const auto legacy = key_file.filename().string() + std::string(pending_suffix);
+  std::vector<std::filesystem::path> found;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const auto name = it->path().filename().string();
+    if (name == legacy || name.starts_with(legacy + "-")) {
+      found.push_back(key_file.parent_path() / name);
+    }
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+std::filesystem::path temp_key_path(const std::filesystem::path& key_file) {
+  auto temp = key_file;
+  temp += ".new-" + random_tag();
+  return temp;
 }
 
 bool is_sealed(const std::filesystem::path& key_file) {

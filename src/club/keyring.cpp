@@ -50,12 +50,16 @@ result<std::uint32_t> keyring::add_data_key(std::int64_t now) {
   locked_bytes fresh(envelope::key_size);
   randombytes_buf(fresh.data(), fresh.size());
   const auto wrapping = master();
+  // Stored only if the master key it is wrapped under is still the club's when the row commits:
+  // a rotation by another process since this keyring read its key would leave the new data key
+  // wrapped under a key that is gone.
+  const auto check = key_check(wrapping->span());
   auto id = store_.add_data_key(
       [&](std::int64_t row) -> result<std::vector<std::uint8_t>> {
         return envelope::seal(wrapping->span(), master_key_id, fresh.span(),
                               data_key_context(static_cast<std::uint32_t>(row)));
       },
-      now);
+      now, store::meta_guard{key_check_name, check});
   if (id) {
     std::lock_guard lock(mutex_);
     unwrapped_.try_emplace(*id, std::move(fresh));
@@ -177,7 +181,11 @@ result<void> keyring::rotate_master_key(locked_bytes fresh) {
         envelope::seal(fresh.span(), master_key_id, key->span(), data_key_context(record.id));
   }
   const auto check = key_check(fresh.span());
-  if (auto stored = store_.rewrap_data_keys(*keys, key_check_name, check); !stored) {
+  // The keys were unwrapped outside the store's write transaction: the store commits only if the
+  // check is still the old key's (compare and swap), so that two rotations at once cannot both
+  // commit, the second over keys the first already rewrapped.
+  const auto old_check = key_check(old->span());
+  if (auto stored = store_.rewrap_data_keys(*keys, key_check_name, old_check, check); !stored) {
     return stored;
   }
   std::lock_guard lock(mutex_);

@@ -35,7 +35,8 @@ class keyring {
   keyring(locked_bytes master_key, store::store& store, master_key_source reload = {});
 
   // Creates and stores a new data key, which becomes the one used for sealing. For `hush init`,
-  // and later for rotation.
+  // and later for rotation. conflict, storing nothing, if the store's key check is no longer
+  // the master key in hand's (another process rotated it).
   result<std::uint32_t> add_data_key(std::int64_t now);
 
   // Seals under the newest data key, binding `context` (e.g. "message:42") as associated data,
@@ -60,8 +61,9 @@ class keyring {
 
   // Master-key rotation: unwraps every data key with the master key in hand, wraps it under
   // `fresh`, and stores them all, with the new key check, in one commit (rewrap_data_keys);
-  // then `fresh` is the master key in hand. conflict if a data key was added meanwhile (try
-  // again); crypto_failure if a data key does not unwrap; nothing changes on any error.
+  // then `fresh` is the master key in hand. conflict if a data key was added meanwhile, or if
+  // the store's key check is no longer the key in hand's (another rotation committed first);
+  // crypto_failure if a data key does not unwrap; nothing changes on any error.
   // Precondition: fresh.size() == envelope::key_size.
   result<void> rotate_master_key(locked_bytes fresh);
 
