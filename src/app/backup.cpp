@@ -24,6 +24,8 @@ constexpr mode_t private_dir = 0700;
 constexpr mode_t private_file = 0600;
 constexpr mode_t public_file = 0644;
 constexpr std::size_t max_key_name = 255;
+// Where restore keeps a backup's master key when the path keys.master_key_file names is taken.
+constexpr std::string_view restored_key_name = "master.key.restored";
 
 std::vector<std::uint8_t> to_bytes(std::string_view text) {
   return {text.begin(), text.end()};
@@ -266,25 +268,15 @@ restore_summary restore_backup(const fs::path& file, const club_paths& target,
   files::write_new(made.ca_key(), key_files.at("ca.key").view(), private_file);
   files::write_new(made.server_key(), key_files.at("server.key").view(), private_file);
 
-  restore_summary summary;
-  summary.dir = target.dir;
-  fs::path scratch_key;
-  if (cfg.master_key_file.empty()) {
-    files::write_new(made.master_key(), key_files.at("master.key").view(), private_file);
-  } else {
-    summary.master_key_elsewhere = master_key_path(made, cfg);
-    scratch_key = made.dir / ".restore-check.key";
-    files::write_new(scratch_key, key_files.at("master.key").view(), private_file);
-  }
-
   {
-    // The restored club must open: integrity, the master key's check, every data key.
+    // The restored club must open: integrity, the master key's check, every data key. Checked
+    // with the key in memory: no scratch copy of it on disk.
     store::sqlite_store db(made.database());
     if (!db.integrity_ok()) {
       throw std::runtime_error(made.database().string() + ": fails SQLite's integrity check");
     }
-    const auto key_file = scratch_key.empty() ? made.master_key() : scratch_key;
-    club::keyring ring(read_master_key(key_file, master_passphrase), db);
+    club::keyring ring(
+        open_master_key(key_files.at("master.key").span(), master_passphrase, "master.key"), db);
     if (auto verified = ring.verify_master_key(); !verified) {
       throw std::runtime_error("the master key does not match this backup's database");
     }
@@ -292,8 +284,37 @@ restore_summary restore_backup(const fs::path& file, const club_paths& target,
       throw std::runtime_error("a data key in the backup does not unwrap with the master key");
     }
   }
-  if (!scratch_key.empty()) {
-    fs::remove(scratch_key);
+
+  restore_summary summary;
+  summary.dir = target.dir;
+  const auto master_bytes = key_files.at("master.key").view();
+  if (cfg.master_key_file.empty()) {
+    files::write_new(made.master_key(), master_bytes, private_file);
+  } else if (has_keys) {
+    // The key belongs where hush.toml says: written there if nothing is (never over a file,
+    // which may be another club's key), else kept in the new club as master.key.restored for
+    // the administrator to move. Never only checked and dropped: the backup may be the last
+    // copy.
+    try {
+      summary.master_key_elsewhere = master_key_path(made, cfg);
+    } catch (const std::exception&) {
+      // $CREDENTIALS_DIRECTORY named but not set here: the key goes beside the club.
+    }
+    if (summary.master_key_elsewhere && !present(*summary.master_key_elsewhere)) {
+      try {
+        files::write_new(*summary.master_key_elsewhere, master_bytes, private_file);
+        summary.master_key_written = *summary.master_key_elsewhere;
+      } catch (const std::exception&) {
+        // Its directory is missing or not ours to write: beside the club, below.
+      }
+    }
+    if (!summary.master_key_written) {
+      files::write_new(made.dir / restored_key_name, master_bytes, private_file);
+      summary.master_key_written = target.dir / restored_key_name;
+    }
+  } else {
+    // --keys with keys.master_key_file: the key was read from where hush.toml says, and stays.
+    summary.master_key_elsewhere = master_key_path(made, cfg);
   }
 
   std::error_code ec;

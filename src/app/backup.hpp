@@ -39,14 +39,20 @@ struct restore_keys {
 // What restore_backup made, for the lines the CLI prints.
 struct restore_summary {
   std::filesystem::path dir;
-  // Set when hush.toml names keys.master_key_file: the key was checked, not written; it belongs
-  // at this path.
+  // Set when hush.toml names keys.master_key_file (and the path can be resolved here): where
+  // the master key belongs.
   std::optional<std::filesystem::path> master_key_elsewhere;
+  // Set when the master key from a --with-keys backup was written outside the data directory's
+  // master.key: at master_key_elsewhere when no file was there (0600, created exclusively),
+  // else as master.key.restored in the new club's directory, to be moved by the administrator.
+  // Unset with --keys (the key stays where it was read).
+  std::optional<std::filesystem::path> master_key_written;
 };
 
 // Makes a new club in `target` from a backup: refuses a target that exists and is not an empty
 // directory; builds the club beside it and renames it into place only once the database passes
-// its integrity check and the master key opens every data key. Throws std::runtime_error with a
+// its integrity check and the master key opens every data key (checked in memory). The master
+// key is never dropped: see restore_summary. Throws std::runtime_error with a
 // one-line reason (a wrong passphrase says so).
 restore_summary restore_backup(const std::filesystem::path& file, const club_paths& target,
                                const restore_keys& keys);

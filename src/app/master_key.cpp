@@ -125,31 +125,34 @@ bool is_sealed(const std::filesystem::path& key_file) {
 
 locked_bytes read_master_key(const std::filesystem::path& key_file,
                              const passphrase_ptr& passphrase) {
-  auto bytes = files::read_secret(key_file);
-  if (!crypto::passphrase::looks_sealed(bytes.span())) {
+  const auto bytes = files::read_secret(key_file);
+  return open_master_key(bytes.span(), passphrase, key_file.string());
+}
+
+locked_bytes open_master_key(std::span<const std::uint8_t> bytes, const passphrase_ptr& passphrase,
+                             const std::string& what) {
+  if (!crypto::passphrase::looks_sealed(bytes)) {
     if (bytes.size() != crypto::envelope::key_size) {
-      throw std::runtime_error(key_file.string() + ": not a " +
-                               std::to_string(crypto::envelope::key_size) +
+      throw std::runtime_error(what + ": not a " + std::to_string(crypto::envelope::key_size) +
                                "-byte key, nor a sealed one");
     }
-    // Into locked memory at once; the file-read buffer is zeroed when it goes.
-    return locked_bytes::copy_of(bytes.span());
+    // Into locked memory at once; the caller's buffer is zeroed when it goes.
+    return locked_bytes::copy_of(bytes);
   }
   if (!passphrase) {
-    throw std::runtime_error(key_file.string() +
+    throw std::runtime_error(what +
                              ": the master key is sealed under a passphrase; start with hush "
                              "serve --unseal-stdin, or give the passphrase on the descriptor "
                              "named by HUSH_UNSEAL_FD");
   }
-  auto opened = crypto::passphrase::open(passphrase->view(), bytes.span(), sealed_key_context);
+  auto opened = crypto::passphrase::open(passphrase->view(), bytes, sealed_key_context);
   if (!opened) {
-    throw std::runtime_error(key_file.string() +
-                             (opened.error() == errc::crypto_failure
-                                  ? ": wrong passphrase (or the sealed key was altered)"
-                                  : ": not a sealed master key hush can open"));
+    throw std::runtime_error(what + (opened.error() == errc::crypto_failure
+                                         ? ": wrong passphrase (or the sealed key was altered)"
+                                         : ": not a sealed master key hush can open"));
   }
   if (opened->size() != crypto::envelope::key_size) {
-    throw std::runtime_error(key_file.string() + ": the sealed value is not a master key");
+    throw std::runtime_error(what + ": the sealed value is not a master key");
   }
   return locked_bytes::copy_of(opened->span());
 }

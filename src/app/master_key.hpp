@@ -52,6 +52,11 @@ bool is_sealed(const std::filesystem::path& key_file);
 locked_bytes read_master_key(const std::filesystem::path& key_file,
                              const passphrase_ptr& passphrase);
 
+// The same for a key file's contents already in memory (a backup's keys); `what` names them in
+// the errors.
+locked_bytes open_master_key(std::span<const std::uint8_t> bytes, const passphrase_ptr& passphrase,
+                             const std::string& what);
+
 // Writes a master key to a file that must not exist (0600, synced): raw, or sealed under
 // `passphrase` when one is given.
 void write_master_key(const std::filesystem::path& key_file, std::span<const std::uint8_t> key,

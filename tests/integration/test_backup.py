@@ -8,6 +8,8 @@
   key) and says so; restore then needs --keys DIR, and a wrong master key is refused.
 - With --with-keys the keys are sealed under a passphrase read from stdin; restore reads the same
   passphrase; a wrong one is a clear error, exit 1, and leaves no directory behind.
+- With keys.master_key_file set, a --with-keys restore writes the master key at that path when
+  nothing is there, else as master.key.restored in the new club; it never drops it.
 - Refusals: a backup onto an existing file, a restore into a non-empty directory.
 
 Run: /usr/bin/python3 tests/integration/test_backup.py   (HUSH_BIN=/path/to/hush optional)
@@ -181,6 +183,47 @@ class BackupRestore(unittest.TestCase):
         self.assertEqual((r.rc, r.out.strip()), (0, "kept with keys"), r)
         d = support.hush("doctor", "--dir", target)
         self.assertEqual(d.rc, 0, d)
+
+    def test_with_keys_and_the_key_elsewhere_never_drops_the_key(self):
+        """Review: with keys.master_key_file set, restore checked the backup's master key, then
+        deleted it and told the user to put it somewhere; it existed nowhere."""
+        club = Club(self.ws, "elsewhere")
+        key = read_bytes(club.path("master.key"))
+        keys = self.ws.sub("elsewhere-keys")
+        os.mkdir(keys, 0o700)
+        key_file = os.path.join(keys, "master.key")
+        shutil.move(club.path("master.key"), key_file)
+        club.set_config("keys", "master_key_file", '"%s"' % key_file)
+        mid = club.post("kept elsewhere", author="admin")
+        backup = self.ws.sub("elsewhere.hush")
+        r = club.hush("backup", "--with-keys", backup, input=PASSPHRASE + "\n")
+        self.assertEqual(r.rc, 0, r)
+
+        # The configured path is taken (the club's own key is still there): the backup's key is
+        # kept in the new club as master.key.restored, and restore says so.
+        taken = self.ws.sub("elsewhere-taken")
+        r = support.hush("restore", backup, "--dir", taken, input=PASSPHRASE + "\n")
+        self.assertEqual(r.rc, 0, r)
+        restored = os.path.join(taken, "master.key.restored")
+        self.assertIn(restored, r.out)
+        self.assertEqual(read_bytes(restored), key)
+        self.assertEqual(stat.S_IMODE(os.stat(restored).st_mode), 0o600)
+        self.assertEqual(read_bytes(key_file), key)
+        self.assertEqual([n for n in os.listdir(taken) if "restore-check" in n], [])
+
+        # The key file is gone (a new host): restore writes it where hush.toml names it, and the
+        # restored club opens with it.
+        os.rename(key_file, key_file + ".away")
+        fresh = self.ws.sub("elsewhere-fresh")
+        r = support.hush("restore", backup, "--dir", fresh, input=PASSPHRASE + "\n")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn(key_file, r.out)
+        self.assertEqual(read_bytes(key_file), key)
+        self.assertEqual(stat.S_IMODE(os.stat(key_file).st_mode), 0o600)
+        self.assertFalse(os.path.exists(os.path.join(fresh, "master.key.restored")))
+        self.assertFalse(os.path.exists(os.path.join(fresh, "master.key")))
+        r = support.hush("message", "show", str(mid), "--dir", fresh)
+        self.assertEqual((r.rc, r.out.strip()), (0, "kept elsewhere"), r)
 
     def test_refuses_to_overwrite(self):
         backup = self.ws.sub("once.hush")
