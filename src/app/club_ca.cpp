@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "core/log.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 
 namespace hush::app {
 namespace {
@@ -62,6 +63,22 @@ void record_server_cert(club::club& domain, store::cert_kind kind, const std::st
       !added) {
     throw std::runtime_error("certificate " + info.serial + ": " + added.error().message());
   }
+}
+
+void publish_crl(const club_paths& paths, int days) {
+  if (!std::filesystem::is_directory(paths.dir)) {
+    throw std::runtime_error(paths.dir.string() + ": no club here (run hush init first)");
+  }
+  for (const auto& path : {paths.dir, paths.ca_key(), paths.database()}) {
+    files::require_private(path);
+  }
+  // The club's log settings, as open_club applies them: a spawned child's errors join the
+  // server's log in its format.
+  const auto cfg = config::load(paths.config());
+  log::set_level(log::parse_level(cfg.log_level).value_or(log::level::info));
+  log::set_format(log::parse_format(cfg.log_format).value_or(log::format::text));
+  store::sqlite_store db(paths.database());
+  rewrite_crl(db, paths, read_ca(paths), days > 0 ? days : pki::crl_validity_days);
 }
 
 result<club::issued_certificate> local_ca::issue_client(std::string_view member, int days) {
