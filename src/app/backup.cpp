@@ -24,6 +24,8 @@ constexpr mode_t private_dir = 0700;
 constexpr mode_t private_file = 0600;
 constexpr mode_t public_file = 0644;
 constexpr std::size_t max_key_name = 255;
+// The master key file's own bytes in a backup's keys when it was sealed (hush key seal).
+constexpr std::string_view sealed_key_entry = "master.key.sealed";
 // Where restore keeps a backup's master key when the path keys.master_key_file names is taken.
 constexpr std::string_view restored_key_name = "master.key.restored";
 
@@ -144,14 +146,25 @@ backup_summary make_backup(const club_paths& paths, const fs::path& file,
   }
 
   std::unique_ptr<opened_club> club;
+  // With the keys: no key command may replace the master key between its read here and the
+  // database's copy below, or the backup's key would not open the backup's data keys.
+  std::optional<files::exclusive_lock> keys_lock;
   if (keys_passphrase) {
+    keys_lock.emplace(files::exclusive_lock::on_file(paths.keys_lock()));
     // Opened as a command would be: the master key is checked against the club before it goes
     // into the backup, and a sealed one is unsealed (HUSH_UNSEAL_FD) and stored raw inside the
     // backup's own seal.
     club = open_club(paths);
     secret_bytes bundle;
-    const auto master = read_master_key(club->master_key_file, club->passphrase);
+    // The file read once: the raw key and, for a sealed one, the sealed bytes are the same key.
+    const auto key_file_bytes = files::read_secret(club->master_key_file);
+    const auto master =
+        open_master_key(key_file_bytes.span(), club->passphrase, club->master_key_file.string());
     append_key(bundle, "master.key", secret_bytes(master.data(), master.size()));
+    if (crypto::passphrase::looks_sealed(key_file_bytes.span())) {
+      // So that restore gives the key back sealed, as it was, under the passphrase it had.
+      append_key(bundle, sealed_key_entry, key_file_bytes);
+    }
     append_key(bundle, "ca.key", files::read_secret(paths.ca_key()));
     append_key(bundle, "server.key", files::read_secret(paths.server_key()));
     auto sealed = crypto::passphrase::seal(keys_passphrase->view(), bundle.span(), keys_context);
@@ -287,7 +300,14 @@ restore_summary restore_backup(const fs::path& file, const club_paths& target,
 
   restore_summary summary;
   summary.dir = target.dir;
-  const auto master_bytes = key_files.at("master.key").view();
+  // A key that was sealed is written back sealed, as it was (its passphrase unchanged); the raw
+  // key beside it in the backup is what was checked above.
+  const bool sealed_in_backup = key_files.contains(std::string(sealed_key_entry));
+  const auto master_bytes =
+      key_files.at(sealed_in_backup ? std::string(sealed_key_entry) : std::string("master.key"))
+          .view();
+  summary.master_key_sealed =
+      sealed_in_backup || crypto::passphrase::looks_sealed(key_files.at("master.key").span());
   if (cfg.master_key_file.empty()) {
     files::write_new(made.master_key(), master_bytes, private_file);
   } else if (has_keys) {

@@ -10,6 +10,8 @@
   passphrase; a wrong one is a clear error, exit 1, and leaves no directory behind.
 - With keys.master_key_file set, a --with-keys restore writes the master key at that path when
   nothing is there, else as master.key.restored in the new club; it never drops it.
+- A --with-keys backup of a club whose master key is sealed restores it sealed, under the
+  passphrase it had (not the backup's), and says so.
 - Refusals: a backup onto an existing file, a restore into a non-empty directory.
 
 Run: /usr/bin/python3 tests/integration/test_backup.py   (HUSH_BIN=/path/to/hush optional)
@@ -18,6 +20,7 @@ Run: /usr/bin/python3 tests/integration/test_backup.py   (HUSH_BIN=/path/to/hush
 import os
 import shutil
 import stat
+import subprocess
 import sys
 import threading
 import time
@@ -224,6 +227,48 @@ class BackupRestore(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(fresh, "master.key")))
         r = support.hush("message", "show", str(mid), "--dir", fresh)
         self.assertEqual((r.rc, r.out.strip()), (0, "kept elsewhere"), r)
+
+    def test_a_sealed_master_key_is_restored_sealed(self):
+        """Review: a --with-keys backup of a club whose master key was sealed was restored with
+        the key raw in master.key, silently."""
+        club = Club(self.ws, "sealed")
+        raw = read_bytes(club.path("master.key"))
+        mid = club.post("sealed and backed up", author="admin")
+        r = club.hush("key", "seal", input=PASSPHRASE + "\n")
+        self.assertEqual(r.rc, 0, r)
+        backup_passphrase = "another passphrase, for the backup"
+        backup = self.ws.sub("sealed.hush")
+        rfd, wfd = os.pipe()
+        os.write(wfd, (PASSPHRASE + "\n").encode())
+        os.close(wfd)
+        try:
+            proc = subprocess.run(
+                [support.HUSH_BIN, "backup", "--with-keys", backup, "--dir", club.dir],
+                input=(backup_passphrase + "\n").encode(), stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, pass_fds=(rfd,),
+                env=support.clean_env({"HUSH_UNSEAL_FD": str(rfd)}), timeout=60)
+        finally:
+            os.close(rfd)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+
+        target = self.ws.sub("sealed-restored")
+        r = support.hush("restore", backup, "--dir", target, input=backup_passphrase + "\n")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn("sealed", r.out)
+        self.assertIn("--unseal-stdin", r.out)
+        # Sealed as it was: no raw key on disk; the original passphrase opens it.
+        self.assertEqual(support.files_containing(target, raw), [])
+        self.assertEqual(read_bytes(os.path.join(target, "master.key")),
+                         read_bytes(club.path("master.key")))
+        r = support.hush("message", "show", str(mid), "--dir", target)
+        self.assertNotEqual(r.rc, 0, r)
+        self.assertIn("HUSH_UNSEAL_FD", r.err)
+        server = Serving(self.ws, target, args=["--unseal-stdin"],
+                         stdin=(PASSPHRASE + "\n").encode())
+        try:
+            self.assertTrue(server.started(), server.log())
+        finally:
+            server.stop()
 
     def test_refuses_to_overwrite(self):
         backup = self.ws.sub("once.hush")
