@@ -12,6 +12,7 @@
   nothing is there, else as master.key.restored in the new club; it never drops it.
 - A --with-keys backup of a club whose master key is sealed restores it sealed, under the
   passphrase it had (not the backup's), and says so.
+- A backup whose name holds ?, # and % is written and restored under that very name.
 - Refusals: a backup onto an existing file, a restore into a non-empty directory.
 
 Run: /usr/bin/python3 tests/integration/test_backup.py   (HUSH_BIN=/path/to/hush optional)
@@ -269,6 +270,21 @@ class BackupRestore(unittest.TestCase):
             self.assertTrue(server.started(), server.log())
         finally:
             server.stop()
+
+    def test_a_backup_named_with_uri_characters(self):
+        """Review: the backup's name went into a SQLite URI unescaped, so ? and # cut it short."""
+        mid = self.club.post("an odd name", author="admin")
+        backup = self.ws.sub("odd?mode=ro#100%.hush")
+        r = self.club.hush("backup", backup)
+        self.assertEqual(r.rc, 0, r)
+        self.assertTrue(os.path.isfile(backup))
+        self.assertEqual(sorted(n for n in os.listdir(self.ws.path) if n.startswith("odd")),
+                         ["odd?mode=ro#100%.hush"])
+        target = self.ws.sub("odd-restored")
+        r = support.hush("restore", backup, "--dir", target, "--keys", self.keys_dir("odd-keys"))
+        self.assertEqual(r.rc, 0, r)
+        r = support.hush("message", "show", str(mid), "--dir", target)
+        self.assertEqual((r.rc, r.out.strip()), (0, "an odd name"), r)
 
     def test_refuses_to_overwrite(self):
         backup = self.ws.sub("once.hush")
