@@ -6,6 +6,7 @@
 #include <cstring>
 #include <iostream>
 #include <stdexcept>
+#include <termios.h>
 #include <unistd.h>
 
 #include "app/club_dir.hpp"
@@ -31,35 +32,65 @@ std::string random_tag() {
   return crypto::to_hex(crypto::random_bytes(tag_bytes).span());
 }
 
-secret_string read_line_from(int fd, const std::string& what) {
-  std::string line;
-  line.reserve(max_passphrase_bytes);
-  for (std::size_t i = 0; i <= max_passphrase_bytes; ++i) {
-    char c = 0;
-    const ssize_t got = ::read(fd, &c, 1);
-    if (got < 0 && errno == EINTR) {
-      continue;
+// Turns terminal echo off for as long as it lives, when `fd` is a terminal: a passphrase typed
+// at a prompt is not shown.
+class echo_off {
+ public:
+  explicit echo_off(int fd) : fd_(fd) {
+    if (::isatty(fd_) == 1 && ::tcgetattr(fd_, &saved_) == 0) {
+      termios quiet = saved_;
+      quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+      active_ = ::tcsetattr(fd_, TCSAFLUSH, &quiet) == 0;
     }
-    if (got <= 0 || c == '\n') {
-      break;
-    }
-    line.push_back(c);
   }
-  if (line.size() > max_passphrase_bytes) {
-    secure_zero(line.data(), line.size());
+  echo_off(const echo_off&) = delete;
+  echo_off& operator=(const echo_off&) = delete;
+  ~echo_off() {
+    if (active_) {
+      ::tcsetattr(fd_, TCSAFLUSH, &saved_);
+      std::cerr << "\n";  // the newline the user typed was not echoed
+    }
+  }
+
+ private:
+  int fd_;
+  termios saved_{};
+  bool active_ = false;
+};
+
+secret_string read_line_from(int fd, const std::string& what) {
+  // One fixed buffer, zeroed when it goes: never grown, so no copy of the passphrase is left in
+  // freed memory. One byte more than the limit tells a line that is too long.
+  secret_bytes buffer(max_passphrase_bytes + 1);
+  std::size_t size = 0;
+  {
+    const echo_off quiet(fd);
+    while (size < buffer.size()) {
+      char c = 0;
+      const ssize_t got = ::read(fd, &c, 1);
+      if (got < 0 && errno == EINTR) {
+        continue;
+      }
+      if (got <= 0 || c == '\n') {
+        break;
+      }
+      buffer.data()[size++] = static_cast<std::uint8_t>(c);
+    }
+  }
+  if (size > max_passphrase_bytes) {
     throw std::runtime_error(what + ": passphrase longer than " +
                              std::to_string(max_passphrase_bytes) + " bytes");
   }
-  if (!line.empty() && line.back() == '\r') {
-    line.pop_back();
+  if (size > 0 && buffer.data()[size - 1] == '\r') {
+    --size;
   }
-  secret_string secret(std::move(line));
-  if (secret.view().size() < crypto::passphrase::min_passphrase_size) {
+  if (size < crypto::passphrase::min_passphrase_size) {
     throw std::runtime_error(what + ": passphrase must be at least " +
                              std::to_string(crypto::passphrase::min_passphrase_size) +
                              " characters (one line on standard input)");
   }
-  return secret;
+  // Built in place at its final size: no temporary string to leave behind.
+  return secret_string(buffer.view().substr(0, size));
 }
 
 }  // namespace
