@@ -94,8 +94,9 @@ result<const locked_bytes*> keyring::key_by_id(std::uint32_t id) {
     return record.error() == errc::not_found ? make_error_code(errc::crypto_failure)
                                              : record.error();
   }
-  auto key = unwrap(*master(), *record);
-  if (!key && key.error() == errc::crypto_failure && reload_master_key()) {
+  const auto tried = master();
+  auto key = unwrap(*tried, *record);
+  if (!key && key.error() == errc::crypto_failure && reload_master_key(tried)) {
     // Another process rotated the master key since this one was read.
     key = unwrap(*master(), *record);
   }
@@ -132,9 +133,15 @@ result<secret_bytes> keyring::open(std::span<const std::uint8_t> sealed, std::st
   return envelope::open((*key)->span(), sealed, context);
 }
 
-bool keyring::reload_master_key() {
+bool keyring::reload_master_key(const std::shared_ptr<const locked_bytes>& tried) {
   if (!reload_) {
     return false;
+  }
+  // One reload at a time (each may unseal: Argon2id, 256 MiB); a thread that waited here while
+  // another replaced the key it failed with tries the new key rather than reloading again.
+  const std::lock_guard reloading(reload_mutex_);
+  if (master() != tried) {
+    return true;
   }
   auto fresh = reload_();
   if (!fresh || fresh->size() != envelope::key_size) {

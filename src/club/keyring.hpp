@@ -74,13 +74,15 @@ class keyring {
   result<const locked_bytes*> key_by_id(std::uint32_t id);
   result<locked_bytes> unwrap(const locked_bytes& master, const store::data_key_record& record);
   std::shared_ptr<const locked_bytes> master() const;
-  // After a failed unwrap: reads the master key from the source; true if it is a new one that
-  // the store's key check accepts (and it is now the key in hand).
-  bool reload_master_key();
+  // After a failed unwrap with `tried`: reads the master key from the source; true if it is a new
+  // one that the store's key check accepts (and it is now the key in hand), or if another thread
+  // replaced `tried` meanwhile. One reload at a time (reload_mutex_).
+  bool reload_master_key(const std::shared_ptr<const locked_bytes>& tried);
 
   store::store& store_;
   master_key_source reload_;
   mutable std::mutex mutex_;
+  std::mutex reload_mutex_;  // taken before mutex_, never while holding it
   // Replaced whole by a rotation or a reload; a reader holds its own reference while it works.
   std::shared_ptr<const locked_bytes> master_key_;
   // Never erased, and std::map never moves its nodes: a pointer to a key stays valid for the

@@ -1,4 +1,9 @@
 // The club's key use cases (club/keys.cpp) and the keyring's rotation and reload.
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "core/error.hpp"
@@ -78,6 +83,38 @@ TEST(MasterKeyRotation, AKeyringThatMissedItReloadsTheNewKey) {
   EXPECT_EQ(reloads, 1);
   EXPECT_EQ(server.open(*sealed, "ctx").value().span().size(), 3U);
   expect_all_readable(c, ids);
+}
+
+TEST(MasterKeyRotation, ThreadsThatMissedTheRotationReloadOnce) {
+  testing::test_club c;
+  const auto original = testing::random_master_key();
+  ASSERT_TRUE(c.keys.rotate_master_key(copy(original)));
+  const auto fresh = testing::random_master_key();
+  std::atomic<int> reloads{0};
+  keyring server(copy(original), c.store, [&]() -> result<locked_bytes> {
+    ++reloads;
+    // As long as an unsealing takes: the other threads arrive meanwhile.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return copy(fresh);
+  });
+  keyring rotator(copy(original), c.store);
+  ASSERT_TRUE(rotator.rotate_master_key(copy(fresh)));
+  ASSERT_TRUE(rotator.add_data_key(c.clock.now_seconds()));
+  constexpr int threads = 4;
+  std::atomic<int> sealed{0};
+  std::vector<std::thread> workers;
+  for (int i = 0; i < threads; ++i) {
+    workers.emplace_back([&] {
+      if (server.seal(std::vector<std::uint8_t>{1}, "ctx")) {
+        ++sealed;
+      }
+    });
+  }
+  for (auto& w : workers) {
+    w.join();
+  }
+  EXPECT_EQ(sealed.load(), threads);
+  EXPECT_EQ(reloads.load(), 1);
 }
 
 TEST(MasterKeyRotation, AReloadedKeyMustPassTheCheck) {
