@@ -23,6 +23,14 @@ constexpr std::string_view keys_context = "hush/backup-keys/v1";
 constexpr mode_t private_dir = 0700;
 constexpr mode_t private_file = 0600;
 constexpr mode_t public_file = 0644;
+<<<<<<< HEAD
+=======
+constexpr std::size_t max_key_name = 255;
+// The master key file's own bytes in a backup's keys when it was sealed (hush key seal).
+constexpr std::string_view sealed_key_entry = "master.key.sealed";
+// Where restore keeps a backup's master key when the path keys.master_key_file names is taken.
+constexpr std::string_view restored_key_name = "master.key.restored";
+>>>>>>> wt-keys2
 
 std::vector<std::uint8_t> to_bytes(std::string_view text) {
   return {text.begin(), text.end()};
@@ -145,14 +153,25 @@ backup_summary make_backup(const club_paths& paths, const fs::path& file,
   }
 
   std::unique_ptr<opened_club> club;
+  // With the keys: no key command may replace the master key between its read here and the
+  // database's copy below, or the backup's key would not open the backup's data keys.
+  std::optional<files::exclusive_lock> keys_lock;
   if (keys_passphrase) {
+    keys_lock.emplace(files::exclusive_lock::on_file(paths.keys_lock()));
     // Opened as a command would be: the master key is checked against the club before it goes
     // into the backup, and a sealed one is unsealed (HUSH_UNSEAL_FD) and stored raw inside the
     // backup's own seal.
     club = open_club(paths);
     secret_bytes bundle;
-    const auto master = read_master_key(club->master_key_file, club->passphrase);
+    // The file read once: the raw key and, for a sealed one, the sealed bytes are the same key.
+    const auto key_file_bytes = files::read_secret(club->master_key_file);
+    const auto master =
+        open_master_key(key_file_bytes.span(), club->passphrase, club->master_key_file.string());
     append_key(bundle, "master.key", secret_bytes(master.data(), master.size()));
+    if (crypto::passphrase::looks_sealed(key_file_bytes.span())) {
+      // So that restore gives the key back sealed, as it was, under the passphrase it had.
+      append_key(bundle, sealed_key_entry, key_file_bytes);
+    }
     append_key(bundle, "ca.key", files::read_secret(paths.ca_key()));
     append_key(bundle, "server.key", files::read_secret(paths.server_key()));
     auto sealed = crypto::passphrase::seal(keys_passphrase->view(), bundle.span(), keys_context);
@@ -269,25 +288,15 @@ restore_summary restore_backup(const fs::path& file, const club_paths& target,
   files::write_new(made.ca_key(), key_files.at("ca.key").view(), private_file);
   files::write_new(made.server_key(), key_files.at("server.key").view(), private_file);
 
-  restore_summary summary;
-  summary.dir = target.dir;
-  fs::path scratch_key;
-  if (cfg.master_key_file.empty()) {
-    files::write_new(made.master_key(), key_files.at("master.key").view(), private_file);
-  } else {
-    summary.master_key_elsewhere = master_key_path(made, cfg);
-    scratch_key = made.dir / ".restore-check.key";
-    files::write_new(scratch_key, key_files.at("master.key").view(), private_file);
-  }
-
   {
-    // The restored club must open: integrity, the master key's check, every data key.
+    // The restored club must open: integrity, the master key's check, every data key. Checked
+    // with the key in memory: no scratch copy of it on disk.
     store::sqlite_store db(made.database());
     if (!db.integrity_ok()) {
       throw std::runtime_error(made.database().string() + ": fails SQLite's integrity check");
     }
-    const auto key_file = scratch_key.empty() ? made.master_key() : scratch_key;
-    club::keyring ring(read_master_key(key_file, master_passphrase), db);
+    club::keyring ring(
+        open_master_key(key_files.at("master.key").span(), master_passphrase, "master.key"), db);
     if (auto verified = ring.verify_master_key(); !verified) {
       throw std::runtime_error("the master key does not match this backup's database");
     }
@@ -295,8 +304,44 @@ restore_summary restore_backup(const fs::path& file, const club_paths& target,
       throw std::runtime_error("a data key in the backup does not unwrap with the master key");
     }
   }
-  if (!scratch_key.empty()) {
-    fs::remove(scratch_key);
+
+  restore_summary summary;
+  summary.dir = target.dir;
+  // A key that was sealed is written back sealed, as it was (its passphrase unchanged); the raw
+  // key beside it in the backup is what was checked above.
+  const bool sealed_in_backup = key_files.contains(std::string(sealed_key_entry));
+  const auto master_bytes =
+      key_files.at(sealed_in_backup ? std::string(sealed_key_entry) : std::string("master.key"))
+          .view();
+  summary.master_key_sealed =
+      sealed_in_backup || crypto::passphrase::looks_sealed(key_files.at("master.key").span());
+  if (cfg.master_key_file.empty()) {
+    files::write_new(made.master_key(), master_bytes, private_file);
+  } else if (has_keys) {
+    // The key belongs where hush.toml says: written there if nothing is (never over a file,
+    // which may be another club's key), else kept in the new club as master.key.restored for
+    // the administrator to move. Never only checked and dropped: the backup may be the last
+    // copy.
+    try {
+      summary.master_key_elsewhere = master_key_path(made, cfg);
+    } catch (const std::exception&) {
+      // $CREDENTIALS_DIRECTORY named but not set here: the key goes beside the club.
+    }
+    if (summary.master_key_elsewhere && !present(*summary.master_key_elsewhere)) {
+      try {
+        files::write_new(*summary.master_key_elsewhere, master_bytes, private_file);
+        summary.master_key_written = *summary.master_key_elsewhere;
+      } catch (const std::exception&) {
+        // Its directory is missing or not ours to write: beside the club, below.
+      }
+    }
+    if (!summary.master_key_written) {
+      files::write_new(made.dir / restored_key_name, master_bytes, private_file);
+      summary.master_key_written = target.dir / restored_key_name;
+    }
+  } else {
+    // --keys with keys.master_key_file: the key was read from where hush.toml says, and stays.
+    summary.master_key_elsewhere = master_key_path(made, cfg);
   }
 
   std::error_code ec;

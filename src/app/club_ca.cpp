@@ -1,8 +1,6 @@
 #include "app/club_ca.hpp"
 
-#include <fcntl.h>
 #include <stdexcept>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
@@ -10,34 +8,16 @@
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "core/log.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 
 namespace hush::app {
 namespace {
 
-// Holds an exclusive lock on the club directory itself while one process publishes: no lock
-// file to leave behind, and the directory is there for as long as the club is.
-class publish_lock {
- public:
-  explicit publish_lock(const std::filesystem::path& dir) {
-    fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd_ < 0 || ::flock(fd_, LOCK_EX) != 0) {
-      if (fd_ >= 0) {
-        ::close(fd_);
-      }
-      throw std::runtime_error(dir.string() + ": cannot lock");
-    }
-  }
-  publish_lock(const publish_lock&) = delete;
-  publish_lock& operator=(const publish_lock&) = delete;
-  ~publish_lock() { ::close(fd_); }  // closing releases the lock
-
- private:
-  int fd_ = -1;
-};
-
 void rewrite_crl(store::store& store, const club_paths& paths, const pki::key_and_cert& ca,
                  int days) {
-  const publish_lock lock(paths.dir);
+  // An exclusive lock on the club directory itself while one process publishes: no lock file to
+  // leave behind, and the directory is there for as long as the club is.
+  const auto lock = files::exclusive_lock::on_directory(paths.dir);
   auto revoked = store.list_revoked_certs();
   if (!revoked) {
     throw std::runtime_error("revoked certificates: " + revoked.error().message());
@@ -83,6 +63,22 @@ void record_server_cert(club::club& domain, store::cert_kind kind, const std::st
       !added) {
     throw std::runtime_error("certificate " + info.serial + ": " + added.error().message());
   }
+}
+
+void publish_crl(const club_paths& paths, int days) {
+  if (!std::filesystem::is_directory(paths.dir)) {
+    throw std::runtime_error(paths.dir.string() + ": no club here (run hush init first)");
+  }
+  for (const auto& path : {paths.dir, paths.ca_key(), paths.database()}) {
+    files::require_private(path);
+  }
+  // The club's log settings, as open_club applies them: a spawned child's errors join the
+  // server's log in its format.
+  const auto cfg = config::load(paths.config());
+  log::set_level(log::parse_level(cfg.log_level).value_or(log::level::info));
+  log::set_format(log::parse_format(cfg.log_format).value_or(log::format::text));
+  store::sqlite_store db(paths.database());
+  rewrite_crl(db, paths, read_ca(paths), days > 0 ? days : pki::crl_validity_days);
 }
 
 result<club::issued_certificate> local_ca::issue_client(std::string_view member, int days) {

@@ -29,6 +29,13 @@ std::string join_hosts(const std::vector<std::string>& hosts);
 void record_server_cert(club::club& domain, store::cert_kind kind, const std::string& cert_pem,
                         std::int64_t issued_at);
 
+// `hush ca crl`, and the child a server spawns to republish (spawned_ca): rewrites ca.crl from
+// the store and the CA key alone, as local_ca::publish_revocations does, without reading the
+// master key, which a CRL does not need (so that a server whose master key is sealed, and which
+// has no passphrase to hand its child, still republishes). Checks that the directory, ca.key
+// and the database are private first. Throws std::runtime_error with a one-line reason.
+void publish_crl(const club_paths& paths, int days);
+
 // The club CA with its key at hand: reads ca.key at each use (never keeps it) and signs in this
 // process. For the CLI, which the club's administrator runs. Publishing writes ca.crl afresh
 // (atomically, 0644) listing every certificate the store has revoked, of every kind, with the

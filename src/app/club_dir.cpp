@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <mutex>
 #include <stdexcept>
+#include <sys/stat.h>
 
 #include "app/audit_sinks.hpp"
 #include "app/club_ca.hpp"
@@ -36,28 +38,112 @@ void require_club_key(club::keyring& keys, const club_paths& paths,
 
 namespace {
 
-// A rotation writes the new key beside the old (next_key_path), commits, then renames it over
+// A rotation writes the new key beside the old (write_pending_key), commits, then renames it over
 // the old. Cut short after the commit, the store checks for the new key: if the key in hand
-// fails the check and the next one passes, the rename is finished now.
+// fails the check and a pending one passes, the rename is finished now. Pending files that do not
+// pass (a rotation that never committed, or one still at work in another process) stay.
 bool finish_rotation(const std::filesystem::path& key_file, const passphrase_ptr& passphrase,
                      store::store& db) {
-  const auto next = next_key_path(key_file);
-  std::error_code ec;
-  if (!std::filesystem::exists(std::filesystem::symlink_status(next, ec))) {
-    return false;
-  }
-  const auto fresh = read_master_key(next, passphrase);
   auto stored = db.club_meta(club::key_check_name);
-  if (!stored ||
-      !constant_time_equal(std::span<const std::uint8_t>(*stored), club::key_check(fresh.span()))) {
+  if (!stored) {
     return false;
   }
-  rename_into_place(next, key_file);
-  log::warn("finished an interrupted master-key rotation: " + key_file.string());
-  return true;
+  for (const auto& next : pending_key_paths(key_file)) {
+    try {
+      const auto fresh = read_master_key(next, passphrase);
+      if (!constant_time_equal(std::span<const std::uint8_t>(*stored),
+                               club::key_check(fresh.span()))) {
+        continue;
+      }
+    } catch (const std::exception&) {
+      continue;  // half written, sealed under another passphrase, or not a key: not this one
+    }
+    rename_into_place(next, key_file);
+    log::warn("finished an interrupted master-key rotation: " + key_file.string());
+    return true;
+  }
+  return false;
+}
+
+// What a reload attempt saw of one file: enough to tell that it was replaced or rewritten.
+struct file_stamp {
+  ino_t inode = 0;
+  std::int64_t mtime_ns = 0;
+  off_t size = -1;
+  bool operator==(const file_stamp&) const = default;
+};
+
+std::vector<file_stamp> stamps_of(const std::vector<std::filesystem::path>& files) {
+  std::vector<file_stamp> stamps;
+  stamps.reserve(files.size());
+  for (const auto& file : files) {
+    struct stat st {};
+    file_stamp stamp;
+    if (::stat(file.c_str(), &st) == 0) {
+      constexpr std::int64_t ns_per_s = 1'000'000'000;
+      stamp = {st.st_ino, std::int64_t{st.st_mtim.tv_sec} * ns_per_s + st.st_mtim.tv_nsec,
+               st.st_size};
+    }
+    stamps.push_back(stamp);
+  }
+  return stamps;
 }
 
 }  // namespace
+
+club::keyring::master_key_source master_key_reloader(std::filesystem::path key_file,
+                                                     passphrase_ptr passphrase, store::store& db,
+                                                     steady_now now) {
+  struct state {
+    std::mutex mutex;
+    bool failed = false;
+    std::vector<std::filesystem::path> files;
+    std::vector<file_stamp> stamps;
+    std::chrono::steady_clock::time_point retry_at;
+    std::chrono::milliseconds backoff = reload_backoff_min;
+  };
+  auto shared = std::make_shared<state>();
+  return [file = std::move(key_file), passphrase = std::move(passphrase), &db, now = std::move(now),
+          shared]() -> result<locked_bytes> {
+    // One attempt at a time: each may unseal (Argon2id, 256 MiB).
+    const std::lock_guard lock(shared->mutex);
+    try {
+      auto files = pending_key_paths(file);
+      files.insert(files.begin(), file);
+      auto stamps = stamps_of(files);
+      if (shared->failed &&
+          (now() < shared->retry_at || (files == shared->files && stamps == shared->stamps))) {
+        // Nothing new to read yet, or too soon after the last failure.
+        return make_error_code(errc::crypto_failure);
+      }
+      auto stored = db.club_meta(club::key_check_name);
+      if (stored) {
+        for (const auto& candidate : files) {
+          try {
+            auto key = read_master_key(candidate, passphrase);
+            if (constant_time_equal(std::span<const std::uint8_t>(*stored),
+                                    club::key_check(key.span()))) {
+              shared->failed = false;
+              shared->backoff = reload_backoff_min;
+              return key;
+            }
+          } catch (const std::exception&) {
+            // A half-written or unreadable file: the next candidate, and at the end the key in
+            // hand stays, and the error is the caller's crypto_failure.
+          }
+        }
+      }
+      shared->retry_at = now() + shared->backoff;
+      shared->backoff = std::min(shared->backoff * 2, reload_backoff_max);
+      shared->failed = true;
+      shared->files = std::move(files);
+      shared->stamps = std::move(stamps);
+    } catch (const std::exception&) {
+      // The directory could not be listed: the key in hand stays.
+    }
+    return make_error_code(errc::crypto_failure);
+  };
+}
 
 std::unique_ptr<opened_club> open_club(const club_paths& paths, opened_for use,
                                        passphrase_ptr passphrase) {
@@ -102,29 +188,7 @@ std::unique_ptr<opened_club> open_club(const club_paths& paths, opened_for use,
   }
   club::keyring::master_key_source reload;
   if (use == opened_for::serving) {
-    // Reads what a rotation by another process left: the key file, or the next one when the
-    // rotation has committed but not yet renamed it. The keyring checks it against the store.
-    reload = [file = club->master_key_file, passphrase,
-              db = club->store.get()]() -> result<locked_bytes> {
-      try {
-        for (const auto& candidate : {file, next_key_path(file)}) {
-          std::error_code ec;
-          if (!std::filesystem::exists(candidate, ec)) {
-            continue;
-          }
-          auto key = read_master_key(candidate, passphrase);
-          auto stored = db->club_meta(club::key_check_name);
-          if (stored && constant_time_equal(std::span<const std::uint8_t>(*stored),
-                                            club::key_check(key.span()))) {
-            return key;
-          }
-        }
-      } catch (const std::exception&) {
-        // A half-written or unreadable file: the key in hand stays, and the error is the
-        // caller's crypto_failure.
-      }
-      return make_error_code(errc::crypto_failure);
-    };
+    reload = master_key_reloader(club->master_key_file, passphrase, *club->store);
   }
   club->keys = std::make_unique<club::keyring>(std::move(master), *club->store, std::move(reload));
   require_club_key(*club->keys, paths, club->master_key_file);

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -28,6 +30,8 @@ struct club_paths {
   std::filesystem::path master_key() const { return dir / "master.key"; }
   std::filesystem::path config() const { return dir / "hush.toml"; }
   std::filesystem::path database() const { return dir / "hush.db"; }
+  // Held (flock) by every command that changes the master key or the data keys.
+  std::filesystem::path keys_lock() const { return dir / "keys.lock"; }
 };
 
 // --dir if given, else $HUSH_DIR, else ./hush-data.
@@ -65,6 +69,20 @@ struct opened_club {
 std::unique_ptr<opened_club> open_club(const club_paths& paths,
                                        opened_for use = opened_for::command,
                                        passphrase_ptr passphrase = nullptr);
+
+// The source a serving keyring reloads the master key from after a rotation by another process
+// (keyring::master_key_source): the key file, or a rotation's pending file (pending_key_paths),
+// whichever passes the store's key check. Thread safe, one attempt at a time. Each attempt may
+// unseal a sealed key (Argon2id, 256 MiB), so after one fails the next is skipped, answering
+// crypto_failure at once, until the files have changed (inode, modification time, size of each,
+// or the list of pending ones) and a back-off has passed (reload_backoff_min, doubling up to
+// reload_backoff_max, reset by a success). `now` is the clock, injectable for tests.
+using steady_now = std::function<std::chrono::steady_clock::time_point()>;
+inline constexpr std::chrono::milliseconds reload_backoff_min{500};
+inline constexpr std::chrono::milliseconds reload_backoff_max{30'000};
+club::keyring::master_key_source master_key_reloader(
+    std::filesystem::path key_file, passphrase_ptr passphrase, store::store& db,
+    steady_now now = [] { return std::chrono::steady_clock::now(); });
 
 // Throws std::runtime_error ("<key file>: does not match this club") unless the keyring's master
 // key is this club's (keyring::verify_master_key).

@@ -9,8 +9,11 @@
 
 namespace hush::app {
 
+// The commands below hold an exclusive lock on the club's keys.lock while they work, so that
+// two of them (in any processes) run one after the other, never at once.
+
 // `hush key rotate`: a new master key, online. The new key is written beside the old one
-// (next_key_path, 0600, synced; sealed under the same passphrase if the old one was sealed),
+// (write_pending_key, 0600, synced; sealed under the same passphrase if the old one was sealed),
 // every data key is rewrapped under it in one commit, and then it is renamed over the old file,
 // so the old key is gone. Cut short after the commit, the next open_club finishes the rename. A
 // running server picks the new key up from the file when it first needs it. Throws

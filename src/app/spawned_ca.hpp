@@ -13,7 +13,9 @@ namespace hush::app {
 // the server never reads ca.key. When a use case revokes certificates (a member removed through
 // the API), the revocation list is rewritten by a child process, `hush ca crl` (this same
 // binary), which reads the key, signs the list and exits; `on_published` then runs (the server
-// reloads the list at once). Issuing is refused (forbidden): certificates come from the CLI.
+// reloads the list at once). The child needs neither the master key nor its passphrase
+// (publish_crl), so a server whose master key is sealed republishes too. Issuing is refused
+// (forbidden): certificates come from the CLI.
 //
 // Why not a delegated CRL-signing key: a CRL signed by any key but the CA's own is an indirect
 // CRL, which OpenSSL checks only with extended CRL support turned on and curl, Python and

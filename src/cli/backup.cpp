@@ -58,10 +58,25 @@ void run_restore(const restore_options& options) {
   const auto made = app::restore_backup(options.file, target, keys);
   std::cout << "Restored " << options.file << " into a new club in "
             << fs::absolute(made.dir).lexically_normal().string() << "\n";
-  if (made.master_key_elsewhere) {
-    std::cout << "hush.toml names keys.master_key_file: the master key was checked but not "
-                 "written; put it at "
-              << made.master_key_elsewhere->string() << " (0600) before hush serve\n";
+  if (made.master_key_sealed) {
+    std::cout << "The master key is restored sealed, under the passphrase it was sealed with when "
+                 "the backup was made (not the backup's, unless they are the same): start hush "
+                 "serve with --unseal-stdin\n";
+  }
+  if (made.master_key_written && made.master_key_written == made.master_key_elsewhere) {
+    std::cout << "hush.toml names keys.master_key_file: the master key was written there, to "
+              << made.master_key_written->string() << " (0600)\n";
+  } else if (made.master_key_written) {
+    std::cout << "hush.toml names keys.master_key_file"
+              << (made.master_key_elsewhere ? " = " + made.master_key_elsewhere->string() : "")
+              << ", which is taken or cannot be written here: the backup's master key was "
+                 "written to "
+              << made.master_key_written->string()
+              << " (0600) instead; move it there (it is the only copy besides the backup) "
+                 "before hush serve\n";
+  } else if (made.master_key_elsewhere) {
+    std::cout << "The master key stays where hush.toml's keys.master_key_file names it: "
+              << made.master_key_elsewhere->string() << "\n";
   }
 }
 

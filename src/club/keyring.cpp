@@ -50,12 +50,16 @@ result<std::uint32_t> keyring::add_data_key(std::int64_t now) {
   locked_bytes fresh(envelope::key_size);
   randombytes_buf(fresh.data(), fresh.size());
   const auto wrapping = master();
+  // Stored only if the master key it is wrapped under is still the club's when the row commits:
+  // a rotation by another process since this keyring read its key would leave the new data key
+  // wrapped under a key that is gone.
+  const auto check = key_check(wrapping->span());
   auto id = store_.add_data_key(
       [&](std::int64_t row) -> result<std::vector<std::uint8_t>> {
         return envelope::seal(wrapping->span(), master_key_id, fresh.span(),
                               data_key_context(static_cast<std::uint32_t>(row)));
       },
-      now);
+      now, store::meta_guard{key_check_name, check});
   if (id) {
     std::lock_guard lock(mutex_);
     unwrapped_.try_emplace(*id, std::move(fresh));
@@ -90,8 +94,9 @@ result<const locked_bytes*> keyring::key_by_id(std::uint32_t id) {
     return record.error() == errc::not_found ? make_error_code(errc::crypto_failure)
                                              : record.error();
   }
-  auto key = unwrap(*master(), *record);
-  if (!key && key.error() == errc::crypto_failure && reload_master_key()) {
+  const auto tried = master();
+  auto key = unwrap(*tried, *record);
+  if (!key && key.error() == errc::crypto_failure && reload_master_key(tried)) {
     // Another process rotated the master key since this one was read.
     key = unwrap(*master(), *record);
   }
@@ -128,9 +133,15 @@ result<secret_bytes> keyring::open(std::span<const std::uint8_t> sealed, std::st
   return envelope::open((*key)->span(), sealed, context);
 }
 
-bool keyring::reload_master_key() {
+bool keyring::reload_master_key(const std::shared_ptr<const locked_bytes>& tried) {
   if (!reload_) {
     return false;
+  }
+  // One reload at a time (each may unseal: Argon2id, 256 MiB); a thread that waited here while
+  // another replaced the key it failed with tries the new key rather than reloading again.
+  const std::lock_guard reloading(reload_mutex_);
+  if (master() != tried) {
+    return true;
   }
   auto fresh = reload_();
   if (!fresh || fresh->size() != envelope::key_size) {
@@ -177,7 +188,11 @@ result<void> keyring::rotate_master_key(locked_bytes fresh) {
         envelope::seal(fresh.span(), master_key_id, key->span(), data_key_context(record.id));
   }
   const auto check = key_check(fresh.span());
-  if (auto stored = store_.rewrap_data_keys(*keys, key_check_name, check); !stored) {
+  // The keys were unwrapped outside the store's write transaction: the store commits only if the
+  // check is still the old key's (compare and swap), so that two rotations at once cannot both
+  // commit, the second over keys the first already rewrapped.
+  const auto old_check = key_check(old->span());
+  if (auto stored = store_.rewrap_data_keys(*keys, key_check_name, old_check, check); !stored) {
     return stored;
   }
   std::lock_guard lock(mutex_);

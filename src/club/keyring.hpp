@@ -35,7 +35,8 @@ class keyring {
   keyring(locked_bytes master_key, store::store& store, master_key_source reload = {});
 
   // Creates and stores a new data key, which becomes the one used for sealing. For `hush init`,
-  // and later for rotation.
+  // and later for rotation. conflict, storing nothing, if the store's key check is no longer
+  // the master key in hand's (another process rotated it).
   result<std::uint32_t> add_data_key(std::int64_t now);
 
   // Seals under the newest data key, binding `context` (e.g. "message:42") as associated data,
@@ -60,8 +61,9 @@ class keyring {
 
   // Master-key rotation: unwraps every data key with the master key in hand, wraps it under
   // `fresh`, and stores them all, with the new key check, in one commit (rewrap_data_keys);
-  // then `fresh` is the master key in hand. conflict if a data key was added meanwhile (try
-  // again); crypto_failure if a data key does not unwrap; nothing changes on any error.
+  // then `fresh` is the master key in hand. conflict if a data key was added meanwhile, or if
+  // the store's key check is no longer the key in hand's (another rotation committed first);
+  // crypto_failure if a data key does not unwrap; nothing changes on any error.
   // Precondition: fresh.size() == envelope::key_size.
   result<void> rotate_master_key(locked_bytes fresh);
 
@@ -72,13 +74,15 @@ class keyring {
   result<const locked_bytes*> key_by_id(std::uint32_t id);
   result<locked_bytes> unwrap(const locked_bytes& master, const store::data_key_record& record);
   std::shared_ptr<const locked_bytes> master() const;
-  // After a failed unwrap: reads the master key from the source; true if it is a new one that
-  // the store's key check accepts (and it is now the key in hand).
-  bool reload_master_key();
+  // After a failed unwrap with `tried`: reads the master key from the source; true if it is a new
+  // one that the store's key check accepts (and it is now the key in hand), or if another thread
+  // replaced `tried` meanwhile. One reload at a time (reload_mutex_).
+  bool reload_master_key(const std::shared_ptr<const locked_bytes>& tried);
 
   store::store& store_;
   master_key_source reload_;
   mutable std::mutex mutex_;
+  std::mutex reload_mutex_;  // taken before mutex_, never while holding it
   // Replaced whole by a rotation or a reload; a reader holds its own reference while it works.
   std::shared_ptr<const locked_bytes> master_key_;
   // Never erased, and std::map never moves its nodes: a pointer to a key stays valid for the

@@ -6,6 +6,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <system_error>
 #include <unistd.h>
@@ -208,6 +209,50 @@ void require_private(const std::filesystem::path& path) {
     throw std::runtime_error(path.string() + ": not a regular file or directory");
   }
   check_private(path, st);
+}
+
+exclusive_lock::exclusive_lock(const std::filesystem::path& path, int fd) : fd_(fd) {
+  if (fd_ < 0) {
+    fail(path, "cannot open to lock", errno);
+  }
+  while (::flock(fd_, LOCK_EX) != 0) {
+    if (errno != EINTR) {
+      const int err = errno;
+      ::close(fd_);
+      fd_ = -1;
+      fail(path, "cannot lock", err);
+    }
+  }
+}
+
+exclusive_lock exclusive_lock::on_directory(const std::filesystem::path& dir) {
+  return {dir, ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+}
+
+exclusive_lock exclusive_lock::on_file(const std::filesystem::path& file) {
+  constexpr mode_t private_file = 0600;
+  return {file, ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, private_file)};
+}
+
+exclusive_lock::exclusive_lock(exclusive_lock&& other) noexcept : fd_(other.fd_) {
+  other.fd_ = -1;
+}
+
+exclusive_lock& exclusive_lock::operator=(exclusive_lock&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) {
+      ::close(fd_);
+    }
+    fd_ = other.fd_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+exclusive_lock::~exclusive_lock() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+  }
 }
 
 }  // namespace hush::files

@@ -43,4 +43,23 @@ void sync_directory(const std::filesystem::path& dir);
 // its target's directory swap the secret); a directory may be reached through one.
 void require_private(const std::filesystem::path& path);
 
+// An exclusive flock(2) held from construction until destruction (or a move away), across
+// processes: on a directory itself (no file to leave behind), or on a lock file, created 0600
+// if missing (never through a symbolic link). Blocks until the lock is free. Throws
+// std::runtime_error naming the path if it cannot be opened or locked. Movable, not copyable.
+class exclusive_lock {
+ public:
+  static exclusive_lock on_directory(const std::filesystem::path& dir);
+  static exclusive_lock on_file(const std::filesystem::path& file);
+  exclusive_lock(const exclusive_lock&) = delete;
+  exclusive_lock& operator=(const exclusive_lock&) = delete;
+  exclusive_lock(exclusive_lock&& other) noexcept;
+  exclusive_lock& operator=(exclusive_lock&& other) noexcept;
+  ~exclusive_lock();  // closing the descriptor releases the lock
+
+ private:
+  exclusive_lock(const std::filesystem::path& path, int fd);
+  int fd_ = -1;
+};
+
 }  // namespace hush::files

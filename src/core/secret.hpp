@@ -42,6 +42,8 @@ class secret_string {
  public:
   secret_string() = default;
   explicit secret_string(std::string value) : value_(std::move(value)) {}
+  // A copy made straight into this string (no temporary std::string left unwiped).
+  explicit secret_string(std::string_view value) : value_(value) {}
   secret_string(const secret_string&) = delete;
   secret_string& operator=(const secret_string&) = delete;
   secret_string(secret_string&& other) noexcept : value_(std::move(other.value_)) { other.wipe(); }

@@ -17,6 +17,16 @@ namespace hush::store {
 // lock, so it must not call the store.
 using sealer = std::function<result<std::vector<std::uint8_t>>(std::int64_t id)>;
 
+// A club value (meta_store) that a write requires to hold `expected` when it commits, checked
+// inside the write's own transaction (compare and swap; the master key's check, so that a key
+// wrapped under a master key another process has just rotated away is never stored). The write
+// answers conflict, changing nothing, when `name` is stored with another value. A value not
+// stored passes (a club made before key checks), and so does an empty name.
+struct meta_guard {
+  std::string_view name;
+  std::span<const std::uint8_t> expected;
+};
+
 // Sealed messages and the wrapped data keys that seal them. The store never sees a plaintext or
 // an unwrapped key. An add stores what the sealer returns under the new id, or, when the sealer
 // fails, stores nothing and returns the sealer's error.
@@ -25,8 +35,14 @@ class message_store {
  public:
   virtual ~message_store() = default;
 
-  // The new key's id, larger than every data key's before it.
-  virtual result<std::uint32_t> add_data_key(const sealer& wrap, std::int64_t now) = 0;
+  // The new key's id, larger than every data key's before it. conflict, storing nothing, when
+  // `guard` fails.
+  virtual result<std::uint32_t> add_data_key(const sealer& wrap, std::int64_t now,
+                                             const meta_guard& guard) = 0;
+  // Unguarded.
+  result<std::uint32_t> add_data_key(const sealer& wrap, std::int64_t now) {
+    return add_data_key(wrap, now, meta_guard{});
+  }
   // The key with the largest id; not_found when there is none.
   virtual result<data_key_record> newest_data_key() = 0;
   // not_found for an id no key has.
@@ -36,9 +52,12 @@ class message_store {
   // Master-key rotation: in one commit, replaces the wrapped bytes of every data key with those
   // of `rewrapped` (by id) and sets the club value `meta_name` to `meta_value` (meta_store; the
   // new master key's check). conflict, changing nothing, unless `rewrapped` names exactly the data
-  // keys there are (one was added meanwhile).
+  // keys there are (one was added meanwhile) and `meta_name` still holds `expected` (the old
+  // master key's check: another rotation did not commit meanwhile; see meta_guard, whose rule
+  // for a value not stored applies).
   virtual result<void> rewrap_data_keys(std::span<const data_key_record> rewrapped,
                                         std::string_view meta_name,
+                                        std::span<const std::uint8_t> expected,
                                         std::span<const std::uint8_t> meta_value) = 0;
   // Removes a data key no message needs any more (the caller's to know: the store cannot look
   // inside a sealed body). not_found for an id no key has; conflict for the newest, which seals.

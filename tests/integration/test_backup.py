@@ -8,6 +8,11 @@
   key) and says so; restore then needs --keys DIR, and a wrong master key is refused.
 - With --with-keys the keys are sealed under a passphrase read from stdin; restore reads the same
   passphrase; a wrong one is a clear error, exit 1, and leaves no directory behind.
+- With keys.master_key_file set, a --with-keys restore writes the master key at that path when
+  nothing is there, else as master.key.restored in the new club; it never drops it.
+- A --with-keys backup of a club whose master key is sealed restores it sealed, under the
+  passphrase it had (not the backup's), and says so.
+- A backup whose name holds ?, # and % is written and restored under that very name.
 - Refusals: a backup onto an existing file, a restore into a non-empty directory.
 
 Run: /usr/bin/python3 tests/integration/test_backup.py   (HUSH_BIN=/path/to/hush optional)
@@ -16,6 +21,7 @@ Run: /usr/bin/python3 tests/integration/test_backup.py   (HUSH_BIN=/path/to/hush
 import os
 import shutil
 import stat
+import subprocess
 import sys
 import threading
 import time
@@ -181,6 +187,104 @@ class BackupRestore(unittest.TestCase):
         self.assertEqual((r.rc, r.out.strip()), (0, "kept with keys"), r)
         d = support.hush("doctor", "--dir", target)
         self.assertEqual(d.rc, 0, d)
+
+    def test_with_keys_and_the_key_elsewhere_never_drops_the_key(self):
+        """Review: with keys.master_key_file set, restore checked the backup's master key, then
+        deleted it and told the user to put it somewhere; it existed nowhere."""
+        club = Club(self.ws, "elsewhere")
+        key = read_bytes(club.path("master.key"))
+        keys = self.ws.sub("elsewhere-keys")
+        os.mkdir(keys, 0o700)
+        key_file = os.path.join(keys, "master.key")
+        shutil.move(club.path("master.key"), key_file)
+        club.set_config("keys", "master_key_file", '"%s"' % key_file)
+        mid = club.post("kept elsewhere", author="admin")
+        backup = self.ws.sub("elsewhere.hush")
+        r = club.hush("backup", "--with-keys", backup, input=PASSPHRASE + "\n")
+        self.assertEqual(r.rc, 0, r)
+
+        # The configured path is taken (the club's own key is still there): the backup's key is
+        # kept in the new club as master.key.restored, and restore says so.
+        taken = self.ws.sub("elsewhere-taken")
+        r = support.hush("restore", backup, "--dir", taken, input=PASSPHRASE + "\n")
+        self.assertEqual(r.rc, 0, r)
+        restored = os.path.join(taken, "master.key.restored")
+        self.assertIn(restored, r.out)
+        self.assertEqual(read_bytes(restored), key)
+        self.assertEqual(stat.S_IMODE(os.stat(restored).st_mode), 0o600)
+        self.assertEqual(read_bytes(key_file), key)
+        self.assertEqual([n for n in os.listdir(taken) if "restore-check" in n], [])
+
+        # The key file is gone (a new host): restore writes it where hush.toml names it, and the
+        # restored club opens with it.
+        os.rename(key_file, key_file + ".away")
+        fresh = self.ws.sub("elsewhere-fresh")
+        r = support.hush("restore", backup, "--dir", fresh, input=PASSPHRASE + "\n")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn(key_file, r.out)
+        self.assertEqual(read_bytes(key_file), key)
+        self.assertEqual(stat.S_IMODE(os.stat(key_file).st_mode), 0o600)
+        self.assertFalse(os.path.exists(os.path.join(fresh, "master.key.restored")))
+        self.assertFalse(os.path.exists(os.path.join(fresh, "master.key")))
+        r = support.hush("message", "show", str(mid), "--dir", fresh)
+        self.assertEqual((r.rc, r.out.strip()), (0, "kept elsewhere"), r)
+
+    def test_a_sealed_master_key_is_restored_sealed(self):
+        """Review: a --with-keys backup of a club whose master key was sealed was restored with
+        the key raw in master.key, silently."""
+        club = Club(self.ws, "sealed")
+        raw = read_bytes(club.path("master.key"))
+        mid = club.post("sealed and backed up", author="admin")
+        r = club.hush("key", "seal", input=PASSPHRASE + "\n")
+        self.assertEqual(r.rc, 0, r)
+        backup_passphrase = "another passphrase, for the backup"
+        backup = self.ws.sub("sealed.hush")
+        rfd, wfd = os.pipe()
+        os.write(wfd, (PASSPHRASE + "\n").encode())
+        os.close(wfd)
+        try:
+            proc = subprocess.run(
+                [support.HUSH_BIN, "backup", "--with-keys", backup, "--dir", club.dir],
+                input=(backup_passphrase + "\n").encode(), stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, pass_fds=(rfd,),
+                env=support.clean_env({"HUSH_UNSEAL_FD": str(rfd)}), timeout=60)
+        finally:
+            os.close(rfd)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+
+        target = self.ws.sub("sealed-restored")
+        r = support.hush("restore", backup, "--dir", target, input=backup_passphrase + "\n")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn("sealed", r.out)
+        self.assertIn("--unseal-stdin", r.out)
+        # Sealed as it was: no raw key on disk; the original passphrase opens it.
+        self.assertEqual(support.files_containing(target, raw), [])
+        self.assertEqual(read_bytes(os.path.join(target, "master.key")),
+                         read_bytes(club.path("master.key")))
+        r = support.hush("message", "show", str(mid), "--dir", target)
+        self.assertNotEqual(r.rc, 0, r)
+        self.assertIn("HUSH_UNSEAL_FD", r.err)
+        server = Serving(self.ws, target, args=["--unseal-stdin"],
+                         stdin=(PASSPHRASE + "\n").encode())
+        try:
+            self.assertTrue(server.started(), server.log())
+        finally:
+            server.stop()
+
+    def test_a_backup_named_with_uri_characters(self):
+        """Review: the backup's name went into a SQLite URI unescaped, so ? and # cut it short."""
+        mid = self.club.post("an odd name", author="admin")
+        backup = self.ws.sub("odd?mode=ro#100%.hush")
+        r = self.club.hush("backup", backup)
+        self.assertEqual(r.rc, 0, r)
+        self.assertTrue(os.path.isfile(backup))
+        self.assertEqual(sorted(n for n in os.listdir(self.ws.path) if n.startswith("odd")),
+                         ["odd?mode=ro#100%.hush"])
+        target = self.ws.sub("odd-restored")
+        r = support.hush("restore", backup, "--dir", target, "--keys", self.keys_dir("odd-keys"))
+        self.assertEqual(r.rc, 0, r)
+        r = support.hush("message", "show", str(mid), "--dir", target)
+        self.assertEqual((r.rc, r.out.strip()), (0, "an odd name"), r)
 
     def test_refuses_to_overwrite(self):
         backup = self.ws.sub("once.hush")

@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import support  # noqa: E402
 from support import HUSH_BIN, Club, Workspace, basic  # noqa: E402
+from keys_support import Serving  # noqa: E402
 
 from cryptography import x509  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
@@ -215,6 +216,53 @@ class Doors(unittest.TestCase):
         self.assertEqual(r.status_code, 204, r.text)
         self.assertEqual(self.api("GET", "/", headers=bearer).status_code, 401)
         self.assertNotIn("gina-script", self.club.hush("token", "list").out)
+
+
+class SealedDoors(unittest.TestCase):
+    """Review: with a sealed master key the server's child (`hush ca crl`, no passphrase, stdin
+    /dev/null) could not open the club, so an API removal never reached ca.crl."""
+
+    PASSPHRASE = "correct horse battery staple"
+
+    def setUp(self):
+        self.ws = Workspace(prefix="hush-doors-sealed-")
+        self.club = Club(self.ws)
+        self.club.add_member("dave")
+        out = self.ws.sub("dave-certs")
+        os.makedirs(out)
+        r = self.club.hush("member", "cert", "dave", "--out-dir", out)
+        self.assertEqual(r.rc, 0, r)
+        self.serial = int(SERIAL_RE.search(r.out).group(1), 16)
+        r = self.club.hush("key", "seal", input=self.PASSPHRASE + "\n")
+        self.assertEqual(r.rc, 0, r)
+        self.server = Serving(self.ws, self.club.dir, args=["--unseal-stdin"],
+                              stdin=(self.PASSPHRASE + "\n").encode())
+        self.http = support.session(self.club.ca_pem)
+        self.assertTrue(self.server.started(), self.server.log())
+
+    def tearDown(self):
+        self.http.close()
+        self.server.stop()
+        self.ws.cleanup()
+
+    def served_crl(self):
+        r = self.http.get(self.server.url.rstrip("/") + "/ca.crl", timeout=T)
+        self.assertEqual(r.status_code, 200)
+        return x509.load_der_x509_crl(r.content)
+
+    def test_an_api_removal_republishes_the_crl_of_a_sealed_club(self):
+        self.assertIsNone(self.served_crl().get_revoked_certificate_by_serial_number(self.serial))
+        r = self.http.delete(self.server.url.rstrip("/") + "/api/v1/members/dave",
+                             headers={"Authorization": basic("admin", self.club.admin_password)},
+                             timeout=T)
+        self.assertEqual(r.status_code, 204, r.text)
+        deadline = time.monotonic() + PUBLISH_WAIT
+        while self.served_crl().get_revoked_certificate_by_serial_number(self.serial) is None:
+            if time.monotonic() > deadline:
+                self.fail("serial %x not in the served CRL within %.1f s\n%s"
+                          % (self.serial, PUBLISH_WAIT, self.server.log()))
+            time.sleep(0.1)
+        self.assertNotIn("hush ca crl failed", self.server.log())
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "core/secret.hpp"
 
 namespace hush::testing {
 
@@ -26,8 +27,26 @@ result<void> memory_meta_store::set_club_meta_once(std::string_view name,
   return {};
 }
 
-result<std::uint32_t> memory_message_store::add_data_key(const sealer& wrap, std::int64_t) {
+namespace {
+
+// meta_guard's rule, with the tables' mutex held.
+bool guard_holds(const memory_tables& tables, const meta_guard& guard) {
+  if (guard.name.empty()) {
+    return true;
+  }
+  const auto found = tables.meta.find(std::string(guard.name));
+  return found == tables.meta.end() ||
+         constant_time_equal(std::span<const std::uint8_t>(found->second), guard.expected);
+}
+
+}  // namespace
+
+result<std::uint32_t> memory_message_store::add_data_key(const sealer& wrap, std::int64_t,
+                                                         const meta_guard& guard) {
   std::lock_guard lock(tables_.mutex);
+  if (!guard_holds(tables_, guard)) {
+    return make_error_code(errc::conflict);
+  }
   const std::uint32_t id = tables_.data_keys.empty() ? 1 : tables_.data_keys.rbegin()->first + 1;
   auto wrapped = wrap(id);
   if (!wrapped) {
@@ -65,8 +84,12 @@ result<std::vector<data_key_record>> memory_message_store::list_data_keys() {
 
 result<void> memory_message_store::rewrap_data_keys(std::span<const data_key_record> rewrapped,
                                                     std::string_view meta_name,
+                                                    std::span<const std::uint8_t> expected,
                                                     std::span<const std::uint8_t> meta_value) {
   std::lock_guard lock(tables_.mutex);
+  if (!guard_holds(tables_, meta_guard{meta_name, expected})) {
+    return make_error_code(errc::conflict);
+  }
   if (rewrapped.size() != tables_.data_keys.size()) {
     return make_error_code(errc::conflict);
   }
@@ -274,8 +297,9 @@ result<void> memory_store::remove_session(std::span<const std::uint8_t> hash) {
   return sessions_.remove_session(hash);
 }
 
-result<std::uint32_t> memory_store::add_data_key(const sealer& wrap, std::int64_t now) {
-  return messages_.add_data_key(wrap, now);
+result<std::uint32_t> memory_store::add_data_key(const sealer& wrap, std::int64_t now,
+                                                 const meta_guard& guard) {
+  return messages_.add_data_key(wrap, now, guard);
 }
 result<data_key_record> memory_store::newest_data_key() {
   return messages_.newest_data_key();
@@ -288,8 +312,9 @@ result<std::vector<data_key_record>> memory_store::list_data_keys() {
 }
 result<void> memory_store::rewrap_data_keys(std::span<const data_key_record> rewrapped,
                                             std::string_view meta_name,
+                                            std::span<const std::uint8_t> expected,
                                             std::span<const std::uint8_t> meta_value) {
-  return messages_.rewrap_data_keys(rewrapped, meta_name, meta_value);
+  return messages_.rewrap_data_keys(rewrapped, meta_name, expected, meta_value);
 }
 result<void> memory_store::remove_data_key(std::uint32_t id) {
   return messages_.remove_data_key(id);

@@ -104,12 +104,14 @@ class memory_session_store : public store::session_store {
 class memory_message_store : public store::message_store {
  public:
   explicit memory_message_store(memory_tables& tables) : tables_(tables) {}
-  result<std::uint32_t> add_data_key(const store::sealer& wrap, std::int64_t now) override;
+  using store::message_store::add_data_key;
+  result<std::uint32_t> add_data_key(const store::sealer& wrap, std::int64_t now,
+                                     const store::meta_guard& guard) override;
   result<store::data_key_record> newest_data_key() override;
   result<store::data_key_record> data_key(std::uint32_t id) override;
   result<std::vector<store::data_key_record>> list_data_keys() override;
   result<void> rewrap_data_keys(std::span<const store::data_key_record> rewrapped,
-                                std::string_view meta_name,
+                                std::string_view meta_name, std::span<const std::uint8_t> expected,
                                 std::span<const std::uint8_t> meta_value) override;
   result<void> remove_data_key(std::uint32_t id) override;
   using store::message_store::add_message;
@@ -194,12 +196,14 @@ class memory_store : public store::store {
                                                        hush::store::session_limits limits) override;
   result<void> remove_session(std::span<const std::uint8_t> hash) override;
 
-  result<std::uint32_t> add_data_key(const hush::store::sealer& wrap, std::int64_t now) override;
+  using hush::store::message_store::add_data_key;
+  result<std::uint32_t> add_data_key(const hush::store::sealer& wrap, std::int64_t now,
+                                     const hush::store::meta_guard& guard) override;
   result<hush::store::data_key_record> newest_data_key() override;
   result<hush::store::data_key_record> data_key(std::uint32_t id) override;
   result<std::vector<hush::store::data_key_record>> list_data_keys() override;
   result<void> rewrap_data_keys(std::span<const hush::store::data_key_record> rewrapped,
-                                std::string_view meta_name,
+                                std::string_view meta_name, std::span<const std::uint8_t> expected,
                                 std::span<const std::uint8_t> meta_value) override;
   result<void> remove_data_key(std::uint32_t id) override;
   using hush::store::message_store::add_message;

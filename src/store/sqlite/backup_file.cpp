@@ -7,6 +7,8 @@
 
 #include <sqlite3.h>
 
+#include "store/sqlite/connection.hpp"
+
 namespace hush::store::backup_file {
 namespace {
 
@@ -28,7 +30,10 @@ using statement = std::unique_ptr<sqlite3_stmt, finalizer>;
 
 database open(const std::filesystem::path& path, bool writable) {
   sqlite3* raw = nullptr;
-  const std::string uri = "file:" + path.string() + (writable ? "" : "?mode=ro");
+  // Absolute and escaped: a backup named with ?, # or % (or a relative name like "file:x") is
+  // that file, never a URI's query or fragment.
+  const std::string uri =
+      "file:" + uri_path(std::filesystem::absolute(path).string()) + (writable ? "" : "?mode=ro");
   const int flags = (writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_URI |
                     SQLITE_OPEN_NOFOLLOW;
   const int rc = sqlite3_open_v2(uri.c_str(), &raw, flags, nullptr);

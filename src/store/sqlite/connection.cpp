@@ -38,22 +38,6 @@ bool on_read_only_mount(const std::filesystem::path& file) {
   return ::statvfs(dir.c_str(), &st) == 0 && (st.f_flag & ST_RDONLY) != 0;
 }
 
-// A file name as a SQLite URI path: the characters a URI gives meaning to are %-escaped.
-std::string uri_path(const std::string& path) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char c : path) {
-    if (c == '%' || c == '?' || c == '#') {
-      out.push_back('%');
-      out.push_back(hex[(static_cast<unsigned char>(c) >> 4) & 0xf]);
-      out.push_back(hex[static_cast<unsigned char>(c) & 0xf]);
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
 // The families must exist (and be scraped as zero) before anything is counted, so they are
 // statics; the allocation failure that could throw here would end the process at start anyway.
 // NOLINTBEGIN(cert-err58-cpp)
@@ -72,6 +56,21 @@ std::string open_failure(sqlite3* db, int code) {
 }
 
 }  // namespace
+
+std::string uri_path(const std::string& path) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char c : path) {
+    if (c == '%' || c == '?' || c == '#') {
+      out.push_back('%');
+      out.push_back(hex[(static_cast<unsigned char>(c) >> 4) & 0xf]);
+      out.push_back(hex[static_cast<unsigned char>(c) & 0xf]);
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
 
 std::error_code sqlite_error(int code, int system_errno) {
   if ((code & 0xff) != SQLITE_CONSTRAINT) {

@@ -80,4 +80,10 @@ class sqlite_connection {
 // -> read_only, anything else -> storage_failure. `system_errno` is sqlite3_system_errno's.
 std::error_code sqlite_error(int code, int system_errno = 0);
 
+// A file name as the path of a SQLite URI ("file:" + uri_path(name)): the characters a URI gives
+// meaning to (%, ?, #) are %-escaped, so that a name holding them names that file. Needed even
+// without SQLITE_OPEN_URI: a library built with SQLITE_USE_URI (Debian's) reads any name that
+// starts with "file:" as a URI.
+std::string uri_path(const std::string& path);
+
 }  // namespace hush::store

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/secret.hpp"
 #include "store/sqlite/connection.hpp"
 #include "store/sqlite/connection_lease.hpp"
 #include "store/sqlite/sqlite_store.hpp"
@@ -135,13 +136,35 @@ result<std::vector<Record>> query_all(sqlite_connection& db, const char* sql, Bi
 // Inserts a row whose sealed column depends on its own id: the insert reserves the id with an
 // empty value, and the sealed value replaces it before the transaction commits. The plaintext
 // never reaches the database.
+// Checks a meta_guard; for a write transaction that has begun (so that nothing can change the
+// value between this check and the commit). conflict when it fails.
+inline result<void> check_guard(sqlite_connection& db, const meta_guard& guard) {
+  if (guard.name.empty()) {
+    return {};
+  }
+  auto stored = query_one<std::vector<std::uint8_t>>(
+      db, "SELECT value FROM club_meta WHERE name = ?1",
+      [&](sqlite_statement& s) { s.bind(1, guard.name); },
+      [](const sqlite_statement& s) { return s.column_blob(0); });
+  if (!stored) {
+    return stored.error() == errc::not_found ? result<void>() : result<void>(stored.error());
+  }
+  if (!constant_time_equal(std::span<const std::uint8_t>(*stored), guard.expected)) {
+    return make_error_code(errc::conflict);
+  }
+  return {};
+}
+
 inline result<std::int64_t> insert_sealed(sqlite_connection& db, const char* insert_sql,
                                           const char* update_sql,
                                           const std::function<void(sqlite_statement&)>& bind,
-                                          const sealer& seal) {
+                                          const sealer& seal, const meta_guard& guard = {}) {
   write_transaction tx(db);
   if (auto begun = tx.begin(); !begun) {
     return begun.error();
+  }
+  if (auto guarded = check_guard(db, guard); !guarded) {
+    return guarded.error();
   }
   auto insert = db.prepare(insert_sql);
   if (!insert) {

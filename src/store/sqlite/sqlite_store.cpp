@@ -240,12 +240,13 @@ result<void> sqlite_store::set_password_hash(std::string_view name, std::string_
   return tx.commit();
 }
 
-result<std::uint32_t> sqlite_store::add_data_key(const sealer& wrap, std::int64_t now) {
+result<std::uint32_t> sqlite_store::add_data_key(const sealer& wrap, std::int64_t now,
+                                                 const meta_guard& guard) {
   auto db = acquire();
   auto id = insert_sealed(
       *db, "INSERT INTO data_keys (wrapped, created_at) VALUES (x'', ?1)",
       "UPDATE data_keys SET wrapped = ?1 WHERE id = ?2",
-      [&](sqlite_statement& s) { s.bind(1, now); }, wrap);
+      [&](sqlite_statement& s) { s.bind(1, now); }, wrap, guard);
   if (!id) {
     return id.error();
   }
@@ -282,11 +283,17 @@ result<std::vector<data_key_record>> sqlite_store::list_data_keys() {
 
 result<void> sqlite_store::rewrap_data_keys(std::span<const data_key_record> rewrapped,
                                             std::string_view meta_name,
+                                            std::span<const std::uint8_t> expected,
                                             std::span<const std::uint8_t> meta_value) {
   auto db = acquire();
   write_transaction tx(*db);
   if (auto begun = tx.begin(); !begun) {
     return begun.error();
+  }
+  // Under the write lock: the keys were unwrapped with the master key whose check this is, and
+  // no other rotation can commit between this check and ours.
+  if (auto guarded = check_guard(*db, meta_guard{meta_name, expected}); !guarded) {
+    return guarded;
   }
   // Under the write lock: no key can be added between this count and the commit.
   auto count = query_one<std::int64_t>(

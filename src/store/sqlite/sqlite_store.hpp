@@ -49,12 +49,14 @@ class sqlite_store : public store {
   result<void> set_password_hash(std::string_view name, std::string_view hash) override;
 
   // message_store
-  result<std::uint32_t> add_data_key(const sealer& wrap, std::int64_t now) override;
+  using message_store::add_data_key;
+  result<std::uint32_t> add_data_key(const sealer& wrap, std::int64_t now,
+                                     const meta_guard& guard) override;
   result<data_key_record> newest_data_key() override;
   result<data_key_record> data_key(std::uint32_t id) override;
   result<std::vector<data_key_record>> list_data_keys() override;
   result<void> rewrap_data_keys(std::span<const data_key_record> rewrapped,
-                                std::string_view meta_name,
+                                std::string_view meta_name, std::span<const std::uint8_t> expected,
                                 std::span<const std::uint8_t> meta_value) override;
   result<void> remove_data_key(std::uint32_t id) override;
 

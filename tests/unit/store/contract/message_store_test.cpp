@@ -167,7 +167,8 @@ TEST_P(MessageStoreContract, DataKeysAreListedAndRewrappedTogetherWithTheCheck) 
   keys[0].wrapped = {11};
   keys[1].wrapped = {12};
   const std::vector<std::uint8_t> check{7, 7};
-  ASSERT_TRUE(db.rewrap_data_keys(keys, "key_check", check));
+  // No check stored yet: any expected value passes.
+  ASSERT_TRUE(db.rewrap_data_keys(keys, "key_check", std::vector<std::uint8_t>{1}, check));
   EXPECT_EQ(db.data_key(one).value().wrapped, std::vector<std::uint8_t>{11});
   EXPECT_EQ(db.data_key(two).value().wrapped, std::vector<std::uint8_t>{12});
   EXPECT_EQ(db.club_meta("key_check").value(), check);
@@ -175,16 +176,51 @@ TEST_P(MessageStoreContract, DataKeysAreListedAndRewrappedTogetherWithTheCheck) 
   // A key added meanwhile (or one named that is not there): nothing changes.
   const auto three = db.add_data_key(fixed_value({3}), 3).value();
   keys[0].wrapped = {21};
-  EXPECT_EQ(db.rewrap_data_keys(keys, "key_check", std::vector<std::uint8_t>{8}).error(),
+  EXPECT_EQ(db.rewrap_data_keys(keys, "key_check", check, std::vector<std::uint8_t>{8}).error(),
             errc::conflict);
   EXPECT_EQ(db.data_key(one).value().wrapped, std::vector<std::uint8_t>{11});
   EXPECT_EQ(db.club_meta("key_check").value(), check);
   auto wrong = db.list_data_keys().value();
   wrong[2].id = three + 1;
-  EXPECT_EQ(db.rewrap_data_keys(wrong, "key_check", std::vector<std::uint8_t>{8}).error(),
+  EXPECT_EQ(db.rewrap_data_keys(wrong, "key_check", check, std::vector<std::uint8_t>{8}).error(),
             errc::conflict);
   EXPECT_EQ(db.data_key(three).value().wrapped, std::vector<std::uint8_t>{3});
   EXPECT_EQ(db.club_meta("key_check").value(), check);
+}
+
+TEST_P(MessageStoreContract, ARewrapCommitsOnlyWhileTheCheckIsStillTheOldKeys) {
+  const auto one = db.add_data_key(fixed_value({1}), 1).value();
+  const std::vector<std::uint8_t> old_check{1, 1};
+  const std::vector<std::uint8_t> first_check{2, 2};
+  const std::vector<std::uint8_t> second_check{3, 3};
+  ASSERT_TRUE(db.set_club_meta_once("key_check", old_check));
+  auto first = db.list_data_keys().value();
+  auto second = first;
+  first[0].wrapped = {11};
+  second[0].wrapped = {21};
+  // Two rotations read the same keys under the same master key; the first to commit wins...
+  ASSERT_TRUE(db.rewrap_data_keys(first, "key_check", old_check, first_check));
+  // ...and the second, whose keys were wrapped from the old master key, changes nothing.
+  EXPECT_EQ(db.rewrap_data_keys(second, "key_check", old_check, second_check).error(),
+            errc::conflict);
+  EXPECT_EQ(db.data_key(one).value().wrapped, std::vector<std::uint8_t>{11});
+  EXPECT_EQ(db.club_meta("key_check").value(), first_check);
+}
+
+TEST_P(MessageStoreContract, ADataKeyIsAddedOnlyWhileTheGuardHolds) {
+  const std::vector<std::uint8_t> check{1, 1};
+  const std::vector<std::uint8_t> other{2, 2};
+  // No check stored: the guard passes.
+  const auto one = db.add_data_key(fixed_value({1}), 1, meta_guard{"key_check", other}).value();
+  ASSERT_TRUE(db.set_club_meta_once("key_check", check));
+  // Wrapped under a master key whose check is not the club's (rotated away meanwhile).
+  EXPECT_EQ(db.add_data_key(fixed_value({2}), 2, meta_guard{"key_check", other}).error(),
+            errc::conflict);
+  EXPECT_EQ(db.newest_data_key().value().id, one);
+  EXPECT_EQ(db.list_data_keys().value().size(), 1U);
+  const auto two = db.add_data_key(fixed_value({3}), 3, meta_guard{"key_check", check}).value();
+  EXPECT_GT(two, one);
+  EXPECT_EQ(db.data_key(two).value().wrapped, std::vector<std::uint8_t>{3});
 }
 
 TEST_P(MessageStoreContract, AnOldDataKeyCanBeRemovedButNotTheNewest) {
