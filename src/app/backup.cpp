@@ -23,14 +23,10 @@ constexpr std::string_view keys_context = "hush/backup-keys/v1";
 constexpr mode_t private_dir = 0700;
 constexpr mode_t private_file = 0600;
 constexpr mode_t public_file = 0644;
-<<<<<<< HEAD
-=======
-constexpr std::size_t max_key_name = 255;
 // The master key file's own bytes in a backup's keys when it was sealed (hush key seal).
 constexpr std::string_view sealed_key_entry = "master.key.sealed";
 // Where restore keeps a backup's master key when the path keys.master_key_file names is taken.
 constexpr std::string_view restored_key_name = "master.key.restored";
->>>>>>> wt-keys2
 
 std::vector<std::uint8_t> to_bytes(std::string_view text) {
   return {text.begin(), text.end()};

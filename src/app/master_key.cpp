@@ -6,11 +6,8 @@
 #include <cstring>
 #include <iostream>
 #include <stdexcept>
-<<<<<<< HEAD
 #include <system_error>
-=======
 #include <termios.h>
->>>>>>> wt-keys2
 #include <unistd.h>
 
 #include "app/club_dir.hpp"
