@@ -1,10 +1,14 @@
 #include "core/log.hpp"
 
+#include <array>
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
+#include <limits>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -113,9 +117,37 @@ std::string bounded_escape(std::string_view text, std::size_t limit) {
   return escape(text.substr(0, limit)) + "...";
 }
 
+// Which bytes a value may hold and still be written as it is, without the copy escape() makes
+// (the common case: addresses, names, paths, words of our own): printable ASCII but for the
+// backslash and the given specials. A table, since every byte of every line is asked.
+struct plain_bytes {
+  std::array<bool, 256> ok{};
+  constexpr explicit plain_bytes(std::string_view special) {
+    for (unsigned b = 0x20; b < 0x7f; ++b) {
+      ok[b] = b != '\\' && special.find(static_cast<char>(b)) == std::string_view::npos;
+    }
+  }
+  bool all(std::string_view text) const noexcept {
+    for (const char c : text) {
+      if (!ok[static_cast<unsigned char>(c)]) {
+        return false;
+      }
+    }
+    return true;
+  }
+};
+constexpr plain_bytes plain_name("");
+constexpr plain_bytes plain_text_value(" \"=");
+constexpr plain_bytes plain_json("\"");
+
 void append_json_string(std::string& out, std::string_view text,
                         std::size_t limit = max_value_bytes) {
   out.push_back('"');
+  if (text.size() <= limit && plain_json.all(text)) {
+    out.append(text);
+    out.push_back('"');
+    return;
+  }
   for (const char c : bounded_escape(text, limit)) {
     if (c == '"' || c == '\\') {
       out.push_back('\\');
@@ -128,6 +160,10 @@ void append_json_string(std::string& out, std::string_view text,
 // A text value as it is when it is one plain word; quoted otherwise, so that a client's text can
 // never look like another key=value pair (a name tried of "x client=10.0.0.1", say).
 void append_text_value(std::string& out, std::string_view text) {
+  if (!text.empty() && text.size() <= max_value_bytes && plain_text_value.all(text)) {
+    out.append(text);
+    return;
+  }
   const auto safe = bounded_escape(text, max_value_bytes);
   if (!safe.empty() && safe.find_first_of(" \"=") == std::string::npos) {
     out.append(safe);
@@ -141,6 +177,52 @@ void append_text_value(std::string& out, std::string_view text) {
     out.push_back(c);
   }
   out.push_back('"');
+}
+
+// "2026-11-30T11:43:01.123456Z". The date and time to the second are formatted once a second per
+// thread (gmtime_r and strftime cost more than the rest of a line).
+struct stamp {
+  std::array<char, 40> text{};
+  std::size_t size = 0;
+};
+
+stamp rfc3339_stamp(std::chrono::system_clock::time_point at) {
+  const auto since_epoch = at.time_since_epoch();
+  const auto seconds = std::chrono::floor<std::chrono::seconds>(since_epoch);
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(since_epoch - seconds);
+  thread_local std::int64_t cached_second = std::numeric_limits<std::int64_t>::min();
+  thread_local std::array<char, 32> cached{};
+  thread_local std::size_t cached_size = 0;
+  if (seconds.count() != cached_second) {
+    const std::time_t whole = static_cast<std::time_t>(seconds.count());
+    std::tm utc{};
+    gmtime_r(&whole, &utc);
+    cached_size = std::strftime(cached.data(), cached.size(), "%Y-%m-%dT%H:%M:%S", &utc);
+    cached_second = seconds.count();
+  }
+  stamp out;
+  std::memcpy(out.text.data(), cached.data(), cached_size);
+  char* fraction = out.text.data() + cached_size;
+  fraction[0] = '.';
+  auto value = static_cast<std::uint32_t>(micros.count());
+  for (std::size_t i = 6; i >= 1; --i) {
+    fraction[i] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+  fraction[7] = 'Z';
+  out.size = cached_size + 8;
+  return out;
+}
+
+void append_rfc3339(std::string& out, std::chrono::system_clock::time_point at) {
+  const auto text = rfc3339_stamp(at);
+  out.append(text.text.data(), text.size);
+}
+
+void append_number(std::string& out, std::int64_t value) {
+  std::array<char, 24> digits{};
+  const auto [end, ec] = std::to_chars(digits.data(), digits.data() + digits.size(), value);
+  out.append(digits.data(), static_cast<std::size_t>(end - digits.data()));
 }
 
 }  // namespace
@@ -209,28 +291,77 @@ std::optional<format> parse_format(std::string_view text) {
 }
 
 std::string rfc3339(std::chrono::system_clock::time_point at) {
-  const auto since_epoch = at.time_since_epoch();
-  const auto seconds = std::chrono::floor<std::chrono::seconds>(since_epoch);
-  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(since_epoch - seconds);
-  const std::time_t whole = static_cast<std::time_t>(seconds.count());
-  std::tm utc{};
-  gmtime_r(&whole, &utc);
-  char stamp[40];
-  const auto size = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
-  char fraction[16];
-  const int fraction_size =
-      std::snprintf(fraction, sizeof fraction, ".%06lldZ", static_cast<long long>(micros.count()));
-  std::string out(stamp, size);
-  out.append(fraction, static_cast<std::size_t>(fraction_size));
+  std::string out;
+  append_rfc3339(out, at);
   return out;
 }
 
-std::string render(format f, level lvl, std::chrono::system_clock::time_point at,
-                   std::string_view name, std::initializer_list<field> fields) {
-  std::string out;
-  out.reserve(64 + name.size() + fields.size() * 24);
+namespace {
+
+// The common text line, every value a plain word (the access line, nearly always): its size is
+// known before it is written, so it is made with one resize and plain copies, about half the
+// instructions of a string grown append by append. False, and nothing written, otherwise.
+bool render_plain_text(std::string& out, level lvl, std::chrono::system_clock::time_point at,
+                       std::string_view name, std::initializer_list<field> fields) {
+  constexpr std::size_t most_fields = 16;
+  if (fields.size() > most_fields || name.size() > max_line_text_bytes || !plain_name.all(name)) {
+    return false;
+  }
+  std::array<std::array<char, 24>, most_fields> numbers{};
+  std::array<std::size_t, most_fields> number_sizes{};
+  const std::string_view level_name = name_of(lvl);
+  const auto time = rfc3339_stamp(at);
+  std::size_t size = time.size + 1 + level_name.size() + 1 + name.size();
+  std::size_t i = 0;
+  for (const auto& [key, value] : fields) {
+    size += 2 + key.size();
+    if (const auto* number = std::get_if<std::int64_t>(&value)) {
+      const auto [end, ec] = std::to_chars(numbers[i].data(), numbers[i].data() + 24, *number);
+      number_sizes[i] = static_cast<std::size_t>(end - numbers[i].data());
+      size += number_sizes[i];
+    } else {
+      const auto text = std::get<std::string_view>(value);
+      if (text.empty() || text.size() > max_value_bytes || !plain_text_value.all(text)) {
+        return false;
+      }
+      size += text.size();
+    }
+    ++i;
+  }
+  const auto start = out.size();
+  out.resize(start + size);
+  char* at_byte = out.data() + start;
+  const auto put = [&at_byte](std::string_view text) {
+    std::memcpy(at_byte, text.data(), text.size());
+    at_byte += text.size();
+  };
+  put({time.text.data(), time.size});
+  *at_byte++ = ' ';
+  put(level_name);
+  *at_byte++ = ' ';
+  put(name);
+  i = 0;
+  for (const auto& [key, value] : fields) {
+    *at_byte++ = ' ';
+    put(key);
+    *at_byte++ = '=';
+    if (std::holds_alternative<std::int64_t>(value)) {
+      put({numbers[i].data(), number_sizes[i]});
+    } else {
+      put(std::get<std::string_view>(value));
+    }
+    ++i;
+  }
+  return true;
+}
+
+// render(), appended to `out`.
+void render_into(std::string& out, format f, level lvl, std::chrono::system_clock::time_point at,
+                 std::string_view name, std::initializer_list<field> fields) {
   if (f == format::json) {
-    out.append("{\"time\":\"").append(rfc3339(at)).append("\",\"level\":\"");
+    out.append("{\"time\":\"");
+    append_rfc3339(out, at);
+    out.append("\",\"level\":\"");
     out.append(name_of(lvl)).append("\",\"event\":");
     append_json_string(out, name, max_line_text_bytes);
     for (const auto& [key, value] : fields) {
@@ -238,7 +369,7 @@ std::string render(format f, level lvl, std::chrono::system_clock::time_point at
       append_json_string(out, key);
       out.push_back(':');
       if (const auto* number = std::get_if<std::int64_t>(&value)) {
-        out.append(std::to_string(*number));
+        append_number(out, *number);
       } else {
         // A plain line's text has the room of a line, a field the room of a value.
         append_json_string(out, std::get<std::string_view>(value),
@@ -246,21 +377,37 @@ std::string render(format f, level lvl, std::chrono::system_clock::time_point at
       }
     }
     out.push_back('}');
-    return out;
+    return;
   }
-  out.append(rfc3339(at)).append(" ").append(name_of(lvl)).append(" ");
+  if (render_plain_text(out, lvl, at, name, fields)) {
+    return;
+  }
+  append_rfc3339(out, at);
+  out.append(" ").append(name_of(lvl)).append(" ");
   // Every line may hold a client's bytes (a path, a name): escaped here, once for all callers,
   // so that none can forge a line or drive the terminal that shows the log.
-  out.append(bounded_escape(name, max_line_text_bytes));
+  if (name.size() <= max_line_text_bytes && plain_name.all(name)) {
+    out.append(name);
+  } else {
+    out.append(bounded_escape(name, max_line_text_bytes));
+  }
   for (const auto& [key, value] : fields) {
     out.push_back(' ');
     out.append(key).push_back('=');
     if (const auto* number = std::get_if<std::int64_t>(&value)) {
-      out.append(std::to_string(*number));
+      append_number(out, *number);
     } else {
       append_text_value(out, std::get<std::string_view>(value));
     }
   }
+}
+
+}  // namespace
+
+std::string render(format f, level lvl, std::chrono::system_clock::time_point at,
+                   std::string_view name, std::initializer_list<field> fields) {
+  std::string out;
+  render_into(out, f, lvl, at, name, fields);
   return out;
 }
 
@@ -268,8 +415,11 @@ void event(level lvl, std::string_view name, std::initializer_list<field> fields
   if (!enabled(lvl)) {
     return;
   }
-  auto out = render(current_format.load(std::memory_order_relaxed), lvl,
-                    std::chrono::system_clock::now(), name, fields);
+  // Made in a buffer of the thread's own, which keeps its capacity: no allocation per line.
+  thread_local std::string out;
+  out.clear();
+  render_into(out, current_format.load(std::memory_order_relaxed), lvl,
+              std::chrono::system_clock::now(), name, fields);
   out.push_back('\n');
   if (lvl <= level::info && buffering.load(std::memory_order_relaxed)) {
     std::lock_guard lock(pending_mutex);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <string_view>
@@ -29,8 +30,10 @@ struct exchange {
 // The access-log line (at info) and the request metrics for one answered request. Thread safe.
 void record(const exchange& e);
 
-// A random id for a request, 16 hex digits, for finding its lines in the log. Thread safe.
-std::string new_request_id();
+// A random id for a request, 16 hex digits, for finding its lines in the log (in an array: a
+// std::string of 16 would not fit the small-string buffer). Thread safe.
+using request_id = std::array<char, 16>;
+request_id new_request_id();
 
 // The security events, each one warn line with the client's address (fail2ban's <HOST>) and the
 // name tried (docs/operations.md; packaging/fail2ban matches them).

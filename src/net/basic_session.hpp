@@ -416,8 +416,9 @@ class basic_session : public std::enable_shared_from_this<basic_session<NextLaye
     }
     const bool head = routed_ && request_.method() == boost::beast::http::verb::head;
     http::record(
-        {request_id, context_.remote, routed_ ? &note_ : nullptr, method, target,
-         response_.result_int(), head ? 0 : response_.body().size(),
+        {std::string_view(request_id.data(), request_id.size()), context_.remote,
+         routed_ ? &note_ : nullptr, method, target, response_.result_int(),
+         head ? 0 : response_.body().size(),
          started_ ? std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - *started_)
                   : std::chrono::microseconds(0)});
     routed_ = false;
