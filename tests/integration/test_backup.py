@@ -78,7 +78,11 @@ class BackupRestore(unittest.TestCase):
                 while not stop.is_set() and time.monotonic() < deadline:
                     body = "under load %d" % n
                     try:
-                        acked[api.post(body)] = (body, time.monotonic())
+                        # The time after the answer: `acked[api.post(body)] = (body, now)` would
+                        # take it first (Python evaluates the value before the key), and a post
+                        # answered after the backup began would count as acknowledged before.
+                        message_id = api.post(body)
+                        acked[message_id] = (body, time.monotonic())
                     except Exception as e:  # noqa: BLE001 - reported below
                         errors.append(repr(e))
                         return
