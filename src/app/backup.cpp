@@ -76,26 +76,6 @@ std::map<std::string, secret_bytes> parse_keys(const secret_bytes& bundle) {
   return keys;
 }
 
-// Removes a half-made directory or file unless the work finished.
-class scratch {
- public:
-  explicit scratch(fs::path path) : path_(std::move(path)) {}
-  scratch(const scratch&) = delete;
-  scratch& operator=(const scratch&) = delete;
-  ~scratch() {
-    if (!kept_) {
-      std::error_code ignored;
-      fs::remove_all(path_, ignored);
-    }
-  }
-  const fs::path& path() const { return path_; }
-  void keep() { kept_ = true; }
-
- private:
-  fs::path path_;
-  bool kept_ = false;
-};
-
 fs::path sibling(const fs::path& path, std::string_view what) {
   const fs::path parent = fs::absolute(path).parent_path();
   // Appended, not concatenated: gcc 12 at -O3 sees a false overlap in "." + string (-Wrestrict),
@@ -180,7 +160,7 @@ backup_summary make_backup(const club_paths& paths, const fs::path& file,
   const auto partial = sibling(file, "partial");
   std::error_code ignored;
   fs::remove(partial, ignored);  // left by a crashed run of this same pid, if ever
-  scratch cleanup(partial);
+  files::scratch cleanup(partial);
   if (club) {
     club->store->copy_to(partial);
   } else {
@@ -238,7 +218,7 @@ restore_summary restore_backup(const fs::path& file, const club_paths& target,
   if (::mkdir(build_path.c_str(), private_dir) != 0 || ::chmod(build_path.c_str(), private_dir)) {
     throw std::runtime_error(build_path.string() + ": cannot create directory");
   }
-  scratch build(build_path);
+  files::scratch build(build_path);
   const club_paths made{build.path()};
   write_attachment(files, "hush.toml", made.config(), private_file, true);
   write_attachment(files, "ca.pem", made.ca_cert(), public_file, true);

@@ -35,26 +35,6 @@ struct init_options {
   std::vector<std::string> hosts;
 };
 
-// Removes a half-made club directory unless the build finished.
-class scratch_dir {
- public:
-  explicit scratch_dir(fs::path path) : path_(std::move(path)) {}
-  scratch_dir(const scratch_dir&) = delete;
-  scratch_dir& operator=(const scratch_dir&) = delete;
-  ~scratch_dir() {
-    if (!kept_) {
-      std::error_code ignored;
-      fs::remove_all(path_, ignored);
-    }
-  }
-  const fs::path& path() const { return path_; }
-  void keep() { kept_ = true; }
-
- private:
-  fs::path path_;
-  bool kept_ = false;
-};
-
 void refuse_existing(const fs::path& dir) {
   std::error_code ec;
   if (fs::exists(fs::symlink_status(dir, ec))) {
@@ -78,7 +58,7 @@ void run_init(const init_options& options) {
       ::chmod(scratch_path.c_str(), private_dir)) {
     throw std::runtime_error(scratch_path.string() + ": cannot create directory");
   }
-  scratch_dir scratch(scratch_path);
+  files::scratch scratch(scratch_path);
   const app::club_paths paths{scratch.path()};
 
   std::vector<std::string> hosts = pki::default_server_hosts();

@@ -255,4 +255,11 @@ exclusive_lock::~exclusive_lock() {
   }
 }
 
+scratch::~scratch() {
+  if (!kept_) {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+}
+
 }  // namespace hush::files

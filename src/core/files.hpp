@@ -62,4 +62,21 @@ class exclusive_lock {
   int fd_ = -1;
 };
 
+// A file or directory being made: removed (recursively) when this goes, unless keep() was called
+// once the work finished, so a failure half way leaves nothing behind. Not copyable.
+class scratch {
+ public:
+  explicit scratch(std::filesystem::path path) : path_(std::move(path)) {}
+  scratch(const scratch&) = delete;
+  scratch& operator=(const scratch&) = delete;
+  ~scratch();
+
+  const std::filesystem::path& path() const { return path_; }
+  void keep() { kept_ = true; }
+
+ private:
+  std::filesystem::path path_;
+  bool kept_ = false;
+};
+
 }  // namespace hush::files
