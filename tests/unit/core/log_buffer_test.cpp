@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "core/log.hpp"
 
@@ -61,7 +61,7 @@ TEST_F(LogBuffer, AFullBufferIsWrittenWithoutAFlush) {
   ::testing::internal::CaptureStderr();
   set_buffered(true);
   const std::string path(250, 'p');  // a value is cut at 256 bytes
-  for (int i = 0; i < 300; ++i) {     // 300 lines of about 300 bytes: past the 64 KiB buffer
+  for (int i = 0; i < 300; ++i) {    // 300 lines of about 300 bytes: past the 64 KiB buffer
     event(level::info, "access", {{"path", std::string_view(path)}});
   }
   const auto out = ::testing::internal::GetCapturedStderr();
