@@ -31,6 +31,16 @@ void* operator new(std::size_t size) {
   }
   throw std::bad_alloc();
 }
+// The nothrow form too: a sanitizer's own would pair its allocation with the free() below.
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+  if (counting.load() && size >= hush::app::max_passphrase_bytes) {
+    ++large_blocks;
+  }
+  return std::malloc(size == 0 ? 1 : size);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept {
+  std::free(p);
+}
 void operator delete(void* p) noexcept {
   std::free(p);
 }

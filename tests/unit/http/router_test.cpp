@@ -333,7 +333,9 @@ TEST_F(RouterTest, APasswordToVerifyResumesOnTheHashingPoolWithoutRoutingAgain) 
 TEST_F(RouterTest, AWrongPasswordFailsOnResumeAndCountsOnce) {
   request req{verb::get, "/", 11};
   req.set(field::authorization, basic("reader:not the password"));
-  auto first = router_.route(req, {"198.51.100.5"});
+  // The context outlives the resume, as the server's connection does (router.hpp).
+  const request_context ctx{"198.51.100.5"};
+  auto first = router_.route(req, ctx);
   ASSERT_TRUE(std::holds_alternative<needs_hashing>(first));
   const auto refused = std::get<needs_hashing>(first).resume();
   EXPECT_EQ(refused.res.result(), status::unauthorized);
@@ -347,7 +349,9 @@ TEST_F(RouterTest, AnAdminsNewMemberIsHashedOnTheHashingPool) {
   req.body() = R"({"name":"newcomer","role":"reader"})";
   req.prepare_payload();
   // Basic auth and the new member's hash both need Argon2id: one resume does both, in order.
-  auto first = router_.route(req, {"198.51.100.6"});
+  // The context outlives the resume, as the server's connection does (router.hpp).
+  const request_context ctx{"198.51.100.6"};
+  auto first = router_.route(req, ctx);
   ASSERT_TRUE(std::holds_alternative<needs_hashing>(first));
   EXPECT_EQ(club.store.find_member("newcomer").error(), errc::not_found);
   const auto added = std::get<needs_hashing>(first).resume();
