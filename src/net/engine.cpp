@@ -53,17 +53,17 @@ std::vector<std::unique_ptr<asio::io_context>> make_io(unsigned threads) {
   return io;
 }
 
-asio::ip::tcp::endpoint resolve(const config::listen_address& listen) {
+}  // namespace
+
+asio::ip::tcp::endpoint endpoint_of(const config::listen_address& listen, std::string_view what) {
   boost::system::error_code ec;
   const auto address =
       asio::ip::make_address(listen.host == "localhost" ? "127.0.0.1" : listen.host, ec);
   if (ec) {
-    throw std::runtime_error("listen address \"" + listen.host + "\" is not an IP address");
+    throw std::runtime_error(std::string(what) + " \"" + listen.host + "\" is not an IP address");
   }
   return {address, listen.port};
 }
-
-}  // namespace
 
 engine::engine(const config::config& cfg, tls_context_holder& tls, request_handler handler,
                club::club& domain)
@@ -79,7 +79,7 @@ engine::engine(const config::config& cfg, tls_context_holder& tls, request_handl
       hangup_(*io_.front(), SIGHUP),
       drain_timer_(*io_.front()),
       accept_timer_(*io_.front()) {
-  const auto endpoint = resolve(cfg.listen);
+  const auto endpoint = endpoint_of(cfg.listen, "listen address");
   boost::system::error_code ec;
   acceptor_.open(endpoint.protocol(), ec);
   if (!ec) {

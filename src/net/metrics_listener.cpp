@@ -15,6 +15,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "core/log.hpp"
+#include "net/server.hpp"
 
 namespace hush::net {
 namespace {
@@ -27,16 +28,6 @@ namespace http = beast::http;
 constexpr auto scrape_deadline = std::chrono::seconds(2);
 constexpr std::size_t max_scrape_connections = 16;
 constexpr std::uint32_t max_scrape_head_bytes = 4096;
-
-asio::ip::tcp::endpoint endpoint_of(const config::listen_address& where) {
-  boost::system::error_code ec;
-  const auto address =
-      asio::ip::make_address(where.host == "localhost" ? "127.0.0.1" : where.host, ec);
-  if (ec) {
-    throw std::runtime_error("metrics.listen: \"" + where.host + "\" is not an IP address");
-  }
-  return {address, where.port};
-}
 
 // One scrape: read a head (no body), answer it, close.
 class scrape : public std::enable_shared_from_this<scrape> {
@@ -105,7 +96,7 @@ class scrape : public std::enable_shared_from_this<scrape> {
 struct metrics_listener::impl {
   impl(const config::listen_address& where, std::function<std::string()> render_page)
       : render(std::move(render_page)), acceptor(io) {
-    const auto endpoint = endpoint_of(where);
+    const auto endpoint = endpoint_of(where, "metrics.listen:");
     boost::system::error_code ec;
     acceptor.open(endpoint.protocol(), ec);
     if (!ec) {

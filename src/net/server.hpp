@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <memory>
+#include <string_view>
 
 #include <boost/asio/ip/tcp.hpp>
 
@@ -14,6 +15,11 @@
 namespace hush::net {
 
 class engine;
+
+// The address to bind for a listen setting ("localhost" is 127.0.0.1; names are not resolved).
+// Throws std::runtime_error starting with `what` when the host is not an IP address.
+boost::asio::ip::tcp::endpoint endpoint_of(const config::listen_address& listen,
+                                           std::string_view what);
 
 // The HTTPS server as the composition root sees it: the club's HTTP surface (http::router over
 // the club, the authenticator and the published CRL) on the configured address. Beast stays
