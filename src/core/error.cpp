@@ -49,6 +49,8 @@ class category final : public std::error_category {
         return "not allowed: the club needs it";
       case errc::not_published:
         return "done, but the certificate revocation list could not be rewritten";
+      case errc::stale:
+        return "served from a snapshot that has changed since";
     }
     return "unknown error";
   }

@@ -28,6 +28,7 @@ enum class errc {
   not_wiped,      // removed, but a copy of the removed data may remain for a while
   conflict,       // against a rule of the club (the last admin, removing oneself)
   not_published,  // done, but the certificate revocation list could not be rewritten
+  stale,          // served from a snapshot that a change overtook: to be served again
 };
 
 const std::error_category& hush_category() noexcept;

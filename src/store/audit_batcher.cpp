@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "core/error.hpp"
 #include "core/metrics.hpp"
 
 namespace hush::store {
@@ -20,8 +21,11 @@ metrics::histogram commit_duration("hush_audit_commit_seconds",
 
 }  // namespace
 
-audit_batcher::audit_batcher(audit_store& audits, std::size_t max_batch)
-    : audits_(audits), max_batch_(max_batch), thread_([this] { run(); }) {}
+audit_batcher::audit_batcher(view_store& audits, std::size_t max_batch, generation_fn on_commit)
+    : audits_(audits),
+      max_batch_(max_batch),
+      on_commit_(std::move(on_commit)),
+      thread_([this] { run(); }) {}
 
 audit_batcher::~audit_batcher() {
   {
@@ -32,18 +36,19 @@ audit_batcher::~audit_batcher() {
   thread_.join();
 }
 
-void audit_batcher::submit(audit_record record, callback done) {
+void audit_batcher::submit(audit_record record, std::uint64_t as_of, callback done) {
   {
     std::lock_guard lock(mutex_);
-    records_.push_back(std::move(record));
+    records_.push_back({std::move(record), as_of});
     callbacks_.push_back(std::move(done));
   }
   wake_.notify_one();
 }
 
 void audit_batcher::run() {
-  std::vector<audit_record> batch;
+  std::vector<audited_read> batch;
   std::vector<callback> waiting;
+  std::vector<bool> added;
   for (;;) {
     {
       std::unique_lock lock(mutex_);
@@ -62,13 +67,19 @@ void audit_batcher::run() {
       callbacks_.erase(callbacks_.begin(), callbacks_.begin() + static_cast<std::ptrdiff_t>(take));
     }
     const auto began = std::chrono::steady_clock::now();
-    const auto committed = audits_.add_audits(batch);
+    const auto committed = audits_.add_audits_as_of(batch, added);
     commit_duration.observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
     batch_records.observe(static_cast<double>(batch.size()));
-    const std::error_code ec = committed ? std::error_code() : committed.error();
-    for (auto& done : waiting) {
-      done(ec);
+    if (committed && on_commit_) {
+      on_commit_(*committed);
+    }
+    for (std::size_t i = 0; i < waiting.size(); ++i) {
+      if (!committed) {
+        waiting[i](committed.error());
+      } else {
+        waiting[i](added[i] ? std::error_code() : make_error_code(errc::stale));
+      }
     }
     batch.clear();
     waiting.clear();

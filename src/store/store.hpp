@@ -7,6 +7,7 @@
 #include "store/meta_store.hpp"
 #include "store/session_store.hpp"
 #include "store/token_store.hpp"
+#include "store/view_store.hpp"
 
 namespace hush::store {
 
@@ -16,10 +17,10 @@ namespace hush::store {
 // suites every backend must pass.
 //
 // Contract of every store interface (member_store, meta_store, token_store, session_store,
-// message_store, audit_store, cert_store): every method is thread safe, and a backend that two
-// processes open at once (the server and the CLI) keeps it so between them. A method may block
-// (disk, network), so never call one from an I/O thread. A method that changes anything either
-// commits all it changes, durably, or nothing. Errors: not_found and already_exists as each
+// message_store, audit_store, cert_store, view_store): every method is thread safe, and a backend
+// that two processes open at once (the server and the CLI) keeps it so between them. A method may
+// block (disk, network), so never call one from an I/O thread. A method that changes anything
+// either commits all it changes, durably, or nothing. Errors: not_found and already_exists as each
 // method says; storage_busy (another writer held the store too long), disk_full and read_only
 // (nothing was written; reads still work), storage_failure (anything else).
 class store : public member_store,
@@ -28,6 +29,7 @@ class store : public member_store,
               public session_store,
               public message_store,
               public audit_store,
-              public cert_store {};
+              public cert_store,
+              public view_store {};
 
 }  // namespace hush::store

@@ -49,6 +49,7 @@ result<member_id> memory_member_store::add_member(std::string_view name, role me
   const member_id id{++tables_.last_member_id};
   tables_.members.emplace(std::string(name), member_record{id, std::string(name), member_role,
                                                            std::string(password_hash), now});
+  ++tables_.generation;
   return id;
 }
 
@@ -85,6 +86,7 @@ result<void> memory_member_store::remove_member(std::string_view name, std::int6
   std::erase_if(tables_.tokens, [&](const auto& t) { return t.record.member == name; });
   end_sessions_of(tables_, name);
   tables_.members.erase(found);
+  ++tables_.generation;
   return {};
 }
 
@@ -101,6 +103,7 @@ result<role> memory_member_store::set_member_role(std::string_view name, role ne
     return make_error_code(errc::conflict);
   }
   found->second.member_role = new_role;
+  ++tables_.generation;
   return old_role;
 }
 
@@ -113,6 +116,7 @@ result<void> memory_member_store::replace_password_hash(std::string_view name,
     return make_error_code(errc::not_found);
   }
   found->second.password_hash = replacement;
+  ++tables_.generation;
   return {};
 }
 
@@ -124,6 +128,7 @@ result<void> memory_member_store::set_password_hash(std::string_view name, std::
   }
   found->second.password_hash = hash;
   end_sessions_of(tables_, name);
+  ++tables_.generation;
   return {};
 }
 
@@ -139,6 +144,7 @@ result<void> memory_token_store::add_token(const token_record& token,
     return make_error_code(errc::already_exists);
   }
   tables_.tokens.push_back({token, {hash.begin(), hash.end()}});
+  ++tables_.generation;
   return {};
 }
 
@@ -171,6 +177,7 @@ result<void> memory_token_store::remove_token(std::string_view name) {
   if (std::erase_if(tables_.tokens, [&](const auto& t) { return t.record.name == name; }) == 0) {
     return make_error_code(errc::not_found);
   }
+  ++tables_.generation;
   return {};
 }
 
@@ -242,6 +249,7 @@ result<void> memory_cert_store::add_client_cert(const client_cert_record& cert) 
   if (!tables_.client_certs.emplace(cert.serial, cert).second) {
     return make_error_code(errc::already_exists);
   }
+  ++tables_.generation;
   return {};
 }
 
@@ -272,6 +280,7 @@ result<void> memory_cert_store::revoke_cert(std::string_view serial, std::int64_
   if (!found) {
     return make_error_code(errc::not_found);
   }
+  ++tables_.generation;
   return {};
 }
 
@@ -293,7 +302,9 @@ result<std::vector<issued_cert_record>> memory_cert_store::list_certs() {
 result<std::size_t> memory_cert_store::revoke_member_certs(std::string_view member,
                                                            std::int64_t at) {
   std::lock_guard lock(tables_.mutex);
-  return revoke_certs_of(tables_, member, at);
+  const auto revoked = revoke_certs_of(tables_, member, at);
+  tables_.generation += revoked;
+  return revoked;
 }
 
 result<std::vector<revoked_cert>> memory_cert_store::list_revoked_certs() {

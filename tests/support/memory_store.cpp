@@ -130,6 +130,7 @@ result<message_id> memory_message_store::add_message(std::string_view author, st
   tables_.last_message_id = id.value;
   tables_.messages.emplace(
       id.value, message_record{id, std::string(author), now, std::move(*sealed), format});
+  ++tables_.generation;
   return id;
 }
 
@@ -169,6 +170,7 @@ result<void> memory_message_store::remove_message(message_id id) {
   if (tables_.messages.erase(id.value) == 0) {
     return make_error_code(errc::not_found);
   }
+  ++tables_.generation;
   return {};
 }
 
@@ -193,6 +195,7 @@ result<std::size_t> memory_message_store::reseal_messages(std::span<const reseal
       ++replaced;
     }
   }
+  tables_.generation += replaced;
   return replaced;
 }
 
@@ -204,6 +207,35 @@ result<void> memory_audit_store::add_audits(std::span<const audit_record> record
   std::lock_guard lock(tables_.mutex);
   tables_.audit.insert(tables_.audit.end(), records.begin(), records.end());
   return {};
+}
+
+result<read_snapshot> memory_view_store::snapshot() {
+  std::lock_guard lock(tables_.mutex);
+  read_snapshot view;
+  view.generation = tables_.generation;
+  for (const auto& t : tables_.tokens) {
+    view.tokens.push_back({t.hash, t.record.expires_at, tables_.members.at(t.record.member)});
+  }
+  for (const auto& [name, member] : tables_.members) {
+    view.members.push_back(member);
+  }
+  if (!tables_.messages.empty()) {
+    view.newest = tables_.messages.rbegin()->second;
+  }
+  return view;
+}
+
+result<std::uint64_t> memory_view_store::add_audits_as_of(std::span<const audited_read> reads,
+                                                          std::vector<bool>& added) {
+  std::lock_guard lock(tables_.mutex);
+  added.assign(reads.size(), false);
+  for (std::size_t i = 0; i < reads.size(); ++i) {
+    if (reads[i].as_of == 0 || reads[i].as_of == tables_.generation) {
+      tables_.audit.push_back(reads[i].record);
+      added[i] = true;
+    }
+  }
+  return tables_.generation;
 }
 
 result<std::vector<audit_record>> memory_audit_store::list_audit(std::size_t limit) {
@@ -380,6 +412,15 @@ result<client_cert_record> memory_store::client_cert_status(std::string_view ser
 }
 result<std::int64_t> memory_store::next_crl_number() {
   return certs_.next_crl_number();
+}
+
+result<read_snapshot> memory_store::snapshot() {
+  return views_.snapshot();
+}
+
+result<std::uint64_t> memory_store::add_audits_as_of(std::span<const audited_read> reads,
+                                                     std::vector<bool>& added) {
+  return views_.add_audits_as_of(reads, added);
 }
 
 }  // namespace hush::testing

@@ -39,6 +39,9 @@ struct memory_tables {
   std::map<std::string, store::client_cert_record, std::less<>> client_certs;
   std::map<std::string, store::issued_cert_record, std::less<>> server_certs;
   std::int64_t crl_number = 0;
+  // view_store's change generation: every change to members, tokens, messages or client
+  // certificates makes it larger.
+  std::uint64_t generation = 1;
 };
 
 // In-memory fakes of the store interfaces, for unit tests: they pass the same contract suites as
@@ -159,6 +162,17 @@ class memory_cert_store : public store::cert_store {
   memory_tables& tables_;
 };
 
+class memory_view_store : public store::view_store {
+ public:
+  explicit memory_view_store(memory_tables& tables) : tables_(tables) {}
+  result<store::read_snapshot> snapshot() override;
+  result<std::uint64_t> add_audits_as_of(std::span<const store::audited_read> reads,
+                                         std::vector<bool>& added) override;
+
+ private:
+  memory_tables& tables_;
+};
+
 // A whole club's store in memory: every interface's fake over one set of tables.
 class memory_store : public store::store {
  public:
@@ -234,6 +248,10 @@ class memory_store : public store::store {
   result<hush::store::client_cert_record> client_cert_status(std::string_view serial) override;
   result<std::int64_t> next_crl_number() override;
 
+  result<hush::store::read_snapshot> snapshot() override;
+  result<std::uint64_t> add_audits_as_of(std::span<const hush::store::audited_read> reads,
+                                         std::vector<bool>& added) override;
+
  private:
   memory_tables tables_;
   memory_member_store members_{tables_};
@@ -243,6 +261,7 @@ class memory_store : public store::store {
   memory_message_store messages_{tables_};
   memory_audit_store audit_{tables_};
   memory_cert_store certs_{tables_};
+  memory_view_store views_{tables_};
 };
 
 }  // namespace hush::testing

@@ -109,6 +109,40 @@ CREATE TABLE crl_counter (
 );
 INSERT INTO crl_counter (id, number) VALUES (1, CAST(strftime('%s', 'now') AS INTEGER));
 )sql",
+    // The change generation (view_store): every committed change to what a read from memory
+    // relies on makes it larger, whoever made it, even by hand with the sqlite3 shell; sessions
+    // being used and audit records do not touch it.
+    R"sql(
+CREATE TABLE change_generation (
+  id    INTEGER PRIMARY KEY CHECK (id = 1),
+  value INTEGER NOT NULL
+);
+INSERT INTO change_generation (id, value) VALUES (1, 1);
+CREATE TRIGGER members_changed_insert AFTER INSERT ON members
+  BEGIN UPDATE change_generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER members_changed_update AFTER UPDATE ON members
+  BEGIN UPDATE change_generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER members_changed_delete AFTER DELETE ON members
+  BEGIN UPDATE change_generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER tokens_changed_insert AFTER INSERT ON tokens
+  BEGIN UPDATE change_generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER tokens_changed_update AFTER UPDATE ON tokens
+  BEGIN UPDATE change_generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER tokens_changed_delete AFTER DELETE ON tokens
+  BEGIN UPDATE change_generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER messages_changed_insert AFTER INSERT ON messages
+  BEGIN UPDATE change_generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER messages_changed_update AFTER UPDATE ON messages
+  BEGIN UPDATE change_generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER messages_changed_delete AFTER DELETE ON messages
+  BEGIN UPDATE change_generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER client_certs_changed_insert AFTER INSERT ON client_certs
+  BEGIN UPDATE change_generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER client_certs_changed_update AFTER UPDATE ON client_certs
+  BEGIN UPDATE change_generation SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER client_certs_changed_delete AFTER DELETE ON client_certs
+  BEGIN UPDATE change_generation SET value = value + 1 WHERE id = 1; END;
+)sql",
 };
 
 }  // namespace hush::store::sqlite_migrations

@@ -520,6 +520,139 @@ result<std::size_t> sqlite_store::prune_audit(std::int64_t before, std::size_t l
   return static_cast<std::size_t>(db->changes());
 }
 
+namespace {
+
+result<std::uint64_t> read_generation(sqlite_connection& db) {
+  auto generation = query_one<std::int64_t>(
+      db, "SELECT value FROM change_generation WHERE id = 1", [](sqlite_statement&) {},
+      [](const sqlite_statement& s) { return s.column_int(0); });
+  if (!generation) {
+    return generation.error();
+  }
+  return static_cast<std::uint64_t>(*generation);
+}
+
+// A deferred BEGIN: the first read takes the snapshot that every later read of the transaction
+// sees (WAL mode), so a view is read as one moment of the club.
+class read_transaction {
+ public:
+  explicit read_transaction(sqlite_connection& db) : db_(db) {}
+  read_transaction(const read_transaction&) = delete;
+  read_transaction& operator=(const read_transaction&) = delete;
+  ~read_transaction() {
+    if (open_) {
+      if (auto stmt = db_.prepare("COMMIT")) {
+        [[maybe_unused]] auto ended = stmt->run();
+      }
+    }
+  }
+  result<void> begin() {
+    auto stmt = db_.prepare("BEGIN");
+    if (!stmt) {
+      return stmt.error();
+    }
+    auto begun = stmt->run();
+    open_ = static_cast<bool>(begun);
+    return begun;
+  }
+
+ private:
+  sqlite_connection& db_;
+  bool open_ = false;
+};
+
+}  // namespace
+
+result<read_snapshot> sqlite_store::snapshot() {
+  auto db = acquire();
+  read_transaction tx(*db);
+  if (auto begun = tx.begin(); !begun) {
+    return begun.error();
+  }
+  read_snapshot view;
+  auto generation = read_generation(*db);
+  if (!generation) {
+    return generation.error();
+  }
+  view.generation = *generation;
+  auto tokens = query_all<token_entry>(
+      *db,
+      "SELECT t.hash, t.expires_at, m.id, m.name, m.role, m.password_hash, m.created_at "
+      "FROM tokens t JOIN members m ON m.name = t.member",
+      [](sqlite_statement&) {},
+      [](const sqlite_statement& s) {
+        token_entry entry;
+        entry.hash = s.column_blob(0);
+        entry.expires_at = s.column_int(1);
+        entry.member.id = member_id{s.column_int(2)};
+        entry.member.name = s.column_text(3);
+        parse_role(s.column_text(4), entry.member.member_role);
+        entry.member.password_hash = s.column_text(5);
+        entry.member.created_at = s.column_int(6);
+        return entry;
+      });
+  if (!tokens) {
+    return tokens.error();
+  }
+  view.tokens = std::move(*tokens);
+  auto members = query_all<member_record>(
+      *db, "SELECT id, name, role, password_hash, created_at FROM members",
+      [](sqlite_statement&) {}, read_member);
+  if (!members) {
+    return members.error();
+  }
+  view.members = std::move(*members);
+  auto newest = query_one<message_record>(
+      *db, "SELECT id, author, created_at, sealed, format FROM messages ORDER BY id DESC LIMIT 1",
+      [](sqlite_statement&) {}, read_message);
+  if (newest) {
+    view.newest = std::move(*newest);
+  } else if (newest.error() != errc::not_found) {
+    return newest.error();
+  }
+  return view;
+}
+
+result<std::uint64_t> sqlite_store::add_audits_as_of(std::span<const audited_read> reads,
+                                                     std::vector<bool>& added) {
+  added.assign(reads.size(), false);
+  std::vector<bool> inserted(reads.size(), false);
+  auto db = acquire();
+  write_transaction tx(*db);
+  if (auto begun = tx.begin(); !begun) {
+    return begun.error();
+  }
+  // Read under the write lock: no change can commit between this read and the audit's commit.
+  auto generation = read_generation(*db);
+  if (!generation) {
+    return generation.error();
+  }
+  for (std::size_t i = 0; i < reads.size(); ++i) {
+    const auto& read = reads[i];
+    if (read.as_of != 0 && read.as_of != *generation) {
+      continue;
+    }
+    auto stmt =
+        db->prepare("INSERT INTO audit (at, member, message_id, remote) VALUES (?1, ?2, ?3, ?4)");
+    if (!stmt) {
+      return stmt.error();
+    }
+    stmt->bind(1, read.record.at)
+        .bind(2, read.record.member)
+        .bind(3, read.record.message.value)
+        .bind(4, read.record.remote);
+    if (auto done = stmt->run(); !done) {
+      return done.error();
+    }
+    inserted[i] = true;
+  }
+  if (auto committed = tx.commit(); !committed) {
+    return committed.error();
+  }
+  added = std::move(inserted);
+  return *generation;
+}
+
 bool sqlite_store::integrity_ok() {
   auto db = acquire();
   auto stmt = db->prepare("PRAGMA integrity_check");

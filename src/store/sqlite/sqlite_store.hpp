@@ -25,6 +25,8 @@ class sqlite_connection;
 // - next_crl_number: a one-row counter table, bumped and read in one write transaction; it
 //   started at the time of the migration that made it, above every number the lists written
 //   before it (which used the time) carried.
+// - the change generation: a one-row table that triggers on members, tokens, messages and
+//   client_certs bump in the same transaction as the change (migration 9).
 // - tokens and sessions name their member by a foreign key with ON DELETE CASCADE; client
 //   certificates do not (their rows stay, revoked, after the member goes).
 class sqlite_store : public store {
@@ -106,6 +108,11 @@ class sqlite_store : public store {
   result<void> add_audits(std::span<const audit_record> records) override;
   result<std::vector<audit_record>> list_audit(std::size_t limit) override;
   result<std::size_t> prune_audit(std::int64_t before, std::size_t limit) override;
+
+  // view_store
+  result<read_snapshot> snapshot() override;
+  result<std::uint64_t> add_audits_as_of(std::span<const audited_read> reads,
+                                         std::vector<bool>& added) override;
 
   // Runs PRAGMA integrity_check; true when SQLite answers "ok".
   bool integrity_ok();

@@ -54,6 +54,7 @@ class SessionStoreContract : public store_contract {};
 class MessageStoreContract : public store_contract {};
 class AuditStoreContract : public store_contract {};
 class CertStoreContract : public store_contract {};
+class ViewStoreContract : public store_contract {};
 
 // Names the backend in gtest's messages.
 inline void PrintTo(const backend& b, std::ostream* out) {
@@ -71,4 +72,5 @@ inline void PrintTo(const backend& b, std::ostream* out) {
   INSTANTIATE_TEST_SUITE_P(prefix, SessionStoreContract, ::testing::Values(backend_value)); \
   INSTANTIATE_TEST_SUITE_P(prefix, MessageStoreContract, ::testing::Values(backend_value)); \
   INSTANTIATE_TEST_SUITE_P(prefix, AuditStoreContract, ::testing::Values(backend_value));   \
-  INSTANTIATE_TEST_SUITE_P(prefix, CertStoreContract, ::testing::Values(backend_value))
+  INSTANTIATE_TEST_SUITE_P(prefix, CertStoreContract, ::testing::Values(backend_value));    \
+  INSTANTIATE_TEST_SUITE_P(prefix, ViewStoreContract, ::testing::Values(backend_value))

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "core/result.hpp"
+#include "store/records.hpp"
+
+namespace hush::store {
+
+// An API token as a read from memory needs it: its hash, when it runs out, and its member.
+struct token_entry {
+  std::vector<std::uint8_t> hash;
+  std::int64_t expires_at = 0;  // 0: never
+  member_record member;
+};
+
+// What an authenticated read of the newest message needs, read in one consistent snapshot, and
+// the change generation it was read at.
+struct read_snapshot {
+  std::uint64_t generation = 0;
+  std::vector<token_entry> tokens;
+  std::vector<member_record> members;
+  std::optional<message_record> newest;
+};
+
+// An audit record, and the generation of the snapshot the read it records was served from
+// (0: the read was served from the store itself).
+struct audited_read {
+  audit_record record;
+  std::uint64_t as_of = 0;
+};
+
+// Reads served from memory, kept exact. The store keeps a change generation: a number that every
+// committed change to members, tokens, messages or client certificates makes larger, whichever
+// process or door made it (for SQLite, triggers), and that nothing else changes (sessions being
+// used, audit records). A server may answer a read from a snapshot taken at generation G if, when
+// the read's audit record commits, the generation is still G: the read then happened at that
+// commit, after every change that committed before it. A read whose snapshot was overtaken is
+// not audited, and must be served again from the store.
+// Thread safety, atomicity and errors: as every store interface (store.hpp).
+class view_store {
+ public:
+  virtual ~view_store() = default;
+
+  // Tokens with their members, every member, the newest message, and the generation, all from
+  // one snapshot of the store.
+  virtual result<read_snapshot> snapshot() = 0;
+  // In one durable commit: adds each read's record whose `as_of` is 0 or the store's generation
+  // at the commit, and leaves out the others. Returns that generation; `added[i]` says whether
+  // reads[i] was added. None at all is a success.
+  virtual result<std::uint64_t> add_audits_as_of(std::span<const audited_read> reads,
+                                                 std::vector<bool>& added) = 0;
+};
+
+}  // namespace hush::store
