@@ -206,7 +206,10 @@ std::unique_ptr<opened_club> open_club(const club_paths& paths, opened_for use,
     club->audits = std::make_unique<direct_audit_sink>(*club->store);
   } else {
     club->ca = std::make_unique<spawned_ca>(paths);
-    club->audits = std::make_unique<batched_audit_sink>(*club->store);
+    // The views are read through the club, which is made below and outlives every refresh.
+    club->views = std::make_unique<club::read_views>(
+        [domain = &club->domain] { return (*domain)->load_view(); });
+    club->audits = std::make_unique<batched_audit_sink>(*club->store, club->views.get());
   }
   club->domain =
       std::make_unique<club::club>(*club->store, *club->keys, *club->hasher, club->clock, *club->ca,

@@ -57,6 +57,9 @@ struct opened_club {
   std::unique_ptr<club::keyring> keys;
   std::unique_ptr<crypto::password_hasher> hasher;
   std::unique_ptr<club::certificate_authority> ca;
+  // For serving: the in-memory views of what a read needs, which the audit sink's commits keep
+  // honest (before the sink, which reports to them until it is destroyed). Null for a command.
+  std::unique_ptr<club::read_views> views;
   std::unique_ptr<club::audit_sink> audits;
   std::unique_ptr<club::club> domain;
   std::unique_ptr<auth::authenticator> auth;

@@ -244,7 +244,11 @@ void serve(const serve_options& options) {
   static_cast<spawned_ca&>(*club->ca).on_published([&reload] { reload.check(true); });
   // The club (and its batched audit sink) outlives the server: pending audits are committed and
   // their callbacks run before the sink goes.
-  net::server server(club->cfg, tls, *club->domain, *club->auth, &crl);
+  // The first view read now, so that the first reads are already served from memory.
+  if (auto loaded = club->views->refresh(); !loaded) {
+    log::warn("read view: " + loaded.error().message() + "; reads are served from the store");
+  }
+  net::server server(club->cfg, tls, *club->domain, *club->auth, &crl, club->views.get());
   server.on_hangup([&reload] { reload.check(true); });
   audit_pruner pruner(*club->domain, club->cfg.audit_keep_days);
   // Housekeeping on a thread of its own: the file watch (a stat of four files a second), the

@@ -78,6 +78,36 @@ std::optional<member> authenticator::miss(std::string_view remote, auth_failure&
   return fail(failure, errc::unauthorized);
 }
 
+std::optional<member> authenticator::authenticate_from(const club::read_view& view,
+                                                       std::string_view authorization,
+                                                       std::string_view remote) {
+  if (const auto token = parse_bearer(authorization)) {
+    const auto* record = members_.member_by_token(view, *token);
+    if (record == nullptr) {
+      return std::nullopt;
+    }
+    return member(record->name, record->member_role);
+  }
+  auto credentials = parse_basic(authorization);
+  if (!credentials || !club::valid_member_name(credentials->user)) {
+    return std::nullopt;
+  }
+  // In authenticate_password's order: the throttle before the cache.
+  const auto now = now_();
+  if (throttle_.blocked(credentials->user, remote, now)) {
+    return std::nullopt;
+  }
+  const auto* record = view.find_member(credentials->user);
+  if (record == nullptr) {
+    return std::nullopt;
+  }
+  const auto verified_hash = cache_.find(credentials->user, credentials->password.view(), now);
+  if (!verified_hash || *verified_hash != record->password_hash) {
+    return std::nullopt;
+  }
+  return member(record->name, record->member_role);
+}
+
 std::optional<std::chrono::seconds> authenticator::over_request_rate(const member& who) {
   return member_requests_.take(who.name(), now_());
 }

@@ -137,6 +137,16 @@ class authenticator {
   // member's role is the current one.
   std::optional<member> finish(const pending_password& pending, auth_failure& failure);
 
+  // The member `authorization` proves from `view` and memory alone, for the server's I/O threads
+  // (nothing here blocks or touches the store): a Bearer token the view holds, not run out, or a
+  // Basic login the verified-credential cache holds for the view's password hash of that member,
+  // whose name and address the throttle does not block. nullopt for anything else, refusals
+  // included: the caller then takes the full path (authenticate), which gives every refusal and
+  // every log line. A read answered for this member must be audited as of the view
+  // (club::read_newest(view, ...)), so that a view a change overtook never answers.
+  std::optional<member> authenticate_from(const club::read_view& view,
+                                          std::string_view authorization, std::string_view remote);
+
   // Takes one request from the member's allowance; how long to wait when it is spent.
   std::optional<std::chrono::seconds> over_request_rate(const member& who);
 

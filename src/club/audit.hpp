@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <system_error>
 #include <utility>
@@ -16,12 +17,17 @@ class club;
 class owed_audit {
  public:
   const store::audit_record& record() const noexcept { return record_; }
+  // The generation of the read_view the read was served from; 0 when it was served from the
+  // store. The commit checks it (store::view_store::add_audits_as_of).
+  std::uint64_t as_of() const noexcept { return as_of_; }
 
  private:
   friend class club;
-  explicit owed_audit(store::audit_record record) : record_(std::move(record)) {}
+  explicit owed_audit(store::audit_record record, std::uint64_t as_of = 0)
+      : record_(std::move(record)), as_of_(as_of) {}
 
   store::audit_record record_;
+  std::uint64_t as_of_ = 0;
 };
 
 // Where audit records go. The CLI's sink commits each at once (app::direct_audit_sink); the
@@ -33,8 +39,9 @@ class audit_sink {
   virtual ~audit_sink() = default;
 
   // `done` runs once the record is durable, or with the reason it is not, maybe on another
-  // thread. Thread safe.
-  virtual void submit(store::audit_record record, done_fn done) = 0;
+  // thread: `stale` when the read was served from a view (as_of, not 0) that a change overtook,
+  // and nothing was written. Thread safe.
+  virtual void submit(store::audit_record record, std::uint64_t as_of, done_fn done) = 0;
 };
 
 }  // namespace hush::club

@@ -2,6 +2,7 @@
 
 #include <future>
 
+#include "club/credentials.hpp"
 #include "core/error.hpp"
 #include "crypto/envelope.hpp"
 #include "crypto/fernet.hpp"
@@ -59,14 +60,21 @@ result<store::message_id> club::post_fernet(std::string_view author, std::string
   return add_sealed(author, store::message_format::fernet, sealed);
 }
 
+namespace {
+
+std::string context_of(const store::message_record& record) {
+  auto version = crypto::envelope::version(record.sealed);
+  return version && *version == crypto::envelope::version_1
+             ? message_context(record.id)
+             : message_context(store::message_summary{record.id, record.author, record.created_at,
+                                                      record.format});
+}
+
+}  // namespace
+
 result<message> club::open_for(store::message_record record, std::string_view reader,
                                std::string_view remote) {
-  auto version = crypto::envelope::version(record.sealed);
-  const auto context = version && *version == crypto::envelope::version_1
-                           ? message_context(record.id)
-                           : message_context(store::message_summary{
-                                 record.id, record.author, record.created_at, record.format});
-  auto body = keys_.open(record.sealed, context);
+  auto body = keys_.open(record.sealed, context_of(record));
   if (!body) {
     // crypto_failure: the row was changed (body, author, time or format) or the key is not this
     // club's. The caller tells the operator, never the reader.
@@ -76,6 +84,42 @@ result<message> club::open_for(store::message_record record, std::string_view re
                                        std::string(remote)});
   return message{record.id,     std::move(record.author), record.created_at, std::move(*body),
                  record.format, std::move(audit)};
+}
+
+result<std::shared_ptr<const read_view>> club::load_view() {
+  auto snapshot = store_.snapshot();
+  if (!snapshot) {
+    return snapshot.error();
+  }
+  // The newest message's data key unwrapped now, here, so that opening it from the view never
+  // needs the store.
+  if (snapshot->newest) {
+    if (auto id = crypto::envelope::key_id(snapshot->newest->sealed); id) {
+      [[maybe_unused]] auto loaded = keys_.load_key(*id);
+    }
+  }
+  return std::make_shared<const read_view>(std::move(*snapshot));
+}
+
+result<message> club::read_newest(const read_view& view, std::string_view reader,
+                                  std::string_view remote) {
+  const auto& record = view.newest();
+  if (!record) {
+    return make_error_code(errc::not_found);
+  }
+  auto body = keys_.open_loaded(record->sealed, context_of(*record));
+  if (!body) {
+    return body.error();
+  }
+  owed_audit audit(store::audit_record{clock_.now_seconds(), std::string(reader), record->id,
+                                       std::string(remote)},
+                   view.generation());
+  return message{record->id,       record->author, record->created_at,
+                 std::move(*body), record->format, std::move(audit)};
+}
+
+const store::member_record* club::member_by_token(const read_view& view, std::string_view token) {
+  return view.member_by_token_hash(token_hash(token), clock_.now_seconds());
 }
 
 result<message> club::read_newest(std::string_view reader, std::string_view remote) {
@@ -95,7 +139,8 @@ result<message> club::read(store::message_id id, std::string_view reader, std::s
 }
 
 void club::commit_read(owed_audit audit, audit_sink::done_fn done) {
-  audits_.submit(std::move(audit.record_), std::move(done));
+  const auto as_of = audit.as_of_;
+  audits_.submit(std::move(audit.record_), as_of, std::move(done));
 }
 
 result<void> club::commit_read_now(owed_audit audit) {

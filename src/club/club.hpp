@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,6 +12,7 @@
 #include "club/certificate_authority.hpp"
 #include "club/keyring.hpp"
 #include "club/message_context.hpp"
+#include "club/read_view.hpp"
 #include "club/rules.hpp"
 #include "core/clock.hpp"
 #include "core/result.hpp"
@@ -62,6 +64,16 @@ class club {
   // message, time, remote), which the caller must commit before it shows the body.
   result<message> read_newest(std::string_view reader, std::string_view remote);
   result<message> read(store::message_id id, std::string_view reader, std::string_view remote);
+  // The same reads from memory (read_view), for the server's I/O threads: nothing here touches
+  // the store or blocks. read_newest's audit record is owed as of the view's generation, and its
+  // commit fails with `stale` (nothing written) if a change overtook the view; the caller must
+  // then serve the request again from the store. not_found for no message, or when the view's
+  // message needs a data key that is not in memory.
+  result<message> read_newest(const read_view& view, std::string_view reader,
+                              std::string_view remote);
+  const store::member_record* member_by_token(const read_view& view, std::string_view token);
+  // A fresh view of what a read needs (store::view_store::snapshot); blocks on the store.
+  result<std::shared_ptr<const read_view>> load_view();
   // Commits a read's audit record through the club's sink; `done` runs once it is durable (or
   // with why not), perhaps on another thread. commit_read_now waits for it.
   void commit_read(owed_audit audit, audit_sink::done_fn done);

@@ -133,6 +133,32 @@ result<secret_bytes> keyring::open(std::span<const std::uint8_t> sealed, std::st
   return envelope::open((*key)->span(), sealed, context);
 }
 
+result<secret_bytes> keyring::open_loaded(std::span<const std::uint8_t> sealed,
+                                          std::string_view context) {
+  auto id = envelope::key_id(sealed);
+  if (!id) {
+    return id.error();
+  }
+  const locked_bytes* key = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    const auto found = unwrapped_.find(*id);
+    if (found == unwrapped_.end()) {
+      return make_error_code(errc::not_found);
+    }
+    // A key once unwrapped stays where it is for the keyring's life (key_by_id relies on it too).
+    key = &found->second;
+  }
+  return envelope::open(key->span(), sealed, context);
+}
+
+result<void> keyring::load_key(std::uint32_t id) {
+  if (auto key = key_by_id(id); !key) {
+    return key.error();
+  }
+  return {};
+}
+
 bool keyring::reload_master_key(const std::shared_ptr<const locked_bytes>& tried) {
   if (!reload_) {
     return false;

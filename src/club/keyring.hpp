@@ -46,6 +46,11 @@ class keyring {
                                          std::uint8_t version = crypto::envelope::version_1);
   // crypto_failure if the value was altered, moved to another context, or its key is unknown.
   result<secret_bytes> open(std::span<const std::uint8_t> sealed, std::string_view context);
+  // open() with the data keys already in memory only: never touches the store or the master key
+  // file, so it may run on an I/O thread. not_found when the key is not in memory (load_key).
+  result<secret_bytes> open_loaded(std::span<const std::uint8_t> sealed, std::string_view context);
+  // Unwraps the data key `id` into memory, if it is not there yet.
+  result<void> load_key(std::uint32_t id);
 
   // Checks that the master key belongs to this club. With a key check in the store (see
   // key_check), the check decides; without one (a club made before there were key checks, or

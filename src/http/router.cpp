@@ -406,6 +406,39 @@ outcome router::route(const request& req, const request_context& ctx) {
   return serve_member(services_, req, ctx, matched, *who);
 }
 
+std::optional<reply> router::serve_from_view(const request& req, const request_context& ctx) {
+  if (services_.views == nullptr || (req.method() != verb::get && req.method() != verb::head) ||
+      req.target().empty() || req.target().front() != '/') {
+    return std::nullopt;
+  }
+  const auto t = split_target(req.target());
+  // A browser's request (fetch metadata) or one without credentials takes the full path, which
+  // decides isolation and the page.
+  const auto header = req.find(field::authorization);
+  if (t.path != "/" || header == req.end() || req.find("Sec-Fetch-Site") != req.end()) {
+    return std::nullopt;
+  }
+  const auto view = services_.views->current();
+  if (!view) {
+    return std::nullopt;
+  }
+  const auto who = services_.auth.authenticate_from(*view, header->value(), ctx.remote);
+  if (!who) {
+    return std::nullopt;
+  }
+  if (services_.auth.over_request_rate(*who)) {
+    return std::nullopt;  // route() answers the 429, and logs it
+  }
+  auto answer = handlers::newest_text_from(req, t, ctx, services_, *who, *view);
+  if (answer && ctx.note != nullptr) {
+    ctx.note->route = route_name::root;
+    ctx.note->method =
+        auth::parse_bearer(header->value()) ? auth_method::token : auth_method::password;
+    ctx.note->member = who->name();
+  }
+  return answer;
+}
+
 response router::handle(const request& req, const request_context& ctx) {
   auto routed = route(req, ctx);
   auto answer = std::holds_alternative<reply>(routed) ? std::get<reply>(std::move(routed))

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <variant>
 
 #include "auth/authenticator.hpp"
@@ -19,6 +20,13 @@ class router {
   // request to resume on the hashing pool: one pass through routing either way. Nothing here
   // runs Argon2id.
   outcome route(const request& req, const request_context& ctx);
+  // The one request the server answers on its I/O threads, from memory alone (services::views):
+  // GET or HEAD / with an Authorization header that the view proves (a token, or a Basic login
+  // the verified-credential cache holds). Its reply owes an audit as of the view, whose commit
+  // fails with `stale` if a change overtook the view; the request must then be routed afresh.
+  // nullopt for every other request, and for anything this one would refuse: route() answers
+  // those. Never blocks.
+  std::optional<reply> serve_from_view(const request& req, const request_context& ctx);
   // route(), resumed at once if it needs a hash, and the audit record committed at once: always a
   // response. For tests, the fuzzer and anything that is not the server.
   response handle(const request& req, const request_context& ctx);

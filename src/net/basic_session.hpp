@@ -19,6 +19,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "auth/throttle.hpp"
+#include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/secret.hpp"
 #include "http/admission.hpp"
@@ -246,8 +247,17 @@ class basic_session : public std::enable_shared_from_this<basic_session<NextLaye
                  std::string(target.substr(0, target.find('?'))) + " from " + context_.remote);
     }
     ++state_.in_flight;
-    // First on the general workers, where no password is hashed; only a request that needs
-    // Argon2id moves on to the bounded hashing pool, carrying what the first pass decided.
+    // A read that memory can answer is answered here, on this thread: no hand-off to a worker.
+    if (auto answer = from_memory()) {
+      respond(std::move(*answer));
+      return;
+    }
+    serve_from_store();
+  }
+
+  // First on the general workers, where no password is hashed; only a request that needs
+  // Argon2id moves on to the bounded hashing pool, carrying what the first pass decided.
+  void serve_from_store() {
     boost::asio::post(state_.workers, [self = this->shared_from_this()] {
       auto first = self->handle();
       if (auto* answer = std::get_if<http::reply>(&first)) {
@@ -256,6 +266,20 @@ class basic_session : public std::enable_shared_from_this<basic_session<NextLaye
         self->hash_then_respond(std::move(std::get<http::needs_hashing>(first)));
       }
     });
+  }
+
+  std::optional<http::reply> from_memory() {
+    if (!state_.from_memory) {
+      return std::nullopt;
+    }
+    try {
+      return state_.from_memory(request_, context_);
+    } catch (const std::exception& e) {
+      // As handle(): a bug. The full path answers the request.
+      log::error(std::string("handler threw: ") + e.what());
+      note_ = {};
+      return std::nullopt;
+    }
   }
 
   void hash_then_respond(http::needs_hashing pending) {
@@ -286,9 +310,22 @@ class basic_session : public std::enable_shared_from_this<basic_session<NextLaye
       return;
     }
     auto owed = std::move(*answer.audit);
+    const bool from_view = owed.as_of() != 0;
     state_.domain.commit_read(
-        std::move(owed),
-        [self = this->shared_from_this(), res = std::move(answer.res)](std::error_code ec) mutable {
+        std::move(owed), [self = this->shared_from_this(), res = std::move(answer.res),
+                          from_view](std::error_code ec) mutable {
+          if (from_view && (!ec || ec == errc::stale)) {
+            observed::read_from_memory(static_cast<bool>(ec));
+          }
+          if (ec == errc::stale) {
+            // Answered from a view that a change overtook before the audit committed: nothing
+            // was audited and nothing is sent. The store decides the request afresh (a revoked
+            // token is refused there), and what routing noted is noted again.
+            secure_zero(res.body().data(), res.body().size());
+            self->note_ = {};
+            self->serve_from_store();
+            return;
+          }
           if (ec) {
             // Never an unaudited read: the body is wiped and dropped, and a full disk says so
             // (507).

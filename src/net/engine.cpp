@@ -66,14 +66,15 @@ asio::ip::tcp::endpoint endpoint_of(const config::listen_address& listen, std::s
 }
 
 engine::engine(const config::config& cfg, tls_context_holder& tls, request_handler handler,
-               club::club& domain)
+               memory_handler from_memory, club::club& domain)
     : cfg_(cfg),
       connections_(
           {cfg.max_connections, cfg.max_connections_per_address, cfg.max_connections_per_network}),
       io_(make_io(cfg.io_threads)),
       workers_(cfg.worker_threads == 0 ? 2 * cores() : cfg.worker_threads),
       hashing_(cfg.argon2_threads == 0 ? cores() : cfg.argon2_threads),
-      state_{cfg, tls, std::move(handler), workers_, hashing_, connections_, domain},
+      state_{cfg,      tls,      std::move(handler), std::move(from_memory),
+             workers_, hashing_, connections_,       domain},
       acceptor_(*io_.front()),
       signals_(*io_.front(), SIGINT, SIGTERM),
       hangup_(*io_.front(), SIGHUP),

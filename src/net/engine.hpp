@@ -4,6 +4,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,6 +32,10 @@ namespace hush::net {
 // never on an I/O thread.
 using request_handler =
     std::function<http::outcome(const http::request&, const http::request_context&)>;
+// Answers, from memory alone, the requests it can (http::router::serve_from_view), on the I/O
+// thread the request arrived on; nullopt sends the request to request_handler. Never blocks.
+using memory_handler =
+    std::function<std::optional<http::reply>(const http::request&, const http::request_context&)>;
 
 // A descriptor held in reserve (on /dev/null) from startup. When the process has run out of
 // descriptors it is given up for a moment, so that a connection the server cannot serve can still
@@ -55,6 +60,7 @@ struct shared_state {
   const config::config& cfg;
   tls_context_holder& tls;
   request_handler handler;
+  memory_handler from_memory;  // may be empty
   boost::asio::thread_pool& workers;
   // Argon2id runs only here, so that guessing can take at most these threads, never the ones
   // that serve members whose credentials need no hash.
@@ -77,7 +83,7 @@ class engine {
  public:
   // Binds and listens; throws std::runtime_error (naming the address) if it cannot.
   engine(const config::config& cfg, tls_context_holder& tls, request_handler handler,
-         club::club& domain);
+         memory_handler from_memory, club::club& domain);
 
   // Called on a worker thread at each SIGHUP (for reloading certificates and the CRL).
   void on_hangup(std::function<void()> reload) { on_hangup_ = std::move(reload); }

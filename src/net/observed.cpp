@@ -19,6 +19,11 @@ metrics::gauge hashing_depth("hush_hashing_queue_depth",
 metrics::histogram hashing_wait("hush_hashing_wait_seconds",
                                 "Time a request waited for the hashing pool.",
                                 {0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
+metrics::counter memory_reads(
+    "hush_memory_reads_total",
+    "Reads answered from memory on an I/O thread: sent, or stale (a change overtook the view "
+    "before the audit committed, and the store answered instead).",
+    {"outcome", {"sent", "stale"}});
 // NOLINTEND(cert-err58-cpp)
 
 }  // namespace
@@ -37,6 +42,10 @@ void connection_closed() noexcept {
 
 void hashing_queue(int delta) noexcept {
   hashing_depth.add(delta);
+}
+
+void read_from_memory(bool stale) noexcept {
+  memory_reads.add(stale ? 1 : 0);
 }
 
 void hashing_waited(std::chrono::steady_clock::duration wait) noexcept {

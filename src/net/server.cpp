@@ -1,5 +1,6 @@
 #include "net/server.hpp"
 
+#include "core/log.hpp"
 #include "http/router.hpp"
 #include "net/engine.hpp"
 
@@ -7,13 +8,26 @@ namespace hush::net {
 
 struct server::parts {
   parts(const config::config& cfg, tls_context_holder& tls, club::club& domain,
-        auth::authenticator& auth, const http::published_bytes* crl)
-      : router(http::services{domain, auth, cfg, crl}),
+        auth::authenticator& auth, const http::published_bytes* crl, club::read_views* views)
+      : router(http::services{domain, auth, cfg, crl, views}),
         engine(
             cfg, tls,
-            [this](const http::request& req, const http::request_context& ctx) {
+            [this, views](const http::request& req, const http::request_context& ctx) {
+              // On a worker, where blocking on the store is allowed: the view a commit found
+              // overtaken (or none yet) is read again here, so that the next reads are served
+              // from memory again.
+              if (views != nullptr && views->stale()) {
+                if (auto refreshed = views->refresh(); !refreshed) {
+                  log::debug("read view not refreshed: " + refreshed.error().message());
+                }
+              }
               return router.route(req, ctx);
             },
+            views == nullptr ? memory_handler()
+                             : memory_handler([this](const http::request& req,
+                                                     const http::request_context& ctx) {
+                                 return router.serve_from_view(req, ctx);
+                               }),
             domain) {}
 
   http::router router;
@@ -21,8 +35,8 @@ struct server::parts {
 };
 
 server::server(const config::config& cfg, tls_context_holder& tls, club::club& domain,
-               auth::authenticator& auth, const http::published_bytes* crl)
-    : parts_(std::make_unique<parts>(cfg, tls, domain, auth, crl)) {}
+               auth::authenticator& auth, const http::published_bytes* crl, club::read_views* views)
+    : parts_(std::make_unique<parts>(cfg, tls, domain, auth, crl, views)) {}
 
 server::~server() = default;
 

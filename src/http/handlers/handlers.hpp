@@ -19,6 +19,9 @@ struct services {
   const config::config& cfg;
   // The CA's revocation list (DER), published at /ca.crl; null or empty: none.
   const published_bytes* crl = nullptr;
+  // The server's in-memory views for reads on its I/O threads (router::serve_from_view); null:
+  // every request takes the full path.
+  club::read_views* views = nullptr;
 };
 
 // A request target split into its path and query; the path is never percent-decoded, so encoded
@@ -41,6 +44,12 @@ inline constexpr std::string_view fernet_media_type = "application/vnd.fernet";
 // Fernet token (application/vnd.fernet), whatever was asked, since the server cannot open it.
 reply newest_text(const request& req, const target& t, const request_context& ctx, services& s,
                   const auth::member& who);
+// newest_text's answer from a read view, for the I/O threads (router::serve_from_view): the same
+// message response, owing its audit as of the view; nullopt wherever newest_text would answer
+// anything else (an error, no message, a format refused), which the full path then gives.
+std::optional<reply> newest_text_from(const request& req, const target& t,
+                                      const request_context& ctx, services& s,
+                                      const auth::member& who, const club::read_view& view);
 // GET /api/v1/messages?limit=N&before=ID
 response list_messages(const request& req, const target& t, services& s);
 // GET /api/v1/messages/{id}: JSON {id, created, author, format, body}; with the Fernet media type

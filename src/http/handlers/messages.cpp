@@ -108,6 +108,27 @@ response fernet_response(const club::message& m, const request& req) {
 
 }  // namespace
 
+std::optional<reply> newest_text_from(const request& req, const target& t,
+                                      const request_context& ctx, services& s,
+                                      const auth::member& who, const club::read_view& view) {
+  const auto want = wanted_format(req, t);
+  if (want == wanted::invalid) {
+    return std::nullopt;
+  }
+  auto newest = s.club.read_newest(view, who.name(), ctx.remote);
+  if (!newest) {
+    return std::nullopt;
+  }
+  if (newest->format == store::message_format::fernet) {
+    return reply{fernet_response(*newest, req), std::move(newest->audit)};
+  }
+  if (want == wanted::fernet) {
+    return std::nullopt;
+  }
+  return reply{text_response(status::ok, std::string(newest->body.view()), req),
+               std::move(newest->audit)};
+}
+
 reply newest_text(const request& req, const target& t, const request_context& ctx, services& s,
                   const auth::member& who) {
   const auto want = wanted_format(req, t);

@@ -219,6 +219,51 @@ TEST_F(AuthenticatorTest, UnknownNamesAreThrottledLikeKnownOnes) {
   EXPECT_EQ(last_failure.error, errc::throttled);
 }
 
+// From a view and memory alone: a token the view holds, or a Basic login the cache holds for the
+// view's hash; anything else is left to the full path (nullopt), never refused here.
+TEST_F(AuthenticatorTest, FromAViewOnlyWhatMemoryProves) {
+  const auto token = club.domain.create_token("laptop", "alice", 0).value();
+  const auto bearer = "Bearer " + std::string(token.value.view());
+  const auto alice = testing::basic("alice:alice's long password");
+  auto view = club.domain.load_view().value();
+
+  const auto by_token = club.auth.authenticate_from(*view, bearer, "192.0.2.1");
+  ASSERT_TRUE(by_token);
+  EXPECT_EQ(by_token->name(), "alice");
+  EXPECT_EQ(by_token->role(), store::role::poster);
+  EXPECT_FALSE(club.auth.authenticate_from(*view, "Bearer nothing-like-it", "192.0.2.1"));
+  // Basic: not before the password was verified once (Argon2id is never run here).
+  EXPECT_FALSE(club.auth.authenticate_from(*view, alice, "192.0.2.1"));
+  ASSERT_TRUE(login("alice", "alice's long password"));
+  const auto by_password = club.auth.authenticate_from(*view, alice, "192.0.2.1");
+  ASSERT_TRUE(by_password);
+  EXPECT_EQ(by_password->name(), "alice");
+  EXPECT_FALSE(club.auth.authenticate_from(*view, testing::basic("alice:alice's wrong password"),
+                                           "192.0.2.1"));
+  EXPECT_FALSE(club.auth.authenticate_from(*view, testing::basic("bob:bob's password"), "r"));
+  EXPECT_FALSE(club.auth.authenticate_from(*view, "Digest whatever", "192.0.2.1"));
+
+  // A password changed since: the cache's hash is not the new view's, so memory proves nothing.
+  ASSERT_TRUE(club.domain.set_password("alice", "alice's new long password"));
+  view = club.domain.load_view().value();
+  EXPECT_FALSE(club.auth.authenticate_from(*view, alice, "192.0.2.1"));
+  ASSERT_TRUE(club.domain.revoke_token("laptop"));
+  view = club.domain.load_view().value();
+  EXPECT_FALSE(club.auth.authenticate_from(*view, bearer, "192.0.2.1"));
+}
+
+TEST_F(AuthenticatorTest, FromAViewTheThrottleStillComesFirst) {
+  ASSERT_TRUE(login("alice", "alice's long password"));
+  const auto view = club.domain.load_view().value();
+  const auto alice = testing::basic("alice:alice's long password");
+  ASSERT_TRUE(club.auth.authenticate_from(*view, alice, "192.0.2.1"));
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_FALSE(login("alice", "guess " + std::to_string(i)));
+  }
+  EXPECT_FALSE(club.auth.authenticate_from(*view, alice, "192.0.2.1"));
+  EXPECT_TRUE(club.auth.authenticate_from(*view, alice, "198.51.100.7"));
+}
+
 TEST(Throttle, DelayDoublesUpToTheCeiling) {
   throttle t({3, 1000, std::chrono::seconds(2), std::chrono::seconds(10)});
   throttle::clock::time_point now{std::chrono::hours(1)};

@@ -841,3 +841,114 @@ TEST(RouterRateTest, AMemberOverTheirRateGets429AndOthersAreServed) {
 
 }  // namespace
 }  // namespace hush::http
+
+namespace hush::http {
+namespace {
+
+// GET / answered from memory (router::serve_from_view) must be the answer route() gives, owing
+// its audit as of the view, and nothing else may be answered that way.
+class MemoryRouteTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    club.add("alice", store::role::reader, "alice password");
+    ASSERT_TRUE(club.domain.post("alice", "kept in memory"));
+    token = "Bearer " + std::string(club.domain.create_token("t", "alice", 0).value().value.view());
+    ASSERT_TRUE(views.refresh());
+  }
+
+  request get(std::string target, std::string authorization) {
+    request req{verb::get, target, 11};
+    if (!authorization.empty()) {
+      req.set(field::authorization, authorization);
+    }
+    req.prepare_payload();
+    return req;
+  }
+
+  static std::string wire(const response& res) {
+    std::ostringstream out;
+    out << res;
+    return out.str();
+  }
+
+  config::config cfg;
+  testing::test_club club{100};
+  club::read_views views{[this] { return club.domain.load_view(); }};
+  router router_{services{club.domain, club.auth, cfg, nullptr, &views}};
+  std::string token;
+};
+
+TEST_F(MemoryRouteTest, TheSameAnswerAsTheFullPathOwingItsAuditAsOfTheView) {
+  // Basic is served from memory once the full path has verified it.
+  ASSERT_EQ(router_.handle(get("/", basic("alice:alice password")), {"192.0.2.9"}).result(),
+            status::ok);
+  for (const auto& credential : {token, basic("alice:alice password")}) {
+    for (const auto method : {verb::get, verb::head}) {
+      auto req = get("/", credential);
+      req.method(method);
+      request_note note;
+      request_context ctx{"192.0.2.9"};
+      ctx.note = &note;
+      auto fast = router_.serve_from_view(req, ctx);
+      ASSERT_TRUE(fast) << credential;
+      ASSERT_TRUE(fast->audit);
+      EXPECT_EQ(fast->audit->as_of(), views.current()->generation());
+      EXPECT_EQ(fast->audit->record().member, "alice");
+      EXPECT_EQ(fast->audit->record().remote, "192.0.2.9");
+      EXPECT_EQ(note.route, route_name::root);
+      EXPECT_EQ(note.member, "alice");
+      EXPECT_EQ(note.method, credential == token ? auth_method::token : auth_method::password);
+      const auto full = router_.handle(req, {"192.0.2.9"});
+      EXPECT_EQ(wire(fast->res), wire(full));
+      EXPECT_TRUE(club.domain.commit_read_now(std::move(*fast->audit)));
+    }
+  }
+}
+
+TEST_F(MemoryRouteTest, EverythingElseIsLeftToTheFullPath) {
+  const request_context ctx{"192.0.2.9"};
+  EXPECT_TRUE(router_.serve_from_view(get("/", token), ctx));
+  EXPECT_FALSE(router_.serve_from_view(get("/api/v1/messages", token), ctx));
+  EXPECT_FALSE(router_.serve_from_view(get("/api/v1/messages/1", token), ctx));
+  EXPECT_FALSE(router_.serve_from_view(get("/", ""), ctx));
+  EXPECT_FALSE(router_.serve_from_view(get("/", "Bearer not-a-token"), ctx));
+  EXPECT_FALSE(router_.serve_from_view(get("/", basic("alice:wrong password")), ctx));
+  EXPECT_FALSE(
+      router_.serve_from_view(get("/", basic("alice:alice password")), ctx));  // no hash yet
+  EXPECT_FALSE(router_.serve_from_view(get("/?format=xml", token), ctx));
+  EXPECT_FALSE(
+      router_.serve_from_view(get("/?format=fernet", token), ctx));  // 406 on the full path
+  EXPECT_FALSE(router_.serve_from_view(get("http://example.com/", token), ctx));
+  auto post = get("/", token);
+  post.method(verb::post);
+  EXPECT_FALSE(router_.serve_from_view(post, ctx));
+  auto browser = get("/", token);
+  browser.set("Sec-Fetch-Site", "same-origin");
+  EXPECT_FALSE(router_.serve_from_view(browser, ctx));
+
+  // A view a commit found overtaken is not served until it is read again.
+  club.add("bob", store::role::reader, "bob password");
+  views.saw(club.store.snapshot().value().generation);
+  EXPECT_FALSE(router_.serve_from_view(get("/", token), ctx));
+  ASSERT_TRUE(views.refresh());
+  EXPECT_TRUE(router_.serve_from_view(get("/", token), ctx));
+
+  // Without views (a router for tests, the fuzzer, the CLI), nothing is served from memory.
+  router plain{services{club.domain, club.auth, cfg}};
+  EXPECT_FALSE(plain.serve_from_view(get("/", token), ctx));
+}
+
+// A token revoked after the view was read is still in the view, but the read's audit commit
+// finds the change and nothing is written: the server then routes the request afresh, and the
+// store refuses it.
+TEST_F(MemoryRouteTest, ARevocationOvertakesTheViewAtTheAuditCommit) {
+  auto fast = router_.serve_from_view(get("/", token), {"192.0.2.9"});
+  ASSERT_TRUE(fast);
+  ASSERT_TRUE(club.domain.revoke_token("t"));
+  EXPECT_EQ(club.domain.commit_read_now(std::move(*fast->audit)).error(), errc::stale);
+  EXPECT_TRUE(club.domain.audit_trail(10).value().empty());
+  EXPECT_EQ(router_.handle(get("/", token), {"192.0.2.9"}).result(), status::unauthorized);
+}
+
+}  // namespace
+}  // namespace hush::http

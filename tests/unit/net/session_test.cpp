@@ -26,6 +26,7 @@
 
 #include "core/cidr.hpp"
 #include "core/files.hpp"
+#include "http/response.hpp"
 #include "net/basic_session.hpp"
 #include "net/engine.hpp"
 #include "net/tls.hpp"
@@ -198,6 +199,7 @@ struct session_test : ::testing::Test {
       cfg,
       tls,
       [this](const http::request& req, const http::request_context&) { return answer(req); },
+      {},
       workers,
       hashing,
       limiter,
@@ -207,6 +209,46 @@ struct session_test : ::testing::Test {
   asio::ssl::context client_tls{asio::ssl::context::tls_client};
   beast::flat_buffer client_buffer;
 };
+
+// A read answered from memory on the I/O thread whose view a change overtook before its audit
+// committed is not sent: the session routes the request afresh (here the test's handler, which
+// echoes the target), and nothing of the stale read was audited. A read from a current view is
+// sent as it was made.
+TEST_F(session_test, AReadFromAnOvertakenViewIsRoutedAfresh) {
+  club.add("alice", store::role::reader, "alice password");
+  ASSERT_TRUE(club.domain.post("alice", "from the view"));
+  std::shared_ptr<const club::read_view> view = club.domain.load_view().value();
+  std::atomic<int> from_memory{0};
+  state.from_memory = [&](const http::request& req,
+                          const http::request_context& ctx) -> std::optional<http::reply> {
+    ++from_memory;
+    auto read = club.domain.read_newest(*view, "alice", ctx.remote).value();
+    return http::reply(http::text_response(bhttp::status::ok, std::string(read.body.view()), req),
+                       std::move(read.audit));
+  };
+  ASSERT_TRUE(club.domain.post("alice", "newer than the view"));  // overtakes it
+
+  auto client = connect({far, far, far});
+  handshake(*client);
+  ASSERT_FALSE(write(*client, "GET /overtaken HTTP/1.1\r\nHost: h\r\n\r\n"));
+  http::response first;
+  ASSERT_FALSE(read(*client, first));
+  EXPECT_EQ(first.body(), "/overtaken");
+  EXPECT_EQ(from_memory.load(), 1);
+  EXPECT_EQ(seen_targets(), (std::vector<std::string>{"/overtaken"}));
+  EXPECT_TRUE(club.domain.audit_trail(10).value().empty());
+
+  view = club.domain.load_view().value();
+  ASSERT_FALSE(write(*client, "GET /current HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"));
+  http::response second;
+  ASSERT_FALSE(read(*client, second));
+  EXPECT_EQ(second.body(), "newer than the view");
+  EXPECT_EQ(from_memory.load(), 2);
+  EXPECT_EQ(seen_targets(), (std::vector<std::string>{"/overtaken"}));
+  EXPECT_EQ(club.domain.audit_trail(10).value().size(), 1U);
+  wait_for_close(*client);
+  EXPECT_TRUE(session_gone());
+}
 
 TEST_F(session_test, TwoPipelinedRequestsInOneWriteGetTwoAnswersInOrder) {
   auto client = connect({far, far, far});
