@@ -46,6 +46,7 @@ class batched_audit_sink final : public club::audit_sink {
   void submit(store::audit_record record, std::uint64_t as_of, done_fn done) override {
     batcher_.submit(std::move(record), as_of, std::move(done));
   }
+  void flush() override { batcher_.flush(); }
 
  private:
   store::audit_batcher batcher_;

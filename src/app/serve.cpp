@@ -125,6 +125,21 @@ class reloader {
   stamp_set failed_{};
 };
 
+// A change that no read's audit commit has seen yet (a message removed, a token revoked, with no
+// read since) is noticed within a second: the view it overtook is dropped and a fresh one read,
+// so that a removed message's sealed bytes do not linger in memory, and the next reads are
+// served from memory again.
+void follow_changes(opened_club& club) {
+  if (auto now = club.store->generation(); now) {
+    club.views->saw(*now);
+  }
+  if (club.views->stale()) {
+    if (auto refreshed = club.views->refresh(); !refreshed) {
+      log::debug("read view not refreshed: " + refreshed.error().message());
+    }
+  }
+}
+
 // Audit retention: records older than audit.keep_days go in small batches, each its own short
 // transaction, so readers' audit commits never wait behind a long delete.
 class audit_pruner {
@@ -254,7 +269,7 @@ void serve(const serve_options& options) {
   // Housekeeping on a thread of its own: the file watch (a stat of four files a second), the
   // audit retention, and, once a minute, the TLS sessions past their lifetime wiped from the
   // cache.
-  std::jthread watcher([&reload, &pruner, &tls](std::stop_token stop) {
+  std::jthread watcher([&reload, &pruner, &tls, &club](std::stop_token stop) {
     constexpr int seconds_between_session_flushes = 60;
     std::mutex mutex;
     std::condition_variable_any wake;
@@ -266,6 +281,7 @@ void serve(const serve_options& options) {
       if (!stop.stop_requested()) {
         reload.check(false);
         pruner.tick(stop);
+        follow_changes(*club);
         log::flush();
         if (++ticks % seconds_between_session_flushes == 0) {
           net::flush_expired_sessions(*tls.current());

@@ -42,6 +42,8 @@ class audit_sink {
   // thread: `stale` when the read was served from a view (as_of, not 0) that a change overtook,
   // and nothing was written. Thread safe.
   virtual void submit(store::audit_record record, std::uint64_t as_of, done_fn done) = 0;
+  // Returns once every record submitted before it is committed and its `done` has run.
+  virtual void flush() {}
 };
 
 }  // namespace hush::club

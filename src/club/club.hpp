@@ -78,6 +78,9 @@ class club {
   // with why not), perhaps on another thread. commit_read_now waits for it.
   void commit_read(owed_audit audit, audit_sink::done_fn done);
   result<void> commit_read_now(owed_audit audit);
+  // Returns once every read's record handed to commit_read is committed and its `done` has run:
+  // for a server that stops, before the threads those callbacks post to go away.
+  void flush_audits() { audits_.flush(); }
   result<std::vector<store::message_summary>> list(std::optional<store::message_id> before,
                                                    std::size_t limit);
   // Removes the message and wipes its bytes (store::remove_message); not_wiped as it says.

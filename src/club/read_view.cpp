@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/error.hpp"
+#include "core/secret.hpp"
 
 namespace hush::club {
 
@@ -26,6 +27,18 @@ read_view::read_view(store::read_snapshot snapshot)
   for (auto& member : snapshot.members) {
     auto name = member.name;
     members_.emplace(std::move(name), std::move(member));
+  }
+}
+
+read_view::~read_view() {
+  if (newest_) {
+    secure_zero(newest_->sealed.data(), newest_->sealed.size());
+  }
+  for (auto& [name, member] : members_) {
+    secure_zero(member.password_hash.data(), member.password_hash.size());
+  }
+  for (auto& [key, token] : tokens_) {
+    secure_zero(token.member.password_hash.data(), token.member.password_hash.size());
   }
 }
 
@@ -58,12 +71,10 @@ std::shared_ptr<const read_view> read_views::current() const {
 }
 
 void read_views::saw(std::uint64_t generation) noexcept {
-  // The largest wins: a commit's report may arrive after a newer view was read, and the
-  // generation never goes back.
-  auto seen = seen_.load(std::memory_order_relaxed);
-  while (seen < generation &&
-         !seen_.compare_exchange_weak(seen, generation, std::memory_order_acq_rel)) {
-  }
+  // The last report wins, not the largest: a store put back to an older state (a file restored
+  // under a running server) goes back too, and a view of the newer state must then stop being
+  // served. Reports come in commit order; one that races a refresh at worst costs a reload.
+  seen_.store(generation, std::memory_order_release);
 }
 
 bool read_views::stale() const {

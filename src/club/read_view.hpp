@@ -27,6 +27,10 @@ namespace hush::club {
 class read_view {
  public:
   explicit read_view(store::read_snapshot snapshot);
+  // The sealed message and the password hashes are zeroed, as the store's removed rows are.
+  ~read_view();
+  read_view(const read_view&) = delete;
+  read_view& operator=(const read_view&) = delete;
 
   std::uint64_t generation() const noexcept { return generation_; }
   // The member of the token whose hash is `hash`, if the token has not run out at `now` (unix
@@ -65,7 +69,8 @@ class read_views {
   // The view if no commit has seen the store at another generation since it was read; null
   // otherwise, or before the first load.
   std::shared_ptr<const read_view> current() const;
-  // A commit saw the store at `generation`: a view older than that is no longer served.
+  // A commit (or a look at the store) saw it at `generation`: a view of any other generation is
+  // no longer served.
   void saw(std::uint64_t generation) noexcept;
   // Whether a fresh view is wanted (none yet, or the one held was overtaken).
   bool stale() const;

@@ -184,8 +184,10 @@ struct request_route {
 
 outcome serve_member(services& s, const request& req, const request_context& ctx,
                      const request_route& m, const auth::member& who) {
-  // After authentication, so that one member's flood never slows another member down.
-  if (const auto wait = s.auth.over_request_rate(who)) {
+  // After authentication, so that one member's flood never slows another member down. Once per
+  // request: a read answered from memory and then overtaken by a change has paid already.
+  const bool paid = ctx.note != nullptr && ctx.note->allowance_spent;
+  if (const auto wait = paid ? std::nullopt : s.auth.over_request_rate(who)) {
     note_rate_limited(ctx.remote, who.name(), *wait);
     return error_response(api_error::too_many_requests, req, *wait);
   }
@@ -426,15 +428,21 @@ std::optional<reply> router::serve_from_view(const request& req, const request_c
   if (!who) {
     return std::nullopt;
   }
+  auto answer = handlers::newest_text_from(req, t, ctx, services_, *who, *view);
+  if (!answer) {
+    return std::nullopt;
+  }
+  // Spent last, only for an answer that will be given: a request left to route() pays there.
   if (services_.auth.over_request_rate(*who)) {
+    secure_zero(answer->res.body().data(), answer->res.body().size());
     return std::nullopt;  // route() answers the 429, and logs it
   }
-  auto answer = handlers::newest_text_from(req, t, ctx, services_, *who, *view);
-  if (answer && ctx.note != nullptr) {
+  if (ctx.note != nullptr) {
     ctx.note->route = route_name::root;
     ctx.note->method =
         auth::parse_bearer(header->value()) ? auth_method::token : auth_method::password;
     ctx.note->member = who->name();
+    ctx.note->allowance_spent = true;
   }
   return answer;
 }

@@ -66,6 +66,9 @@ struct request_note {
   route_name route = route_name::other;
   auth_method method = auth_method::none;
   std::string member{};  // who proved it; empty if nobody did
+  // The member's request allowance was already spent on this request (by the answer from memory
+  // that a change overtook): routing it afresh must not spend it twice.
+  bool allowance_spent = false;
 };
 
 // What the connection knows about a request beyond its bytes.

@@ -322,7 +322,9 @@ class basic_session : public std::enable_shared_from_this<basic_session<NextLaye
             // was audited and nothing is sent. The store decides the request afresh (a revoked
             // token is refused there), and what routing noted is noted again.
             secure_zero(res.body().data(), res.body().size());
+            const bool paid = self->note_.allowance_spent;
             self->note_ = {};
+            self->note_.allowance_spent = paid;
             self->serve_from_store();
             return;
           }

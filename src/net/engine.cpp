@@ -244,6 +244,10 @@ void engine::run() {
   workers_.join();
   hashing_.stop();
   hashing_.join();
+  // An audit still being committed calls back into a session, which posts to its I/O thread or
+  // (a stale read from memory) to the workers: both stopped now, so the work is dropped with
+  // them, but they must still exist when it is posted.
+  state_.domain.flush_audits();
 }
 
 }  // namespace hush::net

@@ -45,6 +45,11 @@ void audit_batcher::submit(audit_record record, std::uint64_t as_of, callback do
   wake_.notify_one();
 }
 
+void audit_batcher::flush() {
+  std::unique_lock lock(mutex_);
+  idle_.wait(lock, [this] { return records_.empty() && !committing_; });
+}
+
 void audit_batcher::run() {
   std::vector<audited_read> batch;
   std::vector<callback> waiting;
@@ -52,6 +57,8 @@ void audit_batcher::run() {
   for (;;) {
     {
       std::unique_lock lock(mutex_);
+      committing_ = false;
+      idle_.notify_all();
       wake_.wait(lock, [this] { return stopping_ || !records_.empty(); });
       if (records_.empty()) {
         return;  // stopping, and everything submitted has been committed
@@ -64,6 +71,7 @@ void audit_batcher::run() {
           std::make_move_iterator(callbacks_.begin()),
           std::make_move_iterator(callbacks_.begin() + static_cast<std::ptrdiff_t>(take)));
       records_.erase(records_.begin(), records_.begin() + static_cast<std::ptrdiff_t>(take));
+      committing_ = true;
       callbacks_.erase(callbacks_.begin(), callbacks_.begin() + static_cast<std::ptrdiff_t>(take));
     }
     const auto began = std::chrono::steady_clock::now();

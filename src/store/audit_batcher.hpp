@@ -36,6 +36,8 @@ class audit_batcher {
   // Thread safe. `as_of`: the generation of the snapshot the read was served from; 0 for a read
   // served from the store.
   void submit(audit_record record, std::uint64_t as_of, callback done);
+  // Returns once everything submitted before the call is committed and its callbacks have run.
+  void flush();
 
  private:
   void run();
@@ -47,6 +49,8 @@ class audit_batcher {
   std::condition_variable wake_;
   std::vector<audited_read> records_;
   std::vector<callback> callbacks_;
+  std::condition_variable idle_;
+  bool committing_ = false;
   bool stopping_ = false;
   std::thread thread_;
 };

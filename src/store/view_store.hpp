@@ -48,6 +48,8 @@ class view_store {
   // Tokens with their members, every member, the newest message, and the generation, all from
   // one snapshot of the store.
   virtual result<read_snapshot> snapshot() = 0;
+  // The change generation now: one cheap read, to notice a change when no read commits.
+  virtual result<std::uint64_t> generation() = 0;
   // In one durable commit: adds each read's record whose `as_of` is 0 or the store's generation
   // at the commit, and leaves out the others. Returns that generation; `added[i]` says whether
   // reads[i] was added. None at all is a success.

@@ -225,6 +225,11 @@ result<read_snapshot> memory_view_store::snapshot() {
   return view;
 }
 
+result<std::uint64_t> memory_view_store::generation() {
+  std::lock_guard lock(tables_.mutex);
+  return tables_.generation;
+}
+
 result<std::uint64_t> memory_view_store::add_audits_as_of(std::span<const audited_read> reads,
                                                           std::vector<bool>& added) {
   std::lock_guard lock(tables_.mutex);
@@ -416,6 +421,10 @@ result<std::int64_t> memory_store::next_crl_number() {
 
 result<read_snapshot> memory_store::snapshot() {
   return views_.snapshot();
+}
+
+result<std::uint64_t> memory_store::generation() {
+  return views_.generation();
 }
 
 result<std::uint64_t> memory_store::add_audits_as_of(std::span<const audited_read> reads,

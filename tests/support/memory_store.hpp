@@ -166,6 +166,7 @@ class memory_view_store : public store::view_store {
  public:
   explicit memory_view_store(memory_tables& tables) : tables_(tables) {}
   result<store::read_snapshot> snapshot() override;
+  result<std::uint64_t> generation() override;
   result<std::uint64_t> add_audits_as_of(std::span<const store::audited_read> reads,
                                          std::vector<bool>& added) override;
 
@@ -249,6 +250,7 @@ class memory_store : public store::store {
   result<std::int64_t> next_crl_number() override;
 
   result<hush::store::read_snapshot> snapshot() override;
+  result<std::uint64_t> generation() override;
   result<std::uint64_t> add_audits_as_of(std::span<const hush::store::audited_read> reads,
                                          std::vector<bool>& added) override;
 

@@ -111,7 +111,9 @@ INSERT INTO crl_counter (id, number) VALUES (1, CAST(strftime('%s', 'now') AS IN
 )sql",
     // The change generation (view_store): every committed change to what a read from memory
     // relies on makes it larger, whoever made it, even by hand with the sqlite3 shell; sessions
-    // being used and audit records do not touch it.
+    // being used and audit records do not touch it. Each step is random (1 to 2^32), so that a
+    // database put back to an older state and changed again does not come back to a generation
+    // it had with other contents (2^31 changes before it could overflow).
     R"sql(
 CREATE TABLE change_generation (
   id    INTEGER PRIMARY KEY CHECK (id = 1),
@@ -119,29 +121,29 @@ CREATE TABLE change_generation (
 );
 INSERT INTO change_generation (id, value) VALUES (1, 1);
 CREATE TRIGGER members_changed_insert AFTER INSERT ON members
-  BEGIN UPDATE change_generation SET value = value + 1 WHERE id = 1; END;
+  BEGIN UPDATE change_generation SET value = value + 1 + abs(random() % 4294967296) WHERE id = 1; END;
 CREATE TRIGGER members_changed_update AFTER UPDATE ON members
-  BEGIN UPDATE change_generation SET value = value + 1 WHERE id = 1; END;
+  BEGIN UPDATE change_generation SET value = value + 1 + abs(random() % 4294967296) WHERE id = 1; END;
 CREATE TRIGGER members_changed_delete AFTER DELETE ON members
-  BEGIN UPDATE change_generation SET value = value + 1 WHERE id = 1; END;
+  BEGIN UPDATE change_generation SET value = value + 1 + abs(random() % 4294967296) WHERE id = 1; END;
 CREATE TRIGGER tokens_changed_insert AFTER INSERT ON tokens
-  BEGIN UPDATE change_generation SET value = value + 1 WHERE id = 1; END;
+  BEGIN UPDATE change_generation SET value = value + 1 + abs(random() % 4294967296) WHERE id = 1; END;
 CREATE TRIGGER tokens_changed_update AFTER UPDATE ON tokens
-  BEGIN UPDATE change_generation SET value = value + 1 WHERE id = 1; END;
+  BEGIN UPDATE change_generation SET value = value + 1 + abs(random() % 4294967296) WHERE id = 1; END;
 CREATE TRIGGER tokens_changed_delete AFTER DELETE ON tokens
-  BEGIN UPDATE change_generation SET value = value + 1 WHERE id = 1; END;
+  BEGIN UPDATE change_generation SET value = value + 1 + abs(random() % 4294967296) WHERE id = 1; END;
 CREATE TRIGGER messages_changed_insert AFTER INSERT ON messages
-  BEGIN UPDATE change_generation SET value = value + 1 WHERE id = 1; END;
+  BEGIN UPDATE change_generation SET value = value + 1 + abs(random() % 4294967296) WHERE id = 1; END;
 CREATE TRIGGER messages_changed_update AFTER UPDATE ON messages
-  BEGIN UPDATE change_generation SET value = value + 1 WHERE id = 1; END;
+  BEGIN UPDATE change_generation SET value = value + 1 + abs(random() % 4294967296) WHERE id = 1; END;
 CREATE TRIGGER messages_changed_delete AFTER DELETE ON messages
-  BEGIN UPDATE change_generation SET value = value + 1 WHERE id = 1; END;
+  BEGIN UPDATE change_generation SET value = value + 1 + abs(random() % 4294967296) WHERE id = 1; END;
 CREATE TRIGGER client_certs_changed_insert AFTER INSERT ON client_certs
-  BEGIN UPDATE change_generation SET value = value + 1 WHERE id = 1; END;
+  BEGIN UPDATE change_generation SET value = value + 1 + abs(random() % 4294967296) WHERE id = 1; END;
 CREATE TRIGGER client_certs_changed_update AFTER UPDATE ON client_certs
-  BEGIN UPDATE change_generation SET value = value + 1 WHERE id = 1; END;
+  BEGIN UPDATE change_generation SET value = value + 1 + abs(random() % 4294967296) WHERE id = 1; END;
 CREATE TRIGGER client_certs_changed_delete AFTER DELETE ON client_certs
-  BEGIN UPDATE change_generation SET value = value + 1 WHERE id = 1; END;
+  BEGIN UPDATE change_generation SET value = value + 1 + abs(random() % 4294967296) WHERE id = 1; END;
 )sql",
 };
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "core/error.hpp"
+#include "core/log.hpp"
 #include "store/sqlite/connection.hpp"
 #include "store/sqlite/migrations.hpp"
 #include "store/sqlite/queries.hpp"
@@ -569,6 +570,28 @@ result<read_snapshot> sqlite_store::snapshot() {
   if (auto begun = tx.begin(); !begun) {
     return begun.error();
   }
+  // Exactness rests on the triggers that move the generation: a database where one was dropped
+  // gives no view at all, and every read is served from the store.
+  constexpr std::int64_t change_triggers = 12;  // members, tokens, messages, client_certs x 3
+  auto triggers = query_one<std::int64_t>(
+      *db,
+      "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN ("
+      "'members_changed_insert', 'members_changed_update', 'members_changed_delete', "
+      "'tokens_changed_insert', 'tokens_changed_update', 'tokens_changed_delete', "
+      "'messages_changed_insert', 'messages_changed_update', 'messages_changed_delete', "
+      "'client_certs_changed_insert', 'client_certs_changed_update', "
+      "'client_certs_changed_delete')",
+      [](sqlite_statement&) {}, [](const sqlite_statement& s) { return s.column_int(0); });
+  if (!triggers) {
+    return triggers.error();
+  }
+  if (*triggers != change_triggers) {
+    static log::rate_limited missing_log(std::chrono::minutes(1));
+    missing_log.write(log::level::warn,
+                      "the database lacks a change_generation trigger (dropped by hand?): every "
+                      "read is served from the database, none from memory");
+    return make_error_code(errc::storage_failure);
+  }
   read_snapshot view;
   auto generation = read_generation(*db);
   if (!generation) {
@@ -611,6 +634,11 @@ result<read_snapshot> sqlite_store::snapshot() {
     return newest.error();
   }
   return view;
+}
+
+result<std::uint64_t> sqlite_store::generation() {
+  auto db = acquire();
+  return read_generation(*db);
 }
 
 result<std::uint64_t> sqlite_store::add_audits_as_of(std::span<const audited_read> reads,

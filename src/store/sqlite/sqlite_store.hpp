@@ -111,6 +111,7 @@ class sqlite_store : public store {
 
   // view_store
   result<read_snapshot> snapshot() override;
+  result<std::uint64_t> generation() override;
   result<std::uint64_t> add_audits_as_of(std::span<const audited_read> reads,
                                          std::vector<bool>& added) override;
 

@@ -952,3 +952,54 @@ TEST_F(MemoryRouteTest, ARevocationOvertakesTheViewAtTheAuditCommit) {
 
 }  // namespace
 }  // namespace hush::http
+
+namespace hush::http {
+namespace {
+
+// The member's request allowance is spent once per request, whichever path answers it: a read
+// from memory that a change overtook is routed afresh without paying again, and a request the
+// fast path leaves to route() pays only there.
+TEST(MemoryRouteAllowance, EachRequestPaysOnce) {
+  testing::test_club c{100};
+  auth::rate_policy rates;
+  rates.member_requests_per_second = 0.001;  // no refill within the test
+  rates.member_request_burst = 3;
+  auth::authenticator limited(c.domain, c.hasher, {}, std::chrono::seconds(300), rates);
+  c.add("alice", store::role::reader, "alice password");
+  ASSERT_TRUE(c.domain.post("alice", "counted"));
+  const auto bearer =
+      "Bearer " + std::string(c.domain.create_token("t", "alice", 0).value().value.view());
+  club::read_views views{[&c] { return c.domain.load_view(); }};
+  ASSERT_TRUE(views.refresh());
+  const config::config cfg;
+  router r{services{c.domain, limited, cfg, nullptr, &views}};
+  request req{verb::get, "/", 11};
+  req.set(field::authorization, bearer);
+  request odd{verb::get, "/?format=xml", 11};
+  odd.set(field::authorization, bearer);
+
+  // 1: answered from memory, then overtaken: routed afresh with the note the session keeps.
+  request_note note;
+  request_context ctx{"192.0.2.1"};
+  ctx.note = &note;
+  auto fast = r.serve_from_view(req, ctx);
+  ASSERT_TRUE(fast);
+  EXPECT_TRUE(note.allowance_spent);
+  note = {};
+  note.allowance_spent = true;
+  EXPECT_EQ(r.handle(req, ctx).result(), status::ok);
+  // 2: declined by the fast path (a bad format), so it pays in route() only: 400.
+  request_note odd_note;
+  request_context odd_ctx{"192.0.2.1"};
+  odd_ctx.note = &odd_note;
+  EXPECT_FALSE(r.serve_from_view(odd, odd_ctx));
+  EXPECT_EQ(r.handle(odd, odd_ctx).result(), status::bad_request);
+  // 3: the last of the burst.
+  EXPECT_TRUE(r.serve_from_view(req, {"192.0.2.1"}));
+  // 4: spent: the fast path declines, route() answers 429.
+  EXPECT_FALSE(r.serve_from_view(req, {"192.0.2.1"}));
+  EXPECT_EQ(r.handle(req, {"192.0.2.1"}).result(), status::too_many_requests);
+}
+
+}  // namespace
+}  // namespace hush::http

@@ -123,6 +123,25 @@ TEST_F(SqliteStoreTest, ALongReaderMakesTheWipeFailNotLie) {
   EXPECT_EQ(std::filesystem::file_size(path.string() + "-wal"), 0U);
 }
 
+// The generation moves for a change made behind hush's back too (here by another connection,
+// as the sqlite3 shell would), and a database whose triggers were dropped gives no view at all,
+// so that reads are never served from memory that nothing would invalidate.
+TEST_F(SqliteStoreTest, ChangesByAnyConnectionMoveTheGenerationAndNoTriggersMeansNoView) {
+  ASSERT_TRUE(db.add_member("alice", role::poster, "hash", 1));
+  const auto before = db.generation().value();
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "UPDATE members SET role = 'admin' WHERE name = 'alice'", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  EXPECT_NE(db.generation().value(), before);
+  EXPECT_TRUE(db.snapshot());
+  ASSERT_EQ(sqlite3_exec(other, "DROP TRIGGER tokens_changed_delete", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(other);
+  EXPECT_EQ(db.snapshot().error(), errc::storage_failure);
+}
+
 TEST(SqliteStoreOpen, AnUpToDateDatabaseIsOpenedWithoutWriting) {
   temp_dir dir;
   const auto path = make_database(dir);

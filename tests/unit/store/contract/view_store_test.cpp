@@ -13,6 +13,9 @@ namespace {
 std::uint64_t generation_of(store& db) {
   auto view = db.snapshot();
   EXPECT_TRUE(view) << view.error().message();
+  const auto now = db.generation();
+  EXPECT_TRUE(now) << now.error().message();
+  EXPECT_EQ(view ? view->generation : 0, now ? *now : 1);
   return view ? view->generation : 0;
 }
 
