@@ -1113,13 +1113,18 @@ def write_report(args, r):
               "- What h2o 2.2 does not do as nginx and hush do: it has no setting for TLS 1.3 "
               "suites or for groups, so OpenSSL's defaults apply (the same three TLS 1.3 suites in "
               "the same order; X25519 first among the groups, as the handshake line above shows). "
+              "Its bundled picotls speaks only drafts 26-28 of TLS 1.3, so a client offering the "
+              "final TLS 1.3 is handed to OpenSSL after picotls has read its ClientHello "
+              "(lib/common/socket.c in h2o 2.2.5): TLS 1.3 here is OpenSSL's, as for the others. "
               "Its private key lives in a separate process (neverbleed), so each handshake's "
-              "signature is a round trip to it; that process's CPU and memory are counted.",
+              "signature is a round trip to it; that process's CPU and memory are counted. "
+              "`max-connections` %d is for the whole server; nginx's worker_connections %d is "
+              "per worker." % (MAX_CONNECTIONS, MAX_CONNECTIONS),
               "- Memory: PSS growth includes what each new handshake leaves in the server's "
-              "session cache (nginx's shared zone is touched page by page as it fills: most of "
-              "nginx's figure for idle connections: with `ssl_session_cache none` it was near 0 "
-              "in a trial). Freed memory "
-              "that the allocator keeps is \"kept after close\": not a leak by itself.",
+              "session cache: nginx's shared zone is touched page by page until it is full, which "
+              "is most of nginx's figure for idle connections (near 0 with `ssl_session_cache "
+              "none`, in a trial). Freed memory that the allocator keeps is \"kept after close\": "
+              "not a leak by itself.",
               "- PSS at start, before any load: %s KiB. nginx allocates and touches its connection "
               "and event structures for all %d worker_connections of each worker at start (in a "
               "trial, 21.8 MiB with 20000 against 5.8 MiB with 1024, two workers: about 0.4 KiB a "
