@@ -679,7 +679,11 @@ def cold_start(hush, club):
     t0 = time.monotonic()
     server.start()
     ctx = ssl.create_default_context(cafile=club.path("ca.pem"))
+    deadline = t0 + 30
     while True:
+        if time.monotonic() > deadline:
+            server.stop()
+            raise RuntimeError("hush answered no GET / within 30 s of its start")
         try:
             with ctx.wrap_socket(socket.create_connection(("127.0.0.1", server.port)),
                                  server_hostname="localhost") as s:
