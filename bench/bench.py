@@ -81,6 +81,15 @@ def wait_for_port(port, timeout=10, proc=None):
     raise RuntimeError("nothing listens on %d" % port)
 
 
+def tail(path, lines=5):
+    """The last lines of a server's log, for an error message (the scratch directory goes)."""
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError:
+        return ""
+
+
 def proc_stat(pid):
     """The fields of /proc/PID/stat after the command name (field 3, the state, is [0])."""
     with open("/proc/%d/stat" % pid) as f:
@@ -307,7 +316,11 @@ http {
         self.stderr = open(os.path.join(self.root, "logs", "stderr.log"), "ab")
         self.proc = subprocess.Popen(["nginx", "-p", self.root, "-c", self.conf],
                                      stdout=subprocess.DEVNULL, stderr=self.stderr)
-        wait_for_port(self.port, proc=self.proc)
+        try:
+            wait_for_port(self.port, proc=self.proc)
+        except RuntimeError as e:
+            raise RuntimeError("nginx: %s:\n%s%s" % (
+                e, tail(os.path.join(self.root, "logs", "error.log")), tail(self.stderr.name)))
         self.remember_processes()
         return self
 
@@ -401,14 +414,14 @@ hosts:
         deadline = time.monotonic() + 10
         while True:
             if self.proc.poll() is not None:
-                raise RuntimeError("h2o exited with status %d; see %s and %s" % (
-                    self.proc.returncode, error_log, self.stderr.name))
+                raise RuntimeError("h2o exited with status %d:\n%s%s" % (
+                    self.proc.returncode, tail(error_log), tail(self.stderr.name)))
             if os.path.exists(error_log):
                 with open(error_log) as f:
                     if "ready to serve requests" in f.read():
                         break
             if time.monotonic() > deadline:
-                raise RuntimeError("h2o did not start in 10 s; see %s" % error_log)
+                raise RuntimeError("h2o did not start in 10 s:\n%s" % tail(error_log))
             time.sleep(0.02)
         wait_for_port(self.port, proc=self.proc)
         self.remember_processes()
@@ -820,12 +833,11 @@ def main():
     try:
         club = Club(args.hush, root)
         ca = club.path("ca.pem")
-        hush = Hush(args.hush, club).start()
-        servers.append(hush)
-        nginx = Nginx(root, club).start()
-        servers.append(nginx)
-        h2o = H2o(root, club).start()
-        servers.append(h2o)
+        hush, nginx, h2o = Hush(args.hush, club), Nginx(root, club), H2o(root, club)
+        for s in (hush, nginx, h2o):
+            # Listed before it starts: one that fails to start is still stopped below.
+            servers.append(s)
+            s.start()
         bearer = "Authorization: Bearer " + club.token
         for s in servers:
             check_serves(s, ca, "/", [bearer])
