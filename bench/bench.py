@@ -135,9 +135,9 @@ def pss_kib(pids):
 
 
 def raise_nofile(count):
-    """Lets this process (and what it starts from now on) hold COUNT connections and some more;
-    the hard limit too if need be, which root may do."""
-    need = count + 1024
+    """Lets this process (and what it starts from now on) hold COUNT connections and a few more
+    files; raises the hard limit too if need be and if allowed (CAP_SYS_RESOURCE)."""
+    need = count + 256
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft >= need:
         return
@@ -653,38 +653,55 @@ def close_all(socks):
 def memory_per_connection(server, count, kind, ca, token):
     """The PSS (all the server's processes) each connection costs, in KiB, for COUNT connections
     of KIND: "idle" (TLS, served one request, kept alive), "silent" (TCP, nothing sent) or
-    "partial" (half a ClientHello sent). A warm-up batch is opened and closed first, so that
-    arenas, pools and caches a first batch grows are not counted as per-connection memory; then
-    PSS before, with the connections open, and a second after they are closed."""
+    "partial" (half a ClientHello sent).
+
+    A warm-up batch of COUNT is opened and closed first, so that arenas, pools and caches a first
+    batch grows are not counted as per-connection memory. Then PSS before, with COUNT open
+    (kib_per_conn: the growth per connection), and with COUNT / 2 more open on top
+    (marginal_kib_per_conn): allocators keep what the warm-up freed and hand it to the first COUNT
+    again, so the first figure shows only what could not be reused (near 0 for an allocator that
+    reuses everything), while the connections beyond the warm-up's must take new memory: the
+    second figure is what a connection holds. Last, PSS a second after all are closed."""
+    extra = max(1, count // 2)
     if kind == "idle":
-        def open_batch():
-            return hold_connections(server.port, count, ca, token)
+        def open_batch(n):
+            return hold_connections(server.port, n, ca, token)
     else:
         first = partial_client_hello() if kind == "partial" else b""
 
-        def open_batch():
-            return open_silent(server.port, count, first)
+        def open_batch(n):
+            return open_silent(server.port, n, first)
+
+    def open_count(socks):
+        # Idle TLS connections are within every server's idle timeout here; silent ones may meet
+        # a handshake timeout (hush's is 10 s), so they are counted when PSS has been read.
+        return len(socks) if kind == "idle" else still_open(socks)
+
+    raise_nofile(count + extra)
     server.check_alive()
-    socks, _ = open_batch()
+    socks, _ = open_batch(count)
     close_all(socks)
     time.sleep(1)
     before = pss_kib(server.pids())
     started = time.monotonic()
-    socks, failures = open_batch()
+    socks, failures = open_batch(count)
     opened_in = time.monotonic() - started
     time.sleep(1)
     during = pss_kib(server.pids())
-    # Idle TLS connections are within every server's idle timeout here; silent ones may meet a
-    # handshake timeout (hush's is 10 s), so they are counted at the moment PSS was read.
-    open_now = len(socks) if kind == "idle" else still_open(socks)
-    close_all(socks)
+    more, more_failures = open_batch(extra)
+    time.sleep(1)
+    beyond = pss_kib(server.pids())
+    open_now, more_open = open_count(socks), open_count(more)
+    close_all(socks + more)
     time.sleep(1)
     after_close = pss_kib(server.pids())
     server.check_alive()
-    return {"kib_per_conn": (during - before) / max(1, open_now), "held": len(socks),
-            "open": open_now, "failures": failures, "opened_in_s": opened_in,
-            "pss_before_kib": before, "pss_during_kib": during, "pss_after_close_kib": after_close,
-            "kept_after_close_kib": after_close - before}
+    return {"kib_per_conn": (during - before) / max(1, open_now),
+            "marginal_kib_per_conn": (beyond - during) / max(1, more_open),
+            "held": len(socks), "open": open_now, "more_open": more_open, "extra": extra,
+            "failures": failures + more_failures, "opened_in_s": opened_in,
+            "pss_before_kib": before, "pss_during_kib": during, "pss_beyond_kib": beyond,
+            "pss_after_close_kib": after_close, "kept_after_close_kib": after_close - before}
 
 
 def cold_start(hush, club):
@@ -792,14 +809,18 @@ def print_workload(w, floor=None, groups=None):
 
 
 def print_memory(title, res):
-    line = "%-66s" % title
-    for name, rs in res.items():
-        line += "  %s %6.2f (%d open)" % (name, statistics.median(r["kib_per_conn"] for r in rs),
-                                          rs[0]["open"])
-    print(line, flush=True)
-    print("  %-64s" % "PSS kept once they are closed (KiB, all connections)" + "".join(
-        "  %s %8.0f" % (name, statistics.median(r["kept_after_close_kib"] for r in rs))
-        for name, rs in res.items()), flush=True)
+    print(title, flush=True)
+    extra = next(iter(res.values()))[0]["extra"]
+    for label, key, spec, open_key in (
+            ("growth per connection after the warm-up", "kib_per_conn", "%8.2f", "open"),
+            ("the next %d: per connection" % extra, "marginal_kib_per_conn", "%8.2f", "more_open"),
+            ("PSS kept after closing all (KiB)", "kept_after_close_kib", "%8.0f", None)):
+        line = "  %-42s" % label
+        for name, rs in res.items():
+            line += ("  %s " + spec) % (name, statistics.median(r[key] for r in rs))
+            if open_key:
+                line += " (%d open)" % rs[0][open_key]
+        print(line, flush=True)
 
 
 def main():
@@ -833,6 +854,9 @@ def main():
     try:
         club = Club(args.hush, root)
         ca = club.path("ca.pem")
+        # The servers inherit the file limit: each gets the hard limit, whatever they raise.
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         hush, nginx, h2o = Hush(args.hush, club), Nginx(root, club), H2o(root, club)
         for s in (hush, nginx, h2o):
             # Listed before it starts: one that fails to start is still stopped below.
@@ -909,7 +933,7 @@ def main():
                     if r["failures"]:
                         problems.append("%s: %d of %d %s connections failed" % (
                             name, r["failures"], count, kind))
-            print_memory("PSS per %s, %d (KiB)" % (MEMORY_KINDS[kind], count), res)
+            print_memory("PSS per %s, %d connections (KiB)" % (MEMORY_KINDS[kind], count), res)
 
         idle_counts = (1000,) if args.smoke else (1000, 10000)
         half_open = 1000 if args.smoke else 10000
@@ -974,8 +998,8 @@ def write_report(args, r):
     def med(key, name, metric):
         return median_of(w[key]["results"], name, metric)
 
-    def mem_med(kind, count, name):
-        return statistics.median(x["kib_per_conn"] for x in memory[(kind, count)][name])
+    def mem_med(kind, count, name, key="kib_per_conn"):
+        return statistics.median(x[key] for x in memory[(kind, count)][name])
 
     def yes(ok):
         return "yes" if ok else "**no**"
@@ -999,10 +1023,12 @@ def write_report(args, r):
                         + " (floor %.0f us)" % floor["us"][groups["hush"]],
                         yes(cpu["hush"] <= cpu["nginx"])))
     for count in r["idle_counts"]:
-        h, n, o = (mem_med("idle", count, s) for s in ("hush", "nginx", "h2o"))
-        targets.append(("13", "PSS per idle keep-alive TLS connection, %d connections, <= nginx's"
-                        % count, "hush %.2f KiB, nginx %.2f KiB; h2o %.2f KiB" % (h, n, o),
-                        yes(h <= n)))
+        for key, how in (("kib_per_conn", "growth after a warm-up of as many"),
+                         ("marginal_kib_per_conn", "the next %d beyond them" % max(1, count // 2))):
+            h, n, o = (mem_med("idle", count, s, key) for s in ("hush", "nginx", "h2o"))
+            targets.append(("13", "PSS per idle keep-alive TLS connection, %d connections (%s), "
+                            "<= nginx's" % (count, how),
+                            "hush %.2f KiB, nginx %.2f KiB; h2o %.2f KiB" % (h, n, o), yes(h <= n)))
 
     rps = {k: ratio(med(k, "hush", "rps"), med(k, "nginx", "rps")) for k in w}
     p99 = {k: ratio(med(k, "hush", "p99_ms"), med(k, "nginx", "p99_ms"))
@@ -1096,25 +1122,32 @@ def write_report(args, r):
         + "."]
 
     lines += ["", "### Memory per connection (PSS)", "",
-              "PSS (`/proc/PID/smaps_rollup`) of all the server's processes, after a warm-up batch "
-              "of the same connections was opened and closed: (PSS with the connections open - "
-              "PSS before) / connections open, in KiB; then the PSS still above the baseline a "
-              "second after they were closed, in KiB for the whole batch. Half-open connections "
-              "are counted open if the server had not closed them when PSS was read (hush's "
-              "handshake timeout is 10 s).", "",
-              "| connections | hush KiB/conn | nginx KiB/conn | h2o KiB/conn | hush/nginx | "
-              "hush/h2o | kept after close (KiB): hush, nginx, h2o |",
+              "PSS (`/proc/PID/smaps_rollup`) of all the server's processes. A warm-up batch of N "
+              "connections is opened and closed first; then (PSS with N open - PSS before) / N, "
+              "and (PSS with N/2 more open - PSS with N open) / (N/2), in KiB per connection; and "
+              "the PSS still above the baseline a second after all were closed, in KiB. "
+              "Allocators keep what the warm-up freed and give it to the first N again, so the "
+              "first figure is only what could not be reused (near 0 where everything is), while "
+              "the N/2 beyond the warm-up must take new memory: the second figure is what a "
+              "connection holds. Half-open connections count as open if the server had not closed "
+              "them when PSS was read (hush's handshake timeout is 10 s).", "",
+              "| connections | measure | hush | nginx | h2o | hush/nginx | hush/h2o |",
               "| --- | --- | --- | --- | --- | --- | --- |"]
     for (kind, count), res in memory.items():
-        per = {n: statistics.median(x["kib_per_conn"] for x in res[n]) for n in res}
-        kept = {n: statistics.median(x["kept_after_close_kib"] for x in res[n]) for n in res}
-        opened = {n: res[n][0]["open"] for n in res}
-        lines.append("| %d %s%s | %s | %s | %s | %s |" % (
-            count, MEMORY_KINDS[kind], "" if all(o == count for o in opened.values()) else
-            " (open when measured: %s)" % ", ".join("%s %d" % x for x in opened.items()),
-            " | ".join("%.2f" % per[n] for n in ("hush",) + PEERS),
-            fmt_ratio(ratio(per["hush"], per["nginx"])), fmt_ratio(ratio(per["hush"], per["h2o"])),
-            ", ".join("%.0f" % kept[n] for n in ("hush",) + PEERS)))
+        extra = next(iter(res.values()))[0]["extra"]
+        for key, how, spec, open_key, total in (
+                ("kib_per_conn", "KiB/conn after the warm-up", "%.2f", "open", count),
+                ("marginal_kib_per_conn", "KiB/conn, the next %d" % extra, "%.2f", "more_open",
+                 extra),
+                ("kept_after_close_kib", "KiB kept after closing all", "%.0f", None, None)):
+            per = {n: statistics.median(x[key] for x in res[n]) for n in res}
+            opened = {n: res[n][0][open_key] for n in res} if open_key else {}
+            lines.append("| %d %s | %s%s | %s | %s | %s |" % (
+                count, MEMORY_KINDS[kind], how, "" if all(o == total for o in opened.values())
+                else " (open when measured: %s)" % ", ".join("%s %d" % x for x in opened.items()),
+                " | ".join(spec % per[n] for n in ("hush",) + PEERS),
+                fmt_ratio(ratio(per["hush"], per["nginx"])),
+                fmt_ratio(ratio(per["hush"], per["h2o"]))))
 
     workers = os.cpu_count() or 1
     lines += ["", "### Notes", "",
