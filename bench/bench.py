@@ -1171,9 +1171,9 @@ def write_report(args, r):
               "per worker." % (MAX_CONNECTIONS, MAX_CONNECTIONS),
               "- Memory: PSS growth includes what each new handshake leaves in the server's "
               "session cache: nginx's shared zone is touched page by page until it is full, which "
-              "is most of nginx's figure for idle connections (near 0 with `ssl_session_cache "
-              "none`, in a trial). Freed memory that the allocator keeps is \"kept after close\": "
-              "not a leak by itself.",
+              "is most of nginx's growth after the warm-up while it fills (near 0 with "
+              "`ssl_session_cache none`, in a trial). Freed memory that the allocator keeps is "
+              "\"kept after close\": not a leak by itself.",
               "- PSS at start, before any load: %s KiB. nginx allocates and touches its connection "
               "and event structures for all %d worker_connections of each worker at start (in a "
               "trial, 21.8 MiB with 20000 against 5.8 MiB with 1024, two workers: about 0.4 KiB a "
