@@ -10,13 +10,13 @@
 #include <variant>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/stream_base.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "auth/throttle.hpp"
 #include "core/error.hpp"
@@ -49,19 +49,21 @@ inline constexpr std::chrono::seconds pressed_timeout{2};
 
 }  // namespace session_detail
 
-// One TLS connection over `NextLayer` (a TCP socket in the server, beast::test::stream in the
-// tests): see start_session. Runs on its stream's executor only, which one thread drives. Its one
-// deadline is a timer of its own that closes the lowest layer when it passes, so any pending
-// handshake, read or write then fails; it runs while the session waits on its peer, not while a
-// request is being handled.
-template <class NextLayer>
-class basic_session : public std::enable_shared_from_this<basic_session<NextLayer>> {
+// One TLS connection on `Stream`, a TLS stream constructible from its next layer and an SSL
+// context (net::tls_socket on a TCP socket in the server; in the tests also Beast's ssl_stream on
+// its in-memory test::stream): see start_session. Runs on its stream's executor only, which one
+// thread drives. Its one deadline is a timer of its own that closes the lowest layer when it
+// passes, so any pending handshake, read or write then fails; it runs while the session waits on
+// its peer, not while a request is being handled.
+template <class Stream>
+class basic_session : public std::enable_shared_from_this<basic_session<Stream>> {
  public:
   using clock = std::chrono::steady_clock;
+  using next_layer_type = typename Stream::next_layer_type;
 
   // `framed`: the connection came with a PROXY protocol header, which named `remote`; then no
   // X-Forwarded-For on it is believed, whoever sends it.
-  basic_session(NextLayer next, shared_state& state, std::string remote,
+  basic_session(next_layer_type next, shared_state& state, std::string remote,
                 connection_limiter::ticket ticket, session_deadlines deadlines, bool framed = false)
       : tls_(state.tls.current()),
         stream_(std::move(next), *tls_),
@@ -534,7 +536,7 @@ class basic_session : public std::enable_shared_from_this<basic_session<NextLaye
 
   // The context this connection was made with, kept alive for it even after a reload replaces it.
   std::shared_ptr<boost::asio::ssl::context> tls_;
-  boost::beast::ssl_stream<NextLayer> stream_;
+  Stream stream_;
   boost::asio::steady_timer deadline_;
   shared_state& state_;
   // The limiter outlives every session (the server declares it first); state_ may not, when a
@@ -563,8 +565,8 @@ class basic_session : public std::enable_shared_from_this<basic_session<NextLaye
 // Admits a connection from `remote` (an IP address) against the connection caps and, if it is
 // let in, starts a session on it; else closes it (before the handshake, so it costs no TLS work).
 // `framed`: a trusted proxy's PROXY protocol header named `remote` (basic_session).
-template <class NextLayer>
-void open_session(NextLayer next, shared_state& state, std::string remote,
+template <class Stream>
+void open_session(typename Stream::next_layer_type next, shared_state& state, std::string remote,
                   session_deadlines deadlines, bool framed = false) {
   // A trusted proxy's connections in HTTP mode carry many clients: it keeps its own caps, and
   // here it is held only to the overall one (each connection a group of its own). A connection
@@ -594,8 +596,8 @@ void open_session(NextLayer next, shared_state& state, std::string remote,
                     "silent or idle to make room");
     admission.evicted();
   }
-  auto fresh = std::make_shared<basic_session<NextLayer>>(std::move(next), state, std::move(remote),
-                                                          admission.id, deadlines, framed);
+  auto fresh = std::make_shared<basic_session<Stream>>(std::move(next), state, std::move(remote),
+                                                       admission.id, deadlines, framed);
   if (state.connections.watch(admission.id, fresh->evictor())) {
     fresh->start();
   }

@@ -6,6 +6,7 @@
 
 #include "net/basic_session.hpp"
 #include "net/proxy.hpp"
+#include "net/tls_socket.hpp"
 
 namespace hush::net {
 namespace {
@@ -89,7 +90,8 @@ class proxy_header_reader : public std::enable_shared_from_this<proxy_header_rea
 
   void begin(const std::string& client, bool framed) {
     deadline_.cancel();
-    open_session(std::move(socket_), state_, client, deadlines_from(state_.cfg), framed);
+    open_session<tls_socket>(std::move(socket_), state_, client, deadlines_from(state_.cfg),
+                             framed);
   }
 
   asio::ip::tcp::socket socket_;
@@ -122,7 +124,7 @@ void start_session(boost::asio::ip::tcp::socket socket, shared_state& state) {
     std::make_shared<proxy_header_reader>(std::move(socket), state, std::move(peer))->start();
     return;
   }
-  open_session(std::move(socket), state, std::move(peer), deadlines_from(state.cfg));
+  open_session<tls_socket>(std::move(socket), state, std::move(peer), deadlines_from(state.cfg));
 }
 
 }  // namespace hush::net

@@ -27,7 +27,8 @@ session_deadlines deadlines_from(const config::config& cfg);
 // Serves one TLS connection: handshake, then requests one at a time (keep-alive), each read with a
 // fresh parser under header and body limits and a deadline. Owns itself through shared_ptr: it
 // lives while an asynchronous step is pending and goes when the connection ends. The session
-// itself is net::basic_session (basic_session.hpp), on any stream; this is its TCP form.
+// itself is net::basic_session (basic_session.hpp), on any TLS stream; this is its form on a TCP
+// socket, under net::tls_socket.
 void start_session(boost::asio::ip::tcp::socket socket, shared_state& state);
 
 }  // namespace hush::net
