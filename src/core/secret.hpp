@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -61,6 +62,30 @@ class secret_string {
 
 // Zeroes a buffer so that the compiler cannot elide the write.
 void secure_zero(void* data, std::size_t size) noexcept;
+
+// std::allocator, but what it gives back is zeroed first: for a container that grows by moving to
+// a larger block (Beast's flat_buffer of a connection's raw request bytes), whose old blocks would
+// otherwise be freed with what they held. Stateless; thread safe as std::allocator is.
+template <class T>
+struct zeroing_allocator {
+  using value_type = T;
+
+  constexpr zeroing_allocator() noexcept = default;
+  // Implicit, as an allocator's conversion to another value type must be.
+  template <class U>
+  constexpr zeroing_allocator(const zeroing_allocator<U>&) noexcept {}
+
+  T* allocate(std::size_t n) { return std::allocator<T>().allocate(n); }
+  void deallocate(T* p, std::size_t n) noexcept {
+    secure_zero(p, n * sizeof(T));
+    std::allocator<T>().deallocate(p, n);
+  }
+};
+
+template <class T, class U>
+constexpr bool operator==(const zeroing_allocator<T>&, const zeroing_allocator<U>&) noexcept {
+  return true;
+}
 
 // Compares in time that depends only on the lengths, never on where the inputs differ.
 bool constant_time_equal(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b) noexcept;

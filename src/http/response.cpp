@@ -114,7 +114,23 @@ response error_response(api_error error, const request& req, std::chrono::second
   return res;
 }
 
+std::size_t serialized_size(const response& res, bool with_body) {
+  constexpr std::size_t version_bytes = 9;  // "HTTP/1.1 "
+  constexpr std::size_t crlf_bytes = 2;
+  constexpr std::size_t separator_bytes = 2;  // ": "
+  std::size_t size = version_bytes + std::to_string(res.result_int()).size() + 1 +
+                     res.reason().size() + crlf_bytes;
+  for (const auto& f : res) {
+    size += f.name_string().size() + separator_bytes + f.value().size() + crlf_bytes;
+  }
+  size += crlf_bytes;
+  return with_body ? size + res.body().size() : size;
+}
+
 void serialize(const response& res, std::string& out, bool with_body) {
+  // One allocation of the right size: a string that grows frees its old block with what it held
+  // (a Set-Cookie, a message's plaintext), where the caller's wipe cannot reach it.
+  out.reserve(out.size() + serialized_size(res, with_body));
   out.append(res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
   out.append(std::to_string(res.result_int()));
   out.push_back(' ');

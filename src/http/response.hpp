@@ -57,8 +57,10 @@ response text_response(status s, std::string body, const request& req);
 
 // The response as bytes on the wire (HTTP/1.x status line, fields, body), appended to `out`.
 // Equivalent to Beast's serializer for the responses hush makes (sized bodies, never chunked),
-// at a fraction of its cost; `out` keeps its capacity from one response to the next.
+// at a fraction of its cost. `out` grows once, to exactly what it needs (serialized_size).
 void serialize(const response& res, std::string& out, bool with_body = true);
+// How many bytes serialize appends.
+std::size_t serialized_size(const response& res, bool with_body = true);
 
 // Headers every response carries, success or error: HSTS, no caching, no sniffing, a CSP that
 // allows nothing, no referrer, no framing. No Server header is ever set.

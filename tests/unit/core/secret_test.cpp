@@ -1,5 +1,7 @@
 #include "core/secret.hpp"
 
+#include <vector>
+
 #include <gtest/gtest.h>
 
 namespace hush {
@@ -33,6 +35,19 @@ TEST(SecureZero, ZeroesEveryByte) {
   for (const char c : buffer) {
     EXPECT_EQ(c, '\0');
   }
+}
+
+// What it frees is zeroed first (not observable without reading freed memory); what it holds is
+// an ordinary container's.
+TEST(ZeroingAllocator, ContainersThatGrowKeepTheirContents) {
+  std::vector<char, zeroing_allocator<char>> bytes;
+  for (int i = 0; i < 10'000; ++i) {
+    bytes.push_back(static_cast<char>(i % 127));
+  }
+  for (int i = 0; i < 10'000; ++i) {
+    ASSERT_EQ(bytes[static_cast<std::size_t>(i)], static_cast<char>(i % 127));
+  }
+  static_assert(zeroing_allocator<char>() == zeroing_allocator<int>());
 }
 
 TEST(SecretString, MoveKeepsValue) {

@@ -811,6 +811,9 @@ TEST(Serialize, SameBytesAsBeast) {
     std::string ours;
     serialize(res, ours);
     EXPECT_EQ(ours, beast_bytes(res));
+    // Sized exactly up front, so that the string never moves (and frees) what it holds.
+    EXPECT_EQ(serialized_size(res), ours.size());
+    EXPECT_EQ(serialized_size(res, false), ours.size() - res.body().size());
   }
 }
 
