@@ -38,14 +38,22 @@ namespace session_detail {
 inline constexpr std::size_t read_ahead_bytes = 16 * 1024;
 // How much one read of a head asks for.
 inline constexpr std::size_t read_chunk_bytes = 4096;
-// After refusing a request half-read: how much to read and drop at most.
+// After refusing a request half-read: how much to read and drop at most, and per read.
 inline constexpr std::size_t linger_max_bytes = 1024 * 1024;
+inline constexpr std::size_t linger_chunk_bytes = 4096;
 // How long a client should wait when the hashing queue is full.
 inline constexpr std::chrono::seconds overloaded_retry_after{1};
 // Near the connection cap (connection_limiter::under_pressure), a new connection gets at most this
 // long for its handshake and for its first request: enough for a member on a slow link, little
 // for a flood that holds connections open in silence.
 inline constexpr std::chrono::seconds pressed_timeout{2};
+
+// A stream that can wait for its next bytes without a buffer to read them into (tls_socket): a
+// keep-alive connection then holds no read buffer while it waits for its next request.
+template <class Stream>
+concept waits_readable = requires(Stream& stream) {
+  stream.async_wait_readable([](const boost::system::error_code&) {});
+};
 
 }  // namespace session_detail
 
@@ -54,7 +62,8 @@ inline constexpr std::chrono::seconds pressed_timeout{2};
 // its in-memory test::stream): see start_session. Runs on its stream's executor only, which one
 // thread drives. Its one deadline is a timer of its own that closes the lowest layer when it
 // passes, so any pending handshake, read or write then fails; it runs while the session waits on
-// its peer, not while a request is being handled.
+// its peer, not while a request is being handled. Between requests it holds no read buffer, no
+// parser and no serialized answer.
 template <class Stream>
 class basic_session : public std::enable_shared_from_this<basic_session<Stream>> {
  public:
@@ -130,15 +139,12 @@ class basic_session : public std::enable_shared_from_this<basic_session<Stream>>
   }
 
   void do_read() {
-    parser_.emplace();
     note_ = {};
     started_.reset();
     // A trusted proxy's keep-alive connection carries many clients' requests: until this one's
     // X-Forwarded-For is read, it is the peer's, not the client's of the request before (whose
     // name a refused request would otherwise be logged under).
     context_.remote = peer_;
-    parser_->header_limit(static_cast<std::uint32_t>(state_.cfg.max_header_bytes));
-    parser_->body_limit(state_.cfg.max_body_bytes);
     // Between requests only the wait for the next one's first byte is idle time; from that byte
     // on (read_head), or at once if it is already here, the request deadline applies.
     awaiting_next_ = !first_request_ && buffer_.size() == 0;
@@ -149,6 +155,20 @@ class basic_session : public std::enable_shared_from_this<basic_session<Stream>>
       deadline = deadlines_.idle;
     }
     expires_after(deadline);
+    if constexpr (session_detail::waits_readable<Stream>) {
+      if (buffer_.size() == 0) {
+        // The read buffer is allocated when the request's first bytes are there.
+        stream_.async_wait_readable(
+            [self = this->shared_from_this()](const boost::system::error_code& ec) {
+              if (ec) {
+                self->on_read(ec);
+                return;
+              }
+              self->read_head();
+            });
+        return;
+      }
+    }
     // The head's raw bytes first, so that what the parser would quietly accept can be refused
     // (http::scan_head).
     read_head();
@@ -170,6 +190,9 @@ class basic_session : public std::enable_shared_from_this<basic_session<Stream>>
       return;
     }
     if (scan.at == http::head_scan::state::complete) {
+      parser_.emplace();
+      parser_->header_limit(static_cast<std::uint32_t>(state_.cfg.max_header_bytes));
+      parser_->body_limit(state_.cfg.max_body_bytes);
       boost::beast::http::async_read_header(
           stream_, buffer_, *parser_,
           [self = this->shared_from_this()](boost::beast::error_code ec, std::size_t) {
@@ -233,6 +256,7 @@ class basic_session : public std::enable_shared_from_this<basic_session<Stream>>
     no_deadline();
 
     request_ = parser_->release();
+    parser_.reset();
     routed_ = true;
     if (peer_is_proxy_) {
       context_.remote = client_behind_proxy();
@@ -380,8 +404,11 @@ class basic_session : public std::enable_shared_from_this<basic_session<Stream>>
 
   void do_linger() {
     expires_after(deadlines_.linger);
+    if (!linger_buffer_) {
+      linger_buffer_ = std::make_unique<std::array<char, session_detail::linger_chunk_bytes>>();
+    }
     stream_.async_read_some(
-        boost::asio::buffer(linger_buffer_),
+        boost::asio::buffer(*linger_buffer_),
         [self = this->shared_from_this()](boost::beast::error_code ec, std::size_t n) {
           self->lingered_ += n;
           if (ec || self->lingered_ > session_detail::linger_max_bytes) {
@@ -467,31 +494,50 @@ class basic_session : public std::enable_shared_from_this<basic_session<Stream>>
 
   // A request and its answer may carry a password, a token, a cookie or a message's plaintext:
   // their bytes are zeroed before the memory is reused or freed, so no copy outlives the
-  // exchange. (A member's own kernel socket buffers and OpenSSL's records are beyond reach.)
+  // exchange. (A member's own kernel socket buffers and OpenSSL's records are beyond reach.) The
+  // memory itself is given back too: a keep-alive connection waiting for its next request holds
+  // none of it.
   void forget_exchange() {
-    wipe(request_.body());
-    for (const auto& f : request_) {
-      if (f.name() == boost::beast::http::field::authorization ||
-          f.name() == boost::beast::http::field::cookie) {
-        const auto value = f.value();
-        // Beast's own heap copy of the value; the view is const only by interface.
-        secure_zero(const_cast<char*>(value.data()), value.size());
-      }
-    }
-    wipe(response_.body());
+    wipe(request_);
+    wipe(response_);
     wipe(wire_);
+    release(wire_);
     response_ = {};
     request_ = {};
+    // A parser left by a refused or failed read holds what it had of the request.
+    if (parser_) {
+      wipe(parser_->get());
+      parser_.reset();
+    }
     // The raw bytes of the request are still in the read buffer, behind what was consumed. When
-    // nothing is pipelined, the whole buffer is zeroed (a few KiB, well under a microsecond).
+    // nothing is pipelined, the buffer is freed, which zeroes it (its allocator does, as it does
+    // for every block the buffer leaves as it grows); the next request's first bytes allocate it
+    // again.
     if (buffer_.size() == 0) {
       buffer_.clear();
-      const auto all = buffer_.prepare(std::min(buffer_.capacity(), buffer_.max_size()));
-      secure_zero(all.data(), all.size());
+      buffer_.shrink_to_fit();
     }
   }
 
+  // The body and the credentials' fields (Beast's own heap copies of their values; the views are
+  // const only by interface) are zeroed, and the body's memory freed.
+  template <bool is_request>
+  static void wipe(
+      boost::beast::http::message<is_request, boost::beast::http::string_body>& message) {
+    wipe(message.body());
+    release(message.body());
+    for (const auto& f : message) {
+      if (f.name() == boost::beast::http::field::authorization ||
+          f.name() == boost::beast::http::field::cookie ||
+          f.name() == boost::beast::http::field::set_cookie) {
+        const auto value = f.value();
+        secure_zero(const_cast<char*>(value.data()), value.size());
+      }
+    }
+  }
   static void wipe(std::string& text) { secure_zero(text.data(), text.size()); }
+  // Assigning an empty string keeps the old one's heap block; a swap hands it over to be freed.
+  static void release(std::string& text) { std::string().swap(text); }
 
   clock::duration proving_timeout(clock::duration configured) const {
     return limiter_.under_pressure()
@@ -544,7 +590,7 @@ class basic_session : public std::enable_shared_from_this<basic_session<Stream>>
   connection_limiter& limiter_;
   connection_limiter::ticket ticket_;
   session_deadlines deadlines_;
-  boost::beast::flat_buffer buffer_;
+  boost::beast::basic_flat_buffer<zeroing_allocator<char>> buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   http::request request_;
   http::response response_;
@@ -559,7 +605,8 @@ class basic_session : public std::enable_shared_from_this<basic_session<Stream>>
   bool awaiting_next_ = false;  // a keep-alive connection waits for the next request's first byte
   bool linger_ = false;
   std::size_t lingered_ = 0;
-  std::array<char, 4096> linger_buffer_{};
+  // Made only for a connection that lingers.
+  std::unique_ptr<std::array<char, session_detail::linger_chunk_bytes>> linger_buffer_;
 };
 
 // Admits a connection from `remote` (an IP address) against the connection caps and, if it is
