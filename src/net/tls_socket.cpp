@@ -211,11 +211,16 @@ attempt tls_socket::try_shutdown() {
   if (ssl_ == nullptr) {
     return {attempt::want::nothing, asio::error::not_connected, 0};
   }
-  // As Asio: the first call sends close_notify (0: sent), the second waits for the peer's.
-  return perform(ssl_, [this] {
+  // As Asio: the first call sends close_notify (0: sent), the second waits for the peer's; and
+  // the peer's close_notify, which a read reports as eof, is what a shutdown waits for.
+  auto result = perform(ssl_, [this] {
     const int sent = SSL_shutdown(ssl_);
     return sent == 0 ? SSL_shutdown(ssl_) : sent;
   });
+  if (result.ec == asio::error::eof) {
+    result.ec = {};
+  }
+  return result;
 }
 
 attempt tls_socket::try_read(asio::mutable_buffer buffer) {

@@ -403,6 +403,25 @@ TEST_F(tls_socket_test, AKeyUpdateArrivingWhileAWriteWaitsIsAnsweredAfterIt) {
   EXPECT_EQ(key_updates_received, 1);
 }
 
+// Renegotiation stays off (the context's SSL_OP_NO_RENEGOTIATION): a TLS 1.2 client that asks
+// for it is refused (OpenSSL's client then ends the connection with an alert, which the server's
+// read reports).
+TEST_F(tls_socket_test, ARenegotiationIsRefused) {
+  SSL_set_max_proto_version(client.native_handle(), TLS1_2_VERSION);
+  connect_and_handshake();
+  ASSERT_EQ(SSL_version(server->native_handle()), TLS1_2_VERSION);
+  std::array<char, 16> bytes{};
+  std::optional<error_code> read;
+  server->async_read_some(asio::buffer(bytes), [&](error_code ec, std::size_t) { read = ec; });
+  ASSERT_EQ(SSL_renegotiate(client.native_handle()), 1);
+  std::optional<error_code> renegotiated;
+  client.async_handshake(ssl::stream_base::client, [&](error_code ec) { renegotiated = ec; });
+  ASSERT_TRUE(run_until([&] { return renegotiated && read; }));
+  EXPECT_TRUE(*renegotiated) << "the server accepted a renegotiation";
+  EXPECT_EQ(read->category(), asio::error::get_ssl_category()) << read->message();
+  EXPECT_EQ(SSL_num_renegotiations(server->native_handle()), 0);
+}
+
 // The same scenario against Asio's ssl::stream as the server and against tls_socket: the error
 // the server sees must be the same, since the session and http::read_error_answer sort errors
 // by Asio's codes.
