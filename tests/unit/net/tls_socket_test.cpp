@@ -174,6 +174,14 @@ TEST_F(tls_socket_test, TheServerMakesItsSslObjectOnlyOnceTheClientSpeaks) {
   EXPECT_EQ(SSL_version(server->native_handle()), TLS1_3_VERSION);
 }
 
+// An idle connection keeps no record buffers, and those it gives back hold no plaintext.
+TEST_F(tls_socket_test, RecordBuffersAreGivenBackAndCleansed) {
+  connect_and_handshake();
+  SSL* ssl = server->native_handle();
+  EXPECT_NE(SSL_get_mode(ssl) & SSL_MODE_RELEASE_BUFFERS, 0U);
+  EXPECT_NE(SSL_get_options(ssl) & SSL_OP_CLEANSE_PLAINTEXT, 0U);
+}
+
 TEST_F(tls_socket_test, TheLowestLayerIsTheTcpSocket) {
   connect();
   static_assert(std::is_same_v<boost::beast::lowest_layer_type<tls_socket>, tcp::socket>);
