@@ -364,11 +364,34 @@ result<message_id> sqlite_store::add_message(std::string_view author, std::int64
   return message_id{*id};
 }
 
+namespace {
+
+// The newest message row, for newest_message and for a view's snapshot.
+result<message_record> newest_message_in(sqlite_connection& db) {
+  return query_one<message_record>(
+      db, "SELECT id, author, created_at, sealed, format FROM messages ORDER BY id DESC LIMIT 1",
+      [](sqlite_statement&) {}, read_message);
+}
+
+// One audit row, inside the caller's transaction (add_audits, add_audits_as_of).
+result<void> insert_audit(sqlite_connection& db, const audit_record& record) {
+  auto stmt =
+      db.prepare("INSERT INTO audit (at, member, message_id, remote) VALUES (?1, ?2, ?3, ?4)");
+  if (!stmt) {
+    return stmt.error();
+  }
+  stmt->bind(1, record.at)
+      .bind(2, record.member)
+      .bind(3, record.message.value)
+      .bind(4, record.remote);
+  return stmt->run();
+}
+
+}  // namespace
+
 result<message_record> sqlite_store::newest_message() {
   auto db = acquire();
-  return query_one<message_record>(
-      *db, "SELECT id, author, created_at, sealed, format FROM messages ORDER BY id DESC LIMIT 1",
-      [](sqlite_statement&) {}, read_message);
+  return newest_message_in(*db);
 }
 
 result<message_record> sqlite_store::message(message_id id) {
@@ -477,17 +500,8 @@ result<void> sqlite_store::add_audits(std::span<const audit_record> records) {
     return begun.error();
   }
   for (const auto& record : records) {
-    auto stmt =
-        db->prepare("INSERT INTO audit (at, member, message_id, remote) VALUES (?1, ?2, ?3, ?4)");
-    if (!stmt) {
-      return stmt.error();
-    }
-    stmt->bind(1, record.at)
-        .bind(2, record.member)
-        .bind(3, record.message.value)
-        .bind(4, record.remote);
-    if (auto done = stmt->run(); !done) {
-      return done.error();
+    if (auto inserted = insert_audit(*db, record); !inserted) {
+      return inserted.error();
     }
   }
   return tx.commit();
@@ -625,9 +639,7 @@ result<read_snapshot> sqlite_store::snapshot() {
     return members.error();
   }
   view.members = std::move(*members);
-  auto newest = query_one<message_record>(
-      *db, "SELECT id, author, created_at, sealed, format FROM messages ORDER BY id DESC LIMIT 1",
-      [](sqlite_statement&) {}, read_message);
+  auto newest = newest_message_in(*db);
   if (newest) {
     view.newest = std::move(*newest);
   } else if (newest.error() != errc::not_found) {
@@ -660,17 +672,8 @@ result<std::uint64_t> sqlite_store::add_audits_as_of(std::span<const audited_rea
     if (read.as_of != 0 && read.as_of != *generation) {
       continue;
     }
-    auto stmt =
-        db->prepare("INSERT INTO audit (at, member, message_id, remote) VALUES (?1, ?2, ?3, ?4)");
-    if (!stmt) {
-      return stmt.error();
-    }
-    stmt->bind(1, read.record.at)
-        .bind(2, read.record.member)
-        .bind(3, read.record.message.value)
-        .bind(4, read.record.remote);
-    if (auto done = stmt->run(); !done) {
-      return done.error();
+    if (auto written = insert_audit(*db, read.record); !written) {
+      return written.error();
     }
     inserted[i] = true;
   }
