@@ -235,7 +235,11 @@ void serve(const serve_options& options) {
   }
   auto club = open_club(paths, opened_for::serving, std::move(passphrase));
   if (!options.listen.empty()) {
-    club->cfg.listen = config::parse_listen(options.listen, "--listen");
+    club->cfg.listen.clear();
+    for (const auto& text : options.listen) {
+      club->cfg.listen.push_back(config::parse_listen(text, "--listen"));
+    }
+    config::check_listeners(club->cfg.listen, "--listen");
   }
   if (!options.client_certs.empty()) {
     const auto mode = config::parse_client_cert_mode(options.client_certs);
@@ -304,12 +308,14 @@ void serve(const serve_options& options) {
                                                       [] { return metrics::render_all(); });
   }
 
-  const auto url = url_of(server.local_endpoint(), "https", "/");
   const auto metrics_url =
       metrics ? url_of(metrics->local_endpoint(), "http", "/metrics") : std::string("-");
-  log::event(log::level::info, "serving", {{"url", url}, {"metrics", metrics_url}});
-  // Tests and scripts read these lines to learn the ports when they asked for port 0.
-  std::cout << "hush: serving " << url << std::endl;
+  for (const auto& endpoint : server.local_endpoints()) {
+    const auto url = url_of(endpoint, "https", "/");
+    log::event(log::level::info, "serving", {{"url", url}, {"metrics", metrics_url}});
+    // Tests and scripts read these lines to learn the ports when they asked for port 0.
+    std::cout << "hush: serving " << url << std::endl;
+  }
   if (metrics) {
     std::cout << "hush: metrics " << metrics_url << std::endl;
   }

@@ -1,15 +1,16 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace hush::app {
 
 // What `hush serve` may override of the club's config.
 struct serve_options {
   std::string dir;
-  std::string listen;         // ADDR:PORT; empty: from the config
-  std::string client_certs;   // off, optional or required; empty: from the config
-  bool unseal_stdin = false;  // the sealed master key's passphrase is one line on stdin
+  std::vector<std::string> listen;  // ADDR:PORT, each; empty: from the config
+  std::string client_certs;         // off, optional or required; empty: from the config
+  bool unseal_stdin = false;        // the sealed master key's passphrase is one line on stdin
 };
 
 // Opens the club, wires the server (TLS, the live reload of certificates and the CRL, the audit

@@ -20,7 +20,9 @@ void add_serve(CLI::App& app) {
   auto options = std::make_shared<app::serve_options>();
   auto* cmd = app.add_subcommand("serve", "Serve the club over HTTPS");
   add_dir_option(*cmd, options->dir);
-  cmd->add_option("--listen", options->listen, "ADDR:PORT to listen on (default from config)")
+  cmd->add_option("--listen", options->listen,
+                  "ADDR:PORT to serve HTTPS on; may be given several times (default from config)")
+      ->allow_extra_args(false)
       ->check(CLI::Validator(
           [](std::string& value) -> std::string {
             try {

@@ -1,5 +1,6 @@
 #include "config/config.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <functional>
 #include <sstream>
@@ -32,12 +33,9 @@ struct setting {
   std::function<std::vector<std::string>(const config&)> get_list{};
   std::function<void(config&, const std::vector<std::string>&, const std::string& where)>
       set_list{};
+  // A list that may also be written as one string (server.listen, which was a string first).
+  bool one_or_list = false;
 };
-
-std::string format_listen(const listen_address& l) {
-  return l.host.find(':') != std::string::npos ? "[" + l.host + "]:" + std::to_string(l.port)
-                                               : l.host + ":" + std::to_string(l.port);
-}
 
 template <class Member>
 setting number(std::string_view table, std::string_view key, std::string_view help,
@@ -70,10 +68,36 @@ setting seconds(std::string_view table, std::string_view key, std::string_view h
 
 const std::vector<setting>& settings() {
   static const std::vector<setting> all = {
-      {"server", "listen", "Address and port to serve HTTPS on. Only TLS is ever served.", true, 0,
-       0, nullptr, nullptr, [](const config& c) { return format_listen(c.listen); },
+      {"server", "listen",
+       "Addresses and ports to serve HTTPS on (IPv4 \"127.0.0.1:5684\", IPv6 \"[::1]:5684\"): a "
+       "list, or one address as a string. Only TLS is ever served.",
+       false, 0, 0, nullptr, nullptr, nullptr, nullptr, true,
+       [](const config& c) {
+         std::vector<std::string> out;
+         for (const auto& address : c.listen) {
+           out.push_back(format_listen(address));
+         }
+         return out;
+       },
+       [](config& c, const std::vector<std::string>& v, const std::string& where) {
+         c.listen.clear();
+         for (const auto& text : v) {
+           c.listen.push_back(parse_listen(text, where + ": server.listen"));
+         }
+         check_listeners(c.listen, where + ": server.listen");
+       },
+       true},
+      {"server", "redirect_http",
+       "A plain-HTTP address (\"0.0.0.0:80\") answering every request with a redirect to HTTPS, "
+       "and ACME HTTP-01 challenges; it never serves a secret or asks for a login. Empty: off.",
+       true, 0, 0, nullptr, nullptr,
+       [](const config& c) { return c.redirect_http ? format_listen(*c.redirect_http) : ""; },
        [](config& c, const std::string& v, const std::string& where) {
-         c.listen = parse_listen(v, where);
+         if (v.empty()) {
+           c.redirect_http.reset();
+         } else {
+           c.redirect_http = parse_listen(v, where + ": server.redirect_http");
+         }
        }},
       {"server", "client_certs",
        "Client certificates from the club CA: off, optional (a valid one logs the member in "
@@ -275,6 +299,15 @@ void validate_whole(const config& c, std::string_view source) {
                        " argon2_iterations (OWASP's floor for Argon2id), not " +
                        std::to_string(c.argon2.memory_kib));
   }
+  const auto clash = [&](const std::optional<listen_address>& other, std::string_view name) {
+    if (other && other->port != 0 &&
+        std::find(c.listen.begin(), c.listen.end(), *other) != c.listen.end()) {
+      throw config_error(std::string(source) + ": " + format_listen(*other) +
+                         " is both an HTTPS address (server.listen) and " + std::string(name));
+    }
+  };
+  clash(c.redirect_http, "server.redirect_http");
+  clash(c.metrics_listen, "metrics.listen");
   if (c.max_message_bytes > c.max_body_bytes) {
     throw config_error(std::string(source) +
                        ": limits.max_message_bytes must not exceed limits.max_body_bytes");
@@ -327,6 +360,24 @@ std::string_view to_string(client_cert_mode mode) {
       return "required";
   }
   return "off";
+}
+
+std::string format_listen(const listen_address& address) {
+  return address.host.find(':') != std::string::npos
+             ? "[" + address.host + "]:" + std::to_string(address.port)
+             : address.host + ":" + std::to_string(address.port);
+}
+
+void check_listeners(const std::vector<listen_address>& listen, std::string_view what) {
+  if (listen.empty()) {
+    throw config_error(std::string(what) + ": at least one address is needed");
+  }
+  for (auto it = listen.begin(); it != listen.end(); ++it) {
+    // Port 0 asks for any free port: two of them are two listeners.
+    if (it->port != 0 && std::find(listen.begin(), it, *it) != it) {
+      throw config_error(std::string(what) + ": " + format_listen(*it) + " is given twice");
+    }
+  }
 }
 
 listen_address parse_listen(std::string_view text, std::string_view what) {
@@ -396,7 +447,9 @@ config parse(std::string_view toml_text, std::string_view source_name) {
       if (found == settings().end()) {
         throw config_error(at + ": unknown setting \"" + name + "\"");
       }
-      if (found->is_list) {
+      if (found->is_list && found->one_or_list && node.is_string()) {
+        found->set_list(out, {node.as_string()->get()}, at);
+      } else if (found->is_list) {
         const auto* values = node.as_array();
         std::vector<std::string> texts;
         if (values != nullptr) {
@@ -410,7 +463,9 @@ config parse(std::string_view toml_text, std::string_view source_name) {
           }
         }
         if (values == nullptr) {
-          throw config_error(at + ": " + name + " must be a list of strings");
+          throw config_error(at + ": " + name +
+                             (found->one_or_list ? " must be a string or a list of strings"
+                                                 : " must be a list of strings"));
         }
         found->set_list(out, texts, at);
       } else if (found->is_text) {

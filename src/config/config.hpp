@@ -36,7 +36,11 @@ std::string_view to_string(client_cert_mode mode);
 // Every setting of a club, with its default. Loaded once at startup; read-only afterwards, so it
 // may be shared between threads freely.
 struct config {
-  listen_address listen;
+  // Where HTTPS is served: one or more addresses, IPv4 and IPv6.
+  std::vector<listen_address> listen{listen_address{}};
+  // A plain-HTTP listener that sends every request to HTTPS (301) and answers ACME HTTP-01
+  // challenges; off when empty.
+  std::optional<listen_address> redirect_http;
   client_cert_mode client_certs = client_cert_mode::off;
   unsigned io_threads = 0;      // 0: one per core
   unsigned worker_threads = 0;  // 0: two per core; handlers and disk work (never Argon2id)
@@ -112,5 +116,12 @@ std::string default_toml();
 // "127.0.0.1:5684", "[::1]:5684", "localhost:0". Throws config_error (naming `what`) when the form
 // or the port is wrong.
 listen_address parse_listen(std::string_view text, std::string_view what);
+
+// "127.0.0.1:5684", "[::1]:5684": the form parse_listen reads.
+std::string format_listen(const listen_address& address);
+
+// The HTTPS listeners: refuses (config_error naming `what`) an empty list and an address given
+// twice, since a second bind of it would fail with a less helpful message.
+void check_listeners(const std::vector<listen_address>& listen, std::string_view what);
 
 }  // namespace hush::config

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <unistd.h>
 
+#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -75,33 +76,41 @@ engine::engine(const config::config& cfg, tls_context_holder& tls, request_handl
       hashing_(cfg.argon2_threads == 0 ? cores() : cfg.argon2_threads),
       state_{cfg,      tls,      std::move(handler), std::move(from_memory),
              workers_, hashing_, connections_,       domain},
-      acceptor_(*io_.front()),
       signals_(*io_.front(), SIGINT, SIGTERM),
       hangup_(*io_.front(), SIGHUP),
-      drain_timer_(*io_.front()),
-      accept_timer_(*io_.front()) {
-  const auto endpoint = endpoint_of(cfg.listen, "listen address");
+      drain_timer_(*io_.front()) {
+  for (const auto& address : cfg.listen) {
+    listen_on(address);
+  }
+}
+
+void engine::listen_on(const config::listen_address& address) {
+  const auto endpoint = endpoint_of(address, "listen address");
+  auto& l = *listeners_.emplace_back(std::make_unique<listener>(*io_.front()));
   boost::system::error_code ec;
-  acceptor_.open(endpoint.protocol(), ec);
+  l.acceptor.open(endpoint.protocol(), ec);
   if (!ec) {
-    acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    l.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  }
+  if (!ec && endpoint.address().is_v6()) {
+    // "[::]:443" means IPv6 only, so that "0.0.0.0:443" can be listed beside it.
+    l.acceptor.set_option(asio::ip::v6_only(true), ec);
   }
   if (!ec) {
-    acceptor_.bind(endpoint, ec);
+    l.acceptor.bind(endpoint, ec);
   }
   if (!ec) {
-    acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    l.acceptor.listen(asio::socket_base::max_listen_connections, ec);
   }
   if (!ec) {
     // refuse_one accepts synchronously: it must never block the thread.
-    acceptor_.non_blocking(true, ec);
+    l.acceptor.non_blocking(true, ec);
   }
   if (ec) {
     throw std::runtime_error(
-        "cannot listen on " + cfg.listen.host + ":" + std::to_string(cfg.listen.port) + ": " +
-        ec.message() +
+        "cannot listen on " + config::format_listen(address) + ": " + ec.message() +
         (ec == asio::error::access_denied
-             ? "; binding :" + std::to_string(cfg.listen.port) +
+             ? "; binding :" + std::to_string(address.port) +
                    " needs root or CAP_NET_BIND_SERVICE (or use a port from 1024 up)"
              : std::string()));
   }
@@ -126,59 +135,65 @@ bool reserve_descriptor::take() noexcept {
   return fd_ >= 0;
 }
 
-asio::ip::tcp::endpoint engine::local_endpoint() const {
-  return acceptor_.local_endpoint();
+std::vector<asio::ip::tcp::endpoint> engine::local_endpoints() const {
+  std::vector<asio::ip::tcp::endpoint> out;
+  for (const auto& l : listeners_) {
+    out.push_back(l->acceptor.local_endpoint());
+  }
+  return out;
 }
 
-void engine::do_accept() {
+// Every acceptor runs on the first I/O context, so next_io_ needs no lock.
+void engine::do_accept(listener& l) {
   auto& io = *io_[next_io_];
   next_io_ = (next_io_ + 1) % io_.size();
-  acceptor_.async_accept(io, [this](boost::system::error_code ec, asio::ip::tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) {
-      return;
-    }
-    if (ec) {
-      on_accept_failed(ec);
-      return;
-    }
-    accept_pause_ = {};
-    socket.set_option(asio::ip::tcp::no_delay(true), ec);
-    start_session(std::move(socket), state_);
-    do_accept();
-  });
+  l.acceptor.async_accept(io,
+                          [this, &l](boost::system::error_code ec, asio::ip::tcp::socket socket) {
+                            if (ec == asio::error::operation_aborted || !l.acceptor.is_open()) {
+                              return;
+                            }
+                            if (ec) {
+                              on_accept_failed(l, ec);
+                              return;
+                            }
+                            l.accept_pause = {};
+                            socket.set_option(asio::ip::tcp::no_delay(true), ec);
+                            start_session(std::move(socket), state_);
+                            do_accept(l);
+                          });
 }
 
 // Accepting again at once after running out of descriptors is a busy loop: the connection stays
 // in the backlog, the listening socket stays readable, every accept fails at once (and used to log
 // a line each time). Instead: refuse the connection at the head of the backlog cleanly, pause,
 // and log at most a line a second.
-void engine::on_accept_failed(const boost::system::error_code& ec) {
+void engine::on_accept_failed(listener& l, const boost::system::error_code& ec) {
   if (!is_resource_exhaustion(ec)) {
-    accept_log_.write(log::level::warn, "accept failed: " + ec.message());
-    do_accept();
+    l.accept_log.write(log::level::warn, "accept failed: " + ec.message());
+    do_accept(l);
     return;
   }
   if (is_out_of_descriptors(ec)) {
-    refuse_one();
+    refuse_one(l);
   }
-  accept_pause_ = std::clamp(accept_pause_ * 2, first_accept_pause, longest_accept_pause);
-  accept_log_.write(log::level::warn, "accept failed: " + ec.message() + "; pausing accepts for " +
-                                          std::to_string(accept_pause_.count()) + " ms");
-  accept_timer_.expires_after(accept_pause_);
-  accept_timer_.async_wait([this](boost::system::error_code wait_ec) {
-    if (!wait_ec && acceptor_.is_open()) {
-      do_accept();
+  l.accept_pause = std::clamp(l.accept_pause * 2, first_accept_pause, longest_accept_pause);
+  l.accept_log.write(log::level::warn, "accept failed: " + ec.message() + "; pausing accepts for " +
+                                           std::to_string(l.accept_pause.count()) + " ms");
+  l.accept_timer.expires_after(l.accept_pause);
+  l.accept_timer.async_wait([this, &l](boost::system::error_code wait_ec) {
+    if (!wait_ec && l.acceptor.is_open()) {
+      do_accept(l);
     }
   });
 }
 
 // With the reserve descriptor given up for a moment there is room for one more: the connection
 // at the head of the backlog is accepted and closed, so that its client learns at once.
-void engine::refuse_one() {
+void engine::refuse_one(listener& l) {
   reserve_.give_up();
   boost::system::error_code ec;
   asio::ip::tcp::socket refused(*io_.front());
-  acceptor_.accept(refused, ec);
+  l.acceptor.accept(refused, ec);
   refused.close(ec);
   // If another thread took the descriptor meanwhile, the next failure tries again.
   reserve_.take();
@@ -187,9 +202,11 @@ void engine::refuse_one() {
 void engine::begin_shutdown() {
   log::info("shutting down: finishing requests in flight");
   state_.stopping.store(true);
-  boost::system::error_code ignored;
-  acceptor_.close(ignored);
-  accept_timer_.cancel();
+  for (auto& l : listeners_) {
+    boost::system::error_code ignored;
+    l->acceptor.close(ignored);
+    l->accept_timer.cancel();
+  }
   wait_for_drain(std::chrono::steady_clock::now() + cfg_.shutdown_grace);
 }
 
@@ -226,7 +243,9 @@ void engine::run() {
     }
   });
   wait_for_hangup();
-  do_accept();
+  for (auto& l : listeners_) {
+    do_accept(*l);
+  }
 
   std::vector<std::thread> threads;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;

@@ -91,16 +91,29 @@ class engine {
   engine(const engine&) = delete;
   engine& operator=(const engine&) = delete;
 
-  boost::asio::ip::tcp::endpoint local_endpoint() const;
+  // The bound addresses, in the order of cfg.listen (a port 0 resolved to the one chosen).
+  std::vector<boost::asio::ip::tcp::endpoint> local_endpoints() const;
 
   // Serves until SIGINT or SIGTERM, then stops accepting, lets requests in flight finish (for up
   // to shutdown_grace) and returns.
   void run();
 
  private:
-  void do_accept();
-  void on_accept_failed(const boost::system::error_code& ec);
-  void refuse_one();
+  // One listening socket and its own pause: a listener out of descriptors does not stop another
+  // from trying.
+  struct listener {
+    explicit listener(boost::asio::io_context& io) : acceptor(io), accept_timer(io) {}
+    boost::asio::ip::tcp::acceptor acceptor;
+    // Out of descriptors, accepting pauses for this long, doubling while it lasts.
+    boost::asio::steady_timer accept_timer;
+    std::chrono::milliseconds accept_pause{0};
+    log::rate_limited accept_log;
+  };
+
+  void listen_on(const config::listen_address& address);
+  void do_accept(listener& l);
+  void on_accept_failed(listener& l, const boost::system::error_code& ec);
+  void refuse_one(listener& l);
   void wait_for_hangup();
   void begin_shutdown();
   void wait_for_drain(std::chrono::steady_clock::time_point deadline);
@@ -113,17 +126,13 @@ class engine {
   boost::asio::thread_pool workers_;
   boost::asio::thread_pool hashing_;
   shared_state state_;
-  boost::asio::ip::tcp::acceptor acceptor_;
+  std::vector<std::unique_ptr<listener>> listeners_;
   boost::asio::signal_set signals_;
   boost::asio::signal_set hangup_;
   std::function<void()> on_hangup_;
   boost::asio::steady_timer drain_timer_;
   std::size_t next_io_ = 0;
   reserve_descriptor reserve_;
-  // Out of descriptors, accepting pauses for this long, doubling while it lasts.
-  boost::asio::steady_timer accept_timer_;
-  std::chrono::milliseconds accept_pause_{0};
-  log::rate_limited accept_log_;
 };
 
 }  // namespace hush::net

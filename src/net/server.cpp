@@ -44,8 +44,8 @@ void server::on_hangup(std::function<void()> reload) {
   parts_->engine.on_hangup(std::move(reload));
 }
 
-boost::asio::ip::tcp::endpoint server::local_endpoint() const {
-  return parts_->engine.local_endpoint();
+std::vector<boost::asio::ip::tcp::endpoint> server::local_endpoints() const {
+  return parts_->engine.local_endpoints();
 }
 
 void server::run() {

@@ -3,6 +3,7 @@
 #include <functional>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 
@@ -38,7 +39,8 @@ class server {
 
   // Called on a worker thread at each SIGHUP (for reloading certificates and the CRL).
   void on_hangup(std::function<void()> reload);
-  boost::asio::ip::tcp::endpoint local_endpoint() const;
+  // The bound HTTPS addresses, in the order of the config's listen list.
+  std::vector<boost::asio::ip::tcp::endpoint> local_endpoints() const;
   // Serves until SIGINT or SIGTERM, then stops accepting, lets requests in flight finish and
   // returns.
   void run();

@@ -16,7 +16,8 @@ std::string error_of(std::string_view text) {
 
 TEST(Config, EmptyFileGivesDefaults) {
   const auto c = parse("", "club.toml");
-  EXPECT_EQ(c.listen, (listen_address{"127.0.0.1", 5684}));
+  EXPECT_EQ(c.listen, (std::vector<listen_address>{{"127.0.0.1", 5684}}));
+  EXPECT_FALSE(c.redirect_http);
   EXPECT_EQ(c.max_message_bytes, 64U * 1024U);
   EXPECT_EQ(c.argon2, crypto::argon2_params{});
 }
@@ -36,6 +37,9 @@ TEST(Config, DefaultFileParsesToDefaults) {
   EXPECT_EQ(c.log_format, defaults.log_format);
   EXPECT_EQ(c.metrics_listen, defaults.metrics_listen);
   EXPECT_EQ(c.trusted_proxies, defaults.trusted_proxies);
+  EXPECT_EQ(c.redirect_http, defaults.redirect_http);
+  EXPECT_NE(text.find("\nlisten = [\"127.0.0.1:5684\"]\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nredirect_http = \"\"\n"), std::string::npos) << text;
   // Every setting is written out with a comment above it.
   EXPECT_NE(text.find("\nformat = \"text\"\n"), std::string::npos) << text;
   EXPECT_NE(text.find("\ntrusted_proxies = []\n"), std::string::npos) << text;
@@ -60,7 +64,7 @@ idle_timeout_seconds = 5
 argon2_memory_kib = 20480
 )",
                        "club.toml");
-  EXPECT_EQ(c.listen, (listen_address{"::1", 8443}));
+  EXPECT_EQ(c.listen, (std::vector<listen_address>{{"::1", 8443}}));
   EXPECT_EQ(c.io_threads, 3U);
   EXPECT_EQ(c.max_message_bytes, 100U);
   EXPECT_EQ(c.idle_timeout, std::chrono::seconds(5));
@@ -112,7 +116,55 @@ TEST(Config, UnknownTableAndTopLevelKeyAreRefused) {
 TEST(Config, WrongTypeIsRefused) {
   EXPECT_NE(error_of("[limits]\nmax_body_bytes = \"big\"\n").find("must be an integer"),
             std::string::npos);
-  EXPECT_NE(error_of("[server]\nlisten = 5684\n").find("must be a string"), std::string::npos);
+  EXPECT_NE(error_of("[server]\nlisten = 5684\n").find("must be a string or a list of strings"),
+            std::string::npos);
+  EXPECT_NE(error_of("[server]\nlisten = [5684]\n").find("must be a string or a list of strings"),
+            std::string::npos);
+  EXPECT_NE(error_of("[server]\nredirect_http = 80\n").find("must be a string"), std::string::npos);
+}
+
+TEST(Config, ListenIsOneAddressOrAList) {
+  EXPECT_EQ(parse("[server]\nlisten = \"0.0.0.0:443\"\n", "club.toml").listen,
+            (std::vector<listen_address>{{"0.0.0.0", 443}}));
+  EXPECT_EQ(parse("[server]\nlisten = [\"0.0.0.0:443\", \"[::]:443\"]\n", "club.toml").listen,
+            (std::vector<listen_address>{{"0.0.0.0", 443}, {"::", 443}}));
+  // Two asks for a free port are two listeners.
+  EXPECT_EQ(
+      parse("[server]\nlisten = [\"127.0.0.1:0\", \"127.0.0.1:0\"]\n", "club.toml").listen.size(),
+      2U);
+  auto error = error_of("[server]\nlisten = []\n");
+  EXPECT_NE(error.find("club.toml:2: server.listen: at least one address"), std::string::npos)
+      << error;
+  error = error_of("[server]\nlisten = [\"127.0.0.1:443\", \"[::1]:443\", \"127.0.0.1:443\"]\n");
+  EXPECT_NE(error.find("club.toml:2: server.listen: 127.0.0.1:443 is given twice"),
+            std::string::npos)
+      << error;
+  error = error_of("[server]\nlisten = [\"127.0.0.1:443\", \"nonsense\"]\n");
+  EXPECT_NE(error.find("club.toml:2: server.listen: listen address \"nonsense\""),
+            std::string::npos)
+      << error;
+  EXPECT_NO_THROW(check_listeners({{"127.0.0.1", 1}, {"::1", 1}}, "--listen"));
+  EXPECT_THROW(check_listeners({}, "--listen"), config_error);
+}
+
+TEST(Config, RedirectHttpIsOffOrAnAddressOfItsOwn) {
+  EXPECT_FALSE(parse("[server]\nredirect_http = \"\"\n", "club.toml").redirect_http);
+  EXPECT_EQ(parse("[server]\nredirect_http = \"[::]:80\"\n", "club.toml").redirect_http,
+            (listen_address{"::", 80}));
+  auto error = error_of("[server]\nredirect_http = \"80\"\n");
+  EXPECT_NE(error.find("club.toml:2: server.redirect_http: listen address \"80\""),
+            std::string::npos)
+      << error;
+  error = error_of("[server]\nlisten = [\"127.0.0.1:8443\"]\nredirect_http = \"127.0.0.1:8443\"\n");
+  EXPECT_NE(error.find("127.0.0.1:8443 is both an HTTPS address (server.listen) and "
+                       "server.redirect_http"),
+            std::string::npos)
+      << error;
+  error =
+      error_of("[server]\nlisten = \"127.0.0.1:8443\"\n[metrics]\nlisten = \"127.0.0.1:8443\"\n");
+  EXPECT_NE(error.find("is both an HTTPS address (server.listen) and metrics.listen"),
+            std::string::npos)
+      << error;
 }
 
 TEST(Config, OutOfRangeIsRefusedNotClamped) {
