@@ -18,8 +18,10 @@
 #include "core/files.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "http/challenge_tokens.hpp"
 #include "http/published_bytes.hpp"
 #include "net/metrics_listener.hpp"
+#include "net/redirect_listener.hpp"
 #include "net/server.hpp"
 #include "net/tls.hpp"
 #include "pki/pki.hpp"
@@ -308,6 +310,13 @@ void serve(const serve_options& options) {
                                                       [] { return metrics::render_all(); });
   }
 
+  // Port 80's listener, for browsers that type the bare name and for ACME HTTP-01.
+  http::challenge_tokens challenges;
+  std::unique_ptr<net::redirect_listener> redirect;
+  if (club->cfg.redirect_http) {
+    redirect =
+        std::make_unique<net::redirect_listener>(club->cfg, server.local_endpoints(), challenges);
+  }
   const auto metrics_url =
       metrics ? url_of(metrics->local_endpoint(), "http", "/metrics") : std::string("-");
   for (const auto& endpoint : server.local_endpoints()) {
@@ -318,6 +327,11 @@ void serve(const serve_options& options) {
   }
   if (metrics) {
     std::cout << "hush: metrics " << metrics_url << std::endl;
+  }
+  if (redirect) {
+    const auto redirect_url = url_of(redirect->local_endpoint(), "http", "/");
+    log::event(log::level::info, "redirecting", {{"url", redirect_url}});
+    std::cout << "hush: redirect " << redirect_url << std::endl;
   }
   server.run();
   log::info("stopped");

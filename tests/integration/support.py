@@ -291,9 +291,14 @@ class Club:
 class Server:
     """`hush serve` as a subprocess; stdout gives the URL, stderr goes to a log file."""
 
-    def __init__(self, club, listen="127.0.0.1:0", preexec_fn=None):
+    def __init__(self, club, listen="127.0.0.1:0", preexec_fn=None, announcements=0):
         self.club = club
-        self.listen = listen
+        # One --listen, or several: the URL of each is printed, in order ("hush: serving URL").
+        self.listen = [listen] if isinstance(listen, str) else list(listen)
+        # Lines printed after the serving lines to read too ("hush: redirect URL", say).
+        self.announcements = announcements
+        self.urls = []
+        self.announced = []
         self.preexec_fn = preexec_fn  # run in the child before exec (a resource limit, say)
         self.proc = None
         self.url = None
@@ -309,7 +314,8 @@ class Server:
                                              dir=self.club.workspace.path)
         self._log_file = os.fdopen(fd, "wb")
         self.proc = subprocess.Popen(
-            [HUSH_BIN, "serve", "--dir", self.club.dir, "--listen", self.listen],
+            [HUSH_BIN, "serve", "--dir", self.club.dir]
+            + [arg for address in self.listen for arg in ("--listen", address)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=self._log_file,
@@ -324,6 +330,14 @@ class Server:
             raise AssertionError("hush serve did not start: stdout %r, rc %r, log %r"
                                  % (line, self.returncode, self.log()))
         self.url, self.host, self.port = m.group(1), m.group(2), int(m.group(3))
+        self.urls = [self.url]
+        for _ in range(max(len(self.listen) - 1, 0) + self.announcements):
+            line = read_line(self.proc.stdout, START_TIMEOUT).decode("utf-8", "replace").rstrip("\n")
+            m = SERVING_RE.match(line)
+            if m:
+                self.urls.append(m.group(1))
+            else:
+                self.announced.append(line)
         return self
 
     def running(self):
@@ -393,7 +407,8 @@ def read_line(stream, timeout):
         ready, _, _ = select.select([fd], [], [], left)
         if not ready:
             break
-        chunk = os.read(fd, 4096)
+        # A byte at a time: whatever follows the line stays in the pipe for the next call.
+        chunk = os.read(fd, 1)
         if not chunk:
             break
         buf += chunk
