@@ -2,6 +2,7 @@
 
 #include <array>
 #include <condition_variable>
+#include <ctime>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -13,6 +14,7 @@
 
 #include <openssl/err.h>
 
+#include "acme/manager.hpp"
 #include "app/club_dir.hpp"
 #include "app/spawned_ca.hpp"
 #include "core/files.hpp"
@@ -77,6 +79,16 @@ class reloader {
   reloader(net::tls_files files, net::tls_context_holder& tls, http::published_bytes& crl)
       : files_(std::move(files)), tls_(tls), crl_(crl), seen_(stamps()) {
     note_expiries();
+  }
+
+  // Serves from other files from now on (the ACME certificate in place of the club's own), at
+  // once, as a SIGHUP would.
+  void use(net::tls_files files) {
+    {
+      std::lock_guard lock(mutex_);
+      files_ = std::move(files);
+    }
+    check(true);
   }
 
   void note_expiries() const {
@@ -253,8 +265,21 @@ void serve(const serve_options& options) {
   }
   club->hasher->prepare();
   fit_connections_to_file_limit(club->cfg);
-  const net::tls_files tls_files{paths.server_cert(), paths.server_key(), paths.ca_cert(),
+  const auto& acme = club->cfg.acme;
+  if (acme.enabled && acme.challenge != "http-01") {
+    throw std::runtime_error("acme.challenge " + acme.challenge +
+                             " is not available yet; use http-01 with server.redirect_http");
+  }
+  const acme::acme_paths acme_files{paths.dir / "acme"};
+  // The club's own certificate until the CA's arrives; the club CA still vouches for members'
+  // client certificates and signs the CRL.
+  const net::tls_files own_files{paths.server_cert(), paths.server_key(), paths.ca_cert(),
                                  paths.ca_crl(), club->cfg.client_certs};
+  const net::tls_files acme_tls_files{acme_files.certificate(), acme_files.key(), paths.ca_cert(),
+                                      paths.ca_crl(), club->cfg.client_certs};
+  const bool acme_ready =
+      acme.enabled && acme::has_usable_certificate(acme_files, acme.hosts, std::time(nullptr));
+  const net::tls_files& tls_files = acme_ready ? acme_tls_files : own_files;
   net::tls_context_holder tls(net::make_server_context(tls_files));
   http::published_bytes crl;
   if (std::filesystem::exists(paths.ca_crl())) {
@@ -327,6 +352,17 @@ void serve(const serve_options& options) {
   }
   if (metrics) {
     std::cout << "hush: metrics " << metrics_url << std::endl;
+  }
+  std::unique_ptr<acme::certificate_manager> certificates;
+  if (acme.enabled) {
+    certificates = std::make_unique<acme::certificate_manager>(
+        acme, acme_files,
+        acme::challenge_responder{
+            [&challenges](const std::string& token, const std::string& key_authorization) {
+              challenges.set(token, key_authorization);
+            },
+            [&challenges](const std::string& token) { challenges.erase(token); }},
+        [&reload, acme_tls_files] { reload.use(acme_tls_files); });
   }
   if (redirect) {
     const auto redirect_url = url_of(redirect->local_endpoint(), "http", "/");

@@ -25,9 +25,9 @@ struct setting {
   std::int64_t max = 0;
   std::function<std::int64_t(const config&)> get_number;
   std::function<void(config&, std::int64_t)> set_number;
-  std::function<std::string(const config&)> get_text;
+  std::function<std::string(const config&)> get_text{};
   // Throws config_error for a bad value; `where` names the file and line.
-  std::function<void(config&, const std::string&, const std::string& where)> set_text;
+  std::function<void(config&, const std::string&, const std::string& where)> set_text{};
   // A list of strings (is_text is false then): its own getter and setter.
   bool is_list = false;
   std::function<std::vector<std::string>(const config&)> get_list{};
@@ -35,7 +35,13 @@ struct setting {
       set_list{};
   // A list that may also be written as one string (server.listen, which was a string first).
   bool one_or_list = false;
+  // true or false, moved in and out through get_number and set_number as 1 or 0.
+  bool is_bool = false;
 };
+
+bool looks_like_host(const std::string& host) {
+  return !host.empty() && host.find_first_of(",/ \t\r\n@:") == std::string::npos;
+}
 
 template <class Member>
 setting number(std::string_view table, std::string_view key, std::string_view help,
@@ -283,6 +289,58 @@ const std::vector<setting>& settings() {
          }
          c.log_format = v;
        }},
+      {.table = "acme",
+       .key = "enabled",
+       .help = "Get and renew the server certificate for acme.hosts from an ACME CA (Let's "
+               "Encrypt, say). Until the first one arrives the club's own certificate is served; "
+               "members' client certificates and the CRL stay with the club CA.",
+       .get_number = [](const config& c) { return static_cast<std::int64_t>(c.acme.enabled); },
+       .set_number = [](config& c, std::int64_t v) { c.acme.enabled = v != 0; },
+       .is_bool = true},
+      {"acme", "directory", "The ACME CA's directory URL (https://).", true, 0, 0, nullptr, nullptr,
+       [](const config& c) { return c.acme.directory; },
+       [](config& c, const std::string& v, const std::string& where) {
+         if (!v.starts_with("https://") || v.find_first_of(" \t\r\n") != std::string::npos) {
+           throw config_error(where + ": acme.directory must be an https:// URL, not \"" + v +
+                              "\"");
+         }
+         c.acme.directory = v;
+       }},
+      {"acme", "email", "Contact address for the ACME account; may be empty.", true, 0, 0, nullptr,
+       nullptr, [](const config& c) { return c.acme.email; },
+       [](config& c, const std::string& v, const std::string& where) {
+         const auto at = v.find('@');
+         if (!v.empty() && (at == 0 || at == std::string::npos || at + 1 == v.size() ||
+                            v.find_first_of(" \t\r\n,<>") != std::string::npos)) {
+           throw config_error(where + ": acme.email \"" + v + "\" is not an email address");
+         }
+         c.acme.email = v;
+       }},
+      {"acme", "hosts", "The public names the certificate is for (\"club.example.org\").", false, 0,
+       0, nullptr, nullptr, nullptr, nullptr, true, [](const config& c) { return c.acme.hosts; },
+       [](config& c, const std::vector<std::string>& v, const std::string& where) {
+         for (const auto& host : v) {
+           if (!looks_like_host(host)) {
+             throw config_error(where + ": acme.hosts: \"" + host + "\" is not a host name");
+           }
+         }
+         c.acme.hosts = v;
+       }},
+      {"acme", "challenge",
+       "How the CA checks that the hosts are ours: http-01 (needs server.redirect_http on port "
+       "80) or tls-alpn-01 (on port 443).",
+       true, 0, 0, nullptr, nullptr, [](const config& c) { return c.acme.challenge; },
+       [](config& c, const std::string& v, const std::string& where) {
+         if (v != "http-01" && v != "tls-alpn-01") {
+           throw config_error(where + ": acme.challenge must be http-01 or tls-alpn-01, not \"" +
+                              v + "\"");
+         }
+         c.acme.challenge = v;
+       }},
+      {"acme", "ca_bundle",
+       "An extra CA file (PEM) to trust for the directory, besides the system's; empty: none.",
+       true, 0, 0, nullptr, nullptr, [](const config& c) { return c.acme.ca_bundle; },
+       [](config& c, const std::string& v, const std::string&) { c.acme.ca_bundle = v; }},
   };
   return all;
 }
@@ -307,6 +365,15 @@ void validate_whole(const config& c, std::string_view source) {
     }
   };
   clash(c.redirect_http, "server.redirect_http");
+  if (c.acme.enabled && c.acme.hosts.empty()) {
+    throw config_error(std::string(source) +
+                       ": acme.enabled needs at least one name in acme.hosts");
+  }
+  if (c.acme.enabled && c.acme.challenge == "http-01" && !c.redirect_http) {
+    throw config_error(std::string(source) +
+                       ": acme.challenge http-01 needs server.redirect_http (port 80, where the "
+                       "CA fetches the answer)");
+  }
   clash(c.metrics_listen, "metrics.listen");
   if (c.max_message_bytes > c.max_body_bytes) {
     throw config_error(std::string(source) +
@@ -468,6 +535,12 @@ config parse(std::string_view toml_text, std::string_view source_name) {
                                                  : " must be a list of strings"));
         }
         found->set_list(out, texts, at);
+      } else if (found->is_bool) {
+        const auto* value = node.as_boolean();
+        if (value == nullptr) {
+          throw config_error(at + ": " + name + " must be true or false");
+        }
+        found->set_number(out, value->get() ? 1 : 0);
       } else if (found->is_text) {
         const auto* value = node.as_string();
         if (value == nullptr) {
@@ -521,6 +594,10 @@ std::string default_toml() {
         out << (i == 0 ? "\"" : ", \"") << values[i] << '"';
       }
       out << "]\n";
+      continue;
+    }
+    if (s.is_bool) {
+      out << "\n" << s.key << " = " << (s.get_number(defaults) != 0 ? "true" : "false") << "\n";
       continue;
     }
     if (!s.is_text) {

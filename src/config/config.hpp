@@ -33,6 +33,16 @@ enum class client_cert_mode { off, optional, required };
 std::optional<client_cert_mode> parse_client_cert_mode(std::string_view text);
 std::string_view to_string(client_cert_mode mode);
 
+// Certificates from an ACME CA (RFC 8555) for the server's public names.
+struct acme_settings {
+  bool enabled = false;
+  std::string directory = "https://acme-v02.api.letsencrypt.org/directory";
+  std::string email;               // the account's contact; may be empty
+  std::vector<std::string> hosts;  // the public names the certificate is for
+  std::string challenge = "http-01";
+  std::string ca_bundle;  // an extra CA file to trust for the directory; empty: the system's only
+};
+
 // Every setting of a club, with its default. Loaded once at startup; read-only afterwards, so it
 // may be shared between threads freely.
 struct config {
@@ -95,6 +105,8 @@ struct config {
 
   std::string log_level = "info";
   std::string log_format = "text";
+
+  acme_settings acme;
 };
 
 // A config that cannot be used: the message names the file, the line and the setting.

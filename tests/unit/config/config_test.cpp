@@ -339,3 +339,75 @@ TEST(ParseListen, APortOutOfRangeSaysTheRange) {
 
 }  // namespace
 }  // namespace hush::config
+
+namespace hush::config {
+namespace {
+
+std::string acme_error_of(const std::string& text) {
+  try {
+    parse(text, "club.toml");
+  } catch (const config_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ConfigAcme, DefaultsAreOffAndLetsEncrypt) {
+  const auto c = parse("", "club.toml");
+  EXPECT_FALSE(c.acme.enabled);
+  EXPECT_EQ(c.acme.directory, "https://acme-v02.api.letsencrypt.org/directory");
+  EXPECT_EQ(c.acme.challenge, "http-01");
+  EXPECT_TRUE(c.acme.hosts.empty());
+  const auto text = default_toml();
+  for (const char* line :
+       {"\n[acme]\n", "\nenabled = false\n",
+        "\ndirectory = \"https://acme-v02.api.letsencrypt.org/directory\"\n", "\nemail = \"\"\n",
+        "\nhosts = []\n", "\nchallenge = \"http-01\"\n", "\nca_bundle = \"\"\n"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line;
+  }
+  EXPECT_FALSE(parse(text, "hush.toml").acme.enabled);
+}
+
+TEST(ConfigAcme, ReadsEveryKey) {
+  const auto c = parse(R"([server]
+redirect_http = "0.0.0.0:80"
+[acme]
+enabled = true
+directory = "https://127.0.0.1:14000/dir"
+email = "admin@club.example"
+hosts = ["club.example.org", "www.club.example.org"]
+challenge = "http-01"
+ca_bundle = "/etc/pebble/minica.pem"
+)",
+                       "club.toml");
+  EXPECT_TRUE(c.acme.enabled);
+  EXPECT_EQ(c.acme.directory, "https://127.0.0.1:14000/dir");
+  EXPECT_EQ(c.acme.email, "admin@club.example");
+  EXPECT_EQ(c.acme.hosts, (std::vector<std::string>{"club.example.org", "www.club.example.org"}));
+  EXPECT_EQ(c.acme.ca_bundle, "/etc/pebble/minica.pem");
+  EXPECT_EQ(parse("[acme]\nchallenge = \"tls-alpn-01\"\n", "club.toml").acme.challenge,
+            "tls-alpn-01");
+}
+
+TEST(ConfigAcme, BadValuesAreRefused) {
+  EXPECT_NE(acme_error_of("[acme]\nenabled = 1\n").find("acme.enabled must be true or false"),
+            std::string::npos);
+  EXPECT_NE(acme_error_of("[acme]\ndirectory = \"http://ca.example/dir\"\n")
+                .find("club.toml:2: acme.directory must be an https:// URL"),
+            std::string::npos);
+  EXPECT_NE(acme_error_of("[acme]\nemail = \"nobody\"\n").find("is not an email address"),
+            std::string::npos);
+  EXPECT_NE(acme_error_of("[acme]\nhosts = [\"a b\"]\n").find("is not a host name"),
+            std::string::npos);
+  EXPECT_NE(acme_error_of("[acme]\nchallenge = \"dns-01\"\n")
+                .find("acme.challenge must be http-01 or tls-alpn-01"),
+            std::string::npos);
+  EXPECT_NE(acme_error_of("[acme]\nenabled = true\n").find("needs at least one name in acme.hosts"),
+            std::string::npos);
+  EXPECT_NE(acme_error_of("[acme]\nenabled = true\nhosts = [\"club.example.org\"]\n")
+                .find("acme.challenge http-01 needs server.redirect_http"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace hush::config
