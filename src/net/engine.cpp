@@ -186,6 +186,9 @@ void engine::refuse_one() {
 
 void engine::begin_shutdown() {
   log::info("shutting down: finishing requests in flight");
+  if (on_shutdown_) {
+    on_shutdown_();
+  }
   state_.stopping.store(true);
   boost::system::error_code ignored;
   acceptor_.close(ignored);
