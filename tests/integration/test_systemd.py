@@ -156,6 +156,7 @@ class NotifyTest(unittest.TestCase):
              "127.0.0.1:%d" % taken.getsockname()[1]],
             stdin=subprocess.DEVNULL, capture_output=True, timeout=support.START_TIMEOUT,
             env=clean_env({"NOTIFY_SOCKET": notify.path}))
+        support.check_sanitizers(proc.stderr.decode("utf-8", "replace"), "hush serve")
         self.assertEqual(proc.returncode, 1, proc)
         self.assertIsNone(notify.silent(0.2), "READY=1 from a server that does not listen")
 
