@@ -1,12 +1,12 @@
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <fcntl.h>
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <stdexcept>
 #include <sys/stat.h>
+#include <system_error>
 #include <unistd.h>
 
 #include "app/club_ca.hpp"
@@ -58,7 +58,8 @@ void fill_in_place(const fs::path& scratch, const fs::path& dir) {
   for (const auto& entry : fs::directory_iterator(scratch)) {
     const auto to = dir / entry.path().filename();
     if (::renameat2(AT_FDCWD, entry.path().c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) != 0) {
-      throw std::runtime_error(to.string() + ": cannot create club: " + std::strerror(errno));
+      throw std::runtime_error(to.string() +
+                               ": cannot create club: " + std::generic_category().message(errno));
     }
   }
   fs::remove(scratch);
