@@ -16,6 +16,7 @@
 
 #include "acme/manager.hpp"
 #include "app/club_dir.hpp"
+#include "app/service_notify.hpp"
 #include "app/spawned_ca.hpp"
 #include "core/files.hpp"
 #include "core/log.hpp"
@@ -295,7 +296,12 @@ void serve(const serve_options& options) {
     log::warn("read view: " + loaded.error().message() + "; reads are served from the store");
   }
   net::server server(club->cfg, tls, *club->domain, *club->auth, &crl, club->views.get());
-  server.on_hangup([&reload] { reload.check(true); });
+  server.on_hangup([&reload] {
+    notify_service("RELOADING=1");
+    reload.check(true);
+    notify_service("READY=1");
+  });
+  server.on_shutdown([] { notify_service("STOPPING=1"); });
   audit_pruner pruner(*club->domain, club->cfg.audit_keep_days);
   // Housekeeping on a thread of its own: the file watch (a stat of four files a second), the
   // audit retention, and, once a minute, the TLS sessions past their lifetime wiped from the
@@ -369,6 +375,9 @@ void serve(const serve_options& options) {
     log::event(log::level::info, "redirecting", {{"url", redirect_url}});
     std::cout << "hush: redirect " << redirect_url << std::endl;
   }
+  // Listening since the server was made: a connection made now waits in the backlog until run()
+  // accepts it, so systemd may start what depends on hush.
+  notify_service("READY=1");
   server.run();
   log::info("stopped");
 }

@@ -1,8 +1,12 @@
+#include <cerrno>
+#include <cstdio>
+#include <fcntl.h>
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <stdexcept>
 #include <sys/stat.h>
+#include <system_error>
 #include <unistd.h>
 
 #include "app/club_ca.hpp"
@@ -35,25 +39,47 @@ struct init_options {
   std::vector<std::string> hosts;
 };
 
-void refuse_existing(const fs::path& dir) {
+// True when `dir` is an empty directory to fill in place; false when it does not exist. Throws
+// when it is anything else.
+bool refuse_existing(const fs::path& dir) {
   std::error_code ec;
   if (fs::exists(fs::symlink_status(dir, ec))) {
-    if (!fs::is_directory(dir) || !fs::is_empty(dir)) {
+    if (!fs::is_directory(fs::symlink_status(dir, ec)) || !fs::is_empty(dir)) {
       throw std::runtime_error(dir.string() + " already exists; refusing to touch it");
     }
+    return true;
   }
+  return false;
+}
+
+// Moves every entry of the finished club up into the empty directory it was made in, never over
+// an entry already there (a concurrent init into the same directory fails here, not silently).
+void fill_in_place(const fs::path& scratch, const fs::path& dir) {
+  for (const auto& entry : fs::directory_iterator(scratch)) {
+    const auto to = dir / entry.path().filename();
+    if (::renameat2(AT_FDCWD, entry.path().c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) != 0) {
+      throw std::runtime_error(to.string() +
+                               ": cannot create club: " + std::generic_category().message(errno));
+    }
+  }
+  fs::remove(scratch);
 }
 
 void run_init(const init_options& options) {
   const auto target = club_dir(options.dir);
-  refuse_existing(target.dir);
+  const bool in_place = refuse_existing(target.dir);
 
   // Everything is made in a sibling directory and renamed into place at the end, so a failure
-  // leaves no half-made club behind and a concurrent init cannot interleave with this one.
+  // leaves no half-made club behind and a concurrent init cannot interleave with this one. An
+  // empty directory already there (systemd's StateDirectory=, /var/lib/hush, in a parent the
+  // club's user may not write) is filled in place: the scratch directory is made inside it and
+  // its entries moved up at the end.
   const fs::path parent = fs::absolute(target.dir).parent_path();
   fs::create_directories(parent);
   const fs::path scratch_path =
-      parent / ("." + target.dir.filename().string() + ".init-" + std::to_string(::getpid()));
+      in_place
+          ? fs::absolute(target.dir) / (".init-" + std::to_string(::getpid()))
+          : parent / ("." + target.dir.filename().string() + ".init-" + std::to_string(::getpid()));
   if (::mkdir(scratch_path.c_str(), private_dir) != 0 ||
       ::chmod(scratch_path.c_str(), private_dir)) {
     throw std::runtime_error(scratch_path.string() + ": cannot create directory");
@@ -100,10 +126,17 @@ void run_init(const init_options& options) {
     }
   }
 
-  std::error_code ec;
-  fs::rename(scratch.path(), target.dir, ec);
-  if (ec) {
-    throw std::runtime_error(target.dir.string() + ": cannot create club: " + ec.message());
+  if (in_place) {
+    if (::chmod(target.dir.c_str(), private_dir) != 0) {
+      throw std::runtime_error(target.dir.string() + ": cannot make it private (0700)");
+    }
+    fill_in_place(scratch.path(), target.dir);
+  } else {
+    std::error_code ec;
+    fs::rename(scratch.path(), target.dir, ec);
+    if (ec) {
+      throw std::runtime_error(target.dir.string() + ": cannot create club: " + ec.message());
+    }
   }
   scratch.keep();
 

@@ -201,6 +201,9 @@ void engine::refuse_one(listener& l) {
 
 void engine::begin_shutdown() {
   log::info("shutting down: finishing requests in flight");
+  if (on_shutdown_) {
+    on_shutdown_();
+  }
   state_.stopping.store(true);
   for (auto& l : listeners_) {
     boost::system::error_code ignored;

@@ -87,6 +87,7 @@ class engine {
 
   // Called on a worker thread at each SIGHUP (for reloading certificates and the CRL).
   void on_hangup(std::function<void()> reload) { on_hangup_ = std::move(reload); }
+  void on_shutdown(std::function<void()> begun) { on_shutdown_ = std::move(begun); }
   ~engine();
   engine(const engine&) = delete;
   engine& operator=(const engine&) = delete;
@@ -130,6 +131,7 @@ class engine {
   boost::asio::signal_set signals_;
   boost::asio::signal_set hangup_;
   std::function<void()> on_hangup_;
+  std::function<void()> on_shutdown_;
   boost::asio::steady_timer drain_timer_;
   std::size_t next_io_ = 0;
   reserve_descriptor reserve_;

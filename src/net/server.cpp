@@ -44,6 +44,10 @@ void server::on_hangup(std::function<void()> reload) {
   parts_->engine.on_hangup(std::move(reload));
 }
 
+void server::on_shutdown(std::function<void()> begun) {
+  parts_->engine.on_shutdown(std::move(begun));
+}
+
 std::vector<boost::asio::ip::tcp::endpoint> server::local_endpoints() const {
   return parts_->engine.local_endpoints();
 }

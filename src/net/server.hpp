@@ -39,6 +39,9 @@ class server {
 
   // Called on a worker thread at each SIGHUP (for reloading certificates and the CRL).
   void on_hangup(std::function<void()> reload);
+  // Called once, on an I/O thread, when SIGINT or SIGTERM begins the shutdown (before requests
+  // in flight are drained); it must be quick and must not throw.
+  void on_shutdown(std::function<void()> begun);
   // The bound HTTPS addresses, in the order of the config's listen list.
   std::vector<boost::asio::ip::tcp::endpoint> local_endpoints() const;
   // Serves until SIGINT or SIGTERM, then stops accepting, lets requests in flight finish and

@@ -4,6 +4,7 @@ Run: /usr/bin/python3 tests/integration/test_cli.py   (HUSH_BIN=/path/to/hush op
 """
 
 import os
+import pwd
 import re
 import stat
 import sys
@@ -107,6 +108,34 @@ class InitTest(unittest.TestCase):
             self.assertEqual(r.rc, 0, r)
             self.assertEqual(mode(d), 0o700)
             self.assertTrue(os.path.isfile(os.path.join(d, "hush.db")))
+        finally:
+            ws.cleanup()
+
+    def test_fills_an_empty_directory_in_a_parent_it_cannot_write(self):
+        # systemd's StateDirectory=hush: /var/lib/hush belongs to the service's user, /var/lib
+        # does not. The club is made in place, without a sibling scratch directory.
+        ws = Workspace()
+        try:
+            nobody = pwd.getpwnam("nobody")
+            os.chmod(ws.path, 0o755)
+            d = ws.sub("state")
+            os.mkdir(d, 0o755)
+            os.chown(d, nobody.pw_uid, nobody.pw_gid)
+            as_nobody = ["setpriv", "--reuid", str(nobody.pw_uid), "--regid",
+                         str(nobody.pw_gid), "--clear-groups", support.HUSH_BIN]
+            # LeakSanitizer cannot attach to an undumpable process of another user.
+            env = support.clean_env({"ASAN_OPTIONS": "detect_leaks=0"})
+            r = support.run(as_nobody + ["init", "--dir", d], env=env)
+            support.check_sanitizers(r.err, "hush init as nobody")
+            self.assertEqual(r.rc, 0, r)
+            self.assertEqual(mode(d), 0o700)
+            self.assertEqual(sorted(os.listdir(ws.path)), ["state"], "left debris next to it")
+            self.assertNotIn(".init-", " ".join(os.listdir(d)), "left its scratch directory")
+            for name in SECRET_FILES:
+                self.assertEqual(os.stat(os.path.join(d, name)).st_uid, nobody.pw_uid, name)
+            # A second init into it refuses: it is a club now.
+            again = support.run(as_nobody + ["init", "--dir", d], env=env)
+            self.assertEqual(again.rc, 1, again)
         finally:
             ws.cleanup()
 
