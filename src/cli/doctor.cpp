@@ -1,9 +1,11 @@
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <iostream>
 #include <memory>
 #include <stdexcept>
 
+#include "acme/manager.hpp"
 #include "app/club_dir.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
@@ -56,6 +58,40 @@ void check_expiry(report& r, const std::string& what, std::int64_t not_after, st
   } else {
     r.ok(what + " valid until " + format_utc(not_after));
   }
+}
+
+// With [acme] on, the CA's certificate is the one served: it must match its key, cover every
+// acme.hosts name and not be expired. Until the first arrives the club's own is served, which
+// is worth a warning, not a failure.
+void check_acme(report& r, const app::club_paths& paths, std::int64_t now) {
+  const auto cfg = config::load(paths.config());
+  if (!cfg.acme.enabled) {
+    return;
+  }
+  const acme::acme_paths files_of{paths.dir / "acme"};
+  if (!std::filesystem::exists(files_of.certificate())) {
+    r.warn(files_of.certificate().string() +
+           ": no ACME certificate yet; the club's own server.pem is served until it arrives");
+    return;
+  }
+  for (const auto& path : {files_of.dir, files_of.account_key(), files_of.key()}) {
+    files::require_private(path);
+  }
+  const auto chain = files::read_text(files_of.certificate());
+  const auto info = pki::inspect_cert(chain);
+  const auto key = files::read_secret(files_of.key());
+  if (!pki::key_matches_cert(key.view(), chain)) {
+    throw std::runtime_error(files_of.key().string() + ": does not match acme/server.pem");
+  }
+  for (const auto& host : cfg.acme.hosts) {
+    if (std::find(info.hosts.begin(), info.hosts.end(), host) == info.hosts.end()) {
+      throw std::runtime_error(files_of.certificate().string() + ": does not name " + host +
+                               " (acme.hosts); hush serve orders a new one");
+    }
+  }
+  r.ok("acme/server.pem: the ACME certificate for " + cfg.acme.hosts.front() +
+       " matches its key; renewed by hush serve at two thirds of its lifetime");
+  check_expiry(r, "ACME certificate", info.not_after, now);
 }
 
 void run_doctor(const doctor_options& options) {
@@ -155,6 +191,8 @@ void run_doctor(const doctor_options& options) {
     }
     check_expiry(r, "CRL (run hush ca crl to renew)", crl.next_update, now);
   });
+
+  r.check([&] { check_acme(r, paths, now); });
 
   if (r.failures() > 0) {
     throw std::runtime_error("doctor: " + std::to_string(r.failures()) + " check(s) failed");

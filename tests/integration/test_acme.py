@@ -9,6 +9,8 @@
   keep-alive connection opened before the renewal still works after it (no connection dropped).
 - The account key, the certificate's key and their directory are private (0600, 0700).
 - A restart with a valid certificate on disk serves it at once and orders nothing.
+- `hush doctor` warns while there is no ACME certificate yet, then accepts the chain and
+  reports its expiry.
 - Pebble rejects 5% of nonces at random (its default): the client's badNonce retry is exercised.
 
 Run: /usr/bin/python3 tests/integration/test_acme.py   (HUSH_BIN=/path/to/hush optional)
@@ -172,6 +174,10 @@ class AcmeTest(unittest.TestCase):
         wait_for(lambda: "acme: GET %s: Connection refused; trying again in" % pebble.directory
                  in server.log(), 10, "a failed attempt in the log")
         own = served_certificate(https_port)
+        r = club.hush("doctor")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn("warn: %s: no ACME certificate yet" % os.path.join(club.dir, "acme",
+                                                                       "server.pem"), r.out)
 
         pebble.start()
         wait_for(lambda: ISSUED_RE.search(server.log()), 30, "the first certificate")
@@ -200,6 +206,14 @@ class AcmeTest(unittest.TestCase):
                              name)
         with open(os.path.join(acme_dir, "server.pem")) as f:
             self.assertGreaterEqual(f.read().count("BEGIN CERTIFICATE"), 2, "leaf and intermediate")
+
+        # hush doctor accepts the ACME chain and reports its expiry (a 24-second certificate:
+        # a warning, soon).
+        r = club.hush("doctor")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn("ok: acme/server.pem: the ACME certificate for localhost matches its key",
+                      r.out)
+        self.assertRegex(r.out, r"warn: ACME certificate expires at \S+, in ")
 
         # Renewal at two thirds of 24 s; the keep-alive connection made before it still works.
         first = served_certificate(https_port)
