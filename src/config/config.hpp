@@ -79,6 +79,11 @@ struct config {
   // or the key sealed under a passphrase (`hush key seal`).
   std::string master_key_file;
 
+  // The CRL distribution point named in the certificates the club CA issues from now on (server,
+  // members', signed CSRs): an http:// or https:// URL. Empty: the one the current server
+  // certificate names (hush init chose https://<first --host, else localhost>:5684/ca.crl).
+  std::string crl_url;
+
   // Audit records older than this are pruned in the background; 0 keeps them forever.
   unsigned audit_keep_days = 365;
 
@@ -112,5 +117,9 @@ std::string default_toml();
 // "127.0.0.1:5684", "[::1]:5684", "localhost:0". Throws config_error (naming `what`) when the form
 // or the port is wrong.
 listen_address parse_listen(std::string_view text, std::string_view what);
+
+// True when `text` can be a CRL distribution point: http:// or https://, a host, and no space,
+// comma, quote or control character (a comma would smuggle in a second distribution point).
+bool valid_crl_url(std::string_view text);
 
 }  // namespace hush::config
