@@ -155,7 +155,8 @@ TEST(Pki, AForgedLeafFailsTheConstraintAndPassesWithoutIt) {
     EXPECT_TRUE(verifies(leaf.get(), read_cert(unconstrained.cert_pem).get())) << host;
     const auto root = read_cert(constrained.cert_pem);
     X509_set_issuer_name(leaf.get(), X509_get_subject_name(root.get()));
-    X509_delete_ext(leaf.get(), X509_get_ext_by_NID(leaf.get(), NID_authority_key_identifier, -1));
+    X509_EXTENSION_free(X509_delete_ext(
+        leaf.get(), X509_get_ext_by_NID(leaf.get(), NID_authority_key_identifier, -1)));
     BIO* bio = BIO_new_mem_buf(constrained.key_pem.view().data(),
                                static_cast<int>(constrained.key_pem.view().size()));
     EVP_PKEY* key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
