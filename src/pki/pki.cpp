@@ -233,6 +233,8 @@ std::vector<std::string> csr_hosts(X509_REQ* req) {
 std::string permitted_subtrees(const std::vector<std::string>& hosts) {
   std::string value = "critical";
   std::vector<std::string> seen;
+  bool has_dns = false;
+  bool has_ip = false;
   for (const auto& host : hosts) {
     const bool ip = is_ip_address(host);
     if (!ip && !is_dns_name(host)) {
@@ -242,6 +244,8 @@ std::string permitted_subtrees(const std::vector<std::string>& hosts) {
       continue;
     }
     seen.push_back(host);
+    has_dns = has_dns || !ip;
+    has_ip = has_ip || ip;
     if (!ip) {
       value += ",permitted;DNS:" + host;
     } else if (host.find(':') != std::string::npos) {
@@ -249,6 +253,15 @@ std::string permitted_subtrees(const std::vector<std::string>& hosts) {
     } else {
       value += ",permitted;IP:" + host + "/255.255.255.255";
     }
+  }
+  // RFC 5280 leaves a name type with no permitted subtree unconstrained (OpenSSL accepts an IP
+  // SAN under a CA that permits DNS names only): a type the club does not use gets a subtree
+  // that matches nothing a certificate can usefully name (RFC 6761's "invalid", 0.0.0.0/32).
+  if (!has_dns) {
+    value += ",permitted;DNS:invalid";
+  }
+  if (!has_ip) {
+    value += ",permitted;IP:0.0.0.0/255.255.255.255";
   }
   return value;
 }
@@ -299,8 +312,8 @@ key_and_cert make_ca(const std::string& common_name,
   add_extension(cert.get(), cert.get(), NID_key_usage, "critical,keyCertSign,cRLSign");
   if (!constraints.empty()) {
     // RFC 5280 4.2.1.10: critical, so that a client that cannot apply it refuses the CA rather
-    // than trusting it unconstrained. Both name types are always present (the default hosts hold
-    // addresses), so neither DNS nor IP names escape the constraint.
+    // than trusting it unconstrained. Both name types always have a subtree (permitted_subtrees),
+    // so neither DNS nor IP names escape the constraint.
     add_extension(cert.get(), cert.get(), NID_name_constraints, constraints);
     // EKU in a CA limits what it may vouch for in NSS, Windows, macOS and OpenSSL: TLS servers
     // and clients, not signed mail or code.

@@ -39,7 +39,8 @@ inline constexpr int pkcs12_iterations = 100'000;
 // A club CA: ECDSA P-256, basicConstraints critical CA:TRUE pathlen:0, keyUsage critical
 // keyCertSign + cRLSign, subject and authority key ids. With `permitted_hosts`, also
 // nameConstraints (critical) permitting only those names (RFC 5280 4.2.1.10: a DNS name and the
-// names below it; an IP address as itself, a /32 or /128) and EKU serverAuth + clientAuth, so that
+// names below it; an IP address as itself, a /32 or /128; a type no host uses gets a subtree that
+// matches nothing usable, "invalid" or 0.0.0.0/32) and EKU serverAuth + clientAuth, so that
 // a member who imports the CA as a trusted root trusts it for the club's hosts and nothing else.
 // Without, the CA may vouch for any name (as clubs made before this did). Throws
 // std::runtime_error, also on a host that is neither a DNS name nor an IP address.

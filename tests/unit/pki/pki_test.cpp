@@ -144,6 +144,18 @@ TEST(Pki, ConstrainedCaVouchesForTheClubHostsOnly) {
   EXPECT_NO_THROW(issue_client(ca, "ann.lee"));
 }
 
+// A type of name the hosts do not use is constrained too, never left open.
+TEST(Pki, ANameTypeWithoutHostsIsClosedNotOpen) {
+  const auto dns_only = make_ca("test CA", {"club.example"});
+  EXPECT_EQ(inspect_cert(dns_only.cert_pem).permitted,
+            (std::vector<std::string>{"club.example", "0.0.0.0/32"}));
+  EXPECT_EQ(hosts_outside(dns_only.cert_pem, {"club.example", "127.0.0.2", "::1"}),
+            (std::vector<std::string>{"127.0.0.2", "::1"}));
+  const auto ip_only = make_ca("test CA", {"192.0.2.1"});
+  EXPECT_EQ(hosts_outside(ip_only.cert_pem, {"192.0.2.1", "evil.example", "localhost"}),
+            (std::vector<std::string>{"evil.example", "localhost"}));
+}
+
 TEST(Pki, AForgedLeafFailsTheConstraintAndPassesWithoutIt) {
   const auto constrained = make_ca("test CA", {"localhost", "127.0.0.1", "::1"});
   const auto unconstrained = make_ca("old CA");
