@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "config/config.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "core/log.hpp"
@@ -44,6 +45,9 @@ pki::key_and_cert read_ca(const club_paths& paths) {
 }
 
 std::string club_crl_url(const club_paths& paths) {
+  if (auto configured = config::load(paths.config()).crl_url; !configured.empty()) {
+    return configured;
+  }
   return pki::inspect_cert(files::read_text(paths.server_cert())).crl_url;
 }
 

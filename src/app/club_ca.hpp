@@ -17,8 +17,9 @@ namespace hush::app {
 // naming the file otherwise.
 pki::key_and_cert read_ca(const club_paths& paths);
 
-// The CRL URL the club's certificates name: the one in server.pem, which `hush init` chose from
-// the club's first host. Empty if server.pem names none.
+// The CRL URL the certificates the CA issues now name: `pki.crl_url` from the club's config when
+// set, else the one in server.pem (which `hush init` chose from the club's first host). Empty if
+// neither names one. Throws config::config_error on a bad config.
 std::string club_crl_url(const club_paths& paths);
 
 // "a,b,c": a certificate's hosts as one field.

@@ -77,8 +77,9 @@ void note_expiry(const std::filesystem::path& pem, std::size_t slot) {
 // through `hush cert renew`, say), the old one stays and the next change is tried again.
 class reloader {
  public:
-  reloader(net::tls_files files, net::tls_context_holder& tls, http::published_bytes& crl)
-      : files_(std::move(files)), tls_(tls), crl_(crl), seen_(stamps()) {
+  reloader(net::tls_files files, net::tls_context_holder& tls, http::published_bytes& crl,
+           http::published_bytes& ca_cert)
+      : files_(std::move(files)), tls_(tls), crl_(crl), ca_cert_(ca_cert), seen_(stamps()) {
     note_expiries();
   }
 
@@ -109,8 +110,10 @@ class reloader {
       if (std::filesystem::exists(files_.client_crl)) {
         crl = files::read_text(files_.client_crl);
       }
+      auto ca_cert = files::read_text(files_.client_ca);
       tls_.replace(std::move(next));
       crl_.set(std::move(crl));
+      ca_cert_.set(std::move(ca_cert));
       seen_ = now;
       failed_ = {};
       note_expiries();
@@ -135,6 +138,7 @@ class reloader {
   net::tls_files files_;
   net::tls_context_holder& tls_;
   http::published_bytes& crl_;
+  http::published_bytes& ca_cert_;
   std::mutex mutex_;
   stamp_set seen_;
   stamp_set failed_{};
@@ -286,7 +290,10 @@ void serve(const serve_options& options) {
   if (std::filesystem::exists(paths.ca_crl())) {
     crl.set(files::read_text(paths.ca_crl()));
   }
-  reloader reload(tls_files, tls, crl);
+  // ca.pem, served at /ca.pem for members to import.
+  http::published_bytes ca_cert;
+  ca_cert.set(files::read_text(paths.ca_cert()));
+  reloader reload(tls_files, tls, crl, ca_cert);
   // A revocation made here (a member removed through the API) is served at once.
   static_cast<spawned_ca&>(*club->ca).on_published([&reload] { reload.check(true); });
   // The club (and its batched audit sink) outlives the server: pending audits are committed and
@@ -295,7 +302,7 @@ void serve(const serve_options& options) {
   if (auto loaded = club->views->refresh(); !loaded) {
     log::warn("read view: " + loaded.error().message() + "; reads are served from the store");
   }
-  net::server server(club->cfg, tls, *club->domain, *club->auth, &crl, club->views.get());
+  net::server server(club->cfg, tls, *club->domain, *club->auth, &crl, club->views.get(), &ca_cert);
   server.on_hangup([&reload] {
     notify_service("RELOADING=1");
     reload.check(true);

@@ -1,13 +1,17 @@
+#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <stdexcept>
+#include <string>
 #include <sys/stat.h>
+#include <vector>
 
 #include "app/club_ca.hpp"
 #include "app/club_dir.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "cli/terminal.hpp"
+#include "cli/usage.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
@@ -19,7 +23,47 @@ namespace {
 struct renew_options {
   std::string dir;
   int days = pki::max_server_validity_days;
+  std::vector<std::string> add_hosts;
+  std::vector<std::string> drop_hosts;
 };
+
+// The current hosts, less the dropped, plus the added (in order, each once). Throws usage_error
+// for a host to drop that the certificate does not name, or when none would be left.
+std::vector<std::string> renewed_hosts(std::vector<std::string> hosts,
+                                       const renew_options& options) {
+  for (const auto& drop : options.drop_hosts) {
+    const auto found = std::find(hosts.begin(), hosts.end(), drop);
+    if (found == hosts.end()) {
+      throw usage_error("--drop-host " + drop +
+                        ": the server certificate does not name it (it "
+                        "names " +
+                        app::join_hosts(hosts) + ")");
+    }
+    hosts.erase(found);
+  }
+  for (const auto& add : options.add_hosts) {
+    if (std::find(hosts.begin(), hosts.end(), add) == hosts.end()) {
+      hosts.push_back(add);
+    }
+  }
+  if (hosts.empty()) {
+    throw usage_error("the server certificate must name at least one host");
+  }
+  return hosts;
+}
+
+// A host the CA may not vouch for: nothing is issued, and the line says how to widen the CA.
+void refuse_outside(const pki::key_and_cert& ca, const std::vector<std::string>& hosts) {
+  const auto outside = pki::hosts_outside(ca.cert_pem, hosts);
+  if (outside.empty()) {
+    return;
+  }
+  throw std::runtime_error(
+      "\"" + outside.front() + "\" is outside the names the club CA may vouch for (" +
+      app::join_hosts(pki::inspect_cert(ca.cert_pem).permitted) +
+      "); widening them takes a new CA, which every member imports again and which reissues "
+      "members' certificates: see docs/operations.md, \"Moving to a new CA\"");
+}
 
 void run_renew(const renew_options& options) {
   const auto paths = club_dir(options.dir);
@@ -43,8 +87,12 @@ void run_renew(const renew_options& options) {
       throw std::runtime_error(explain(added.error(), "certificate " + current.serial));
     }
   }
-  // Same hosts and CRL URL, a fresh key and serial.
-  const auto renewed = pki::issue_server(ca, current.hosts, options.days, current.crl_url);
+  // The same hosts unless told otherwise; the CRL URL from the config, else the current one; a
+  // fresh key and serial.
+  const auto hosts = renewed_hosts(current.hosts, options);
+  refuse_outside(ca, hosts);
+  const auto crl_url = club->cfg.crl_url.empty() ? current.crl_url : club->cfg.crl_url;
+  const auto renewed = pki::issue_server(ca, hosts, options.days, crl_url);
   app::record_server_cert(*club->domain, store::cert_kind::server, renewed.cert_pem, now);
   constexpr mode_t private_file = 0600;
   constexpr mode_t public_file = 0644;
@@ -73,13 +121,20 @@ void add_cert(CLI::App& app) {
 
   auto renew = std::make_shared<renew_options>();
   auto* renew_cmd = group->add_subcommand(
-      "renew", "Re-issue server.pem and server.key for the same hosts, with a fresh key");
+      "renew",
+      "Re-issue server.pem and server.key with a fresh key, for the same hosts unless --host or "
+      "--drop-host changes them");
   add_dir_option(*renew_cmd, renew->dir);
   renew_cmd
       ->add_option("--days", renew->days,
                    "Validity in days (default and most " +
                        std::to_string(pki::max_server_validity_days) + ")")
       ->check(CLI::Range(1, pki::max_server_validity_days));
+  renew_cmd->add_option("--host", renew->add_hosts,
+                        "Add a host name or IP address (repeatable); it must be within the club "
+                        "CA's name constraints");
+  renew_cmd->add_option("--drop-host", renew->drop_hosts,
+                        "Remove a host name or IP address the certificate names (repeatable)");
   renew_cmd->callback([renew] { run_renew(*renew); });
 }
 

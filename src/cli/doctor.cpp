@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "acme/manager.hpp"
+#include "app/club_ca.hpp"
 #include "app/club_dir.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
@@ -147,6 +148,15 @@ void run_doctor(const doctor_options& options) {
       throw std::runtime_error(paths.ca_cert().string() + ": not a CA certificate");
     }
     check_expiry(r, "CA certificate", ca.not_after, now);
+    // A club made before hush constrained its CA: a member who imported ca.pem trusts it for
+    // every site. Not a failure (it works as it always did), but worth moving off.
+    if (ca.name_constrained) {
+      r.ok("ca.pem may vouch only for " + app::join_hosts(ca.permitted) + " (nameConstraints)");
+    } else {
+      r.warn(paths.ca_cert().string() +
+             ": the CA has no name constraints, so a browser that imports it trusts it for every "
+             "site; see docs/operations.md, \"Moving to a new CA\"");
+    }
   });
   r.check([&] {
     const auto key = files::read_secret(paths.ca_key());

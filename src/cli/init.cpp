@@ -89,7 +89,10 @@ void run_init(const init_options& options) {
 
   std::vector<std::string> hosts = pki::default_server_hosts();
   hosts.insert(hosts.end(), options.hosts.begin(), options.hosts.end());
-  const auto ca = pki::make_ca(ca_common_name);
+  // The CA may vouch for the club's own hosts and nothing else (nameConstraints), so that a member
+  // who imports ca.pem into a browser trusts it for the club alone. Widening it later means a new
+  // CA (docs/operations.md, "Moving to a new CA").
+  const auto ca = pki::make_ca(ca_common_name, hosts);
   // The server publishes the CRL itself, at the address members reach it by: the first --host,
   // else localhost, on the default port.
   const std::string crl_host = options.hosts.empty() ? "localhost" : options.hosts.front();
@@ -154,7 +157,8 @@ void add_init(CLI::App& app) {
   auto* cmd = app.add_subcommand("init", "Create a club: CA, server certificate, keys, database");
   add_dir_option(*cmd, options->dir);
   cmd->add_option("--host", options->hosts,
-                  "Extra host name or IP address for the server certificate (repeatable)");
+                  "Extra host name or IP address for the server certificate, and the only names "
+                  "besides localhost, 127.0.0.1 and ::1 the club CA may vouch for (repeatable)");
   cmd->callback([options] { run_init(*options); });
 }
 

@@ -253,6 +253,20 @@ const std::vector<setting>& settings() {
          }
          c.master_key_file = v;
        }},
+      {"pki", "crl_url",
+       "Where the certificates the club CA issues from now on say its revocation list is (an "
+       "http:// or https:// URL; hush serves it at /ca.crl). Empty: the URL the server "
+       "certificate names now. Run hush cert renew after changing it.",
+       true, 0, 0, nullptr, nullptr, [](const config& c) { return c.crl_url; },
+       [](config& c, const std::string& v, const std::string& where) {
+         if (!v.empty() && !valid_crl_url(v)) {
+           throw config_error(where +
+                              ": pki.crl_url must be empty or an http:// or https:// URL without "
+                              "spaces, commas or quotes, not \"" +
+                              v + "\"");
+         }
+         c.crl_url = v;
+       }},
       number("audit", "keep_days",
              "Days an audit record is kept; older ones are pruned in the background. 0 keeps all.",
              0, 100 * 366, &config::audit_keep_days),
@@ -482,6 +496,25 @@ listen_address parse_listen(std::string_view text, std::string_view what) {
   }
   out.port = static_cast<std::uint16_t>(port);
   return out;
+}
+
+bool valid_crl_url(std::string_view text) {
+  constexpr std::size_t max_url = 2048;
+  std::string_view rest;
+  if (text.starts_with("https://")) {
+    rest = text.substr(8);
+  } else if (text.starts_with("http://")) {
+    rest = text.substr(7);
+  } else {
+    return false;
+  }
+  const bool clean = std::all_of(text.begin(), text.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u > 0x20 && u < 0x7f && c != ',' && c != '"' && c != '\\' && c != '<' && c != '>';
+  });
+  // A host must follow the scheme: "https:///ca.crl" names none.
+  return clean && text.size() <= max_url && !rest.empty() && rest.front() != '/' &&
+         rest.front() != '?' && rest.front() != '#';
 }
 
 config parse(std::string_view toml_text, std::string_view source_name) {

@@ -93,6 +93,11 @@ struct config {
   // or the key sealed under a passphrase (`hush key seal`).
   std::string master_key_file;
 
+  // The CRL distribution point named in the certificates the club CA issues from now on (server,
+  // members', signed CSRs): an http:// or https:// URL. Empty: the one the current server
+  // certificate names (hush init chose https://<first --host, else localhost>:5684/ca.crl).
+  std::string crl_url;
+
   // Audit records older than this are pruned in the background; 0 keeps them forever.
   unsigned audit_keep_days = 365;
 
@@ -135,5 +140,9 @@ std::string format_listen(const listen_address& address);
 // The HTTPS listeners: refuses (config_error naming `what`) an empty list and an address given
 // twice, since a second bind of it would fail with a less helpful message.
 void check_listeners(const std::vector<listen_address>& listen, std::string_view what);
+
+// True when `text` can be a CRL distribution point: http:// or https://, a host, and no space,
+// comma, quote or control character (a comma would smuggle in a second distribution point).
+bool valid_crl_url(std::string_view text);
 
 }  // namespace hush::config

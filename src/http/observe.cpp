@@ -10,7 +10,7 @@
 namespace hush::http {
 namespace {
 
-constexpr std::array<std::string_view, 11> route_labels = {"/",
+constexpr std::array<std::string_view, 12> route_labels = {"/",
                                                            "/api/v1/messages",
                                                            "/api/v1/messages/{id}",
                                                            "/api/v1/session",
@@ -18,6 +18,7 @@ constexpr std::array<std::string_view, 11> route_labels = {"/",
                                                            "/api/v1/members/{name}",
                                                            "/healthz",
                                                            "/ca.crl",
+                                                           "/ca.pem",
                                                            "page",
                                                            "other",
                                                            "refused"};

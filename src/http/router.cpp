@@ -280,18 +280,23 @@ outcome router::route(const request& req, const request_context& ctx) {
     }
     return health_response(services_, req);
   }
-  // Public by design: a CRL is for anyone who checks a certificate, and the page and its files
-  // hold no secret (everything a member sees comes through the API after login).
-  if (const auto crl =
-          services_.crl != nullptr && t.path == "/ca.crl" ? services_.crl->get() : nullptr;
-      crl && !crl->empty()) {
-    note_route(ctx, route_name::crl);
+  // Public by design: a CRL is for anyone who checks a certificate, the CA certificate is what a
+  // member imports before they can trust the page at all, and the page and its files hold no
+  // secret (everything a member sees comes through the API after login).
+  const bool crl_path = services_.crl != nullptr && t.path == "/ca.crl";
+  const bool ca_path = services_.ca_cert != nullptr && t.path == "/ca.pem";
+  if (const auto published = crl_path  ? services_.crl->get()
+                             : ca_path ? services_.ca_cert->get()
+                                       : nullptr;
+      published && !published->empty()) {
+    note_route(ctx, crl_path ? route_name::crl : route_name::ca_cert);
     if (!get_or_head) {
       return with_allow(error_response(api_error::method_not_allowed, req), "GET, HEAD");
     }
     response res{status::ok, req.version()};
-    res.set(field::content_type, "application/pkix-crl");
-    res.body() = *crl;
+    // application/x-x509-ca-cert: Firefox offers to import it as a CA, Android to install it.
+    res.set(field::content_type, crl_path ? "application/pkix-crl" : "application/x-x509-ca-cert");
+    res.body() = *published;
     res.keep_alive(req.keep_alive());
     apply_security_headers(res);
     res.prepare_payload();

@@ -52,6 +52,7 @@ enum class route_name : std::uint8_t {
   member,    // "/api/v1/members/{name}"
   healthz,   // "/healthz"
   crl,       // "/ca.crl"
+  ca_cert,   // "/ca.pem"
   page,      // the members' page and its files
   other,     // no such route (404), or not for this server
   refused,   // refused before routing (a malformed, oversized or slow request)

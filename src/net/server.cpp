@@ -8,8 +8,9 @@ namespace hush::net {
 
 struct server::parts {
   parts(const config::config& cfg, tls_context_holder& tls, club::club& domain,
-        auth::authenticator& auth, const http::published_bytes* crl, club::read_views* views)
-      : router(http::services{domain, auth, cfg, crl, views}),
+        auth::authenticator& auth, const http::published_bytes* crl, club::read_views* views,
+        const http::published_bytes* ca_cert)
+      : router(http::services{domain, auth, cfg, crl, views, ca_cert}),
         engine(
             cfg, tls,
             [this, views](const http::request& req, const http::request_context& ctx) {
@@ -35,8 +36,9 @@ struct server::parts {
 };
 
 server::server(const config::config& cfg, tls_context_holder& tls, club::club& domain,
-               auth::authenticator& auth, const http::published_bytes* crl, club::read_views* views)
-    : parts_(std::make_unique<parts>(cfg, tls, domain, auth, crl, views)) {}
+               auth::authenticator& auth, const http::published_bytes* crl, club::read_views* views,
+               const http::published_bytes* ca_cert)
+    : parts_(std::make_unique<parts>(cfg, tls, domain, auth, crl, views, ca_cert)) {}
 
 server::~server() = default;
 

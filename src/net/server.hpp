@@ -28,11 +28,11 @@ boost::asio::ip::tcp::endpoint endpoint_of(const config::listen_address& listen,
 class server {
  public:
   // Binds and listens; throws std::runtime_error (naming the address) if it cannot. Everything
-  // given must outlive the server; `crl` may be null (no /ca.crl).
+  // given must outlive the server; `crl` may be null (no /ca.crl), `ca_cert` too (no /ca.pem).
   // `views` may be null: then every request is served from the store, on the workers.
   server(const config::config& cfg, tls_context_holder& tls, club::club& domain,
          auth::authenticator& auth, const http::published_bytes* crl,
-         club::read_views* views = nullptr);
+         club::read_views* views = nullptr, const http::published_bytes* ca_cert = nullptr);
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;

@@ -143,6 +143,11 @@ void trust_club_clients(SSL_CTX* native, const tls_files& files) {
   // Only certificates made for clients (EKU clientAuth), straight from the club CA.
   X509_STORE_set_purpose(store, X509_PURPOSE_SSL_CLIENT);
   SSL_CTX_set_verify_depth(native, 1);
+  // A member's certificate names the member (CN = "ann.lee"), not a host. Under a name-constrained
+  // club CA, OpenSSL would otherwise read a dotted CN as a DNS name, find it outside the club's
+  // hosts and refuse the member (x509_vfy.c, NAME_CONSTRAINTS_check_CN); the DNS and IP names a
+  // certificate carries are still checked against the constraints.
+  X509_VERIFY_PARAM_set_hostflags(SSL_CTX_get0_param(native), X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
 
   int mode = SSL_VERIFY_PEER;
   if (files.client_certs == config::client_cert_mode::required) {

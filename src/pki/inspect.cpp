@@ -12,6 +12,31 @@
 // need to know about files the CA wrote earlier.
 namespace hush::pki {
 using namespace detail;  // NOLINT(google-build-using-namespace): pki/'s own plumbing
+namespace {
+
+// An iPAddress subtree (address then mask, 8 or 32 octets) as "127.0.0.1/32"; empty otherwise.
+std::string subtree_text(const ASN1_OCTET_STRING* subtree) {
+  const int size = ASN1_STRING_length(subtree);
+  if (size != 8 && size != 32) {
+    return {};
+  }
+  const unsigned char* bytes = ASN1_STRING_get0_data(subtree);
+  const auto half = static_cast<std::size_t>(size / 2);
+  const std::unique_ptr<ASN1_OCTET_STRING, deleter<ASN1_OCTET_STRING_free>> address(
+      ASN1_OCTET_STRING_new());
+  if (!address || ASN1_OCTET_STRING_set(address.get(), bytes, static_cast<int>(half)) != 1) {
+    return {};
+  }
+  int prefix = 0;
+  for (std::size_t i = half; i < 2 * half; ++i) {
+    for (unsigned bit = 0x80; bit != 0; bit >>= 1) {
+      prefix += (bytes[i] & bit) != 0 ? 1 : 0;
+    }
+  }
+  return ip_text(address.get()) + "/" + std::to_string(prefix);
+}
+
+}  // namespace
 
 cert_info inspect_cert(const std::string& cert_pem) {
   auto cert = cert_from_pem(cert_pem, "the certificate");
@@ -47,6 +72,18 @@ cert_info inspect_cert(const std::string& cert_pem) {
         info.crl_url = ia5_text(name->d.uniformResourceIdentifier);
         break;
       }
+    }
+  }
+  const std::unique_ptr<NAME_CONSTRAINTS, deleter<NAME_CONSTRAINTS_free>> constraints(
+      static_cast<NAME_CONSTRAINTS*>(
+          X509_get_ext_d2i(cert.get(), NID_name_constraints, nullptr, nullptr)));
+  info.name_constrained = constraints != nullptr;
+  for (int i = 0; constraints && i < sk_GENERAL_SUBTREE_num(constraints->permittedSubtrees); ++i) {
+    const GENERAL_NAME* base = sk_GENERAL_SUBTREE_value(constraints->permittedSubtrees, i)->base;
+    if (base->type == GEN_DNS) {
+      info.permitted.push_back(ia5_text(base->d.dNSName));
+    } else if (base->type == GEN_IPADD) {
+      info.permitted.push_back(subtree_text(base->d.iPAddress));
     }
   }
   ERR_clear_error();

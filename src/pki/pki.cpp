@@ -80,6 +80,8 @@ struct leaf_profile {
 };
 
 std::string san_of(const std::vector<std::string>& hosts);
+bool is_ip_address(const std::string& host);
+bool is_dns_name(const std::string& host);
 
 // Every leaf: the CA as issuer, basicConstraints CA:FALSE, key ids, the profile's usages, names
 // and CRL distribution point, signed with the CA key.
@@ -89,6 +91,14 @@ std::string issue_leaf(const key_and_cert& ca, EVP_PKEY* subject_key, const leaf
     throw std::runtime_error("\"" + leaf.crl_url + "\" is not a URL for a CRL");
   }
   const std::string san = san_of(leaf.hosts);
+  // A name the CA's constraints forbid would make a certificate that every client refuses: say
+  // so now, rather than hand it out.
+  if (const auto outside = hosts_outside(ca.cert_pem, leaf.hosts); !outside.empty()) {
+    throw std::runtime_error("\"" + outside.front() +
+                             "\" is outside the names the club CA may vouch for (its "
+                             "nameConstraints); widening them takes a new CA: see "
+                             "docs/operations.md, \"Moving to a new CA\"");
+  }
   auto ca_key = key_from_pem(ca.key_pem.view());
   auto ca_cert = cert_from_pem(ca.cert_pem);
   auto cert = new_certificate(subject_key, leaf.common_name, leaf.days);
@@ -218,18 +228,97 @@ std::vector<std::string> csr_hosts(X509_REQ* req) {
   return hosts;
 }
 
+// The nameConstraints value (OpenSSL's config syntax) permitting exactly `hosts`: a dNSName
+// subtree per name, an iPAddress subtree with a full mask per address. Each host is checked first.
+std::string permitted_subtrees(const std::vector<std::string>& hosts) {
+  std::string value = "critical";
+  std::vector<std::string> seen;
+  bool has_dns = false;
+  bool has_ip = false;
+  for (const auto& host : hosts) {
+    const bool ip = is_ip_address(host);
+    if (!ip && !is_dns_name(host)) {
+      throw std::runtime_error("\"" + host + "\" is not a host name or IP address");
+    }
+    if (std::find(seen.begin(), seen.end(), host) != seen.end()) {
+      continue;
+    }
+    seen.push_back(host);
+    has_dns = has_dns || !ip;
+    has_ip = has_ip || ip;
+    if (!ip) {
+      value += ",permitted;DNS:" + host;
+    } else if (host.find(':') != std::string::npos) {
+      value += ",permitted;IP:" + host + "/ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff";
+    } else {
+      value += ",permitted;IP:" + host + "/255.255.255.255";
+    }
+  }
+  // RFC 5280 leaves a name type with no permitted subtree unconstrained (OpenSSL accepts an IP
+  // SAN under a CA that permits DNS names only): a type the club does not use gets a subtree
+  // that matches nothing a certificate can usefully name (RFC 6761's "invalid", 0.0.0.0/32).
+  if (!has_dns) {
+    value += ",permitted;DNS:invalid";
+  }
+  if (!has_ip) {
+    value += ",permitted;IP:0.0.0.0/255.255.255.255";
+  }
+  return value;
+}
+
 }  // namespace
+
+std::vector<std::string> hosts_outside(const std::string& ca_cert_pem,
+                                       const std::vector<std::string>& hosts) {
+  auto ca_cert = cert_from_pem(ca_cert_pem);
+  const std::unique_ptr<NAME_CONSTRAINTS, deleter<NAME_CONSTRAINTS_free>> constraints(
+      static_cast<NAME_CONSTRAINTS*>(
+          X509_get_ext_d2i(ca_cert.get(), NID_name_constraints, nullptr, nullptr)));
+  ERR_clear_error();
+  std::vector<std::string> outside;
+  if (!constraints) {
+    return outside;
+  }
+  for (const auto& host : hosts) {
+    // OpenSSL's own check, on a throwaway certificate that names just this host: the same
+    // verdict every OpenSSL client will reach (a DNS constraint also permits the names below it).
+    x509_ptr probe(X509_new());
+    if (!probe) {
+      fail("cannot check a name constraint");
+    }
+    add_extension(probe.get(), probe.get(), NID_subject_alt_name, san_of({host}));
+    // NAME_CONSTRAINTS_check reads the names OpenSSL caches from the extensions: fill the cache.
+    X509_get_extension_flags(probe.get());
+    if (NAME_CONSTRAINTS_check(probe.get(), constraints.get()) != X509_V_OK) {
+      outside.push_back(host);
+    }
+  }
+  ERR_clear_error();
+  return outside;
+}
 
 std::vector<std::string> default_server_hosts() {
   return {"localhost", "127.0.0.1", "::1"};
 }
 
-key_and_cert make_ca(const std::string& common_name, int days) {
+key_and_cert make_ca(const std::string& common_name,
+                     const std::vector<std::string>& permitted_hosts, int days) {
+  const std::string constraints =
+      permitted_hosts.empty() ? std::string() : permitted_subtrees(permitted_hosts);
   auto key = make_p256_key();
   auto cert = new_certificate(key.get(), common_name, days);
   X509_set_issuer_name(cert.get(), X509_get_subject_name(cert.get()));
   add_extension(cert.get(), cert.get(), NID_basic_constraints, "critical,CA:TRUE,pathlen:0");
   add_extension(cert.get(), cert.get(), NID_key_usage, "critical,keyCertSign,cRLSign");
+  if (!constraints.empty()) {
+    // RFC 5280 4.2.1.10: critical, so that a client that cannot apply it refuses the CA rather
+    // than trusting it unconstrained. Both name types always have a subtree (permitted_subtrees),
+    // so neither DNS nor IP names escape the constraint.
+    add_extension(cert.get(), cert.get(), NID_name_constraints, constraints);
+    // EKU in a CA limits what it may vouch for in NSS, Windows, macOS and OpenSSL: TLS servers
+    // and clients, not signed mail or code.
+    add_extension(cert.get(), cert.get(), NID_ext_key_usage, "serverAuth,clientAuth");
+  }
   add_extension(cert.get(), cert.get(), NID_subject_key_identifier, "hash");
   add_extension(cert.get(), cert.get(), NID_authority_key_identifier, "keyid:always");
   sign(cert.get(), key.get());

@@ -37,12 +37,28 @@ inline constexpr std::size_t max_csr_hosts = 100;
 inline constexpr int pkcs12_iterations = 100'000;
 
 // A club CA: ECDSA P-256, basicConstraints critical CA:TRUE pathlen:0, keyUsage critical
-// keyCertSign + cRLSign, subject and authority key ids. Throws std::runtime_error.
-key_and_cert make_ca(const std::string& common_name, int days = ca_validity_days);
+// keyCertSign + cRLSign, subject and authority key ids. With `permitted_hosts`, also
+// nameConstraints (critical) permitting only those names (RFC 5280 4.2.1.10: a DNS name and the
+// names below it; an IP address as itself, a /32 or /128; a type no host uses gets a subtree that
+// matches nothing usable, "invalid" or 0.0.0.0/32) and EKU serverAuth + clientAuth, so that
+// a member who imports the CA as a trusted root trusts it for the club's hosts and nothing else.
+// Without, the CA may vouch for any name (as clubs made before this did). Throws
+// std::runtime_error, also on a host that is neither a DNS name nor an IP address.
+key_and_cert make_ca(const std::string& common_name,
+                     const std::vector<std::string>& permitted_hosts = {},
+                     int days = ca_validity_days);
+
+// The hosts of `hosts` that `ca_cert_pem`'s name constraints do not permit, as OpenSSL decides
+// (NAME_CONSTRAINTS_check), in order; empty when all are permitted or the CA has no constraint.
+// Throws std::runtime_error on an unreadable certificate or a malformed host.
+std::vector<std::string> hosts_outside(const std::string& ca_cert_pem,
+                                       const std::vector<std::string>& hosts);
 
 // A server certificate signed by the CA: ECDSA P-256, SAN with every host (IP addresses as IP
 // entries, other names as DNS entries), EKU serverAuth, keyUsage digitalSignature,
-// basicConstraints CA:FALSE. Throws std::runtime_error on a bad host name or a bad CA.
+// basicConstraints CA:FALSE. Throws std::runtime_error on a bad host name, a host outside the
+// CA's name constraints (hosts_outside: the certificate would fail every verification), or a bad
+// CA.
 // With a `crl_url`, the certificate says where its revocation list is (CRL Distribution Points),
 // so that clients and auditors know how to check revocation.
 key_and_cert issue_server(const key_and_cert& ca, const std::vector<std::string>& hosts,
@@ -84,7 +100,8 @@ std::string make_crl_der(const key_and_cert& ca, int days, std::int64_t crl_numb
 // than `max_csr_hosts` names is refused; every other extension it asks for is ignored. hush sets
 // basicConstraints CA:FALSE (critical), keyUsage digitalSignature (+ keyEncipherment for RSA),
 // EKU serverAuth, key ids, and the CRL distribution point. `days` is 1 to
-// max_server_validity_days. Throws std::runtime_error with the reason.
+// max_server_validity_days. A name outside the CA's name constraints is refused. Throws
+// std::runtime_error with the reason.
 std::string sign_csr(const key_and_cert& ca, const std::string& csr_pem, int days,
                      const std::string& crl_url = "");
 
@@ -97,6 +114,10 @@ struct cert_info {
   std::int64_t not_before = 0;     // unix seconds
   std::int64_t not_after = 0;
   bool is_ca = false;
+  // A CA's nameConstraints: whether it has any, and its permitted DNS and IP subtrees as text
+  // ("club.example", "127.0.0.1/32").
+  bool name_constrained = false;
+  std::vector<std::string> permitted;
 };
 
 // Reads the first certificate of a PEM text. Throws std::runtime_error if there is none.

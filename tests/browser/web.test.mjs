@@ -4,7 +4,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,6 +74,68 @@ function startServer(dir) {
   });
 }
 
+function run(command, args) {
+  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 30_000 });
+  if (result.status !== 0) {
+    throw new Error(`${command} ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
+  }
+  return result.stdout;
+}
+
+// What a thief of ca.key would make: a server certificate for `host` (a name or an address)
+// signed by the given CA, with the openssl CLI.
+function forge(work, name, caPem, caKey, host) {
+  const isIp = /^[0-9.]+$/.test(host);
+  const ext = join(work, `${name}.ext`);
+  writeFileSync(ext, '[s]\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n' +
+    `extendedKeyUsage=serverAuth\nsubjectAltName=${isIp ? 'IP' : 'DNS'}:${host}\n`);
+  const key = join(work, `${name}.key`);
+  const csr = join(work, `${name}.csr`);
+  const pem = join(work, `${name}.pem`);
+  run('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-keyout', key, '-out', csr, '-subj', `/CN=${host}`]);
+  run('openssl', ['x509', '-req', '-in', csr, '-CA', caPem, '-CAkey', caKey, '-set_serial',
+    `0x${randomBytes(16).toString('hex')}`, '-days', '2', '-extfile', ext, '-extensions', 's', '-out', pem]);
+  return { pem, key };
+}
+
+// `openssl s_server -www` with a certificate, on `address` and a free port.
+function serveTls(cert, address) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn('openssl', ['s_server', '-accept', `${address}:0`, '-cert', cert.pem,
+      '-key', cert.key, '-www'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`s_server did not start: ${out}`)), 10_000);
+    proc.stdout.on('data', (chunk) => {
+      out += chunk;
+      const match = /^ACCEPT .*:(\d+)\s*$/m.exec(out);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ proc, port: Number(match[1]) });
+      }
+    });
+  });
+}
+
+// The browser's trust store: Chromium on Linux reads trusted roots from the NSS database in
+// $HOME/.pki/nssdb, where chrome://settings/certificates (Authorities, Import) puts them. The
+// club's ca.pem goes there as a member would import it, with a control CA that has no name
+// constraints; each is trusted to identify websites (C,,). Nothing is bypassed.
+function trustStore(work, clubCa) {
+  const home = join(work, 'home');
+  const db = `sql:${join(home, '.pki', 'nssdb')}`;
+  mkdirSync(join(home, '.pki', 'nssdb'), { recursive: true });
+  run('certutil', ['-d', db, '-N', '--empty-password']);
+  const controlKey = join(work, 'control-ca.key');
+  const controlPem = join(work, 'control-ca.pem');
+  run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-keyout', controlKey, '-out', controlPem, '-subj', '/CN=Control CA', '-days', '2',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  run('certutil', ['-d', db, '-A', '-t', 'C,,', '-n', 'club', '-i', clubCa]);
+  run('certutil', ['-d', db, '-A', '-t', 'C,,', '-n', 'control', '-i', controlPem]);
+  return { home, control: { pem: controlPem, key: controlKey } };
+}
+
 // An attacker's page on another origin (http://localhost:PORT is another site than
 // https://127.0.0.1:PORT): a form that posts to the club, and a fetch with credentials.
 function startAttacker(clubOrigin) {
@@ -103,6 +166,7 @@ describe('the members web page', { timeout: 300_000 }, () => {
   let server;
   let attacker;
   let browser;
+  const forged = {};
   const passwords = {};
   const cspViolations = [];
   const consoleErrors = [];
@@ -122,10 +186,19 @@ describe('the members web page', { timeout: 300_000 }, () => {
     hush('message', 'post', 'The treasure is under the old oak.', '--author', 'paul', '--dir', club);
     server = await startServer(club);
     attacker = await startAttacker(server.origin);
+    const store = trustStore(work, join(club, 'ca.pem'));
+    const clubCa = [join(club, 'ca.pem'), join(club, 'ca.key')];
+    const controlCa = [store.control.pem, store.control.key];
+    forged.clubName = await serveTls(forge(work, 'club-name', ...clubCa, 'evil.example'), '127.0.0.1');
+    forged.clubIp = await serveTls(forge(work, 'club-ip', ...clubCa, '127.0.0.2'), '127.0.0.2');
+    forged.controlName = await serveTls(forge(work, 'control-name', ...controlCa, 'evil.example'),
+      '127.0.0.1');
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
+      env: { ...process.env, HOME: store.home },
       args: [
+        '--host-resolver-rules=MAP evil.example 127.0.0.1',
         '--no-sandbox',
         '--disable-gpu',
         '--disable-quic',
@@ -140,6 +213,9 @@ describe('the members web page', { timeout: 300_000 }, () => {
   after(async () => {
     await browser?.close();
     attacker?.close();
+    for (const s of Object.values(forged)) {
+      s.proc.kill();
+    }
     if (server) {
       const exited = new Promise((resolve) => server.proc.once('exit', resolve));
       server.proc.kill('SIGTERM');
@@ -475,5 +551,41 @@ describe('the members web page', { timeout: 300_000 }, () => {
       assert.ok(overflow <= 0, `${hash} scrolls sideways by ${overflow}px`);
     }
     await page.context().close();
+  });
+
+  test('the club CA vouches for the club and for no other name (name constraints)', async () => {
+    // No ignoreHTTPSErrors: the browser decides with the trust store alone.
+    const context = await browser.newContext();
+    context.setDefaultTimeout(STEP_TIMEOUT);
+    const page = await context.newPage();
+    // The club's real certificate passes, and the page links to ca.pem for members.
+    const real = await page.goto(`${server.origin}/`);
+    assert.equal(real.status(), 200);
+    const href = await page.locator('#ca-link').getAttribute('href');
+    assert.equal(href, '/ca.pem');
+    // Fetched by the page itself, before any login.
+    const ca = await page.evaluate(async (path) => {
+      const r = await fetch(path);
+      return { status: r.status, type: r.headers.get('content-type'), text: await r.text() };
+    }, href);
+    assert.deepEqual(ca, { status: 200, type: 'application/x-x509-ca-cert',
+      text: readFileSync(join(club, 'ca.pem'), 'utf8') });
+    // Each visit in a page of its own: a refused one leaves Chromium's error page behind.
+    const visit = async (url) => {
+      const tab = await context.newPage();
+      try {
+        return String((await tab.goto(url)).status());
+      } catch (e) {
+        return /net::ERR_[A-Z_]+/.exec(e.message)?.[0] ?? e.message;
+      } finally {
+        await tab.close();
+      }
+    };
+    // Forged with the club's own CA key for another name and another address: refused.
+    assert.equal(await visit(`https://evil.example:${forged.clubName.port}/`), 'net::ERR_CERT_INVALID');
+    assert.equal(await visit(`https://127.0.0.2:${forged.clubIp.port}/`), 'net::ERR_CERT_INVALID');
+    // The control: the same forged name from a CA without constraints is accepted.
+    assert.equal(await visit(`https://evil.example:${forged.controlName.port}/`), '200');
+    await context.close();
   });
 });

@@ -56,10 +56,13 @@ def cert_serial(path):
 class PkiCase(unittest.TestCase):
     """A club with a member, in its own workspace, for each test class."""
 
+    # The club's hosts, which its CA's name constraints permit (and nothing else).
+    hosts = ("club.example",)
+
     @classmethod
     def setUpClass(cls):
         cls.ws = Workspace()
-        cls.club = Club(cls.ws, hosts=("club.example",))
+        cls.club = Club(cls.ws, hosts=cls.hosts)
 
     @classmethod
     def tearDownClass(cls):
@@ -84,6 +87,9 @@ class PkiCase(unittest.TestCase):
 
 
 class SignTest(PkiCase):
+    # Every name the CSRs below ask for, so that the CA may vouch for them.
+    hosts = ("club.example", "web.example", "192.0.2.7", "py.example", "2001:db8::1",
+             "rsa.example")
     def openssl_csr(self, name, *args, newkey=("-newkey", "ec", "-pkeyopt",
                                                 "ec_paramgen_curve:P-256")):
         csr = self.out(name + ".csr")
@@ -469,7 +475,8 @@ class ServerRevocationTest(PkiCase):
         csr = self.out("web.csr")
         r = openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
                     "-nodes", "-keyout", self.out("web.key"), "-out", csr,
-                    "-subj", "/CN=web.example", "-addext", "subjectAltName=DNS:web.example")
+                    "-subj", "/CN=web.club.example",
+                    "-addext", "subjectAltName=DNS:web.club.example")
         self.assertEqual(r.rc, 0, r)
         cert = self.out("web.pem")
         r = self.club.hush("ca", "sign", csr, "--out", cert)
@@ -477,7 +484,7 @@ class ServerRevocationTest(PkiCase):
         serial = SIGNED_RE.match(r.out).group(1)
         self.assertEqual(serial, cert_serial(cert))
         self.assertRegex(self.club.hush("ca", "list").out,
-                         r"(?m)^%s\tcsr\tweb\.example\t\S+\tvalid$" % serial)
+                         r"(?m)^%s\tcsr\tweb\.club\.example\t\S+\tvalid$" % serial)
         r = self.club.hush("ca", "revoke", serial.upper())
         self.assertEqual(r.rc, 0, r)
         self.assertIn(serial, self.crl_serials())

@@ -22,6 +22,8 @@ struct services {
   // The server's in-memory views for reads on its I/O threads (router::serve_from_view); null:
   // every request takes the full path.
   club::read_views* views = nullptr;
+  // The CA's certificate (PEM), published at /ca.pem for members to import; null or empty: none.
+  const published_bytes* ca_cert = nullptr;
 };
 
 // A request target split into its path and query; the path is never percent-decoded, so encoded

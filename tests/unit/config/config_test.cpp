@@ -102,6 +102,21 @@ member_request_burst = 9
   EXPECT_NE(defaults.find("keep_days = "), std::string::npos);
 }
 
+TEST(Config, CrlUrlIsAnHttpUrlOrEmpty) {
+  EXPECT_EQ(parse("", "club.toml").crl_url, "");
+  EXPECT_NE(default_toml().find("[pki]\n"), std::string::npos);
+  EXPECT_EQ(parse("[pki]\ncrl_url = \"https://club.example/ca.crl\"\n", "club.toml").crl_url,
+            "https://club.example/ca.crl");
+  EXPECT_EQ(parse("[pki]\ncrl_url = \"http://[::1]:8080/ca.crl\"\n", "club.toml").crl_url,
+            "http://[::1]:8080/ca.crl");
+  for (const char* bad : {"ftp://club.example/ca.crl", "club.example/ca.crl", "https://",
+                          "https:///ca.crl", "https://a b/ca.crl", "https://a/x,URI:https://b/",
+                          "https://a/\\u0001", "https://a/\\\"x"}) {
+    const auto error = error_of(std::string("\n[pki]\ncrl_url = \"") + bad + "\"\n");
+    EXPECT_NE(error.find("club.toml:3: pki.crl_url must be"), std::string::npos) << bad << error;
+  }
+}
+
 TEST(Config, UnknownKeyIsRefusedWithFileAndLine) {
   const auto error = error_of("[server]\nlisten = \"127.0.0.1:1\"\nlisen = \"x\"\n");
   EXPECT_NE(error.find("club.toml:3"), std::string::npos) << error;

@@ -410,6 +410,22 @@ TEST_F(RouterTest, CrlIsPublicWhenThereIsOne) {
   EXPECT_EQ(with_crl.handle(req, {}).body(), "newer DER bytes");
 }
 
+TEST_F(RouterTest, CaCertificateIsPublicWhenThereIsOne) {
+  EXPECT_EQ(send(verb::get, "/ca.pem").result(), status::not_found);  // none configured
+  published_bytes ca_cert;
+  ca_cert.set("-----BEGIN CERTIFICATE-----\n");
+  router with_ca{services{club.domain, club.auth, cfg, nullptr, nullptr, &ca_cert}};
+  request req{verb::get, "/ca.pem", 11};
+  const auto res = with_ca.handle(req, {});
+  EXPECT_EQ(res.result(), status::ok);
+  EXPECT_EQ(res[field::content_type], "application/x-x509-ca-cert");
+  EXPECT_EQ(res.body(), "-----BEGIN CERTIFICATE-----\n");
+  request post{verb::post, "/ca.pem", 11};
+  EXPECT_EQ(with_ca.handle(post, {}).result(), status::method_not_allowed);
+  // The CRL is not served from the CA's slot, nor the CA from the CRL's.
+  EXPECT_EQ(with_ca.handle(request{verb::get, "/ca.crl", 11}, {}).result(), status::not_found);
+}
+
 TEST_F(RouterTest, OnlyOriginFormTargets) {
   EXPECT_EQ(send(verb::connect, "127.0.0.1:22").result(), status::bad_request);
   EXPECT_EQ(send(verb::get, "https://evil.example/").result(), status::bad_request);
@@ -520,7 +536,9 @@ TEST_F(RouterTest, TheNoteNamesTheRouteByItsTemplate) {
   const auto id = club.domain.post("poster", "the secret").value();
   published_bytes crl;
   crl.set("DER bytes");
-  router r{services{club.domain, club.auth, cfg, &crl}};
+  published_bytes ca_cert;
+  ca_cert.set("PEM");
+  router r{services{club.domain, club.auth, cfg, &crl, nullptr, &ca_cert}};
   const struct {
     verb method;
     std::string target;
@@ -540,6 +558,7 @@ TEST_F(RouterTest, TheNoteNamesTheRouteByItsTemplate) {
       {verb::get, "/healthz?verbose=1", route_name::healthz, "/healthz"},
       {verb::post, "/healthz", route_name::healthz, "/healthz"},
       {verb::get, "/ca.crl", route_name::crl, "/ca.crl"},
+      {verb::get, "/ca.pem", route_name::ca_cert, "/ca.pem"},
       {verb::get, "/app.js", route_name::page, "page"},
       {verb::get, "/nowhere", route_name::other, "other"},
       {verb::get, "/api/v1/messages/0", route_name::other, "other"},

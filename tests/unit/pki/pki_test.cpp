@@ -101,6 +101,85 @@ TEST(Pki, ServerCertificateNamesHostsAndVerifies) {
       << days << " days " << seconds << " s";
 }
 
+// nameConstraints permitting the club's hosts: a leaf for them verifies, one for another name
+// (signed with the same key, as a thief of ca.key would) does not, while the control, an
+// unconstrained CA, lets the same leaf through.
+TEST(Pki, ConstrainedCaVouchesForTheClubHostsOnly) {
+  const std::vector<std::string> hosts{"localhost", "127.0.0.1", "::1", "club.example"};
+  const auto ca = make_ca("test CA", hosts);
+  const auto root = read_cert(ca.cert_pem);
+  int critical = 0;
+  auto* nc = static_cast<NAME_CONSTRAINTS*>(
+      X509_get_ext_d2i(root.get(), NID_name_constraints, &critical, nullptr));
+  ASSERT_NE(nc, nullptr);
+  EXPECT_EQ(critical, 1);
+  EXPECT_EQ(sk_GENERAL_SUBTREE_num(nc->permittedSubtrees), 4);
+  EXPECT_EQ(nc->excludedSubtrees, nullptr);
+  NAME_CONSTRAINTS_free(nc);
+  EXPECT_EQ(X509_get_extended_key_usage(root.get()),
+            static_cast<std::uint32_t>(XKU_SSL_SERVER | XKU_SSL_CLIENT));
+
+  const auto info = inspect_cert(ca.cert_pem);
+  EXPECT_TRUE(info.name_constrained);
+  EXPECT_EQ(info.permitted,
+            (std::vector<std::string>{"localhost", "127.0.0.1/32", "::1/128", "club.example"}));
+  EXPECT_FALSE(make_ca("old CA").cert_pem.empty());
+  EXPECT_FALSE(inspect_cert(make_ca("old CA").cert_pem).name_constrained);
+
+  // Within: the club's names and the names below them.
+  EXPECT_TRUE(hosts_outside(ca.cert_pem, {"localhost", "127.0.0.1", "::1", "club.example",
+                                          "www.club.example", "CLUB.example"})
+                  .empty());
+  EXPECT_EQ(hosts_outside(ca.cert_pem, {"club.example", "evil.example", "127.0.0.2", "::2",
+                                        "notclub.example", "club.example.evil"}),
+            (std::vector<std::string>{"evil.example", "127.0.0.2", "::2", "notclub.example",
+                                      "club.example.evil"}));
+  EXPECT_TRUE(hosts_outside(make_ca("old CA").cert_pem, {"evil.example"}).empty());
+
+  const auto server = issue_server(ca, {"club.example", "www.club.example", "127.0.0.1"});
+  EXPECT_TRUE(verifies(read_cert(server.cert_pem).get(), root.get()));
+  EXPECT_THROW(issue_server(ca, {"club.example", "evil.example"}), std::runtime_error);
+  EXPECT_THROW(issue_server(ca, {"127.0.0.2"}), std::runtime_error);
+  // A member's certificate names no host, and issues under the constraint.
+  EXPECT_NO_THROW(issue_client(ca, "ann.lee"));
+}
+
+// A type of name the hosts do not use is constrained too, never left open.
+TEST(Pki, ANameTypeWithoutHostsIsClosedNotOpen) {
+  const auto dns_only = make_ca("test CA", {"club.example"});
+  EXPECT_EQ(inspect_cert(dns_only.cert_pem).permitted,
+            (std::vector<std::string>{"club.example", "0.0.0.0/32"}));
+  EXPECT_EQ(hosts_outside(dns_only.cert_pem, {"club.example", "127.0.0.2", "::1"}),
+            (std::vector<std::string>{"127.0.0.2", "::1"}));
+  const auto ip_only = make_ca("test CA", {"192.0.2.1"});
+  EXPECT_EQ(hosts_outside(ip_only.cert_pem, {"192.0.2.1", "evil.example", "localhost"}),
+            (std::vector<std::string>{"evil.example", "localhost"}));
+}
+
+TEST(Pki, AForgedLeafFailsTheConstraintAndPassesWithoutIt) {
+  const auto constrained = make_ca("test CA", {"localhost", "127.0.0.1", "::1"});
+  const auto unconstrained = make_ca("old CA");
+  // A leaf for evil.example, signed by each CA's key: issue_server refuses to make it under the
+  // constraint, so it is made under the unconstrained CA and then re-signed as the other would.
+  for (const char* host : {"evil.example", "127.0.0.2", "::2"}) {
+    const auto forged = issue_server(unconstrained, {host});
+    auto leaf = read_cert(forged.cert_pem);
+    EXPECT_TRUE(verifies(leaf.get(), read_cert(unconstrained.cert_pem).get())) << host;
+    const auto root = read_cert(constrained.cert_pem);
+    X509_set_issuer_name(leaf.get(), X509_get_subject_name(root.get()));
+    X509_EXTENSION_free(X509_delete_ext(
+        leaf.get(), X509_get_ext_by_NID(leaf.get(), NID_authority_key_identifier, -1)));
+    BIO* bio = BIO_new_mem_buf(constrained.key_pem.view().data(),
+                               static_cast<int>(constrained.key_pem.view().size()));
+    EVP_PKEY* key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+    BIO_free(bio);
+    ASSERT_GT(X509_sign(leaf.get(), key, EVP_sha256()), 0);
+    EVP_PKEY_free(key);
+    EXPECT_FALSE(verifies(leaf.get(), root.get())) << host;
+  }
+  ERR_clear_error();
+}
+
 TEST(Pki, ServerCertificateFromAnotherCaDoesNotVerify) {
   const auto ca = make_ca("one");
   const auto other = make_ca("two");
