@@ -1,10 +1,12 @@
 #include "acme/https_transport.hpp"
 
 #include <stdexcept>
+#include <stop_token>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -67,10 +69,26 @@ url_parts parse_https_url(const std::string& url) {
   return out;
 }
 
+// Starts one asynchronous operation and runs the I/O until it completes; its error is thrown.
+template <class Start>
+void run_one(asio::io_context& io, Start start) {
+  boost::system::error_code result = asio::error::would_block;
+  start([&result](boost::system::error_code ec, auto&&...) { result = ec; });
+  io.restart();
+  io.run();
+  if (result == asio::error::would_block) {
+    result = asio::error::operation_aborted;
+  }
+  if (result) {
+    throw boost::system::system_error(result);
+  }
+}
+
 }  // namespace
 
-https_transport::https_transport(std::string ca_bundle, std::chrono::seconds timeout)
-    : ca_bundle_(std::move(ca_bundle)), timeout_(timeout) {}
+https_transport::https_transport(std::string ca_bundle, std::stop_token stop,
+                                 std::chrono::seconds timeout)
+    : ca_bundle_(std::move(ca_bundle)), stop_(std::move(stop)), timeout_(timeout) {}
 
 http_response https_transport::exchange(std::string_view method, const std::string& url,
                                         const std::string& body, std::string_view content_type) {
@@ -103,10 +121,21 @@ http_response https_transport::exchange_once(std::string_view method, const std:
                const_cast<char*>(where.host.c_str())) != 1) {
     throw std::runtime_error("cannot name " + where.host + " in the TLS handshake");
   }
+  if (stop_.stop_requested()) {
+    throw std::runtime_error("stopped");
+  }
+  // A stop (the server shutting down) closes the socket, which ends the operation in flight.
+  const std::stop_callback close_on_stop(stop_, [&io, &stream] {
+    asio::post(io, [&stream] { beast::get_lowest_layer(stream).close(); });
+  });
+  auto& tcp = beast::get_lowest_layer(stream);
+  // Only asynchronous operations honour tcp_stream's deadline: each runs to completion (or to
+  // the deadline, which closes the socket) before the next starts.
+  tcp.expires_after(timeout_);
   asio::ip::tcp::resolver resolver(io);
-  beast::get_lowest_layer(stream).expires_after(timeout_);
-  beast::get_lowest_layer(stream).connect(resolver.resolve(where.host, where.port));
-  stream.handshake(asio::ssl::stream_base::client);
+  const auto addresses = resolver.resolve(where.host, where.port);
+  run_one(io, [&](auto done) { tcp.async_connect(addresses, done); });
+  run_one(io, [&](auto done) { stream.async_handshake(asio::ssl::stream_base::client, done); });
 
   http::request<http::string_body> req{http::string_to_verb(method), where.target, http_version};
   const bool bracketed = where.host.find(':') != std::string::npos;
@@ -120,7 +149,7 @@ http_response https_transport::exchange_once(std::string_view method, const std:
   }
   req.body() = body;
   req.prepare_payload();
-  http::write(stream, req);
+  run_one(io, [&](auto done) { http::async_write(stream, req, done); });
 
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
@@ -128,7 +157,7 @@ http_response https_transport::exchange_once(std::string_view method, const std:
   if (method == "HEAD") {
     parser.skip(true);
   }
-  http::read(stream, buffer, parser);
+  run_one(io, [&](auto done) { http::async_read(stream, buffer, parser, done); });
   const auto& res = parser.get();
   http_response out;
   out.status = res.result_int();

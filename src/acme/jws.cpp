@@ -171,8 +171,12 @@ key_and_csr make_csr(const std::vector<std::string>& hosts) {
       X509_REQ_set_pubkey(req.get(), key.get()) != 1) {
     fail("cannot make a certificate request");
   }
+  // A common name holds at most 64 characters (RFC 5280's ub-common-name); a longer first name
+  // is named in subjectAltName only, which is all a CA reads.
+  constexpr std::size_t max_common_name = 64;
   X509_NAME* subject = X509_REQ_get_subject_name(req.get());
-  if (X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8,
+  if (hosts.front().size() <= max_common_name &&
+      X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8,
                                  reinterpret_cast<const unsigned char*>(hosts.front().c_str()), -1,
                                  -1, 0) != 1) {
     fail("cannot name " + hosts.front() + " in a certificate request");

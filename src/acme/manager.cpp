@@ -1,6 +1,7 @@
 #include "acme/manager.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <condition_variable>
 #include <mutex>
 #include <stop_token>
@@ -20,6 +21,8 @@ constexpr auto first_retry = std::chrono::seconds(3);
 constexpr auto last_retry = std::chrono::hours(1);
 constexpr double renew_at_fraction = 2.0 / 3.0;
 constexpr double jitter_fraction = 1.0 / 20.0;
+constexpr std::int64_t allowed_clock_skew = 300;
+constexpr auto longest_wait = std::chrono::seconds(24 * 60 * 60);
 
 std::int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -37,9 +40,17 @@ double random_fraction() {
   return static_cast<double>(value) / 4294967296.0;
 }
 
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+// Host names compare without regard to case (CAs write them in lower case).
 bool covers(const std::vector<std::string>& names, const std::vector<std::string>& hosts) {
   return std::all_of(hosts.begin(), hosts.end(), [&](const std::string& host) {
-    return std::find(names.begin(), names.end(), host) != names.end();
+    return std::any_of(names.begin(), names.end(),
+                       [&](const std::string& name) { return lower(name) == lower(host); });
   });
 }
 
@@ -88,7 +99,8 @@ struct certificate_manager::impl {
       return account_key::from_pem(std::string_view(pem.view()));
     }
     auto key = account_key::generate();
-    files::write_new(paths.account_key(), key.pem().view(), S_IRUSR | S_IWUSR);
+    // Atomically: a crash or a full disk mid-write leaves no half key behind to trip on.
+    files::replace(paths.account_key(), key.pem().view(), S_IRUSR | S_IWUSR);
     return key;
   }
 
@@ -106,11 +118,24 @@ struct certificate_manager::impl {
 
   void renew(const std::stop_token& stop) {
     const auto key = load_account_key();
-    https_transport net(settings.ca_bundle);
+    https_transport net(settings.ca_bundle, stop);
     client acme(net, key, settings.directory,
                 [this, &stop](std::chrono::milliseconds how_long) { return wait(stop, how_long); });
     auto issued = acme.obtain({settings.hosts, settings.email, settings.challenge}, responder);
     const auto info = pki::inspect_cert(issued.chain_pem);
+    // Nothing the CA sends replaces a working pair unless it is one: a certificate that is not
+    // for our key, misses a name, or is not valid now fails like any error (and backs off),
+    // rather than being written and ordered again at once.
+    const auto now = now_seconds();
+    if (!pki::key_matches_cert(issued.key_pem.view(), issued.chain_pem)) {
+      throw acme_error("the CA's certificate is not for the key we sent");
+    }
+    if (!covers(info.hosts, settings.hosts)) {
+      throw acme_error("the CA's certificate does not name every one of acme.hosts");
+    }
+    if (info.not_before > now + allowed_clock_skew || now >= info.not_after) {
+      throw acme_error("the CA's certificate is not valid now (check the clock)");
+    }
     files::replace(paths.key(), issued.key_pem.view(), S_IRUSR | S_IWUSR);
     files::replace(paths.certificate(), issued.chain_pem, S_IRUSR | S_IWUSR | S_IRGRP | S_IROTH);
     log::info("acme: a certificate for " + settings.hosts.front() +
@@ -124,19 +149,23 @@ struct certificate_manager::impl {
   void run(const std::stop_token& stop) {
     int failures = 0;
     while (!stop.stop_requested()) {
-      std::chrono::milliseconds delay{0};
+      std::int64_t due = 0;
       try {
-        delay = std::chrono::seconds(seconds_until_due());
+        due = seconds_until_due();
       } catch (const std::exception& e) {
         log::warn(std::string("acme: ") + e.what());
       }
-      if (delay.count() > 0 && !wait(stop, delay)) {
-        return;
+      if (due > 0) {
+        // At most a day at a time, then looked at afresh: a clock that jumped, a certificate
+        // replaced by hand, and no overflow for a certificate valid for centuries.
+        if (!wait(stop, std::chrono::seconds(std::min(due, longest_wait.count())))) {
+          return;
+        }
+        continue;
       }
       try {
         renew(stop);
         failures = 0;
-        continue;
       } catch (const std::exception& e) {
         if (stop.stop_requested()) {
           return;

@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <thread>
+#include <utility>
 
 #include <openssl/err.h>
 
@@ -85,12 +86,14 @@ class reloader {
 
   // Serves from other files from now on (the ACME certificate in place of the club's own), at
   // once, as a SIGHUP would.
+  // Files that do not make a working context are not switched to: the previous ones are still
+  // served and watched.
   void use(net::tls_files files) {
-    {
-      std::lock_guard lock(mutex_);
-      files_ = std::move(files);
+    std::lock_guard lock(mutex_);
+    auto previous = std::exchange(files_, std::move(files));
+    if (!reload(true)) {
+      files_ = std::move(previous);
     }
-    check(true);
   }
 
   void note_expiries() const {
@@ -100,9 +103,15 @@ class reloader {
 
   void check(bool forced) {
     std::lock_guard lock(mutex_);
+    reload(forced);
+  }
+
+ private:
+  // With mutex_ held. True when a new context is in place (or nothing changed).
+  bool reload(bool forced) {
     const auto now = stamps();
     if (!forced && now == seen_) {
-      return;
+      return true;
     }
     try {
       auto next = net::make_server_context(files_);
@@ -118,6 +127,7 @@ class reloader {
       failed_ = {};
       note_expiries();
       log::info("reloaded the server certificate, its key and the CA's revocation list");
+      return true;
     } catch (const std::exception& e) {
       ERR_clear_error();
       if (forced || now != failed_) {
@@ -125,10 +135,10 @@ class reloader {
                   e.what());
       }
       failed_ = now;
+      return false;
     }
   }
 
- private:
   using stamp_set = std::array<file_stamp, 4>;
   stamp_set stamps() const {
     return {stamp_of(files_.cert_chain), stamp_of(files_.private_key), stamp_of(files_.client_ca),
@@ -215,9 +225,11 @@ void fit_connections_to_file_limit(config::config& cfg) {
   }
   limit.rlim_cur = limit.rlim_max;
   ::setrlimit(RLIMIT_NOFILE, &limit);
-  // Room for the database, the logs, the listener and the reserve descriptor besides the
-  // connections.
-  constexpr rlim_t reserve = 64;
+  // Room for the database, the logs, the listeners and the reserve descriptor besides the
+  // connections, and for the plain-HTTP listeners' own connections: a flood on port 80 must not
+  // run HTTPS's accept out of descriptors before its limiter reaches its cap.
+  const rlim_t reserve = 64 + (cfg.redirect_http ? net::max_redirect_connections : 0) +
+                         (cfg.metrics_listen ? net::max_metrics_connections : 0);
   if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= cfg.max_connections + reserve) {
     return;
   }
@@ -271,6 +283,9 @@ void serve(const serve_options& options) {
   club->hasher->prepare();
   fit_connections_to_file_limit(club->cfg);
   const auto& acme = club->cfg.acme;
+  if (acme.enabled && !acme.ca_bundle.empty() && !std::filesystem::exists(acme.ca_bundle)) {
+    throw std::runtime_error("acme.ca_bundle: " + acme.ca_bundle + ": no such file");
+  }
   if (acme.enabled && acme.challenge != "http-01") {
     throw std::runtime_error("acme.challenge " + acme.challenge +
                              " is not available yet; use http-01 with server.redirect_http");

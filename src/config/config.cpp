@@ -1,6 +1,7 @@
 #include "config/config.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <functional>
 #include <sstream>
@@ -38,6 +39,8 @@ struct setting {
   // true or false, moved in and out through get_number and set_number as 1 or 0.
   bool is_bool = false;
 };
+
+constexpr std::size_t max_host_name = 253;
 
 bool looks_like_host(const std::string& host) {
   return !host.empty() && host.find_first_of(",/ \t\r\n@:") == std::string::npos;
@@ -333,12 +336,21 @@ const std::vector<setting>& settings() {
       {"acme", "hosts", "The public names the certificate is for (\"club.example.org\").", false, 0,
        0, nullptr, nullptr, nullptr, nullptr, true, [](const config& c) { return c.acme.hosts; },
        [](config& c, const std::vector<std::string>& v, const std::string& where) {
-         for (const auto& host : v) {
-           if (!looks_like_host(host)) {
-             throw config_error(where + ": acme.hosts: \"" + host + "\" is not a host name");
+         c.acme.hosts.clear();
+         for (const auto& given : v) {
+           std::string host = given;
+           std::transform(host.begin(), host.end(), host.begin(),
+                          [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+           // No wildcard: HTTP-01 cannot validate one.
+           if (!looks_like_host(host) || host.find('*') != std::string::npos ||
+               host.size() > max_host_name) {
+             throw config_error(where + ": acme.hosts: \"" + given + "\" is not a host name");
            }
+           if (std::find(c.acme.hosts.begin(), c.acme.hosts.end(), host) != c.acme.hosts.end()) {
+             throw config_error(where + ": acme.hosts: \"" + given + "\" is given twice");
+           }
+           c.acme.hosts.push_back(host);
          }
-         c.acme.hosts = v;
        }},
       {"acme", "challenge",
        "How the CA checks that the hosts are ours: http-01 (needs server.redirect_http on port "
@@ -389,6 +401,11 @@ void validate_whole(const config& c, std::string_view source) {
                        "CA fetches the answer)");
   }
   clash(c.metrics_listen, "metrics.listen");
+  if (c.redirect_http && c.metrics_listen && c.redirect_http->port != 0 &&
+      *c.redirect_http == *c.metrics_listen) {
+    throw config_error(std::string(source) + ": " + format_listen(*c.redirect_http) +
+                       " is both server.redirect_http and metrics.listen");
+  }
   if (c.max_message_bytes > c.max_body_bytes) {
     throw config_error(std::string(source) +
                        ": limits.max_message_bytes must not exceed limits.max_body_bytes");

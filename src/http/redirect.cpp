@@ -127,7 +127,8 @@ response answer_plain_http(const request& req, const challenge_tokens& tokens,
     }
     return closing(text_response(status::not_found, "not found\n", req));
   }
-  const auto host = host_of(req[field::host]);
+  // RFC 9112 §3.2: a request with more than one Host is answered 400.
+  const auto host = req.count(field::host) == 1 ? host_of(req[field::host]) : std::nullopt;
   if (!host || target.empty() || target.front() != '/') {
     return closing(text_response(status::bad_request, "bad request\n", req));
   }

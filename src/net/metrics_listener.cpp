@@ -1,12 +1,14 @@
 #include "net/metrics_listener.hpp"
 
 #include "net/plain_listener.hpp"
+#include "net/redirect_listener.hpp"
 
 namespace hush::net {
 namespace {
 
 // A scraper sends its request at once and needs one connection; more is a flood.
-constexpr plain_limits scrape_limits{4096, std::chrono::seconds(2), 16, 16, 16};
+constexpr plain_limits scrape_limits{4096, std::chrono::seconds(2), max_metrics_connections,
+                                     max_metrics_connections, max_metrics_connections};
 
 http::response answer_scrape(const http::request& req, const std::function<std::string()>& render) {
   const bool head = req.method() == http::verb::head;

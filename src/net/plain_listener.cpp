@@ -1,10 +1,12 @@
 #include "net/plain_listener.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -23,6 +25,9 @@ namespace {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
+
+constexpr auto first_pause = std::chrono::milliseconds(10);
+constexpr auto longest_pause = std::chrono::milliseconds(1000);
 
 // One connection: read a head, answer it, close. The limiter may close it first to make room.
 class exchange : public std::enable_shared_from_this<exchange> {
@@ -133,12 +138,24 @@ struct plain_listener::impl {
       if (ec == asio::error::operation_aborted) {
         return;
       }
-      if (ec) {
-        accept_log.write(log::level::warn, what + ": accept failed: " + ec.message());
-      } else {
+      if (!ec) {
+        pause = {};
         admit(std::move(socket));
+        accept();
+        return;
       }
-      accept();
+      // Out of descriptors (or memory) the next accept fails at once too: pause, doubling up to
+      // a second, rather than spin, as the HTTPS engine does.
+      pause = std::clamp(pause * 2, first_pause, longest_pause);
+      accept_log.write(log::level::warn, what + ": accept failed: " + ec.message() +
+                                             "; pausing accepts for " +
+                                             std::to_string(pause.count()) + " ms");
+      pause_timer.expires_after(pause);
+      pause_timer.async_wait([this](boost::system::error_code wait_ec) {
+        if (!wait_ec) {
+          accept();
+        }
+      });
     });
   }
 
@@ -168,6 +185,8 @@ struct plain_listener::impl {
   log::rate_limited accept_log;
   asio::io_context io{1};
   asio::ip::tcp::acceptor acceptor;
+  asio::steady_timer pause_timer{io};
+  std::chrono::milliseconds pause{0};
   std::thread thread;
 };
 

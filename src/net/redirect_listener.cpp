@@ -9,7 +9,7 @@ namespace hush::net {
 namespace {
 
 constexpr std::uint16_t standard_https_port = 443;
-constexpr std::size_t max_redirect_connections = 1024;
+
 constexpr std::size_t max_redirect_head_bytes = 4096;
 
 std::uint16_t https_port_for(const std::vector<boost::asio::ip::tcp::endpoint>& https) {

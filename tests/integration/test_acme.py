@@ -9,6 +9,7 @@
   keep-alive connection opened before the renewal still works after it (no connection dropped).
 - The account key, the certificate's key and their directory are private (0600, 0700).
 - A restart with a valid certificate on disk serves it at once and orders nothing.
+- A CA that accepts the connection and never answers does not hold up SIGTERM.
 - `hush doctor` warns while there is no ACME certificate yet, then accepts the chain and
   reports its expiry.
 - Pebble rejects 5% of nonces at random (its default): the client's badNonce retry is exercised.
@@ -238,6 +239,32 @@ class AcmeTest(unittest.TestCase):
         self.assertNotIn("acme: a certificate", server.log())
         for secret_text in (password, SECRET):
             self.assertNotIn(secret_text, server.log())
+
+    def test_a_ca_that_never_answers_does_not_hold_the_server(self):
+        # A directory that accepts the connection and then says nothing: the exchange in flight
+        # is cut by SIGTERM at once (and by the 30 s deadline otherwise), not waited on for ever.
+        ws = Workspace()
+        self.addCleanup(ws.cleanup)
+        club = Club(ws)
+        silent = socket.socket()
+        self.addCleanup(silent.close)
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        club.set_config("server", "redirect_http", '"127.0.0.1:0"')
+        club.set_config("acme", "enabled", "true")
+        club.set_config("acme", "directory", '"https://127.0.0.1:%d/dir"'
+                        % silent.getsockname()[1])
+        club.set_config("acme", "hosts", '["localhost"]')
+        server = Server(club, announcements=1).start()
+        self.addCleanup(server.stop)
+        connection, _ = silent.accept()  # the client is now waiting for the TLS handshake
+        self.addCleanup(connection.close)
+        time.sleep(0.5)
+        started = time.monotonic()
+        server.stop(timeout=15)
+        self.assertLess(time.monotonic() - started, 5, server.log())
+        self.assertFalse(server.killed, server.log())
+        self.assertEqual(server.returncode, 0, server.log())
 
 
 if __name__ == "__main__":

@@ -414,6 +414,21 @@ TEST(ConfigAcme, BadValuesAreRefused) {
             std::string::npos);
   EXPECT_NE(acme_error_of("[acme]\nhosts = [\"a b\"]\n").find("is not a host name"),
             std::string::npos);
+  EXPECT_NE(acme_error_of("[acme]\nhosts = [\"*.club.example\"]\n").find("is not a host name"),
+            std::string::npos);
+  EXPECT_NE(acme_error_of("[acme]\nhosts = [\"" + std::string(254, 'a') + "\"]\n")
+                .find("is not a host name"),
+            std::string::npos);
+  EXPECT_NE(acme_error_of("[acme]\nhosts = [\"club.example\", \"Club.Example\"]\n")
+                .find("\"Club.Example\" is given twice"),
+            std::string::npos);
+  // Names are compared as a CA writes them: in lower case.
+  EXPECT_EQ(parse("[acme]\nhosts = [\"Club.Example.ORG\"]\n", "club.toml").acme.hosts,
+            std::vector<std::string>{"club.example.org"});
+  EXPECT_NE(acme_error_of("[server]\nredirect_http = \"127.0.0.1:9100\"\n[metrics]\nlisten = "
+                          "\"127.0.0.1:9100\"\n")
+                .find("is both server.redirect_http and metrics.listen"),
+            std::string::npos);
   EXPECT_NE(acme_error_of("[acme]\nchallenge = \"dns-01\"\n")
                 .find("acme.challenge must be http-01 or tls-alpn-01"),
             std::string::npos);

@@ -86,6 +86,9 @@ TEST(PlainHttp, WithoutAUsableHostThereIsNowhereToSendIt) {
         << host;
   }
   EXPECT_EQ(answer_plain_http(make(verb::options, "*"), none, 443).result(), status::bad_request);
+  auto twice = make(verb::get, "/");
+  twice.insert(field::host, "evil.example");
+  EXPECT_EQ(answer_plain_http(twice, none, 443).result(), status::bad_request);
   EXPECT_EQ(answer_plain_http(make(verb::get, "http://other.example/"), none, 443).result(),
             status::bad_request);
 }
