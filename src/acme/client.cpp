@@ -1,7 +1,6 @@
 #include "acme/client.hpp"
 
 #include <algorithm>
-#include <arpa/inet.h>
 #include <array>
 
 #include <boost/json/object.hpp>
@@ -24,12 +23,6 @@ constexpr int max_polls = 60;
 constexpr unsigned http_ok = 200;
 constexpr unsigned http_created = 201;
 constexpr unsigned first_error_status = 400;
-
-bool is_ip_address(const std::string& host) {
-  std::array<unsigned char, sizeof(in6_addr)> buffer{};
-  return inet_pton(AF_INET, host.c_str(), buffer.data()) == 1 ||
-         inet_pton(AF_INET6, host.c_str(), buffer.data()) == 1;
-}
 
 json::object parse_object(const std::string& body, std::string_view step) {
   json::error_code ec;

@@ -53,13 +53,13 @@ std::string jwk_of(EVP_PKEY* key) {
          R"(","y":")" + coordinate(key, OSSL_PKEY_PARAM_EC_PUB_Y) + R"("})";
 }
 
+}  // namespace
+
 bool is_ip_address(const std::string& host) {
   std::array<unsigned char, sizeof(in6_addr)> buffer{};
   return inet_pton(AF_INET, host.c_str(), buffer.data()) == 1 ||
          inet_pton(AF_INET6, host.c_str(), buffer.data()) == 1;
 }
-
-}  // namespace
 
 std::string base64url(std::string_view bytes) {
   static constexpr std::string_view alphabet =

@@ -8,6 +8,10 @@
 
 namespace hush::acme {
 
+// True for an IPv4 or IPv6 address in text form: ACME names it an "ip" identifier (RFC 8738)
+// and a CSR an IP entry, where a host name is "dns" and a DNS entry.
+bool is_ip_address(const std::string& host);
+
 // Base64url without padding (RFC 7515 §2), as JWS and ACME write every binary value.
 std::string base64url(std::string_view bytes);
 

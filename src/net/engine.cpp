@@ -66,6 +66,33 @@ asio::ip::tcp::endpoint endpoint_of(const config::listen_address& listen, std::s
   return {address, listen.port};
 }
 
+void listen_on(asio::ip::tcp::acceptor& acceptor, const config::listen_address& address,
+               const std::string& prefix) {
+  const auto endpoint = endpoint_of(address, prefix + "listen address");
+  boost::system::error_code ec;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) {
+    acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  }
+  if (!ec && endpoint.address().is_v6()) {
+    acceptor.set_option(asio::ip::v6_only(true), ec);
+  }
+  if (!ec) {
+    acceptor.bind(endpoint, ec);
+  }
+  if (!ec) {
+    acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  }
+  if (ec) {
+    throw std::runtime_error(
+        prefix + "cannot listen on " + config::format_listen(address) + ": " + ec.message() +
+        (ec == asio::error::access_denied
+             ? "; binding :" + std::to_string(address.port) +
+                   " needs root or CAP_NET_BIND_SERVICE (or use a port from 1024 up)"
+             : std::string()));
+  }
+}
+
 engine::engine(const config::config& cfg, tls_context_holder& tls, request_handler handler,
                memory_handler from_memory, club::club& domain)
     : cfg_(cfg),
@@ -85,34 +112,14 @@ engine::engine(const config::config& cfg, tls_context_holder& tls, request_handl
 }
 
 void engine::listen_on(const config::listen_address& address) {
-  const auto endpoint = endpoint_of(address, "listen address");
   auto& l = *listeners_.emplace_back(std::make_unique<listener>(*io_.front()));
+  net::listen_on(l.acceptor, address, "");
   boost::system::error_code ec;
-  l.acceptor.open(endpoint.protocol(), ec);
-  if (!ec) {
-    l.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  }
-  if (!ec && endpoint.address().is_v6()) {
-    // "[::]:443" means IPv6 only, so that "0.0.0.0:443" can be listed beside it.
-    l.acceptor.set_option(asio::ip::v6_only(true), ec);
-  }
-  if (!ec) {
-    l.acceptor.bind(endpoint, ec);
-  }
-  if (!ec) {
-    l.acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  }
-  if (!ec) {
-    // refuse_one accepts synchronously: it must never block the thread.
-    l.acceptor.non_blocking(true, ec);
-  }
+  // refuse_one accepts synchronously: it must never block the thread.
+  l.acceptor.non_blocking(true, ec);
   if (ec) {
-    throw std::runtime_error(
-        "cannot listen on " + config::format_listen(address) + ": " + ec.message() +
-        (ec == asio::error::access_denied
-             ? "; binding :" + std::to_string(address.port) +
-                   " needs root or CAP_NET_BIND_SERVICE (or use a port from 1024 up)"
-             : std::string()));
+    throw std::runtime_error("cannot listen on " + config::format_listen(address) + ": " +
+                             ec.message());
   }
 }
 

@@ -5,7 +5,6 @@
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -95,28 +94,7 @@ struct plain_listener::impl {
         answer(std::move(answer_given)),
         limiter({limits.max_connections, limits.max_per_address, limits.max_per_network}),
         acceptor(io) {
-    const auto endpoint = endpoint_of(where, what + ":");
-    boost::system::error_code ec;
-    acceptor.open(endpoint.protocol(), ec);
-    if (!ec) {
-      acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-    }
-    if (!ec && endpoint.address().is_v6()) {
-      acceptor.set_option(asio::ip::v6_only(true), ec);
-    }
-    if (!ec) {
-      acceptor.bind(endpoint, ec);
-    }
-    if (!ec) {
-      acceptor.listen(asio::socket_base::max_listen_connections, ec);
-    }
-    if (ec) {
-      throw std::runtime_error(
-          what + ": cannot listen on " + config::format_listen(where) + ": " + ec.message() +
-          (ec == asio::error::access_denied
-               ? "; binding :" + std::to_string(where.port) + " needs root or CAP_NET_BIND_SERVICE"
-               : std::string()));
-    }
+    listen_on(acceptor, where, what + ": ");
     accept();
     thread = std::thread([this] { io.run(); });
   }

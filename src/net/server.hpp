@@ -22,6 +22,12 @@ class engine;
 boost::asio::ip::tcp::endpoint endpoint_of(const config::listen_address& listen,
                                            std::string_view what);
 
+// Opens, binds and listens `acceptor` on `address` (an IPv6 address IPv6-only, so that "[::]"
+// and "0.0.0.0" can listen on the same port). Throws std::runtime_error, the message starting
+// with `prefix` and naming the address, with a hint when a low port needs privilege.
+void listen_on(boost::asio::ip::tcp::acceptor& acceptor, const config::listen_address& address,
+               const std::string& prefix);
+
 // The HTTPS server as the composition root sees it: the club's HTTP surface (http::router over
 // the club, the authenticator and the published CRL) on the configured address. Beast stays
 // behind this header (net::engine, the sessions), so that only the files that need it compile it.
