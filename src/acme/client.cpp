@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
@@ -76,6 +77,23 @@ std::chrono::milliseconds retry_after(const http_response& res) {
                     longest_poll);
 }
 
+// "https://host:port" of an https URL, in lower case; "" for anything else.
+std::string origin_of(std::string_view url) {
+  constexpr std::string_view scheme = "https://";
+  if (url.size() <= scheme.size() ||
+      !std::equal(scheme.begin(), scheme.end(), url.begin(), [](char a, char b) {
+        return a == std::tolower(static_cast<unsigned char>(b));
+      })) {
+    return {};
+  }
+  const auto end = url.find_first_of("/?#", scheme.size());
+  std::string origin(url.substr(0, end));
+  std::transform(origin.begin(), origin.end(), origin.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  // Credentials in a URL are not an origin of ours.
+  return origin.find('@') == std::string::npos ? origin : std::string();
+}
+
 }  // namespace
 
 client::client(transport& net, const account_key& key, std::string directory_url, waiter wait)
@@ -94,6 +112,21 @@ void client::load_directory() {
     throw acme_error("reading the directory: " + directory_url_ +
                      " is not an ACME directory (no newNonce, newAccount or newOrder)");
   }
+  for (const auto* url : {&directory_.new_nonce, &directory_.new_account, &directory_.new_order}) {
+    require_same_origin(*url, "reading the directory");
+  }
+}
+
+// Every URL the CA hands out stays on the directory's origin (Let's Encrypt's, ZeroSSL's and
+// Pebble's all do): a directory that sent the client elsewhere could make the server connect to
+// hosts and ports of its choosing, behind whatever firewall the server sits.
+void client::require_same_origin(const std::string& url, std::string_view step) const {
+  const auto origin = origin_of(url);
+  if (origin.empty() || origin != origin_of(directory_url_)) {
+    throw acme_error(std::string(step) + ": the CA sent the client to " +
+                     (origin.empty() ? std::string("a URL that is not https") : origin) +
+                     ", away from the directory's " + origin_of(directory_url_));
+  }
 }
 
 std::string client::nonce() {
@@ -109,6 +142,7 @@ std::string client::nonce() {
 
 http_response client::post(const std::string& url, const std::string& payload,
                            std::string_view step) {
+  require_same_origin(url, step);
   for (int attempt = 0;; ++attempt) {
     json::object header;
     header["alg"] = "ES256";
@@ -186,19 +220,29 @@ void client::authorize(const std::string& authorization_url, const certificate_o
       }
     }
   }
+  // Only the names we ordered: a CA that asked for others would have the server answer for them.
+  if (std::none_of(order.hosts.begin(), order.hosts.end(), [&](const std::string& ordered) {
+        return std::equal(
+            ordered.begin(), ordered.end(), host.begin(), host.end(),
+            [](unsigned char a, unsigned char b) { return std::tolower(a) == std::tolower(b); });
+      })) {
+    throw acme_error(step + ": the CA asks to authorize \"" + host + "\", which was not ordered");
+  }
   if (status != "pending" || token.empty() || challenge_url.empty()) {
     throw acme_error(step + " " + host + ": the authorization is " + status + " and offers no " +
                      order.challenge + " challenge");
   }
-  responder.publish(token, token + "." + key_.thumbprint());
+  const challenge_answer answer{host, token, token + "." + key_.thumbprint()};
+  responder.publish(answer);
   struct withdraw_at_exit {
-    withdraw_at_exit(const challenge_responder& r, const std::string& t) : responder(r), token(t) {}
+    withdraw_at_exit(const challenge_responder& r, const challenge_answer& a)
+        : responder(r), answer(a) {}
     const challenge_responder& responder;
-    const std::string& token;
-    ~withdraw_at_exit() { responder.withdraw(token); }
+    const challenge_answer& answer;
+    ~withdraw_at_exit() { responder.withdraw(answer); }
     withdraw_at_exit(const withdraw_at_exit&) = delete;
     withdraw_at_exit& operator=(const withdraw_at_exit&) = delete;
-  } withdraw{responder, token};
+  } withdraw{responder, answer};
   post(challenge_url, "{}", step + " " + host);
   const auto final_state =
       parse_object(poll(authorization_url, {"pending", "processing"}, step + " " + host), step);
@@ -237,6 +281,12 @@ issued_certificate client::obtain(const certificate_order& order,
   const auto placed = parse_object(created, "placing the order");
   if (const auto* authorizations = placed.if_contains("authorizations");
       authorizations != nullptr && authorizations->is_array()) {
+    // One per ordered name (RFC 8555 §7.1.3); more is not an order we placed.
+    if (authorizations->as_array().size() > order.hosts.size()) {
+      throw acme_error("placing the order: the CA asks for " +
+                       std::to_string(authorizations->as_array().size()) + " authorizations for " +
+                       std::to_string(order.hosts.size()) + " names");
+    }
     for (const auto& url : authorizations->as_array()) {
       if (url.is_string()) {
         authorize(std::string(url.as_string()), order, responder);

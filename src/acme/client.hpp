@@ -39,11 +39,20 @@ class acme_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Where the answers to challenges go while the CA validates them: for HTTP-01, the plain-HTTP
-// listener's table of tokens.
+// One challenge's answer while the CA validates it: for HTTP-01 the token and key authorization
+// are served at /.well-known/acme-challenge/<token>; for tls-alpn-01 the key authorization's
+// digest is carried by a certificate served for `host` (acme/tls_alpn.hpp).
+struct challenge_answer {
+  std::string host;
+  std::string token;
+  std::string key_authorization;
+};
+
+// Where the answers go: for HTTP-01, the plain-HTTP listener's table of tokens; for tls-alpn-01,
+// the TLS listeners' challenge certificates. `withdraw` gets the answer `publish` got.
 struct challenge_responder {
-  std::function<void(const std::string& token, const std::string& key_authorization)> publish;
-  std::function<void(const std::string& token)> withdraw;
+  std::function<void(const challenge_answer&)> publish;
+  std::function<void(const challenge_answer&)> withdraw;
 };
 
 struct certificate_order {
@@ -79,6 +88,8 @@ class client {
   };
 
   void load_directory();
+  // Throws acme_error unless `url` is on the directory's origin (scheme, host and port).
+  void require_same_origin(const std::string& url, std::string_view step) const;
   std::string nonce();
   // A JWS-signed POST (an empty payload is POST-as-GET), by the account's URL once there is one.
   http_response post(const std::string& url, const std::string& payload, std::string_view step);

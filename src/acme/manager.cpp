@@ -69,6 +69,39 @@ bool has_usable_certificate(const acme_paths& paths, const std::vector<std::stri
   }
 }
 
+void install_pair(const acme_paths& paths, std::string_view key_pem, std::string_view chain_pem) {
+  constexpr mode_t private_file = S_IRUSR | S_IWUSR;
+  std::filesystem::remove(paths.pending_key());
+  std::filesystem::remove(paths.pending_certificate());
+  files::write_new(paths.pending_key(), key_pem, private_file);
+  files::write_new(paths.pending_certificate(), chain_pem, private_file);
+  std::filesystem::rename(paths.pending_key(), paths.key());
+  std::filesystem::rename(paths.pending_certificate(), paths.certificate());
+  files::sync_directory(paths.dir);
+}
+
+void complete_pending_pair(const acme_paths& paths) {
+  if (std::filesystem::exists(paths.pending_certificate()) &&
+      !std::filesystem::exists(paths.pending_key())) {
+    // The key was renamed into place: the certificate waiting is its own, if it matches.
+    bool matches = false;
+    try {
+      matches = pki::key_matches_cert(std::string_view(files::read_secret(paths.key()).view()),
+                                      files::read_text(paths.pending_certificate()));
+    } catch (const std::exception&) {
+      matches = false;
+    }
+    if (matches) {
+      std::filesystem::rename(paths.pending_certificate(), paths.certificate());
+      files::sync_directory(paths.dir);
+      log::info("acme: finished installing the certificate an interrupted renewal left");
+      return;
+    }
+  }
+  std::filesystem::remove(paths.pending_key());
+  std::filesystem::remove(paths.pending_certificate());
+}
+
 std::int64_t renewal_time(std::int64_t not_before, std::int64_t not_after, double jitter) {
   const auto lifetime = static_cast<double>(std::max<std::int64_t>(not_after - not_before, 0));
   return not_before + static_cast<std::int64_t>(lifetime * renew_at_fraction -
@@ -136,8 +169,7 @@ struct certificate_manager::impl {
     if (info.not_before > now + allowed_clock_skew || now >= info.not_after) {
       throw acme_error("the CA's certificate is not valid now (check the clock)");
     }
-    files::replace(paths.key(), issued.key_pem.view(), S_IRUSR | S_IWUSR);
-    files::replace(paths.certificate(), issued.chain_pem, S_IRUSR | S_IWUSR | S_IRGRP | S_IROTH);
+    install_pair(paths, issued.key_pem.view(), issued.chain_pem);
     log::info("acme: a certificate for " + settings.hosts.front() +
               (settings.hosts.size() > 1
                    ? " and " + std::to_string(settings.hosts.size() - 1) + " more names"

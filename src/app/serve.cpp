@@ -16,6 +16,7 @@
 #include <openssl/err.h>
 
 #include "acme/manager.hpp"
+#include "acme/tls_alpn.hpp"
 #include "app/club_dir.hpp"
 #include "app/service_notify.hpp"
 #include "app/spawned_ca.hpp"
@@ -28,6 +29,7 @@
 #include "net/redirect_listener.hpp"
 #include "net/server.hpp"
 #include "net/tls.hpp"
+#include "net/tls_alpn.hpp"
 #include "pki/pki.hpp"
 
 namespace hush::app {
@@ -251,6 +253,24 @@ std::string url_of(const boost::asio::ip::tcp::endpoint& endpoint, std::string_v
   return out.str();
 }
 
+// ACME HTTP-01 answers: the plain-HTTP listener serves each token's key authorization.
+acme::challenge_responder http_responder(http::challenge_tokens& tokens) {
+  return {[&tokens](const acme::challenge_answer& answer) {
+            tokens.set(answer.token, answer.key_authorization);
+          },
+          [&tokens](const acme::challenge_answer& answer) { tokens.erase(answer.token); }};
+}
+
+// ACME tls-alpn-01 answers: the HTTPS listeners serve a challenge certificate for the host.
+acme::challenge_responder tls_alpn_responder(net::tls_alpn_challenges& challenges) {
+  return {[&challenges](const acme::challenge_answer& answer) {
+            const auto made =
+                acme::make_tls_alpn_certificate(answer.host, answer.key_authorization);
+            challenges.set(answer.host, made.cert_pem, made.key_pem.view());
+          },
+          [&challenges](const acme::challenge_answer& answer) { challenges.erase(answer.host); }};
+}
+
 }  // namespace
 
 void serve(const serve_options& options) {
@@ -286,17 +306,22 @@ void serve(const serve_options& options) {
   if (acme.enabled && !acme.ca_bundle.empty() && !std::filesystem::exists(acme.ca_bundle)) {
     throw std::runtime_error("acme.ca_bundle: " + acme.ca_bundle + ": no such file");
   }
-  if (acme.enabled && acme.challenge != "http-01") {
-    throw std::runtime_error("acme.challenge " + acme.challenge +
-                             " is not available yet; use http-01 with server.redirect_http");
-  }
   const acme::acme_paths acme_files{paths.dir / "acme"};
+  // tls-alpn-01 is answered on the HTTPS listeners themselves, by every context they are given;
+  // declared before them, it outlives them all.
+  net::tls_alpn_challenges alpn_challenges;
+  const bool tls_alpn = acme.enabled && acme.challenge == "tls-alpn-01";
   // The club's own certificate until the CA's arrives; the club CA still vouches for members'
   // client certificates and signs the CRL.
-  const net::tls_files own_files{paths.server_cert(), paths.server_key(), paths.ca_cert(),
-                                 paths.ca_crl(), club->cfg.client_certs};
-  const net::tls_files acme_tls_files{acme_files.certificate(), acme_files.key(), paths.ca_cert(),
-                                      paths.ca_crl(), club->cfg.client_certs};
+  const net::tls_files own_files{paths.server_cert(),    paths.server_key(),
+                                 paths.ca_cert(),        paths.ca_crl(),
+                                 club->cfg.client_certs, tls_alpn ? &alpn_challenges : nullptr};
+  const net::tls_files acme_tls_files{
+      acme_files.certificate(), acme_files.key(),       paths.ca_cert(),
+      paths.ca_crl(),           club->cfg.client_certs, tls_alpn ? &alpn_challenges : nullptr};
+  if (acme.enabled && std::filesystem::exists(acme_files.dir)) {
+    acme::complete_pending_pair(acme_files);
+  }
   const bool acme_ready =
       acme.enabled && acme::has_usable_certificate(acme_files, acme.hosts, std::time(nullptr));
   const net::tls_files& tls_files = acme_ready ? acme_tls_files : own_files;
@@ -385,11 +410,7 @@ void serve(const serve_options& options) {
   if (acme.enabled) {
     certificates = std::make_unique<acme::certificate_manager>(
         acme, acme_files,
-        acme::challenge_responder{
-            [&challenges](const std::string& token, const std::string& key_authorization) {
-              challenges.set(token, key_authorization);
-            },
-            [&challenges](const std::string& token) { challenges.erase(token); }},
+        tls_alpn ? tls_alpn_responder(alpn_challenges) : http_responder(challenges),
         [&reload, acme_tls_files] { reload.use(acme_tls_files); });
   }
   if (redirect) {

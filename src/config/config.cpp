@@ -354,7 +354,8 @@ const std::vector<setting>& settings() {
        }},
       {"acme", "challenge",
        "How the CA checks that the hosts are ours: http-01 (needs server.redirect_http on port "
-       "80) or tls-alpn-01 (on port 443).",
+       "80) or tls-alpn-01 (answered on the HTTPS port, which must be the one the CA reaches: "
+       "443; host names only).",
        true, 0, 0, nullptr, nullptr, [](const config& c) { return c.acme.challenge; },
        [](config& c, const std::string& v, const std::string& where) {
          if (v != "http-01" && v != "tls-alpn-01") {
@@ -399,6 +400,16 @@ void validate_whole(const config& c, std::string_view source) {
     throw config_error(std::string(source) +
                        ": acme.challenge http-01 needs server.redirect_http (port 80, where the "
                        "CA fetches the answer)");
+  }
+  if (c.acme.enabled && c.acme.challenge == "tls-alpn-01") {
+    for (const auto& host : c.acme.hosts) {
+      if (parse_ip(host)) {
+        throw config_error(std::string(source) +
+                           ": acme.challenge tls-alpn-01 validates host "
+                           "names only; " +
+                           host + " is an address (use http-01)");
+      }
+    }
   }
   clash(c.metrics_listen, "metrics.listen");
   if (c.redirect_http && c.metrics_listen && c.redirect_http->port != 0 &&

@@ -141,7 +141,20 @@ response answer_plain_http(const request& req, const challenge_tokens& tokens,
     location += ':';
     location += std::to_string(https_port);
   }
-  location += target;
+  // A target's bytes outside printable ASCII (UTF-8 a browser sent raw, say) are percent-encoded
+  // (RFC 3986 §2.1): a Location header carries ASCII only, and a client must not be left to
+  // guess how to read the rest.
+  constexpr std::string_view hex = "0123456789ABCDEF";
+  for (const char c : target) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte <= 0x20U || byte >= 0x7fU) {
+      location += '%';
+      location += hex[byte >> 4U];
+      location += hex[byte & 0x0fU];
+    } else {
+      location += c;
+    }
+  }
   res.set(field::location, location);
   return closing(std::move(res));
 }

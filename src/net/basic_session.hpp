@@ -30,6 +30,7 @@
 #include "net/proxy.hpp"
 #include "net/session.hpp"
 #include "net/tls.hpp"
+#include "net/tls_alpn.hpp"
 
 namespace hush::net {
 namespace session_detail {
@@ -130,6 +131,12 @@ class basic_session : public std::enable_shared_from_this<basic_session<Stream>>
     }
     if (!limiter_.handshake_done(ticket_)) {
       return;  // chosen to make room meanwhile; its close is on its way
+    }
+    if (is_tls_alpn_challenge(stream_.native_handle())) {
+      // An ACME CA validating tls-alpn-01 (RFC 8737 §3): the handshake was all it came for.
+      log::debug("acme tls-alpn-01 validation from " + context_.remote);
+      do_close();
+      return;
     }
     if (auto peer = verified_peer(stream_.native_handle())) {
       context_.client_cert_serial = std::move(peer->serial);

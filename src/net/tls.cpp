@@ -11,6 +11,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "core/files.hpp"
+#include "net/tls_alpn.hpp"
 #include "pki/pki.hpp"
 
 namespace hush::net {
@@ -206,6 +207,9 @@ std::shared_ptr<boost::asio::ssl::context> make_server_context(const tls_files& 
   }
   if (files.client_certs != config::client_cert_mode::off) {
     trust_club_clients(native, files);
+  }
+  if (files.alpn_challenges != nullptr) {
+    answer_tls_alpn_challenges(native, *files.alpn_challenges);
   }
   return ctx;
 }

@@ -13,6 +13,8 @@
 
 namespace hush::net {
 
+class tls_alpn_challenges;
+
 // What the server's TLS context is made of: its certificate chain and key and, for client
 // certificates, the club CA that issues them and the CA's revocation list (DER).
 struct tls_files {
@@ -21,6 +23,8 @@ struct tls_files {
   std::filesystem::path client_ca;
   std::filesystem::path client_crl;
   config::client_cert_mode client_certs = config::client_cert_mode::off;
+  // With ACME tls-alpn-01: the challenges the context answers (tls_alpn.hpp), outliving it.
+  const tls_alpn_challenges* alpn_challenges = nullptr;
 };
 
 // The server's TLS settings: TLS 1.2 and 1.3 only; in 1.2, ECDHE key exchange with AEAD suites

@@ -1,5 +1,7 @@
 """hush and an ACME CA: Pebble (Debian's `pebble`, RFC 8555's test server) on loopback.
 
+- tls-alpn-01: Pebble validates on the HTTPS port itself (acme-tls/1, RFC 8737), with nothing
+  listening on its HTTP-01 port; once validated, the challenge certificate is no longer served.
 - The directory is down when hush starts: hush serves with the club's own certificate, retries
   with backoff, and gets a certificate for `localhost` over HTTP-01 (answered on the
   server.redirect_http port) once Pebble is up; the live reload swaps it in.
@@ -239,6 +241,48 @@ class AcmeTest(unittest.TestCase):
         self.assertNotIn("acme: a certificate", server.log())
         for secret_text in (password, SECRET):
             self.assertNotIn(secret_text, server.log())
+
+    def test_certificate_from_pebble_over_tls_alpn01(self):
+        # tls-alpn-01 (RFC 8737) is answered on the HTTPS port itself: no plain-HTTP port at all.
+        ws = Workspace()
+        self.addCleanup(ws.cleanup)
+        club = Club(ws)
+        password = club.add_member("alice", password="alice's long passphrase")
+        club.post(SECRET)
+        https_port = free_port()
+        # Pebble's HTTP-01 port is one nobody listens on: only tls-alpn-01 can succeed.
+        pebble = Pebble(ws, free_port(), https_port)
+        self.addCleanup(pebble.stop)
+        pebble.start()
+        club.set_config("acme", "enabled", "true")
+        club.set_config("acme", "directory", '"%s"' % pebble.directory)
+        club.set_config("acme", "hosts", '["localhost"]')
+        club.set_config("acme", "challenge", '"tls-alpn-01"')
+        club.set_config("acme", "ca_bundle", '"%s"' % pebble.minica)
+        # Client certificates asked of members: the CA's validator has none, and is answered (a
+        # unit test covers client_certs = "required").
+        club.set_config("server", "client_certs", '"optional"')
+        club.set_config("log", "level", '"debug"')
+        server = Server(club, listen="127.0.0.1:%d" % https_port, announcements=1).start()
+        self.addCleanup(server.stop)
+        wait_for(lambda: ISSUED_RE.search(server.log()), 30, "the certificate")
+        # Pebble's validators knocked on the HTTPS port with acme-tls/1 (its log names no type).
+        self.assertIn("acme tls-alpn-01 validation from 127.0.0.1", server.log())
+        root = pebble.root()
+        wait_for(lambda: curl(["--cacert", root, "https://localhost:%d/healthz"
+                               % https_port]).rc == 0, 10, "the reload")
+        r = curl(["--cacert", root, "-u", "alice:" + password,
+                  "https://localhost:%d/" % https_port])
+        self.assertEqual((r.rc, r.out), (0, SECRET), r)
+        # Once validated, the challenge is withdrawn: acme-tls/1 gets the ordinary certificate.
+        context = ssl.create_default_context(cafile=root)
+        context.set_alpn_protocols(["acme-tls/1"])
+        with socket.create_connection(("127.0.0.1", https_port), timeout=10) as raw:
+            with context.wrap_socket(raw, server_hostname="localhost") as tls:
+                self.assertIsNone(tls.selected_alpn_protocol())
+        server.stop()
+        self.assertEqual(server.returncode, 0, server.log())
+        self.assertNotIn(password, server.log())
 
     def test_a_ca_that_never_answers_does_not_hold_the_server(self):
         # A directory that accepts the connection and then says nothing: the exchange in flight

@@ -41,8 +41,7 @@ class scripted_transport : public transport {
 constexpr const char* directory =
     R"({"newNonce":"https://ca/nonce","newAccount":"https://ca/account","newOrder":"https://ca/order"})";
 
-const challenge_responder nobody{[](const std::string&, const std::string&) {},
-                                 [](const std::string&) {}};
+const challenge_responder nobody{[](const challenge_answer&) {}, [](const challenge_answer&) {}};
 
 TEST(AcmeClient, ABadNonceIsRetriedWithTheNonceItBrought) {
   scripted_transport ca;
@@ -97,19 +96,99 @@ TEST(AcmeClient, AStopDuringAPollGivesUpAndWithdrawsTheAnswer) {
   std::vector<std::string> published;
   std::vector<std::string> withdrawn;
   const challenge_responder responder{
-      [&](const std::string& token, const std::string& answer) {
-        published.push_back(token + " " + answer);
+      [&](const challenge_answer& answer) {
+        published.push_back(answer.host + " " + answer.token + " " + answer.key_authorization);
       },
-      [&](const std::string& token) { withdrawn.push_back(token); }};
+      [&](const challenge_answer& answer) { withdrawn.push_back(answer.token); }};
   client acme(ca, key, "https://ca/directory", [](auto) { return false; });
   EXPECT_THROW(acme.obtain({{"club.example.org"}, "admin@club.example", "http-01"}, responder),
                acme_error);
   ASSERT_EQ(published.size(), 1U);
-  EXPECT_EQ(published[0], "tok tok." + key.thumbprint());
+  EXPECT_EQ(published[0], "club.example.org tok tok." + key.thumbprint());
   EXPECT_EQ(withdrawn, std::vector<std::string>{"tok"});
   // After the account exists, requests are signed by its URL (kid), not the key (jwk).
   EXPECT_NE(ca.requests[2].body.find("eyJhbGciOiJFUzI1NiIsImp3ayI6"), std::string::npos);
   EXPECT_EQ(ca.requests[3].body.find("eyJhbGciOiJFUzI1NiIsImp3ayI6"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hush::acme
+
+namespace hush::acme {
+namespace {
+
+TEST(AcmeClient, EveryUrlStaysOnTheDirectorysOrigin) {
+  const auto key = account_key::generate();
+  {
+    scripted_transport ca;
+    ca.then(200, R"({"newNonce":"https://ca/nonce","newAccount":"https://ca/account",
+                     "newOrder":"https://intranet.example:8080/order"})");
+    client acme(ca, key, "https://ca/directory", [](auto) { return true; });
+    try {
+      acme.obtain({{"club.example.org"}, "", "http-01"}, nobody);
+      FAIL() << "no error";
+    } catch (const acme_error& e) {
+      EXPECT_NE(std::string(e.what()).find("https://intranet.example:8080, away from the "
+                                           "directory's https://ca"),
+                std::string::npos)
+          << e.what();
+    }
+    EXPECT_EQ(ca.requests.size(), 1U) << "nothing sent anywhere after the directory";
+  }
+  {
+    // An authorization elsewhere: refused before any request goes there.
+    scripted_transport ca;
+    ca.then(200, directory);
+    ca.then(200, "", "n1");
+    ca.then(201, "{}", "n2", "https://ca/acct/1");
+    ca.then(201,
+            R"({"status":"pending","authorizations":["http://ca/authz/1"],
+                "finalize":"https://ca/fin"})",
+            "n3", "https://ca/order/1");
+    client acme(ca, key, "https://CA/directory", [](auto) { return true; });
+    EXPECT_THROW(acme.obtain({{"club.example.org"}, "", "http-01"}, nobody), acme_error);
+    for (const auto& request : ca.requests) {
+      EXPECT_NE(request.url, "http://ca/authz/1");
+    }
+  }
+}
+
+TEST(AcmeClient, OnlyTheOrderedNamesAreAnswered) {
+  const auto key = account_key::generate();
+  std::vector<std::string> published;
+  const challenge_responder responder{
+      [&](const challenge_answer& answer) { published.push_back(answer.host); },
+      [](const challenge_answer&) {}};
+  {
+    scripted_transport ca;
+    ca.then(200, directory);
+    ca.then(200, "", "n1");
+    ca.then(201, "{}", "n2", "https://ca/acct/1");
+    ca.then(201,
+            R"({"status":"pending","authorizations":["https://ca/authz/1"],
+                "finalize":"https://ca/fin"})",
+            "n3", "https://ca/order/1");
+    ca.then(200,
+            R"({"status":"pending","identifier":{"type":"dns","value":"victim.example"},
+                "challenges":[{"type":"tls-alpn-01","url":"https://ca/chall/1","token":"t"}]})",
+            "n4");
+    client acme(ca, key, "https://ca/directory", [](auto) { return true; });
+    EXPECT_THROW(acme.obtain({{"club.example.org"}, "", "tls-alpn-01"}, responder), acme_error);
+    EXPECT_TRUE(published.empty()) << published.front();
+  }
+  {
+    scripted_transport ca;
+    ca.then(200, directory);
+    ca.then(200, "", "n1");
+    ca.then(201, "{}", "n2", "https://ca/acct/1");
+    ca.then(201,
+            R"({"status":"pending","authorizations":["https://ca/authz/1","https://ca/authz/2"],
+                "finalize":"https://ca/fin"})",
+            "n3", "https://ca/order/1");
+    client acme(ca, key, "https://ca/directory", [](auto) { return true; });
+    EXPECT_THROW(acme.obtain({{"club.example.org"}, "", "http-01"}, responder), acme_error);
+    EXPECT_EQ(ca.requests.size(), 4U) << "no authorization fetched";
+  }
 }
 
 }  // namespace

@@ -427,6 +427,16 @@ TEST(ConfigAcme, BadValuesAreRefused) {
   EXPECT_NE(error_of("[acme]\nenabled = true\nhosts = [\"club.example.org\"]\n")
                 .find("acme.challenge http-01 needs server.redirect_http"),
             std::string::npos);
+  // tls-alpn-01 is answered on the HTTPS port: no redirect port needed, but host names only.
+  EXPECT_EQ(parse("[acme]\nenabled = true\nchallenge = \"tls-alpn-01\"\nhosts = "
+                  "[\"club.example.org\"]\n",
+                  "club.toml")
+                .acme.hosts.size(),
+            1U);
+  EXPECT_NE(error_of("[acme]\nenabled = true\nchallenge = \"tls-alpn-01\"\nhosts = "
+                     "[\"club.example.org\", \"192.0.2.7\"]\n")
+                .find("tls-alpn-01 validates host names only; 192.0.2.7 is an address"),
+            std::string::npos);
 }
 
 }  // namespace

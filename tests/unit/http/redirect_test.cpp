@@ -30,6 +30,11 @@ TEST(PlainHttp, RedirectsToTheSameHostAndPathOverHttps) {
 
   res = answer_plain_http(make(verb::head, "/x", "192.0.2.7"), none, 443);
   EXPECT_EQ(res[field::location], "https://192.0.2.7/x");
+
+  // Raw UTF-8 (and any byte outside printable ASCII) leaves percent-encoded; what was already
+  // encoded stays as it was.
+  res = answer_plain_http(make(verb::get, "/caf\xc3\xa9?q=a%20b\x7f"), none, 443);
+  EXPECT_EQ(res[field::location], "https://club.example.org/caf%C3%A9?q=a%20b%7F");
 }
 
 TEST(PlainHttp, NeverServesASecretOrARoute) {
