@@ -10,6 +10,8 @@
 #include <boost/json/value.hpp>
 #include <openssl/x509v3.h>
 
+#include "acme/url.hpp"
+
 namespace hush::acme {
 namespace {
 
@@ -77,21 +79,14 @@ std::chrono::milliseconds retry_after(const http_response& res) {
                     longest_poll);
 }
 
-// "https://host:port" of an https URL, in lower case; "" for anything else.
+// "host:port" of an https URL, the same for every spelling of one origin; "" for anything the
+// transport would not follow.
 std::string origin_of(std::string_view url) {
-  constexpr std::string_view scheme = "https://";
-  if (url.size() <= scheme.size() ||
-      !std::equal(scheme.begin(), scheme.end(), url.begin(), [](char a, char b) {
-        return a == std::tolower(static_cast<unsigned char>(b));
-      })) {
+  try {
+    return parse_https_url(url).origin();
+  } catch (const std::runtime_error&) {
     return {};
   }
-  const auto end = url.find_first_of("/?#", scheme.size());
-  std::string origin(url.substr(0, end));
-  std::transform(origin.begin(), origin.end(), origin.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  // Credentials in a URL are not an origin of ours.
-  return origin.find('@') == std::string::npos ? origin : std::string();
 }
 
 }  // namespace
@@ -124,7 +119,7 @@ void client::require_same_origin(const std::string& url, std::string_view step) 
   const auto origin = origin_of(url);
   if (origin.empty() || origin != origin_of(directory_url_)) {
     throw acme_error(std::string(step) + ": the CA sent the client to " +
-                     (origin.empty() ? std::string("a URL that is not https") : origin) +
+                     (origin.empty() ? "\"" + url + "\"" : origin) +
                      ", away from the directory's " + origin_of(directory_url_));
   }
 }
@@ -195,19 +190,26 @@ std::string client::poll(const std::string& url, const std::vector<std::string_v
                    " polls");
 }
 
-void client::authorize(const std::string& authorization_url, const certificate_order& order,
-                       const challenge_responder& responder) {
+std::string client::authorize(const std::string& authorization_url, const certificate_order& order,
+                              const challenge_responder& responder) {
   const std::string step = "authorizing";
   const auto res = post(authorization_url, "", step);
   const auto authorization = parse_object(res, step);
   const auto status = text_of(authorization, "status");
-  if (status == "valid") {
-    return;  // validated recently, for this account: reused
-  }
   std::string host;
   if (const auto* identifier = authorization.if_contains("identifier");
       identifier != nullptr && identifier->is_object()) {
     host = text_of(identifier->as_object(), "value");
+  }
+  std::transform(host.begin(), host.end(), host.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  // Only the names we ordered (in lower case, as the config keeps them): a CA that asked for
+  // others would have the server answer for them.
+  if (std::find(order.hosts.begin(), order.hosts.end(), host) == order.hosts.end()) {
+    throw acme_error(step + ": the CA asks to authorize \"" + host + "\", which was not ordered");
+  }
+  if (status == "valid") {
+    return host;  // validated recently, for this account: reused
   }
   const auto* challenges = authorization.if_contains("challenges");
   std::string token;
@@ -219,14 +221,6 @@ void client::authorize(const std::string& authorization_url, const certificate_o
         challenge_url = text_of(challenge.as_object(), "url");
       }
     }
-  }
-  // Only the names we ordered: a CA that asked for others would have the server answer for them.
-  if (std::none_of(order.hosts.begin(), order.hosts.end(), [&](const std::string& ordered) {
-        return std::equal(
-            ordered.begin(), ordered.end(), host.begin(), host.end(),
-            [](unsigned char a, unsigned char b) { return std::tolower(a) == std::tolower(b); });
-      })) {
-    throw acme_error(step + ": the CA asks to authorize \"" + host + "\", which was not ordered");
   }
   if (status != "pending" || token.empty() || challenge_url.empty()) {
     throw acme_error(step + " " + host + ": the authorization is " + status + " and offers no " +
@@ -259,6 +253,7 @@ void client::authorize(const std::string& authorization_url, const certificate_o
     }
     throw acme_error(step + " " + host + ": the CA could not validate it" + why);
   }
+  return host;
 }
 
 issued_certificate client::obtain(const certificate_order& order,
@@ -287,9 +282,14 @@ issued_certificate client::obtain(const certificate_order& order,
                        std::to_string(authorizations->as_array().size()) + " authorizations for " +
                        std::to_string(order.hosts.size()) + " names");
     }
+    std::vector<std::string> authorized;
     for (const auto& url : authorizations->as_array()) {
       if (url.is_string()) {
-        authorize(std::string(url.as_string()), order, responder);
+        auto host = authorize(std::string(url.as_string()), order, responder);
+        if (std::find(authorized.begin(), authorized.end(), host) != authorized.end()) {
+          throw acme_error("placing the order: the CA asks to authorize " + host + " twice");
+        }
+        authorized.push_back(std::move(host));
       }
     }
   }

@@ -97,8 +97,9 @@ class client {
   // Polls `url` (POST-as-GET) until its status is none of `pending`; returns the last body.
   std::string poll(const std::string& url, const std::vector<std::string_view>& pending,
                    std::string_view step);
-  void authorize(const std::string& authorization_url, const certificate_order& order,
-                 const challenge_responder& responder);
+  // Answers one authorization; returns the name it is for (in lower case).
+  std::string authorize(const std::string& authorization_url, const certificate_order& order,
+                        const challenge_responder& responder);
 
   transport& net_;
   const account_key& key_;

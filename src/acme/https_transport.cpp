@@ -19,6 +19,8 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <openssl/ssl.h>
 
+#include "acme/url.hpp"
+
 namespace hush::acme {
 namespace {
 
@@ -28,46 +30,6 @@ namespace http = beast::http;
 
 constexpr std::uint64_t max_reply_bytes = 1U << 20U;
 constexpr int http_version = 11;
-
-struct url_parts {
-  std::string host;
-  std::string port = "443";
-  std::string target = "/";
-};
-
-url_parts parse_https_url(const std::string& url) {
-  constexpr std::string_view scheme = "https://";
-  if (!url.starts_with(scheme)) {
-    throw std::runtime_error("\"" + url + "\" is not an https:// URL");
-  }
-  url_parts out;
-  auto rest = std::string_view(url).substr(scheme.size());
-  const auto slash = rest.find('/');
-  auto authority = rest.substr(0, slash);
-  if (slash != std::string_view::npos) {
-    out.target = std::string(rest.substr(slash));
-  }
-  if (!authority.empty() && authority.front() == '[') {
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos) {
-      throw std::runtime_error("\"" + url + "\" is not a URL");
-    }
-    out.host = std::string(authority.substr(1, close - 1));
-    authority.remove_prefix(close + 1);
-    if (authority.starts_with(":")) {
-      out.port = std::string(authority.substr(1));
-    }
-  } else if (const auto colon = authority.find(':'); colon != std::string_view::npos) {
-    out.host = std::string(authority.substr(0, colon));
-    out.port = std::string(authority.substr(colon + 1));
-  } else {
-    out.host = std::string(authority);
-  }
-  if (out.host.empty() || out.port.empty()) {
-    throw std::runtime_error("\"" + url + "\" is not a URL");
-  }
-  return out;
-}
 
 // Starts one asynchronous operation and runs the I/O until it completes; its error is thrown.
 template <class Start>

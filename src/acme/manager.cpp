@@ -76,6 +76,9 @@ void install_pair(const acme_paths& paths, std::string_view key_pem, std::string
   files::write_new(paths.pending_key(), key_pem, private_file);
   files::write_new(paths.pending_certificate(), chain_pem, private_file);
   std::filesystem::rename(paths.pending_key(), paths.key());
+  // The key's rename reaches the disk before the certificate's: never the new certificate with
+  // the old key, which nothing at start could mend.
+  files::sync_directory(paths.dir);
   std::filesystem::rename(paths.pending_certificate(), paths.certificate());
   files::sync_directory(paths.dir);
 }

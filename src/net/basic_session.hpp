@@ -141,6 +141,12 @@ class basic_session : public std::enable_shared_from_this<basic_session<Stream>>
     if (auto peer = verified_peer(stream_.native_handle())) {
       context_.client_cert_serial = std::move(peer->serial);
       context_.client_cert_name = std::move(peer->common_name);
+    } else if (state_.cfg.client_certs == config::client_cert_mode::required) {
+      // The handshake already refuses a client without one; should anything ever let one
+      // through, no byte of HTTP is read from it.
+      log::warn("client=" + context_.remote + " handshake without the required certificate");
+      do_close();
+      return;
     }
     do_read();
   }

@@ -99,7 +99,13 @@ int challenge_index() {
 // What the challenge index holds on a challenge connection: any pointer that is not null.
 char challenge_mark;
 
-int on_client_hello(SSL* ssl, int* /*alert*/, void* arg) {
+bool marked_as_challenge(SSL* ssl) {
+  return SSL_get_ex_data(ssl, challenge_index()) != nullptr;
+}
+
+// The answer this ClientHello asks for: acme-tls/1 offered for a name with a challenge in flight.
+std::shared_ptr<const tls_alpn_challenges::answer> asked_for(
+    SSL* ssl, const tls_alpn_challenges& challenges) {
   const unsigned char* alpn = nullptr;
   std::size_t alpn_size = 0;
   const unsigned char* sni = nullptr;
@@ -108,21 +114,39 @@ int on_client_hello(SSL* ssl, int* /*alert*/, void* arg) {
                                 &alpn_size) != 1 ||
       !offers_acme_tls(alpn, alpn_size) ||
       SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &sni, &sni_size) != 1) {
+    return nullptr;
+  }
+  return challenges.find(server_name(sni, sni_size));
+}
+
+int on_client_hello(SSL* ssl, int* alert, void* arg) {
+  const auto& challenges = *static_cast<const tls_alpn_challenges*>(arg);
+  const auto found = asked_for(ssl, challenges);
+  if (marked_as_challenge(ssl)) {
+    // The second ClientHello after a HelloRetryRequest: the connection was made a challenge's
+    // (no client certificate asked for) by the first, and only the same request may go on. One
+    // that drops acme-tls/1 now would otherwise finish an ordinary handshake without the client
+    // certificate the club requires.
+    if (!found) {
+      *alert = SSL_AD_HANDSHAKE_FAILURE;
+      return SSL_CLIENT_HELLO_ERROR;
+    }
     return SSL_CLIENT_HELLO_SUCCESS;
   }
-  const auto& challenges = *static_cast<const tls_alpn_challenges*>(arg);
-  const auto found = challenges.find(server_name(sni, sni_size));
   if (!found) {
-    return SSL_CLIENT_HELLO_SUCCESS;  // no challenge for that name: an ordinary handshake
+    return SSL_CLIENT_HELLO_SUCCESS;  // not a validation: an ordinary handshake
   }
   // The CA's validator presents no client certificate, whatever the club requires of members.
   SSL_set_verify(ssl, SSL_VERIFY_NONE, nullptr);
+  // The challenge certificate alone, without the server's own chain (RFC 8737 §3).
   if (SSL_use_certificate(ssl, found->cert.get()) != 1 ||
+      SSL_ctrl(ssl, SSL_CTRL_CHAIN, 0, nullptr) != 1 ||
       SSL_use_PrivateKey(ssl, found->key.get()) != 1 ||
       SSL_set_session_id_context(ssl, challenge_session_context,
                                  sizeof challenge_session_context - 1) != 1 ||
       SSL_set_ex_data(ssl, challenge_index(), &challenge_mark) != 1) {
     ERR_clear_error();
+    *alert = SSL_AD_INTERNAL_ERROR;
     return SSL_CLIENT_HELLO_ERROR;
   }
   return SSL_CLIENT_HELLO_SUCCESS;
@@ -132,7 +156,7 @@ int on_client_hello(SSL* ssl, int* /*alert*/, void* arg) {
 // as before.
 int select_protocol(SSL* ssl, const unsigned char** out, unsigned char* out_size,
                     const unsigned char* in, unsigned int in_size, void* /*arg*/) {
-  if (SSL_get_ex_data(ssl, challenge_index()) == nullptr) {
+  if (!marked_as_challenge(ssl)) {
     return SSL_TLSEXT_ERR_NOACK;
   }
   for (unsigned int at = 0; at < in_size;) {
@@ -193,11 +217,9 @@ void answer_tls_alpn_challenges(SSL_CTX* ctx, const tls_alpn_challenges& challen
 }
 
 bool is_tls_alpn_challenge(SSL* ssl) {
-  const unsigned char* selected = nullptr;
-  unsigned int size = 0;
-  SSL_get0_alpn_selected(ssl, &selected, &size);
-  return selected != nullptr &&
-         std::string_view(reinterpret_cast<const char*>(selected), size) == acme_tls_protocol;
+  // Marked by the ClientHello, whatever was negotiated: such a connection was never asked for a
+  // client certificate, so it must never carry HTTP.
+  return ssl != nullptr && marked_as_challenge(ssl);
 }
 
 }  // namespace hush::net

@@ -33,8 +33,9 @@ class tls_alpn_challenges {
 // Makes the server context `ctx` give `challenges`' answers. They must outlive it.
 void answer_tls_alpn_challenges(SSL_CTX* ctx, const tls_alpn_challenges& challenges);
 
-// True after a handshake that negotiated acme-tls/1: the CA has seen what it came for, and the
-// connection carries no HTTP.
+// True for a connection whose ClientHello asked for a challenge's answer (whatever the handshake
+// then negotiated): it was not asked for a client certificate, the CA has seen what it came for,
+// and it carries no HTTP.
 bool is_tls_alpn_challenge(SSL* ssl);
 
 }  // namespace hush::net

@@ -128,8 +128,8 @@ TEST(AcmeClient, EveryUrlStaysOnTheDirectorysOrigin) {
       acme.obtain({{"club.example.org"}, "", "http-01"}, nobody);
       FAIL() << "no error";
     } catch (const acme_error& e) {
-      EXPECT_NE(std::string(e.what()).find("https://intranet.example:8080, away from the "
-                                           "directory's https://ca"),
+      EXPECT_NE(std::string(e.what()).find("intranet.example:8080, away from the "
+                                           "directory's ca:443"),
                 std::string::npos)
           << e.what();
     }
@@ -188,6 +188,26 @@ TEST(AcmeClient, OnlyTheOrderedNamesAreAnswered) {
     client acme(ca, key, "https://ca/directory", [](auto) { return true; });
     EXPECT_THROW(acme.obtain({{"club.example.org"}, "", "http-01"}, responder), acme_error);
     EXPECT_EQ(ca.requests.size(), 4U) << "no authorization fetched";
+  }
+  {
+    // Two authorizations for one of the two names ordered.
+    scripted_transport ca;
+    ca.then(200, directory);
+    ca.then(200, "", "n1");
+    ca.then(201, "{}", "n2", "https://ca/acct/1");
+    ca.then(201,
+            R"({"status":"pending","authorizations":["https://ca/authz/1","https://ca/authz/2"],
+                "finalize":"https://ca/fin"})",
+            "n3", "https://ca/order/1");
+    ca.then(200, R"({"status":"valid","identifier":{"type":"dns","value":"a.example"}})", "n4");
+    ca.then(200, R"({"status":"valid","identifier":{"type":"dns","value":"A.example"}})", "n5");
+    client acme(ca, key, "https://ca/directory", [](auto) { return true; });
+    try {
+      acme.obtain({{"a.example", "b.example"}, "", "http-01"}, responder);
+      FAIL() << "no error";
+    } catch (const acme_error& e) {
+      EXPECT_NE(std::string(e.what()).find("a.example twice"), std::string::npos) << e.what();
+    }
   }
 }
 

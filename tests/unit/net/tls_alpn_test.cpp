@@ -29,10 +29,20 @@ using ctx_ptr = std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)>;
 
 struct outcome {
   bool done = false;
+  int chain_length = 0;          // certificates the server sent
   std::string subject_alt_name;  // the first DNS name of the certificate the server presented
   std::string alpn;              // the protocol negotiated, or ""
   bool server_says_challenge = false;
 };
+
+// A client that drops its ALPN list from the second ClientHello of a HelloRetryRequest.
+void drop_alpn_after_hello_retry(int write_p, int /*version*/, int content_type, const void* buf,
+                                 std::size_t len, SSL* ssl, void* /*arg*/) {
+  if (write_p == 0 && content_type == SSL3_RT_HANDSHAKE && len > 0 &&
+      *static_cast<const unsigned char*>(buf) == SSL3_MT_SERVER_HELLO) {
+    SSL_set_alpn_protos(ssl, nullptr, 0);
+  }
+}
 
 std::string first_dns_name(X509* cert) {
   std::unique_ptr<GENERAL_NAMES, decltype(&GENERAL_NAMES_free)> names(
@@ -64,7 +74,10 @@ class TlsAlpnChallenges : public ::testing::Test {
   }
 
   // One handshake over a pair of memory BIOs.
-  outcome handshake(SSL_CTX* server_ctx, const char* sni, std::string_view alpn_list) {
+  // `groups`: the client's, first the one it sends a key share for (one the server does not take
+  // forces a HelloRetryRequest), and with `drop_alpn` the retried hello offers no ALPN.
+  outcome handshake(SSL_CTX* server_ctx, const char* sni, std::string_view alpn_list,
+                    const char* groups = nullptr, bool drop_alpn = false) {
     ctx_ptr client_ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
     ssl_ptr client(SSL_new(client_ctx.get()), SSL_free);
     ssl_ptr server(SSL_new(server_ctx), SSL_free);
@@ -84,6 +97,12 @@ class TlsAlpnChallenges : public ::testing::Test {
       SSL_set_alpn_protos(client.get(), reinterpret_cast<const unsigned char*>(alpn_list.data()),
                           static_cast<unsigned>(alpn_list.size()));
     }
+    if (groups != nullptr) {
+      SSL_set1_groups_list(client.get(), groups);
+    }
+    if (drop_alpn) {
+      SSL_set_msg_callback(client.get(), drop_alpn_after_hello_retry);
+    }
     outcome out;
     for (int round = 0; round < 20 && !out.done; ++round) {
       const int c = SSL_do_handshake(client.get());
@@ -97,6 +116,9 @@ class TlsAlpnChallenges : public ::testing::Test {
     if (X509* peer = SSL_get0_peer_certificate(client.get())) {
       out.subject_alt_name = first_dns_name(peer);
     }
+    if (const auto* chain = SSL_get_peer_cert_chain(client.get())) {
+      out.chain_length = sk_X509_num(chain);
+    }
     const unsigned char* selected = nullptr;
     unsigned size = 0;
     SSL_get0_alpn_selected(client.get(), &selected, &size);
@@ -108,7 +130,7 @@ class TlsAlpnChallenges : public ::testing::Test {
   void SetUp() override {
     const auto ca = pki::make_ca("tls_alpn test CA");
     const auto leaf = pki::issue_server(ca, {"localhost"});
-    files::write_new(dir.path() / "server.pem", leaf.cert_pem, 0600);
+    files::write_new(dir.path() / "server.pem", leaf.cert_pem + ca.cert_pem, 0600);
     files::write_new(dir.path() / "server.key", leaf.key_pem.view(), 0600);
     files::write_new(dir.path() / "ca.pem", ca.cert_pem, 0600);
     const auto crl = pki::make_crl_der(ca, 30, 1);
@@ -137,6 +159,22 @@ TEST_F(TlsAlpnChallenges, AValidatorGetsTheChallengeCertificateAndTheProtocol) {
   EXPECT_EQ(got.subject_alt_name, "club.example.org");
   EXPECT_EQ(got.alpn, "acme-tls/1");
   EXPECT_TRUE(got.server_says_challenge);
+  EXPECT_EQ(got.chain_length, 1) << "the challenge certificate alone, not the server's chain";
+  // The control: an ordinary client gets the server's chain.
+  EXPECT_EQ(handshake(ctx->native_handle(), "localhost", browser).chain_length, 2);
+}
+
+TEST_F(TlsAlpnChallenges, AHelloRetryCannotTurnAChallengeIntoAnOrdinaryConnection) {
+  // The first hello asks for the challenge (no client certificate is asked for then); the retried
+  // one drops acme-tls/1. Refused: it would otherwise reach HTTP without the certificate the
+  // club requires.
+  const auto ctx = server_context(config::client_cert_mode::required);
+  EXPECT_FALSE(
+      handshake(ctx->native_handle(), "club.example.org", acme_only, "P-521:P-256", true).done);
+  // The control: the same retry that keeps acme-tls/1 is answered as a challenge.
+  const auto kept = handshake(ctx->native_handle(), "club.example.org", acme_only, "P-521:P-256");
+  ASSERT_TRUE(kept.done);
+  EXPECT_TRUE(kept.server_says_challenge);
 }
 
 TEST_F(TlsAlpnChallenges, EveryOtherHandshakeIsUntouched) {
