@@ -1,5 +1,6 @@
 #include "http/router.hpp"
 
+#include <array>
 #include <charconv>
 #include <optional>
 
@@ -17,6 +18,22 @@ namespace hush::http {
 namespace {
 
 enum class resource { root, messages, message, session, members, member, none };
+
+// In resource order, then the public files.
+constexpr std::array<route_spec, 9> routes = {{
+    {"/", "GET, HEAD"},
+    {"/api/v1/messages", "GET, HEAD, POST"},
+    {"/api/v1/messages/{id}", "GET, HEAD, DELETE"},
+    {"/api/v1/session", "GET, HEAD, POST, DELETE"},
+    {"/api/v1/members", "GET, HEAD, POST"},
+    {"/api/v1/members/{name}", "DELETE"},
+    {"/healthz", "GET, HEAD"},
+    {"/ca.crl", "GET, HEAD"},
+    {"/ca.pem", "GET, HEAD"},
+}};
+constexpr std::string_view public_file_allow = "GET, HEAD";
+static_assert(routes[6].allow == public_file_allow && routes[7].allow == public_file_allow &&
+              routes[8].allow == public_file_allow);
 
 // "/api/v1/messages/42" -> 42. Digits only: no signs, no encoded characters, nothing after.
 std::optional<store::message_id> message_id_in(std::string_view path) {
@@ -77,22 +94,14 @@ struct route_entry {
 };
 
 route_entry methods_of(resource r) {
-  switch (r) {
-    case resource::root:
-      return {"GET, HEAD", true, false, false};
-    case resource::messages:
-    case resource::members:
-      return {"GET, HEAD, POST", true, true, false};
-    case resource::message:
-      return {"GET, HEAD, DELETE", true, false, true};
-    case resource::session:
-      return {"GET, HEAD, POST, DELETE", true, true, true};
-    case resource::member:
-      return {"DELETE", false, false, true};
-    case resource::none:
-      break;
+  if (r == resource::none) {
+    return {};
   }
-  return {};
+  const auto allow = routes.at(static_cast<std::size_t>(r)).allow;
+  const auto lists = [allow](std::string_view method) {
+    return allow.find(method) != std::string_view::npos;
+  };
+  return {allow, lists("GET"), lists("POST"), lists("DELETE")};
 }
 
 // HEAD is answered wherever GET is, with GET's headers and no body.
@@ -259,6 +268,10 @@ response health_response(services& s, const request& req) {
 
 }  // namespace
 
+std::span<const route_spec> route_table() {
+  return routes;
+}
+
 outcome router::route(const request& req, const request_context& ctx) {
   // Only origin-form targets ("/path?query"): an absolute URI or CONNECT's authority-form is not
   // for this server.
@@ -276,7 +289,7 @@ outcome router::route(const request& req, const request_context& ctx) {
   if (t.path == "/healthz") {
     note_route(ctx, route_name::healthz);
     if (!get_or_head) {
-      return with_allow(error_response(api_error::method_not_allowed, req), "GET, HEAD");
+      return with_allow(error_response(api_error::method_not_allowed, req), public_file_allow);
     }
     return health_response(services_, req);
   }
@@ -291,7 +304,7 @@ outcome router::route(const request& req, const request_context& ctx) {
       published && !published->empty()) {
     note_route(ctx, crl_path ? route_name::crl : route_name::ca_cert);
     if (!get_or_head) {
-      return with_allow(error_response(api_error::method_not_allowed, req), "GET, HEAD");
+      return with_allow(error_response(api_error::method_not_allowed, req), public_file_allow);
     }
     response res{status::ok, req.version()};
     // application/x-x509-ca-cert: Firefox offers to import it as a CA, Android to install it.
@@ -306,7 +319,7 @@ outcome router::route(const request& req, const request_context& ctx) {
       file != nullptr && (t.path != "/" || wants_page(req))) {
     note_route(ctx, route_name::page);
     if (!get_or_head) {
-      return with_allow(error_response(api_error::method_not_allowed, req), "GET, HEAD");
+      return with_allow(error_response(api_error::method_not_allowed, req), public_file_allow);
     }
     return page_response(file->content_type, file->body, req);
   }

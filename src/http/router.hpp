@@ -1,6 +1,8 @@
 #pragma once
 
 #include <optional>
+#include <span>
+#include <string_view>
 #include <variant>
 
 #include "auth/authenticator.hpp"
@@ -8,6 +10,17 @@
 #include "http/types.hpp"
 
 namespace hush::http {
+
+// One path the server answers, as OpenAPI writes it ("/api/v1/messages/{id}"), and the methods
+// it allows, as the Allow header lists them (HEAD wherever GET is).
+struct route_spec {
+  std::string_view path;
+  std::string_view allow;
+};
+// Every path the server answers but the members' page and its files: the table route() follows.
+// docs/openapi.json describes exactly these (tests/unit/http/openapi_test.cpp fails when the two
+// drift, and tests/integration/test_openapi.py asks a running server).
+std::span<const route_spec> route_table();
 
 // The whole HTTP surface in one table (router.cpp): match the path, check the method, answer
 // OPTIONS, authenticate, then call the handler with the member. Thread safe; touches the disk,
