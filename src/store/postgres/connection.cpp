@@ -26,19 +26,27 @@ void replace_all(std::string& text, const std::string& secret) {
   }
 }
 
-// The password of a URI's user info (postgresql://user:password@host), or of a password=
-// keyword, read without libpq: for a string libpq could not parse.
+// What may be a password in `conninfo`, read without libpq (which may read a malformed string
+// otherwise, e.g. a password holding a raw '/' as a port): the user info of a URI, up to its last
+// '@', after the first ':' (and each piece of it between URI delimiters, should libpq have split
+// it), and the value of every password= keyword.
 std::vector<std::string> guessed_passwords(const std::string& conninfo) {
   std::vector<std::string> found;
   if (const auto scheme = conninfo.find("://"); scheme != std::string::npos) {
     const auto start = scheme + 3;
-    const auto end = conninfo.find_first_of("/?", start);
-    const auto authority = conninfo.substr(start, end == std::string::npos ? end : end - start);
-    const auto at = authority.rfind('@');
-    if (at != std::string::npos) {
-      const auto colon = authority.find(':');
-      if (colon != std::string::npos && colon < at) {
-        found.push_back(authority.substr(colon + 1, at - colon - 1));
+    const auto at = conninfo.rfind('@');
+    const auto colon = conninfo.find(':', start);
+    if (at != std::string::npos && at > start && colon != std::string::npos && colon < at) {
+      const auto secret = conninfo.substr(colon + 1, at - colon - 1);
+      found.push_back(secret);
+      std::size_t piece = 0;
+      for (std::size_t i = 0; i <= secret.size(); ++i) {
+        if (i == secret.size() || std::strchr("/?#:@&=", secret[i]) != nullptr) {
+          if (i - piece >= 2) {
+            found.push_back(secret.substr(piece, i - piece));
+          }
+          piece = i + 1;
+        }
       }
     }
   }
@@ -66,6 +74,11 @@ std::string scrub_password(std::string message, const std::string& conninfo) {
       }
     }
     PQconninfoFree(options);
+  } else if (!guessed_passwords(conninfo).empty()) {
+    // libpq's reason for a string it cannot parse may quote any of it ("...in URI: "<the whole
+    // URI>""), in forms no guess can foresee: withheld when the string may hold a password.
+    return "not a valid libpq connection string or postgresql:// URI (libpq's reason is "
+           "withheld: it may quote the password)";
   }
   // Also the password as written (percent-encoded in a URI), and whatever a string libpq could
   // not parse holds where a password would be.
@@ -190,7 +203,11 @@ result<std::unique_ptr<pg_connection>> pg_connection::connect(const std::string&
   // UTF-8 whatever the server's default; timeouts so that a lock or a query never holds a
   // caller (and a pool slot) for ever: they end as storage_busy. synchronous_commit is left as
   // the server sets it: never lowered here.
-  std::string setup = "SET client_encoding = 'UTF8'; SET statement_timeout = ";
+  // READ COMMITTED whatever the role's default: the store's transactions rely on each statement
+  // seeing what committed before it, once a lock is granted.
+  std::string setup =
+      "SET client_encoding = 'UTF8'; SET default_transaction_isolation = 'read committed'; "
+      "SET statement_timeout = ";
   setup += std::to_string(timeouts.statement.count());
   setup += "; SET lock_timeout = ";
   setup += std::to_string(timeouts.lock.count());

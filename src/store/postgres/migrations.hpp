@@ -107,7 +107,8 @@ BEGIN
   PERFORM 1 FROM change_generation WHERE id = 1 FOR UPDATE;
   RETURN NULL;
 END $$;
--- For each row changed, so that a statement that changes nothing moves nothing. NOTIFY is
+-- For each row changed, so that a statement that changes nothing moves nothing (and once for a
+-- TRUNCATE, which has no rows to fire for). NOTIFY is
 -- delivered at commit, once per transaction (duplicates fold), to whoever listens.
 CREATE FUNCTION hush_bump_generation() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -116,22 +117,34 @@ BEGIN
   PERFORM pg_notify('hush_changes', '');
   RETURN NULL;
 END $$;
-CREATE TRIGGER members_lock_generation BEFORE INSERT OR UPDATE OR DELETE ON members
+CREATE TRIGGER members_lock_generation
+  BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON members
   FOR EACH STATEMENT EXECUTE FUNCTION hush_lock_generation();
 CREATE TRIGGER members_changed AFTER INSERT OR UPDATE OR DELETE ON members
   FOR EACH ROW EXECUTE FUNCTION hush_bump_generation();
-CREATE TRIGGER tokens_lock_generation BEFORE INSERT OR UPDATE OR DELETE ON tokens
+CREATE TRIGGER members_truncated AFTER TRUNCATE ON members
+  FOR EACH STATEMENT EXECUTE FUNCTION hush_bump_generation();
+CREATE TRIGGER tokens_lock_generation
+  BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON tokens
   FOR EACH STATEMENT EXECUTE FUNCTION hush_lock_generation();
 CREATE TRIGGER tokens_changed AFTER INSERT OR UPDATE OR DELETE ON tokens
   FOR EACH ROW EXECUTE FUNCTION hush_bump_generation();
-CREATE TRIGGER messages_lock_generation BEFORE INSERT OR UPDATE OR DELETE ON messages
+CREATE TRIGGER tokens_truncated AFTER TRUNCATE ON tokens
+  FOR EACH STATEMENT EXECUTE FUNCTION hush_bump_generation();
+CREATE TRIGGER messages_lock_generation
+  BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON messages
   FOR EACH STATEMENT EXECUTE FUNCTION hush_lock_generation();
 CREATE TRIGGER messages_changed AFTER INSERT OR UPDATE OR DELETE ON messages
   FOR EACH ROW EXECUTE FUNCTION hush_bump_generation();
-CREATE TRIGGER client_certs_lock_generation BEFORE INSERT OR UPDATE OR DELETE ON client_certs
+CREATE TRIGGER messages_truncated AFTER TRUNCATE ON messages
+  FOR EACH STATEMENT EXECUTE FUNCTION hush_bump_generation();
+CREATE TRIGGER client_certs_lock_generation
+  BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON client_certs
   FOR EACH STATEMENT EXECUTE FUNCTION hush_lock_generation();
 CREATE TRIGGER client_certs_changed AFTER INSERT OR UPDATE OR DELETE ON client_certs
   FOR EACH ROW EXECUTE FUNCTION hush_bump_generation();
+CREATE TRIGGER client_certs_truncated AFTER TRUNCATE ON client_certs
+  FOR EACH STATEMENT EXECUTE FUNCTION hush_bump_generation();
 )sql",
 };
 
@@ -142,7 +155,8 @@ inline constexpr const char* change_triggers_sql =
     "('members'::regclass, 'tokens'::regclass, 'messages'::regclass, "
     "'client_certs'::regclass) AND t.tgname IN ('members_lock_generation', 'members_changed', "
     "'tokens_lock_generation', 'tokens_changed', 'messages_lock_generation', "
-    "'messages_changed', 'client_certs_lock_generation', 'client_certs_changed')";
-inline constexpr long change_triggers = 8;
+    "'messages_changed', 'client_certs_lock_generation', 'client_certs_changed', "
+    "'members_truncated', 'tokens_truncated', 'messages_truncated', 'client_certs_truncated')";
+inline constexpr long change_triggers = 12;
 
 }  // namespace hush::store::postgres_migrations

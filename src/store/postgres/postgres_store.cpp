@@ -26,6 +26,11 @@ namespace {
   throw std::runtime_error(message);
 }
 
+// A migration may wait for another instance's, and may take longer than any query: its own
+// bounds, for its transaction only.
+constexpr const char* migration_timeouts =
+    "SET LOCAL statement_timeout = '5min'; SET LOCAL lock_timeout = '5min'";
+
 }  // namespace
 
 postgres_store::postgres_store(std::string conninfo, pg_timeouts timeouts)
@@ -73,7 +78,7 @@ void postgres_store::migrate(pg_connection& db) {
   // Instances starting together queue on the lock; each checks again once it holds it, so only
   // the first migrates, and a migration that fails leaves nothing behind (DDL is transactional).
   transaction tx(db);
-  if (!tx.begin() || !advisory_lock(db, schema_lock) ||
+  if (!tx.begin() || !db.exec(migration_timeouts) || !advisory_lock(db, schema_lock) ||
       !db.exec("CREATE TABLE IF NOT EXISTS hush_schema_version ("
                "id INTEGER PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL)")) {
     refuse("cannot lock the schema for its migration", db.error_message());

@@ -124,6 +124,30 @@ TEST(PostgresStore, AnAuditWaitsForAChangeInFlightAndSeesItsGeneration) {
   EXPECT_EQ(added, (std::vector<bool>{false, true}));
 }
 
+// The triggers count what psql does too, a TRUNCATE included; a view is refused once one of
+// them is disabled, since exactness rests on them.
+TEST(PostgresStore, TheGenerationCountsChangesByHandAndNeedsEveryTrigger) {
+  testing::pg_test_database database;
+  postgres_store db(database.conninfo());
+  ASSERT_TRUE(db.add_member("alice", role::admin, "h", 1));
+  testing::pg_admin psql(database.conninfo());
+  auto last = db.generation().value();
+  for (const char* change : {"UPDATE members SET role = 'reader'", "TRUNCATE messages",
+                             "INSERT INTO client_certs (serial, member, issued_at, expires_at) "
+                             "VALUES ('c1', 'alice', 1, 2)",
+                             "TRUNCATE members CASCADE"}) {
+    psql.run(change);
+    const auto now = db.generation().value();
+    EXPECT_NE(now, last) << change;
+    last = now;
+  }
+  psql.run("SELECT count(*) FROM sessions");
+  EXPECT_EQ(db.generation().value(), last);
+  EXPECT_TRUE(db.snapshot());
+  psql.run("ALTER TABLE tokens DISABLE TRIGGER tokens_changed");
+  EXPECT_EQ(db.snapshot().error(), errc::storage_failure);
+}
+
 // Every change to a watched table is announced to whoever listens, once its transaction commits.
 TEST(PostgresStore, AChangeNotifiesHushChanges) {
   testing::pg_test_database database;
@@ -162,6 +186,9 @@ TEST(PostgresStore, AStartupErrorNeverShowsThePassword) {
       "host=" + host + " password=" + secret + " no_such_keyword=1",
       "host=" + host + " password=" + secret + " broken",
       "postgresql://someone:" + secret + "@[broken/db",
+      "postgresql://someone:Sup3r%zz" + secret + "@/db?host=" + host,
+      "postgresql://someone:Sup3r/" + secret + "@/db?host=" + host,
+      "password='" + secret,
   };
   for (const auto& conninfo : conninfos) {
     const auto error = startup_error(conninfo);
