@@ -74,9 +74,11 @@ std::string scrub_password(std::string message, const std::string& conninfo) {
       }
     }
     PQconninfoFree(options);
-  } else if (!guessed_passwords(conninfo).empty()) {
+  } else if (!guessed_passwords(conninfo).empty() ||
+             conninfo.find("password") != std::string::npos) {
     // libpq's reason for a string it cannot parse may quote any of it ("...in URI: "<the whole
-    // URI>""), in forms no guess can foresee: withheld when the string may hold a password.
+    // URI>"", 'missing "=" after "<a word of an unquoted password>"'), in forms no guess can
+    // foresee: withheld when the string may hold a password.
     return "not a valid libpq connection string or postgresql:// URI (libpq's reason is "
            "withheld: it may quote the password)";
   }

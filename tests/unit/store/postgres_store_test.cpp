@@ -189,6 +189,7 @@ TEST(PostgresStore, AStartupErrorNeverShowsThePassword) {
       "postgresql://someone:Sup3r%zz" + secret + "@/db?host=" + host,
       "postgresql://someone:Sup3r/" + secret + "@/db?host=" + host,
       "password='" + secret,
+      "host=" + host + " password = Sup3r " + secret,
   };
   for (const auto& conninfo : conninfos) {
     const auto error = startup_error(conninfo);
