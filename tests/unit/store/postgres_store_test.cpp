@@ -86,6 +86,31 @@ TEST(PostgresStore, AConnectionTheServerDroppedIsReplacedOnTheNextCall) {
   EXPECT_TRUE(db.add_member("bob", role::reader, "h", 2));
 }
 
+// A connection lost in the middle of a call fails that call with storage_failure (nothing
+// half-done, no crash), and the next call connects again.
+TEST(PostgresStore, AConnectionLostMidCallFailsThatCallOnly) {
+  testing::pg_test_database database;
+  postgres_store db(database.conninfo());
+  testing::pg_admin holder(database.conninfo());
+  holder.run("BEGIN");
+  holder.run("SELECT value FROM change_generation WHERE id = 1 FOR UPDATE");
+  auto waiting =
+      std::async(std::launch::async, [&] { return db.add_member("alice", role::admin, "h", 1); });
+  testing::pg_admin admin(testing::pg_cluster_conninfo());
+  const std::string blocked = "FROM pg_stat_activity WHERE datname = '" + database.name() +
+                              "' AND wait_event_type = 'Lock'";
+  for (int i = 0; i < 200 && admin.run("SELECT count(*) " + blocked) != "1"; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(admin.run("SELECT count(pg_terminate_backend(pid)) " + blocked), "1");
+  const auto lost = waiting.get();
+  ASSERT_FALSE(lost);
+  EXPECT_EQ(lost.error(), errc::storage_failure);
+  holder.run("ROLLBACK");
+  EXPECT_EQ(db.find_member("alice").error(), errc::not_found);
+  EXPECT_TRUE(db.add_member("alice", role::admin, "h", 1));
+}
+
 // A change that holds a lock past the lock timeout is storage_busy, not a hang or a crash.
 TEST(PostgresStore, ALockHeldTooLongIsStorageBusy) {
   testing::pg_test_database database;
