@@ -39,8 +39,9 @@ namespace hush::store {
 //   overwritten; the WAL keeps the body until its segments are recycled, and WAL archives,
 //   base backups and standbys keep their copies. It answers success all the same (as the
 //   contract suites require), which departs from message_store's "not_wiped, never success"
-//   rule; docs/security.md must say so for PostgreSQL clubs. The body is sealed, so what stays is
-//   ciphertext under a data key that the master key, outside the database, wraps.
+//   rule (PostgreSQL could never meet it); docs/security.md ("At rest") says so. The body is
+//   sealed: what stays is ciphertext under a data key that the master key, outside the database,
+//   wraps.
 // - schema migrations: a hush_schema_version table, checked and migrated under
 //   pg_advisory_xact_lock in one transaction (DDL is transactional), so instances starting
 //   together migrate once; a schema newer than this binary is refused.
