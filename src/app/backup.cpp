@@ -9,6 +9,7 @@
 #include "core/files.hpp"
 #include "crypto/passphrase.hpp"
 #include "store/sqlite/backup_file.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 
 namespace hush::app {
 namespace {
@@ -162,7 +163,13 @@ backup_summary make_backup(const club_paths& paths, const fs::path& file,
   fs::remove(partial, ignored);  // left by a crashed run of this same pid, if ever
   files::scratch cleanup(partial);
   if (club) {
-    club->store->copy_to(partial);
+    auto* sqlite = dynamic_cast<store::sqlite_store*>(club->store.get());
+    if (sqlite == nullptr) {
+      // Not yet: a PostgreSQL club's data is the server's to back up (pg_dump, base backups).
+      throw std::runtime_error(
+          "hush backup copies a SQLite club; this club's data is in PostgreSQL ([store] url)");
+    }
+    sqlite->copy_to(partial);
   } else {
     store::sqlite_store db(paths.database());
     db.copy_to(partial);

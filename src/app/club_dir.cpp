@@ -13,6 +13,8 @@
 #include "core/files.hpp"
 #include "core/log.hpp"
 #include "crypto/envelope.hpp"
+#include "store/postgres/postgres_store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 
 namespace hush::app {
 
@@ -154,8 +156,11 @@ std::unique_ptr<opened_club> open_club(const club_paths& paths, opened_for use,
   club->paths = paths;
   club->cfg = config::load(paths.config());
   club->master_key_file = master_key_path(paths, club->cfg);
-  for (const auto& path : {paths.dir, paths.ca_key(), paths.server_key(), paths.database()}) {
+  for (const auto& path : {paths.dir, paths.ca_key(), paths.server_key()}) {
     files::require_private(path);
+  }
+  if (club->cfg.store_url.empty()) {
+    files::require_private(paths.database());
   }
   if (club->master_key_file != paths.master_key()) {
     std::error_code ec;
@@ -176,7 +181,12 @@ std::unique_ptr<opened_club> open_club(const club_paths& paths, opened_for use,
   }
   club->passphrase = passphrase;
   auto master = read_master_key(club->master_key_file, passphrase);
-  club->store = std::make_unique<store::sqlite_store>(paths.database());
+  // [store] url: PostgreSQL, shared by every instance of the club; else the SQLite file here.
+  if (club->cfg.store_url.empty()) {
+    club->store = std::make_unique<store::sqlite_store>(paths.database());
+  } else {
+    club->store = std::make_unique<store::postgres_store>(club->cfg.store_url);
+  }
   {
     auto stored = club->store->club_meta(club::key_check_name);
     if (stored &&

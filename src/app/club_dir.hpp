@@ -15,7 +15,7 @@
 #include "config/config.hpp"
 #include "core/clock.hpp"
 #include "crypto/password.hpp"
-#include "store/sqlite/sqlite_store.hpp"
+#include "store/store.hpp"
 
 namespace hush::app {
 
@@ -53,7 +53,8 @@ struct opened_club {
   std::filesystem::path master_key_file;
   passphrase_ptr passphrase;
   system_clock clock;
-  std::unique_ptr<store::sqlite_store> store;
+  // SQLite's file in the data directory, or PostgreSQL when the config names it ([store] url).
+  std::unique_ptr<store::store> store;
   std::unique_ptr<club::keyring> keys;
   std::unique_ptr<crypto::password_hasher> hasher;
   std::unique_ptr<club::certificate_authority> ca;

@@ -256,6 +256,20 @@ const std::vector<setting>& settings() {
          }
          c.master_key_file = v;
        }},
+      {"store", "url",
+       "Where the club's data lives. Empty: SQLite, hush.db in the data directory. Else "
+       "PostgreSQL: a libpq URI (\"postgresql://hush@db1,db2/hush?target_session_attrs="
+       "read-write\") or keyword=value string; keep its password in ~/.pgpass or PGPASSWORD.",
+       true, 0, 0, nullptr, nullptr, [](const config& c) { return c.store_url; },
+       [](config& c, const std::string& v, const std::string& where) {
+         // The value is not echoed: it may hold a password.
+         if (!valid_store_url(v)) {
+           throw config_error(where +
+                              ": store.url must be empty, a postgresql:// URI or a libpq "
+                              "keyword=value string, without control characters");
+         }
+         c.store_url = v;
+       }},
       {"pki", "crl_url",
        "Where the certificates the club CA issues from now on say its revocation list is (an "
        "http:// or https:// URL; hush serves it at /ca.crl). Empty: the URL the server "
@@ -524,6 +538,19 @@ listen_address parse_listen(std::string_view text, std::string_view what) {
   }
   out.port = static_cast<std::uint16_t>(port);
   return out;
+}
+
+bool valid_store_url(std::string_view text) {
+  if (text.empty()) {
+    return true;
+  }
+  for (const char ch : text) {
+    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) {
+      return false;
+    }
+  }
+  return text.starts_with("postgresql://") || text.starts_with("postgres://") ||
+         text.find('=') != std::string_view::npos;
 }
 
 bool valid_crl_url(std::string_view text) {

@@ -93,6 +93,11 @@ struct config {
   // or the key sealed under a passphrase (`hush key seal`).
   std::string master_key_file;
 
+  // Where the club's data lives: empty for SQLite (hush.db in the data directory), else a libpq
+  // connection string or postgresql:// URI for PostgreSQL (several hosts and
+  // target_session_attrs=read-write included). It may hold a password: never logged or echoed.
+  std::string store_url;
+
   // The CRL distribution point named in the certificates the club CA issues from now on (server,
   // members', signed CSRs): an http:// or https:// URL. Empty: the one the current server
   // certificate names (hush init chose https://<first --host, else localhost>:5684/ca.crl).
@@ -140,6 +145,10 @@ std::string format_listen(const listen_address& address);
 // The HTTPS listeners: refuses (config_error naming `what`) an empty list and an address given
 // twice, since a second bind of it would fail with a less helpful message.
 void check_listeners(const std::vector<listen_address>& listen, std::string_view what);
+
+// True when `text` can be a store URL: empty, a postgresql:// or postgres:// URI, or a libpq
+// keyword=value string; no control characters. libpq itself judges the rest when the store opens.
+bool valid_store_url(std::string_view text);
 
 // True when `text` can be a CRL distribution point: http:// or https://, a host, and no space,
 // comma, quote or control character (a comma would smuggle in a second distribution point).

@@ -117,6 +117,21 @@ TEST(Config, CrlUrlIsAnHttpUrlOrEmpty) {
   }
 }
 
+TEST(Config, StoreUrlIsEmptyOrAPostgresConnectionString) {
+  EXPECT_EQ(parse("", "club.toml").store_url, "");
+  EXPECT_NE(default_toml().find("[store]\n"), std::string::npos);
+  for (const char* good : {"postgresql://hush@db1,db2/hush?target_session_attrs=read-write",
+                           "postgres:///hush?host=/run/postgresql", "host=db dbname=hush"}) {
+    EXPECT_EQ(parse(std::string("[store]\nurl = \"") + good + "\"\n", "club.toml").store_url, good);
+  }
+  // The refusal names file, line and key, never the value: it may hold a password.
+  for (const char* bad : {"mysql://u:Secret1@db/hush", "Secret1", "host=db password=Secret1\\n"}) {
+    const auto error = error_of(std::string("\n[store]\nurl = \"") + bad + "\"\n");
+    EXPECT_NE(error.find("club.toml:3: store.url must be"), std::string::npos) << bad << error;
+    EXPECT_EQ(error.find("Secret1"), std::string::npos) << error;
+  }
+}
+
 TEST(Config, UnknownKeyIsRefusedWithFileAndLine) {
   const auto error = error_of("[server]\nlisten = \"127.0.0.1:1\"\nlisen = \"x\"\n");
   EXPECT_NE(error.find("club.toml:3"), std::string::npos) << error;

@@ -1,0 +1,323 @@
+#include "store/postgres/connection.hpp"
+
+#include <array>
+#include <cstring>
+#include <libpq-fe.h>
+#include <poll.h>
+
+#include "core/error.hpp"
+
+namespace hush::store {
+namespace {
+
+// Inactive sessions must not hold locks for ever: a transaction left open (a crashed client
+// process, a bug) is ended by the server after this long.
+constexpr int idle_in_transaction_ms = 60000;
+// How many reads an idle connection's check makes at most: the farewell, the end of file.
+constexpr int max_idle_reads = 4;
+
+void replace_all(std::string& text, const std::string& secret) {
+  if (secret.empty()) {
+    return;
+  }
+  for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at)) {
+    text.replace(at, secret.size(), "***");
+    at += 3;
+  }
+}
+
+// What may be a password in `conninfo`, read without libpq (which may read a malformed string
+// otherwise, e.g. a password holding a raw '/' as a port): the user info of a URI, up to its last
+// '@', after the first ':' (and each piece of it between URI delimiters, should libpq have split
+// it), and the value of every password= keyword.
+std::vector<std::string> guessed_passwords(const std::string& conninfo) {
+  std::vector<std::string> found;
+  if (const auto scheme = conninfo.find("://"); scheme != std::string::npos) {
+    const auto start = scheme + 3;
+    const auto at = conninfo.rfind('@');
+    const auto colon = conninfo.find(':', start);
+    if (at != std::string::npos && at > start && colon != std::string::npos && colon < at) {
+      const auto secret = conninfo.substr(colon + 1, at - colon - 1);
+      found.push_back(secret);
+      std::size_t piece = 0;
+      for (std::size_t i = 0; i <= secret.size(); ++i) {
+        if (i == secret.size() || std::strchr("/?#:@&=", secret[i]) != nullptr) {
+          if (i - piece >= 2) {
+            found.push_back(secret.substr(piece, i - piece));
+          }
+          piece = i + 1;
+        }
+      }
+    }
+  }
+  for (auto key = conninfo.find("password="); key != std::string::npos;
+       key = conninfo.find("password=", key + 1)) {
+    const auto start = key + std::strlen("password=");
+    const auto end = conninfo.find_first_of(" &", start);
+    found.push_back(conninfo.substr(start, end == std::string::npos ? end : end - start));
+  }
+  return found;
+}
+
+}  // namespace
+
+std::string scrub_password(std::string message, const std::string& conninfo) {
+  char* parse_error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &parse_error);
+  if (parse_error != nullptr) {
+    PQfreemem(parse_error);
+  }
+  if (options != nullptr) {
+    for (auto* option = options; option->keyword != nullptr; ++option) {
+      if (option->val != nullptr && std::strcmp(option->keyword, "password") == 0) {
+        replace_all(message, option->val);
+      }
+    }
+    PQconninfoFree(options);
+  } else if (!guessed_passwords(conninfo).empty() ||
+             conninfo.find("password") != std::string::npos) {
+    // libpq's reason for a string it cannot parse may quote any of it ("...in URI: "<the whole
+    // URI>"", 'missing "=" after "<a word of an unquoted password>"'), in forms no guess can
+    // foresee: withheld when the string may hold a password.
+    return "not a valid libpq connection string or postgresql:// URI (libpq's reason is "
+           "withheld: it may quote the password)";
+  }
+  // Also the password as written (percent-encoded in a URI), and whatever a string libpq could
+  // not parse holds where a password would be.
+  for (const auto& secret : guessed_passwords(conninfo)) {
+    replace_all(message, secret);
+  }
+  return message;
+}
+
+std::error_code pg_error(std::string_view sqlstate) {
+  if (sqlstate == "23503") {
+    return make_error_code(errc::not_found);
+  }
+  if (sqlstate.starts_with("23")) {
+    return make_error_code(errc::already_exists);
+  }
+  if (sqlstate == "55P03" || sqlstate == "57014" || sqlstate == "40001" || sqlstate == "40P01" ||
+      sqlstate == "53300") {
+    return make_error_code(errc::storage_busy);
+  }
+  if (sqlstate == "53100") {
+    return make_error_code(errc::disk_full);
+  }
+  if (sqlstate == "25006") {
+    return make_error_code(errc::read_only);
+  }
+  return make_error_code(errc::storage_failure);
+}
+
+pg_params& pg_params::add(std::int64_t value) {
+  params_.push_back({std::to_string(value), false});
+  return *this;
+}
+
+pg_params& pg_params::add(std::string_view value) {
+  params_.push_back({std::string(value), true});
+  return *this;
+}
+
+pg_params& pg_params::add(std::span<const std::uint8_t> value) {
+  params_.push_back({std::string(value.begin(), value.end()), true});
+  return *this;
+}
+
+pg_rows::~pg_rows() {
+  if (result_ != nullptr) {
+    PQclear(result_);
+  }
+}
+
+std::size_t pg_rows::size() const noexcept {
+  return static_cast<std::size_t>(PQntuples(result_));
+}
+
+std::size_t pg_rows::changed() const noexcept {
+  const char* tuples = PQcmdTuples(result_);
+  std::size_t count = 0;
+  for (; tuples != nullptr && *tuples >= '0' && *tuples <= '9'; ++tuples) {
+    count = count * 10 + static_cast<std::size_t>(*tuples - '0');
+  }
+  return count;
+}
+
+std::int64_t pg_rows::column_int(std::size_t row, int column) const noexcept {
+  const int r = static_cast<int>(row);
+  if (PQgetisnull(result_, r, column) != 0) {
+    return 0;
+  }
+  // Binary integers are big-endian, of their type's width.
+  const auto* bytes = reinterpret_cast<const unsigned char*>(PQgetvalue(result_, r, column));
+  const int length = PQgetlength(result_, r, column);
+  std::uint64_t value = 0;
+  for (int i = 0; i < length; ++i) {
+    value = (value << 8U) | bytes[i];
+  }
+  if (length > 0 && length < 8 && (bytes[0] & 0x80U) != 0) {
+    value |= ~std::uint64_t{0} << (8U * static_cast<unsigned>(length));  // sign-extend
+  }
+  return static_cast<std::int64_t>(value);
+}
+
+std::string pg_rows::column_text(std::size_t row, int column) const {
+  const int r = static_cast<int>(row);
+  return {PQgetvalue(result_, r, column),
+          static_cast<std::size_t>(PQgetlength(result_, r, column))};
+}
+
+std::vector<std::uint8_t> pg_rows::column_blob(std::size_t row, int column) const {
+  const int r = static_cast<int>(row);
+  const auto* bytes = reinterpret_cast<const std::uint8_t*>(PQgetvalue(result_, r, column));
+  return {bytes, bytes + PQgetlength(result_, r, column)};
+}
+
+result<std::unique_ptr<pg_connection>> pg_connection::connect(const std::string& conninfo,
+                                                              const pg_timeouts& timeouts,
+                                                              std::string* why) {
+  // The connection string comes last, so that what it says (its own connect_timeout, several
+  // hosts, target_session_attrs) wins over these defaults.
+  const std::string connect_timeout = std::to_string(timeouts.connect.count());
+  const std::array<const char*, 4> keywords = {"connect_timeout", "fallback_application_name",
+                                               "dbname", nullptr};
+  const std::array<const char*, 4> values = {connect_timeout.c_str(), "hush", conninfo.c_str(),
+                                             nullptr};
+  pg_conn* conn = PQconnectdbParams(keywords.data(), values.data(), 1);
+  if (conn == nullptr) {
+    if (why != nullptr) {
+      *why = "out of memory";
+    }
+    return make_error_code(errc::storage_failure);
+  }
+  std::unique_ptr<pg_connection> made(new pg_connection(conn));
+  PQsetNoticeReceiver(conn, &pg_connection::on_notice, made.get());
+  if (PQstatus(conn) != CONNECTION_OK) {
+    if (why != nullptr) {
+      *why = scrub_password(PQerrorMessage(conn), conninfo);
+      while (!why->empty() && (why->back() == '\n' || why->back() == ' ')) {
+        why->pop_back();
+      }
+    }
+    return make_error_code(errc::storage_failure);
+  }
+  // UTF-8 whatever the server's default; timeouts so that a lock or a query never holds a
+  // caller (and a pool slot) for ever: they end as storage_busy. synchronous_commit is left as
+  // the server sets it: never lowered here.
+  // READ COMMITTED whatever the role's default: the store's transactions rely on each statement
+  // seeing what committed before it, once a lock is granted.
+  std::string setup =
+      "SET client_encoding = 'UTF8'; SET default_transaction_isolation = 'read committed'; "
+      "SET statement_timeout = ";
+  setup += std::to_string(timeouts.statement.count());
+  setup += "; SET lock_timeout = ";
+  setup += std::to_string(timeouts.lock.count());
+  setup += "; SET idle_in_transaction_session_timeout = ";
+  setup += std::to_string(idle_in_transaction_ms);
+  if (auto set = made->exec(setup.c_str()); !set) {
+    if (why != nullptr) {
+      *why = scrub_password(PQerrorMessage(conn), conninfo);
+    }
+    return set.error();
+  }
+  return made;
+}
+
+pg_connection::~pg_connection() {
+  PQfinish(conn_);
+}
+
+void pg_connection::on_notice(void* self, const pg_result* notice) {
+  // The server's notices are not for stderr, where libpq would print them in the middle of
+  // hush's log lines. A FATAL one comes unasked when the server ends the session (a terminated
+  // backend, a shutdown): the end of file may follow a moment later, but the connection is done.
+  const char* severity = PQresultErrorField(notice, PG_DIAG_SEVERITY_NONLOCALIZED);
+  if (severity != nullptr &&
+      (std::strcmp(severity, "FATAL") == 0 || std::strcmp(severity, "PANIC") == 0)) {
+    static_cast<pg_connection*>(self)->doomed_ = true;
+  }
+}
+
+bool pg_connection::broken() {
+  if (doomed_ || PQstatus(conn_) != CONNECTION_OK) {
+    return true;
+  }
+  // A server that closed an idle connection has sent its farewell, then an end of file: read
+  // what is there, without waiting, until the end of file turns the connection bad. An idle
+  // connection is sent nothing else worth waiting for.
+  for (int reads = 0; reads < max_idle_reads; ++reads) {
+    pollfd ready{PQsocket(conn_), POLLIN, 0};
+    if (ready.fd < 0 || ::poll(&ready, 1, 0) <= 0) {
+      break;
+    }
+    if (PQconsumeInput(conn_) == 0) {
+      return true;
+    }
+  }
+  while (PGnotify* note = PQnotifies(conn_)) {
+    PQfreemem(note);
+  }
+  return doomed_ || PQstatus(conn_) != CONNECTION_OK || PQtransactionStatus(conn_) != PQTRANS_IDLE;
+}
+
+std::string pg_connection::error_message() const {
+  std::string message = PQerrorMessage(conn_);
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
+    message.pop_back();
+  }
+  return message;
+}
+
+bool pg_connection::retryable_failure() const noexcept {
+  return last_sqlstate_ == "40001" || last_sqlstate_ == "40P01";
+}
+
+result<pg_rows> pg_connection::finish(pg_result* result) {
+  const auto status = PQresultStatus(result);
+  if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
+    last_sqlstate_.clear();
+    return pg_rows(result);
+  }
+  // No SQLSTATE: libpq's own failure (the connection lost), never a retryable one.
+  const char* sqlstate = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  last_sqlstate_ = sqlstate != nullptr ? sqlstate : "";
+  const auto error = pg_error(last_sqlstate_);
+  PQclear(result);
+  return error;
+}
+
+result<pg_rows> pg_connection::run(const char* sql, const pg_params& params) {
+  auto cached = prepared_.find(sql);
+  if (cached == prepared_.end()) {
+    std::string name = "hush_";
+    name += std::to_string(prepared_.size());
+    auto prepared = finish(PQprepare(conn_, name.c_str(), sql, 0, nullptr));
+    if (!prepared) {
+      return prepared.error();
+    }
+    cached = prepared_.emplace(sql, std::move(name)).first;
+  }
+  const auto count = params.params_.size();
+  std::vector<const char*> values(count);
+  std::vector<int> lengths(count);
+  std::vector<int> formats(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto& param = params.params_[i];
+    values[i] = param.bytes.c_str();
+    lengths[i] = static_cast<int>(param.bytes.size());
+    formats[i] = param.binary ? 1 : 0;
+  }
+  return finish(PQexecPrepared(conn_, cached->second.c_str(), static_cast<int>(count),
+                               values.data(), lengths.data(), formats.data(), 1));
+}
+
+result<void> pg_connection::exec(const char* sql) {
+  auto done = finish(PQexec(conn_, sql));
+  if (!done) {
+    return done.error();
+  }
+  return {};
+}
+
+}  // namespace hush::store

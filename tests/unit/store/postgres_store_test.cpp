@@ -1,0 +1,229 @@
+// What only the PostgreSQL store has: its migrations beside other instances, its connections
+// (dropped by the server, timed out on a lock), its change generation under a concurrent change,
+// and its startup errors, which never show a password. The contract suites run on it too
+// (contract/postgres_contract_test.cpp).
+#include "store/postgres/postgres_store.hpp"
+
+#include <chrono>
+#include <future>
+#include <libpq-fe.h>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "core/error.hpp"
+#include "support/pg_test_database.hpp"
+
+namespace hush::store {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string startup_error(const std::string& conninfo) {
+  try {
+    postgres_store db(conninfo, pg_timeouts{std::chrono::seconds(2), 10000ms, 5000ms});
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "opened " << conninfo;
+  return {};
+}
+
+TEST(PostgresStore, InstancesStartingTogetherMigrateOnce) {
+  testing::pg_test_database database;
+  constexpr int instances = 4;
+  std::vector<std::future<std::string>> started;
+  std::promise<void> go;
+  std::shared_future<void> ready = go.get_future().share();
+  for (int i = 0; i < instances; ++i) {
+    started.push_back(std::async(std::launch::async, [&, ready]() -> std::string {
+      ready.wait();
+      try {
+        postgres_store db(database.conninfo());
+        return db.generation() ? "" : "no generation";
+      } catch (const std::exception& e) {
+        return e.what();
+      }
+    }));
+  }
+  go.set_value();
+  for (auto& instance : started) {
+    EXPECT_EQ(instance.get(), "");
+  }
+  testing::pg_admin admin(database.conninfo());
+  EXPECT_EQ(admin.run("SELECT count(*) FROM hush_schema_version"), "1");
+  EXPECT_EQ(admin.run("SELECT version FROM hush_schema_version"), "1");
+  postgres_store db(database.conninfo());
+  EXPECT_TRUE(db.add_member("alice", role::admin, "h", 1));
+}
+
+TEST(PostgresStore, ASchemaNewerThanThisHushIsRefused) {
+  testing::pg_test_database database;
+  { postgres_store db(database.conninfo()); }
+  testing::pg_admin(database.conninfo()).run("UPDATE hush_schema_version SET version = 999");
+  EXPECT_NE(startup_error(database.conninfo()).find("newer than this hush"), std::string::npos);
+}
+
+// pg_terminate_backend is what a server restart or a failover does to every connection: the
+// next call connects again, and no call crashes.
+TEST(PostgresStore, AConnectionTheServerDroppedIsReplacedOnTheNextCall) {
+  testing::pg_test_database database;
+  postgres_store db(database.conninfo());
+  ASSERT_TRUE(db.add_member("alice", role::admin, "h", 1));
+  testing::pg_admin admin(testing::pg_cluster_conninfo());
+  const std::string others =
+      "FROM pg_stat_activity WHERE datname = '" + database.name() + "' AND pid <> pg_backend_pid()";
+  EXPECT_EQ(admin.run("SELECT count(pg_terminate_backend(pid)) " + others), "1");
+  for (int i = 0; i < 100 && admin.run("SELECT count(*) " + others) != "0"; ++i) {
+    std::this_thread::sleep_for(20ms);
+  }
+  const auto found = db.find_member("alice");
+  ASSERT_TRUE(found) << found.error().message();
+  EXPECT_EQ(found->name, "alice");
+  EXPECT_TRUE(db.add_member("bob", role::reader, "h", 2));
+}
+
+// A connection lost in the middle of a call fails that call with storage_failure (nothing
+// half-done, no crash), and the next call connects again.
+TEST(PostgresStore, AConnectionLostMidCallFailsThatCallOnly) {
+  testing::pg_test_database database;
+  postgres_store db(database.conninfo());
+  testing::pg_admin holder(database.conninfo());
+  holder.run("BEGIN");
+  holder.run("SELECT value FROM change_generation WHERE id = 1 FOR UPDATE");
+  auto waiting =
+      std::async(std::launch::async, [&] { return db.add_member("alice", role::admin, "h", 1); });
+  testing::pg_admin admin(testing::pg_cluster_conninfo());
+  const std::string blocked = "FROM pg_stat_activity WHERE datname = '" + database.name() +
+                              "' AND wait_event_type = 'Lock'";
+  for (int i = 0; i < 200 && admin.run("SELECT count(*) " + blocked) != "1"; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(admin.run("SELECT count(pg_terminate_backend(pid)) " + blocked), "1");
+  const auto lost = waiting.get();
+  ASSERT_FALSE(lost);
+  EXPECT_EQ(lost.error(), errc::storage_failure);
+  holder.run("ROLLBACK");
+  EXPECT_EQ(db.find_member("alice").error(), errc::not_found);
+  EXPECT_TRUE(db.add_member("alice", role::admin, "h", 1));
+}
+
+// A change that holds a lock past the lock timeout is storage_busy, not a hang or a crash.
+TEST(PostgresStore, ALockHeldTooLongIsStorageBusy) {
+  testing::pg_test_database database;
+  postgres_store db(database.conninfo(), pg_timeouts{std::chrono::seconds(5), 10000ms, 200ms});
+  testing::pg_admin holder(database.conninfo());
+  holder.run("BEGIN");
+  holder.run("SELECT value FROM change_generation WHERE id = 1 FOR UPDATE");
+  EXPECT_EQ(db.add_member("alice", role::admin, "h", 1).error(), errc::storage_busy);
+  holder.run("ROLLBACK");
+  EXPECT_TRUE(db.add_member("alice", role::admin, "h", 1));
+}
+
+// The race add_audits_as_of must decide exactly: a change that has moved the generation but not
+// committed yet. The audit waits for it, then sees the new generation and leaves the read out.
+TEST(PostgresStore, AnAuditWaitsForAChangeInFlightAndSeesItsGeneration) {
+  testing::pg_test_database database;
+  postgres_store db(database.conninfo());
+  ASSERT_TRUE(db.add_member("alice", role::admin, "h", 1));
+  const auto before = db.generation().value();
+
+  testing::pg_admin changer(database.conninfo());
+  changer.run("BEGIN");
+  changer.run("UPDATE members SET password_hash = 'changed' WHERE name = 'alice'");
+  std::vector<bool> added;
+  auto audit = std::async(std::launch::async, [&] {
+    const std::vector<audited_read> reads{{{1, "alice", message_id{1}, "r"}, before},
+                                          {{2, "alice", message_id{1}, "r"}, 0}};
+    return db.add_audits_as_of(reads, added);
+  });
+  EXPECT_EQ(audit.wait_for(300ms), std::future_status::timeout) << "did not wait for the change";
+  changer.run("COMMIT");
+  const auto generation = audit.get();
+  ASSERT_TRUE(generation) << generation.error().message();
+  EXPECT_NE(*generation, before);
+  EXPECT_EQ(*generation, db.generation().value());
+  EXPECT_EQ(added, (std::vector<bool>{false, true}));
+}
+
+// The triggers count what psql does too, a TRUNCATE included; a view is refused once one of
+// them is disabled, since exactness rests on them.
+TEST(PostgresStore, TheGenerationCountsChangesByHandAndNeedsEveryTrigger) {
+  testing::pg_test_database database;
+  postgres_store db(database.conninfo());
+  ASSERT_TRUE(db.add_member("alice", role::admin, "h", 1));
+  testing::pg_admin psql(database.conninfo());
+  auto last = db.generation().value();
+  for (const char* change : {"UPDATE members SET role = 'reader'", "TRUNCATE messages",
+                             "INSERT INTO client_certs (serial, member, issued_at, expires_at) "
+                             "VALUES ('c1', 'alice', 1, 2)",
+                             "TRUNCATE members CASCADE"}) {
+    psql.run(change);
+    const auto now = db.generation().value();
+    EXPECT_NE(now, last) << change;
+    last = now;
+  }
+  psql.run("SELECT count(*) FROM sessions");
+  EXPECT_EQ(db.generation().value(), last);
+  EXPECT_TRUE(db.snapshot());
+  psql.run("ALTER TABLE tokens DISABLE TRIGGER tokens_changed");
+  EXPECT_EQ(db.snapshot().error(), errc::storage_failure);
+}
+
+// Every change to a watched table is announced to whoever listens, once its transaction commits.
+TEST(PostgresStore, AChangeNotifiesHushChanges) {
+  testing::pg_test_database database;
+  postgres_store db(database.conninfo());
+  testing::pg_admin listener(database.conninfo());
+  listener.run("LISTEN hush_changes");
+  ASSERT_TRUE(db.add_member("alice", role::admin, "h", 1));
+  bool heard = false;
+  for (int i = 0; i < 100 && !heard; ++i) {
+    PQconsumeInput(listener.get());
+    while (PGnotify* note = PQnotifies(listener.get())) {
+      heard = heard || std::string(note->relname) == "hush_changes";
+      PQfreemem(note);
+    }
+    if (!heard) {
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+  EXPECT_TRUE(heard);
+}
+
+// libpq's messages can echo the connection string; the store's never show its password, whether
+// the server refuses it, cannot be reached, or the string cannot be parsed.
+TEST(PostgresStore, AStartupErrorNeverShowsThePassword) {
+  const std::string secret = "Sup3rSecretPassw0rd";
+  const auto cluster = testing::pg_cluster_conninfo();
+  const auto host =
+      cluster.substr(cluster.find("host=") + 5,
+                     cluster.find(' ', cluster.find("host=")) - 5 - cluster.find("host="));
+  const std::vector<std::string> conninfos = {
+      "host=" + host + " user=hush_password dbname=postgres password=" + secret,
+      "postgresql://hush_password:" + secret + "@/postgres?host=" + host,
+      "postgresql://someone:" + secret + "@/db?host=/nonexistent/dir",
+      "host=/nonexistent/dir password=" + secret + " dbname=x",
+      "postgresql://someone:" + secret + "@/db?host=" + host + "&no_such_option=1",
+      "host=" + host + " password=" + secret + " no_such_keyword=1",
+      "host=" + host + " password=" + secret + " broken",
+      "postgresql://someone:" + secret + "@[broken/db",
+      "postgresql://someone:Sup3r%zz" + secret + "@/db?host=" + host,
+      "postgresql://someone:Sup3r/" + secret + "@/db?host=" + host,
+      "password='" + secret,
+      "host=" + host + " password = Sup3r " + secret,
+  };
+  for (const auto& conninfo : conninfos) {
+    const auto error = startup_error(conninfo);
+    EXPECT_FALSE(error.empty()) << conninfo;
+    EXPECT_EQ(error.find(secret), std::string::npos) << error;
+    EXPECT_EQ(error.find("Sup3r"), std::string::npos) << error;
+  }
+  EXPECT_NE(startup_error(conninfos[0]).find("password authentication failed"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hush::store
