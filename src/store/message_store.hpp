@@ -82,8 +82,10 @@ class message_store {
   // Removes the message and, before returning, wipes its sealed bytes from everything the store
   // keeps, so that no copy outlives the call. not_found for an id no message has. not_wiped when
   // the message is gone but a copy of its bytes may remain for a while (the store could not wipe
-  // it in time); a later removal, or the store's closing, wipes it. A backend that cannot give
-  // this guarantee answers not_wiped, never success.
+  // it in time); a later removal, or the store's closing, wipes it. A backend that could wipe but
+  // did not answers not_wiped, never success. One whose storage keeps copies no call can reach
+  // (PostgreSQL: dead row versions until VACUUM, its WAL, standbys and backups) answers success
+  // once no query can see the message again, and docs/security.md says what stays where.
   virtual result<void> remove_message(message_id id) = 0;
 
   // At most `limit` whole messages (sealed bodies included), oldest (smallest id) first, only ids
