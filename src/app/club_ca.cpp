@@ -5,11 +5,11 @@
 #include <unistd.h>
 #include <vector>
 
+#include "app/club_dir.hpp"
 #include "config/config.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "core/log.hpp"
-#include "store/sqlite/sqlite_store.hpp"
 
 namespace hush::app {
 namespace {
@@ -73,7 +73,7 @@ void publish_crl(const club_paths& paths, int days) {
   if (!std::filesystem::is_directory(paths.dir)) {
     throw std::runtime_error(paths.dir.string() + ": no club here (run hush init first)");
   }
-  for (const auto& path : {paths.dir, paths.ca_key(), paths.database()}) {
+  for (const auto& path : {paths.dir, paths.ca_key()}) {
     files::require_private(path);
   }
   // The club's log settings, as open_club applies them: a spawned child's errors join the
@@ -81,8 +81,8 @@ void publish_crl(const club_paths& paths, int days) {
   const auto cfg = config::load(paths.config());
   log::set_level(log::parse_level(cfg.log_level).value_or(log::level::info));
   log::set_format(log::parse_format(cfg.log_format).value_or(log::format::text));
-  store::sqlite_store db(paths.database());
-  rewrite_crl(db, paths, read_ca(paths), days > 0 ? days : pki::crl_validity_days);
+  const auto db = open_store(paths, cfg);
+  rewrite_crl(*db, paths, read_ca(paths), days > 0 ? days : pki::crl_validity_days);
 }
 
 result<club::issued_certificate> local_ca::issue_client(std::string_view member, int days) {

@@ -147,6 +147,26 @@ club::keyring::master_key_source master_key_reloader(std::filesystem::path key_f
   };
 }
 
+std::unique_ptr<store::store> open_store(const club_paths& paths, const config::config& cfg) {
+  if (!cfg.store_url.empty()) {
+    return std::make_unique<store::postgres_store>(cfg.store_url);
+  }
+  files::require_private(paths.database());
+  return std::make_unique<store::sqlite_store>(paths.database());
+}
+
+void require_empty_store(store::store& db) {
+  const auto members = db.list_members();
+  if (!members) {
+    throw std::runtime_error("store.url: " + members.error().message());
+  }
+  if (db.club_meta(club::key_check_name) || !members->empty()) {
+    throw std::runtime_error(
+        "store.url: that database already holds a club; give hush init an empty one, or copy an "
+        "instance's club directory to add an instance to that club");
+  }
+}
+
 std::unique_ptr<opened_club> open_club(const club_paths& paths, opened_for use,
                                        passphrase_ptr passphrase) {
   if (!std::filesystem::is_directory(paths.dir)) {
@@ -158,9 +178,6 @@ std::unique_ptr<opened_club> open_club(const club_paths& paths, opened_for use,
   club->master_key_file = master_key_path(paths, club->cfg);
   for (const auto& path : {paths.dir, paths.ca_key(), paths.server_key()}) {
     files::require_private(path);
-  }
-  if (club->cfg.store_url.empty()) {
-    files::require_private(paths.database());
   }
   if (club->master_key_file != paths.master_key()) {
     std::error_code ec;
@@ -181,12 +198,7 @@ std::unique_ptr<opened_club> open_club(const club_paths& paths, opened_for use,
   }
   club->passphrase = passphrase;
   auto master = read_master_key(club->master_key_file, passphrase);
-  // [store] url: PostgreSQL, shared by every instance of the club; else the SQLite file here.
-  if (club->cfg.store_url.empty()) {
-    club->store = std::make_unique<store::sqlite_store>(paths.database());
-  } else {
-    club->store = std::make_unique<store::postgres_store>(club->cfg.store_url);
-  }
+  club->store = open_store(paths, club->cfg);
   {
     auto stored = club->store->club_meta(club::key_check_name);
     if (stored &&
@@ -237,13 +249,18 @@ std::unique_ptr<opened_club> open_club(const club_paths& paths, opened_for use,
 
 std::vector<std::string> check_database(const club_paths& paths, bool check_master_key) {
   std::vector<std::string> passed;
-  store::sqlite_store db(paths.database());
-  if (!db.integrity_ok()) {
-    throw std::runtime_error(paths.database().string() + ": fails SQLite's integrity check");
+  const auto cfg = config::load(paths.config());
+  const auto db = open_store(paths, cfg);
+  if (cfg.store_url.empty()) {
+    if (!static_cast<store::sqlite_store&>(*db).integrity_ok()) {
+      throw std::runtime_error(paths.database().string() + ": fails SQLite's integrity check");
+    }
+    passed.push_back(paths.database().string() + ": opens and passes SQLite's integrity check");
+  } else {
+    // PostgreSQL checks its own pages; opening it has checked the schema and its triggers.
+    passed.push_back("store.url: PostgreSQL answers, and its schema is this hush's");
   }
-  passed.push_back(paths.database().string() + ": opens and passes SQLite's integrity check");
   if (check_master_key) {
-    const auto cfg = config::load(paths.config());
     const auto key_file = master_key_path(paths, cfg);
     auto passphrase = is_sealed(key_file) ? passphrase_from_environment() : nullptr;
     if (is_sealed(key_file) && !passphrase) {
@@ -251,7 +268,7 @@ std::vector<std::string> check_database(const club_paths& paths, bool check_mast
                        ": sealed under a passphrase; not checked (give it on HUSH_UNSEAL_FD)");
       return passed;
     }
-    club::keyring keys(read_master_key(key_file, passphrase), db);
+    club::keyring keys(read_master_key(key_file, passphrase), *db);
     require_club_key(keys, paths, key_file);
     passed.push_back(key_file.string() + ": matches this club");
   }
@@ -259,8 +276,8 @@ std::vector<std::string> check_database(const club_paths& paths, bool check_mast
 }
 
 bool recorded_revoked(const club_paths& paths, const std::string& serial) {
-  store::sqlite_store db(paths.database());
-  auto certs = db.list_certs();
+  const auto db = open_store(paths, config::load(paths.config()));
+  auto certs = db->list_certs();
   if (!certs) {
     throw std::runtime_error(paths.database().string() + ": " + certs.error().message());
   }

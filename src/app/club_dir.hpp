@@ -66,6 +66,15 @@ struct opened_club {
   std::unique_ptr<auth::authenticator> auth;
 };
 
+// The club's store, as its config says: PostgreSQL when store.url is set (shared by every
+// instance), else the SQLite file in the club directory, which must be private. Throws
+// std::runtime_error (startup only).
+std::unique_ptr<store::store> open_store(const club_paths& paths, const config::config& cfg);
+
+// For hush init --store: throws std::runtime_error unless the store holds no club yet (no key
+// check, no member), so that a second init can never mix two clubs' keys in one database.
+void require_empty_store(store::store& db);
+
 // A sealed master key opens with `passphrase`, else with the one on $HUSH_UNSEAL_FD. A rotation
 // of the master key that was cut short between its commit and its rename is finished here. The
 // server's keyring follows a later rotation by reading the key file again, and holds every data

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <memory>
 #include <stdexcept>
+#include <vector>
 
 #include "acme/manager.hpp"
 #include "app/club_ca.hpp"
@@ -104,8 +105,13 @@ void run_doctor(const doctor_options& options) {
   const std::int64_t now = system_clock().now_seconds();
 
   // The master key's own file is checked below, wherever keys.master_key_file puts it.
-  for (const auto& path :
-       {paths.dir, paths.ca_key(), paths.server_key(), paths.config(), paths.database()}) {
+  std::vector<std::filesystem::path> private_files{paths.dir, paths.ca_key(), paths.server_key(),
+                                                   paths.config()};
+  // A club in PostgreSQL (store.url) has no hush.db.
+  if (std::filesystem::exists(paths.database())) {
+    private_files.push_back(paths.database());
+  }
+  for (const auto& path : private_files) {
     r.check([&] {
       files::require_private(path);
       r.ok(path.string() + ": private");

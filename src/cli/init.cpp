@@ -14,6 +14,7 @@
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "cli/terminal.hpp"
+#include "cli/usage.hpp"
 #include "config/config.hpp"
 #include "core/files.hpp"
 #include "crypto/envelope.hpp"
@@ -37,7 +38,30 @@ constexpr const char* crl_path = "/ca.crl";
 struct init_options {
   std::string dir;
   std::vector<std::string> hosts;
+  std::string store;
 };
+
+// The defaults file with store.url set: a TOML basic string (the URL has no control characters,
+// valid_store_url saw to that).
+std::string config_with_store(const std::string& url) {
+  auto text = config::default_toml();
+  const std::string empty = "\n[store]\n";
+  const auto table = text.find(empty);
+  const auto key =
+      table == std::string::npos ? std::string::npos : text.find("\nurl = \"\"", table);
+  if (key == std::string::npos) {
+    throw std::logic_error("the defaults file has no [store] url");
+  }
+  std::string quoted = "\nurl = \"";
+  for (const char c : url) {
+    if (c == '"' || c == '\\') {
+      quoted += '\\';
+    }
+    quoted += c;
+  }
+  quoted += '"';
+  return text.replace(key, std::string("\nurl = \"\"").size(), quoted);
+}
 
 // True when `dir` is an empty directory to fill in place; false when it does not exist. Throws
 // when it is anything else.
@@ -107,8 +131,16 @@ void run_init(const init_options& options) {
   files::write_new(paths.server_cert(), server.cert_pem, public_file);
   const auto master = crypto::random_bytes(crypto::envelope::key_size);
   files::write_new(paths.master_key(), master.view(), private_file);
-  files::write_new(paths.config(), config::default_toml(), private_file);
-  files::write_new(paths.database(), "", private_file);
+  if (options.store.empty()) {
+    files::write_new(paths.config(), config::default_toml(), private_file);
+    files::write_new(paths.database(), "", private_file);
+  } else {
+    // The club's data in PostgreSQL: keys and certificates stay in files here, and every
+    // instance gets a copy of this directory (docs/scaling.md).
+    files::write_new(paths.config(), config_with_store(options.store), private_file);
+    const auto db = app::open_store(paths, config::load(paths.config()));
+    app::require_empty_store(*db);
+  }
 
   const auto password = crypto::random_password();
   {
@@ -159,7 +191,16 @@ void add_init(CLI::App& app) {
   cmd->add_option("--host", options->hosts,
                   "Extra host name or IP address for the server certificate, and the only names "
                   "besides localhost, 127.0.0.1 and ::1 the club CA may vouch for (repeatable)");
-  cmd->callback([options] { run_init(*options); });
+  cmd->add_option("--store", options->store,
+                  "Keep the club's data in PostgreSQL: a libpq URI or keyword=value string "
+                  "naming an empty database (written to hush.toml as store.url; default: SQLite, "
+                  "hush.db here)");
+  cmd->callback([options] {
+    if (!options->store.empty() && !config::valid_store_url(options->store)) {
+      throw usage_error("--store must be a postgresql:// URI or a libpq keyword=value string");
+    }
+    run_init(*options);
+  });
 }
 
 }  // namespace hush::cli

@@ -51,6 +51,8 @@ class category final : public std::error_category {
         return "done, but the certificate revocation list could not be rewritten";
       case errc::stale:
         return "served from a snapshot that has changed since";
+      case errc::storage_unavailable:
+        return "the store cannot be reached";
     }
     return "unknown error";
   }

@@ -19,16 +19,17 @@ enum class errc {
   storage_failure,
   storage_busy,
   io_failure,
-  throttled,      // too many failed attempts; try again after a delay
-  needs_hashing,  // the answer needs an Argon2id run, which the caller chose to defer
-  overloaded,     // a bounded queue is full; try again shortly
-  expired,        // a session (or other credential) that existed but has run out
-  disk_full,      // the disk (or quota) holding the club is full: nothing was written
-  read_only,      // the club directory is on a read-only file system: nothing was written
-  not_wiped,      // removed, but a copy of the removed data may remain for a while
-  conflict,       // against a rule of the club (the last admin, removing oneself)
-  not_published,  // done, but the certificate revocation list could not be rewritten
-  stale,          // served from a snapshot that a change overtook: to be served again
+  throttled,            // too many failed attempts; try again after a delay
+  needs_hashing,        // the answer needs an Argon2id run, which the caller chose to defer
+  overloaded,           // a bounded queue is full; try again shortly
+  expired,              // a session (or other credential) that existed but has run out
+  disk_full,            // the disk (or quota) holding the club is full: nothing was written
+  read_only,            // the club directory is on a read-only file system: nothing was written
+  not_wiped,            // removed, but a copy of the removed data may remain for a while
+  conflict,             // against a rule of the club (the last admin, removing oneself)
+  not_published,        // done, but the certificate revocation list could not be rewritten
+  stale,                // served from a snapshot that a change overtook: to be served again
+  storage_unavailable,  // the store cannot be reached now (a database server down or restarting)
 };
 
 const std::error_category& hush_category() noexcept;

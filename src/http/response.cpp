@@ -87,6 +87,11 @@ response error_with(api_error error, std::string_view message, unsigned version,
   if (error == api_error::unauthorized) {
     res.set(field::www_authenticate, "Basic realm=\"hush\", charset=\"UTF-8\"");
   }
+  // A store that cannot answer now (busy, or a database server restarting) usually can within
+  // seconds: say when to try again, as RFC 9110 §10.2.3 lets a 503 do.
+  if (error == api_error::unavailable) {
+    res.set(field::retry_after, "1");
+  }
   res.body() = boost::json::serialize(boost::json::object{{"error", name}, {"message", message}});
   res.keep_alive(keep_alive);
   apply_security_headers(res);
@@ -174,7 +179,7 @@ api_error to_api_error(std::error_code ec) noexcept {
   if (ec == errc::throttled) {
     return api_error::too_many_requests;
   }
-  if (ec == errc::storage_busy || ec == errc::overloaded) {
+  if (ec == errc::storage_busy || ec == errc::overloaded || ec == errc::storage_unavailable) {
     return api_error::unavailable;
   }
   if (ec == errc::disk_full) {

@@ -21,7 +21,8 @@ namespace hush::store {
 // that two processes open at once (the server and the CLI) keeps it so between them. A method may
 // block (disk, network), so never call one from an I/O thread. A method that changes anything
 // either commits all it changes, durably, or nothing. Errors: not_found and already_exists as each
-// method says; storage_busy (another writer held the store too long), disk_full and read_only
+// method says; storage_busy (another writer held the store too long), storage_unavailable (the
+// store cannot be reached now: a database server down or restarting), disk_full and read_only
 // (nothing was written; reads still work), storage_failure (anything else).
 class store : public member_store,
               public meta_store,

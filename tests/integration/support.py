@@ -197,17 +197,31 @@ def parse_init_password(output):
 class Club:
     """A club made by `hush init` in WORKSPACE/NAME."""
 
-    def __init__(self, workspace, name="club", hosts=()):
+    def __init__(self, workspace, name="club", hosts=(), store=None):
         self.workspace = workspace
         self.dir = workspace.sub(name)
         args = ["init", "--dir", self.dir]
         for h in hosts:
             args += ["--host", h]
+        if store is not None:
+            args += ["--store", store]
         self.init_result = hush(*args)
         if self.init_result.rc != 0:
             raise AssertionError("hush init failed: %r" % self.init_result)
         self.admin_password = parse_init_password(self.init_result.out)
         self.passwords = {"admin": self.admin_password}
+
+    def another_instance(self, name):
+        """A second instance of this club: a copy of its directory (keys, certificates, config),
+        as docs/scaling.md tells an admin to make; with store.url set, both share the data."""
+        copy = Club.__new__(Club)
+        copy.workspace = self.workspace
+        copy.dir = self.workspace.sub(name)
+        shutil.copytree(self.dir, copy.dir, symlinks=True)
+        copy.init_result = self.init_result
+        copy.admin_password = self.admin_password
+        copy.passwords = self.passwords
+        return copy
 
     # Paths
     def path(self, name):

@@ -107,6 +107,12 @@ std::error_code pg_error(std::string_view sqlstate) {
   if (sqlstate == "25006") {
     return make_error_code(errc::read_only);
   }
+  // No SQLSTATE (libpq lost the connection), a connection exception, or the server shutting down
+  // or starting up: the store is unreachable for now, not broken.
+  if (sqlstate.empty() || sqlstate.starts_with("08") || sqlstate == "57P01" ||
+      sqlstate == "57P02" || sqlstate == "57P03") {
+    return make_error_code(errc::storage_unavailable);
+  }
   return make_error_code(errc::storage_failure);
 }
 
@@ -200,7 +206,7 @@ result<std::unique_ptr<pg_connection>> pg_connection::connect(const std::string&
         why->pop_back();
       }
     }
-    return make_error_code(errc::storage_failure);
+    return make_error_code(errc::storage_unavailable);
   }
   // UTF-8 whatever the server's default; timeouts so that a lock or a query never holds a
   // caller (and a pool slot) for ever: they end as storage_busy. synchronous_commit is left as

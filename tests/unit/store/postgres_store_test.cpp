@@ -86,7 +86,7 @@ TEST(PostgresStore, AConnectionTheServerDroppedIsReplacedOnTheNextCall) {
   EXPECT_TRUE(db.add_member("bob", role::reader, "h", 2));
 }
 
-// A connection lost in the middle of a call fails that call with storage_failure (nothing
+// A connection lost in the middle of a call fails that call with storage_unavailable (nothing
 // half-done, no crash), and the next call connects again.
 TEST(PostgresStore, AConnectionLostMidCallFailsThatCallOnly) {
   testing::pg_test_database database;
@@ -105,7 +105,7 @@ TEST(PostgresStore, AConnectionLostMidCallFailsThatCallOnly) {
   EXPECT_EQ(admin.run("SELECT count(pg_terminate_backend(pid)) " + blocked), "1");
   const auto lost = waiting.get();
   ASSERT_FALSE(lost);
-  EXPECT_EQ(lost.error(), errc::storage_failure);
+  EXPECT_EQ(lost.error(), errc::storage_unavailable);
   holder.run("ROLLBACK");
   EXPECT_EQ(db.find_member("alice").error(), errc::not_found);
   EXPECT_TRUE(db.add_member("alice", role::admin, "h", 1));

@@ -1,0 +1,226 @@
+"""Several hush instances on one PostgreSQL database, behind a real HAProxy (issue 15).
+
+A cluster made here (tests/support/pg_cluster: initdb as an unprivileged user, a Unix socket in a
+temporary directory), a club made on it with `hush init --store`, and a second instance made the
+way docs/scaling.md says: a copy of the club directory. Checked:
+- reads through HAProxy (round robin, TCP mode: TLS end to end, health checks on /healthz) reach
+  both instances and give the same secret; a message posted through one is read through the
+  other; a browser session made on one works on the other; the audit trail holds both's reads;
+- revocation is immediate across instances and the CLI: a member removed through one instance's
+  API, and a token revoked with the CLI, are refused by the other on the very next request,
+  although it had just served them from memory;
+- PostgreSQL stopped under a running instance: 503 with Retry-After (and /healthz 503), no crash;
+  started again, the same instance serves again without a restart;
+- one instance SIGKILLed during a burst of posts through HAProxy: HAProxy moves on, and every
+  post that was acknowledged (201) is readable through the survivor.
+
+Run: /usr/bin/python3 tests/integration/test_postgres.py   (HUSH_BIN=/path/to/hush optional)
+"""
+
+import os
+import signal
+import sys
+import time
+import unittest
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import support  # noqa: E402
+from pg_support import HAProxy, Postgres, wait_for  # noqa: E402
+from support import Club, Server, Workspace  # noqa: E402
+
+SECRET = "one secret, two instances"
+
+
+class PostgresInstancesTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ws = Workspace()
+        cls.pg = Postgres(cls.ws).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.pg.stop()
+        cls.ws.cleanup()
+
+    def make_club(self, name):
+        club = Club(self.ws, name, store=self.pg.new_database())
+        self.assertFalse(os.path.exists(club.path("hush.db")), "the data lives in PostgreSQL")
+        return club
+
+    def get(self, port, path, name=None, password=None, headers=None, club=None):
+        """One request on a connection of its own (so that HAProxy's round robin moves on)."""
+        http = support.session(club.ca_pem)
+        http.headers["Connection"] = "close"
+        auth = (name, password) if name is not None else None
+        return http.get("https://localhost:%d%s" % (port, path), auth=auth, headers=headers or {},
+                        timeout=support.HTTP_TIMEOUT)
+
+    def test_two_instances_behind_haproxy_share_everything(self):
+        one = self.make_club("one")
+        alice = one.add_member("alice", password="alice's long passphrase")
+        pat = one.add_member("pat", role="poster", password="pat's long passphrase")
+        one.post(SECRET)
+        two = one.another_instance("two")
+        a = Server(one).start()
+        self.addCleanup(a.stop)
+        b = Server(two).start()
+        self.addCleanup(b.stop)
+        proxy = HAProxy(self.ws, [a.port, b.port], one.ca_pem).start()
+        self.addCleanup(proxy.stop)
+
+        # Round robin over both: four reads, two on each, the same secret.
+        wait_for(lambda: self.get(proxy.port, "/healthz", club=one).status_code == 200, 10,
+                 "HAProxy's first health checks")
+        for _ in range(4):
+            r = self.get(proxy.port, "/", "alice", alice, club=one)
+            self.assertEqual((r.status_code, r.text), (200, SECRET))
+        for server in (a, b):
+            wait_for(lambda: "member=alice" in server.log(), 5, "a read on each instance")
+
+        # Posted through one, read through the other.
+        r = support.session(one.ca_pem).post(
+            "https://localhost:%d/api/v1/messages" % a.port, auth=("pat", pat),
+            json={"body": "posted on one"}, timeout=support.HTTP_TIMEOUT)
+        self.assertEqual(r.status_code, 201, r.text)
+        r = self.get(b.port, "/", "alice", alice, club=one)
+        self.assertEqual((r.status_code, r.text), (200, "posted on one"))
+
+        # A browser session made on one instance works on the other.
+        login = support.session(one.ca_pem).post(
+            "https://localhost:%d/api/v1/session" % a.port,
+            json={"name": "alice", "password": alice}, timeout=support.HTTP_TIMEOUT)
+        self.assertEqual(login.status_code, 200, login.text)
+        cookie = login.headers["Set-Cookie"].split(";")[0]
+        r = self.get(b.port, "/api/v1/session", headers={"Cookie": cookie}, club=one)
+        self.assertEqual((r.status_code, r.json()["name"]), (200, "alice"), r.text)
+
+        # A token revoked with the CLI is refused by a server on the very next request.
+        made = two.hush("token", "create", "script", "--member", "alice")
+        self.assertEqual(made.rc, 0, made)
+        token = made.out.strip().splitlines()[-1].split()[-1]
+        bearer = {"Authorization": "Bearer " + token}
+        r = self.get(a.port, "/", headers=bearer, club=one)
+        self.assertEqual(r.status_code, 200, r.text)
+        r = self.get(a.port, "/", headers=bearer, club=one)  # now from memory
+        self.assertEqual(r.status_code, 200, r.text)
+        revoked = one.hush("token", "revoke", "script")
+        self.assertEqual(revoked.rc, 0, revoked)
+        r = self.get(a.port, "/", headers=bearer, club=one)
+        self.assertEqual(r.status_code, 401, "a revoked token, on the very next request")
+
+        # A member removed through one instance is refused by the other at once, though it had
+        # just served her (from memory, the second time).
+        for _ in range(2):
+            r = self.get(b.port, "/", "alice", alice, club=one)
+            self.assertEqual(r.status_code, 200)
+        r = support.session(one.ca_pem).delete(
+            "https://localhost:%d/api/v1/members/alice" % a.port,
+            auth=("admin", one.admin_password), timeout=support.HTTP_TIMEOUT)
+        self.assertEqual(r.status_code, 204, r.text)
+        r = self.get(b.port, "/", "alice", alice, club=one)
+        self.assertEqual(r.status_code, 401, "removed on one, refused by two on the next request")
+        r = self.get(b.port, "/api/v1/session", headers={"Cookie": cookie}, club=one)
+        self.assertEqual(r.status_code, 401, "her session ended with her, on every instance")
+
+        # One audit trail: the reads served by both instances.
+        audit = two.hush("audit")
+        self.assertEqual(audit.rc, 0, audit)
+        self.assertGreaterEqual(audit.out.count("alice"), 7, audit.out)
+        for server in (a, b):
+            for secret in (alice, pat, SECRET, token):
+                self.assertNotIn(secret, server.log())
+
+    def test_init_never_mixes_two_clubs_in_one_database(self):
+        url = self.pg.new_database()
+        first = Club(self.ws, "first", store=url)
+        self.assertIn('url = "%s"' % url, first.read_config())
+        r = support.hush("init", "--dir", self.ws.sub("second"), "--store", url)
+        self.assertNotEqual(r.rc, 0)
+        self.assertIn("already holds a club", r.err)
+        self.assertFalse(os.path.exists(self.ws.sub("second")), "nothing half-made left behind")
+        r = support.hush("init", "--dir", self.ws.sub("third"), "--store", "mysql://x")
+        self.assertEqual(r.rc, 2, r)
+        # The first club is untouched: its admin still logs in.
+        self.assertEqual(first.hush("member", "list").rc, 0)
+
+    def test_postgres_down_gives_503_and_service_resumes_by_itself(self):
+        club = self.make_club("outage")
+        alice = club.add_member("alice", password="alice's long passphrase")
+        club.post(SECRET)
+        server = Server(club).start()
+        self.addCleanup(server.stop)
+        r = self.get(server.port, "/", "alice", alice, club=club)
+        self.assertEqual((r.status_code, r.text), (200, SECRET))
+
+        self.pg.halt()
+        resumed = False
+        try:
+            for path in ("/", "/api/v1/messages"):
+                r = self.get(server.port, path, "alice", alice, club=club)
+                self.assertEqual(r.status_code, 503, "%s: %s" % (path, r.text))
+                self.assertEqual(r.headers.get("Retry-After"), "1")
+                self.assertEqual(r.json()["error"], "unavailable")
+                self.assertNotIn(SECRET, r.text)
+            r = self.get(server.port, "/healthz", club=club)
+            self.assertEqual(r.status_code, 503)
+            self.assertTrue(server.running(), "no crash: " + server.log())
+            self.pg.resume()
+            resumed = True
+        finally:
+            if not resumed:
+                self.pg.resume()
+        wait_for(lambda: self.get(server.port, "/", "alice", alice, club=club).status_code == 200,
+                 15, "service again, without a restart of hush")
+        r = self.get(server.port, "/", "alice", alice, club=club)
+        self.assertEqual((r.status_code, r.text), (200, SECRET))
+        self.assertTrue(server.running())
+
+    def test_an_instance_killed_during_a_write_burst_loses_no_acknowledged_message(self):
+        one = self.make_club("burst")
+        pat = one.add_member("pat", role="poster", password="pat's long passphrase")
+        two = one.another_instance("burst-two")
+        a = Server(one).start()
+        self.addCleanup(a.stop)
+        b = Server(two).start()
+        self.addCleanup(b.stop)
+        proxy = HAProxy(self.ws, [a.port, b.port], one.ca_pem).start()
+        self.addCleanup(proxy.stop)
+        wait_for(lambda: self.get(proxy.port, "/healthz", club=one).status_code == 200, 10,
+                 "HAProxy's first health checks")
+
+        acknowledged = []
+        failed = 0
+        deadline = time.monotonic() + 30
+        for i in range(120):
+            if time.monotonic() > deadline:
+                break
+            if i == 40:
+                a.proc.send_signal(signal.SIGKILL)
+            http = support.session(one.ca_pem)
+            http.headers["Connection"] = "close"
+            try:
+                r = http.post("https://localhost:%d/api/v1/messages" % proxy.port,
+                              auth=("pat", pat), json={"body": "burst %d" % i}, timeout=5)
+            except Exception:  # a connection the kill cut: not acknowledged
+                failed += 1
+                continue
+            if r.status_code == 201:
+                acknowledged.append((r.json()["id"], "burst %d" % i))
+            else:
+                failed += 1
+        after_kill = [m for m in acknowledged if int(m[1].split()[1]) > 40]
+        self.assertGreaterEqual(len(after_kill), 10, "HAProxy moved on to the survivor")
+        self.assertLessEqual(failed, 10, "only what was in flight at the kill is lost")
+        a.proc.wait(timeout=10)
+        for message_id, body in acknowledged:
+            r = support.session(one.ca_pem).get(
+                "https://localhost:%d/api/v1/messages/%d" % (b.port, message_id),
+                auth=("pat", pat), timeout=support.HTTP_TIMEOUT)
+            self.assertEqual((r.status_code, r.json().get("body")), (200, body), message_id)
+
+
+if __name__ == "__main__":
+    support.main()
