@@ -353,25 +353,56 @@ void serve(const serve_options& options) {
   // Housekeeping on a thread of its own: the file watch (a stat of four files a second), the
   // audit retention, and, once a minute, the TLS sessions past their lifetime wiped from the
   // cache.
-  std::jthread watcher([&reload, &pruner, &tls, &club](std::stop_token stop) {
-    constexpr int seconds_between_session_flushes = 60;
+  // A change another instance (or the CLI) committed, as the store's change feed reports it
+  // (PostgreSQL's LISTEN/NOTIFY): the watcher looks at the generation at once rather than at its
+  // next second.
+  struct change_signal {
     std::mutex mutex;
     std::condition_variable_any wake;
-    std::unique_lock lock(mutex);
+    bool changed = false;
+  } changes;
+  std::jthread watcher([&reload, &pruner, &tls, &club, &changes](std::stop_token stop) {
+    constexpr auto second = std::chrono::seconds(1);
+    constexpr int seconds_between_session_flushes = 60;
+    auto next_tick = std::chrono::steady_clock::now() + second;
     int ticks = 0;
-    // The predicate never holds: each wait ends at the timeout or at the stop request.
     while (!stop.stop_requested()) {
-      wake.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; });
-      if (!stop.stop_requested()) {
-        reload.check(false);
-        pruner.tick(stop);
+      bool changed = false;
+      {
+        std::unique_lock lock(changes.mutex);
+        changes.wake.wait_until(lock, stop, next_tick, [&changes] { return changes.changed; });
+        changed = std::exchange(changes.changed, false);
+      }
+      if (stop.stop_requested()) {
+        break;
+      }
+      if (changed) {
         follow_changes(*club);
-        log::flush();
-        if (++ticks % seconds_between_session_flushes == 0) {
-          net::flush_expired_sessions(*tls.current());
-        }
+      }
+      if (std::chrono::steady_clock::now() < next_tick) {
+        continue;
+      }
+      next_tick = std::chrono::steady_clock::now() + second;
+      reload.check(false);
+      pruner.tick(stop);
+      follow_changes(*club);
+      log::flush();
+      if (++ticks % seconds_between_session_flushes == 0) {
+        net::flush_expired_sessions(*tls.current());
       }
     }
+  });
+  // Declared after the watcher, so stopped (and joined) before it.
+  std::jthread change_feed([&club, &changes](const std::stop_token& stop) {
+    club->store->follow_changes(
+        [&changes] {
+          {
+            std::lock_guard lock(changes.mutex);
+            changes.changed = true;
+          }
+          changes.wake.notify_one();
+        },
+        stop);
   });
 
   // The access log is buffered like nginx's (buffer=64k), flushed every second below and

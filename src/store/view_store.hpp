@@ -1,8 +1,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
+#include <stop_token>
 #include <vector>
 
 #include "core/result.hpp"
@@ -55,6 +57,17 @@ class view_store {
   // reads[i] was added. None at all is a success.
   virtual result<std::uint64_t> add_audits_as_of(std::span<const audited_read> reads,
                                                  std::vector<bool>& added) = 0;
+  // Runs until `stop` is requested, calling `on_change` soon after changes commit (from any
+  // process or host) and whenever one may have been missed (a lost connection, once it is made
+  // again), so that a server refreshes its views without waiting for its next look at
+  // generation(). A backend without such a feed returns false at once (SQLite: the server's
+  // look at generation() once a second is all there is). `on_change` must be cheap and thread
+  // safe; it only says "look now".
+  virtual bool follow_changes(const std::function<void()>& on_change, const std::stop_token& stop) {
+    static_cast<void>(on_change);
+    static_cast<void>(stop);
+    return false;
+  }
 };
 
 }  // namespace hush::store

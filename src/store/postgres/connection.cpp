@@ -267,6 +267,26 @@ bool pg_connection::broken() {
   return doomed_ || PQstatus(conn_) != CONNECTION_OK || PQtransactionStatus(conn_) != PQTRANS_IDLE;
 }
 
+result<std::size_t> pg_connection::wait_for_notifications(std::chrono::milliseconds timeout) {
+  pollfd ready{PQsocket(conn_), POLLIN, 0};
+  if (ready.fd < 0 || PQstatus(conn_) != CONNECTION_OK) {
+    return make_error_code(errc::storage_unavailable);
+  }
+  const int waited = ::poll(&ready, 1, static_cast<int>(timeout.count()));
+  if (waited > 0 && PQconsumeInput(conn_) == 0) {
+    return make_error_code(errc::storage_unavailable);
+  }
+  std::size_t count = 0;
+  while (PGnotify* note = PQnotifies(conn_)) {
+    PQfreemem(note);
+    ++count;
+  }
+  if (doomed_ || PQstatus(conn_) != CONNECTION_OK) {
+    return make_error_code(errc::storage_unavailable);
+  }
+  return count;
+}
+
 std::string pg_connection::error_message() const {
   std::string message = PQerrorMessage(conn_);
   while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {

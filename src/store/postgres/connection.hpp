@@ -71,7 +71,7 @@ struct pg_timeouts {
 // pg_terminate_backend) says so with broken(), and the pool makes a new one.
 class pg_connection {
  public:
-  // Connects and sets the session's timeouts. storage_failure, and `why` filled with libpq's
+  // Connects and sets the session's timeouts. storage_unavailable, and `why` filled with libpq's
   // reason with every password in `conninfo` scrubbed out, when it cannot.
   static result<std::unique_ptr<pg_connection>> connect(const std::string& conninfo,
                                                         const pg_timeouts& timeouts,
@@ -91,6 +91,9 @@ class pg_connection {
   // True when the last statement failed because a concurrent transaction deadlocked with it or
   // made it unserializable: its transaction, run again, may well succeed.
   bool retryable_failure() const noexcept;
+  // For a connection that LISTENs: waits up to `timeout` for the server, reads what it sent and
+  // returns how many notifications arrived; storage_unavailable once the connection is lost.
+  result<std::size_t> wait_for_notifications(std::chrono::milliseconds timeout);
   // libpq's message for the last failure (for a startup error; never holds the password).
   std::string error_message() const;
 
@@ -108,8 +111,9 @@ class pg_connection {
 // Maps an SQLSTATE to our errors: unique and check violations -> already_exists, a foreign key
 // violation -> not_found (the row it names is gone), lock and statement timeouts, deadlocks,
 // serialization failures and too many connections -> storage_busy, disk full -> disk_full, a
-// read-only transaction (a standby) -> read_only, anything else (a lost connection among them)
-// -> storage_failure.
+// read-only transaction (a standby) -> read_only, a lost connection (no SQLSTATE), a connection
+// exception or a server shutting down or starting -> storage_unavailable, anything else ->
+// storage_failure.
 std::error_code pg_error(std::string_view sqlstate);
 
 // libpq's message with every password the connection string holds replaced by "***" (libpq can

@@ -135,6 +135,10 @@ class postgres_store : public store {
   result<std::uint64_t> generation() override;
   result<std::uint64_t> add_audits_as_of(std::span<const audited_read> reads,
                                          std::vector<bool>& added) override;
+  // LISTEN hush_changes on a connection of its own (not the pool's), which the triggers NOTIFY
+  // in every changing transaction; `on_change` also runs each time the connection is made (again),
+  // since notifications sent while nobody listened are lost.
+  bool follow_changes(const std::function<void()>& on_change, const std::stop_token& stop) override;
 
   class lease;
 

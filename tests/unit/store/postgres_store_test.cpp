@@ -4,10 +4,12 @@
 // (contract/postgres_contract_test.cpp).
 #include "store/postgres/postgres_store.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <libpq-fe.h>
 #include <memory>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
@@ -196,6 +198,43 @@ TEST(PostgresStore, AChangeNotifiesHushChanges) {
 
 // libpq's messages can echo the connection string; the store's never show its password, whether
 // the server refuses it, cannot be reached, or the string cannot be parsed.
+// The change feed a server follows: a change committed by another store (another instance, the
+// CLI) is reported within a moment, and so is the chance of a missed one when the listening
+// connection is lost and made again.
+TEST(PostgresStore, TheChangeFeedReportsChangesAndReconnects) {
+  testing::pg_test_database database;
+  postgres_store server(database.conninfo());
+  postgres_store other(database.conninfo());
+  std::atomic<int> calls{0};
+  std::stop_source stop;
+  std::thread feed(
+      [&] { EXPECT_TRUE(server.follow_changes([&calls] { ++calls; }, stop.get_token())); });
+  const auto wait_for_calls = [&calls](int at_least) {
+    for (int i = 0; i < 500 && calls.load() < at_least; ++i) {
+      std::this_thread::sleep_for(10ms);
+    }
+    return calls.load();
+  };
+  EXPECT_GE(wait_for_calls(1), 1) << "once at the start: whatever changed before it listened";
+  const int before = calls.load();
+  ASSERT_TRUE(other.add_member("alice", role::admin, "h", 1));
+  EXPECT_GT(wait_for_calls(before + 1), before) << "a change by another store";
+  // Reading and auditing change nothing: no call.
+  const int quiet = calls.load();
+  ASSERT_TRUE(other.add_audit(audit_record{1, "alice", message_id{1}, "127.0.0.1"}));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(calls.load(), quiet);
+  // The listening connection lost: made again, and reported as a possible miss.
+  testing::pg_admin admin(testing::pg_cluster_conninfo());
+  EXPECT_EQ(admin.run("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+                      "datname = '" +
+                      database.name() + "' AND query = 'LISTEN hush_changes'"),
+            "1");
+  EXPECT_GT(wait_for_calls(quiet + 1), quiet);
+  stop.request_stop();
+  feed.join();
+}
+
 TEST(PostgresStore, AStartupErrorNeverShowsThePassword) {
   const std::string secret = "Sup3rSecretPassw0rd";
   const auto cluster = testing::pg_cluster_conninfo();
