@@ -258,7 +258,7 @@ std::vector<std::string> check_database(const club_paths& paths, bool check_mast
     passed.push_back(paths.database().string() + ": opens and passes SQLite's integrity check");
   } else {
     // PostgreSQL checks its own pages; opening it has checked the schema and its triggers.
-    passed.push_back("store.url: PostgreSQL answers, and its schema is this hush's");
+    passed.emplace_back("store.url: PostgreSQL answers, and its schema is this hush's");
   }
   if (check_master_key) {
     const auto key_file = master_key_path(paths, cfg);
