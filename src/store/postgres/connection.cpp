@@ -186,10 +186,16 @@ result<std::unique_ptr<pg_connection>> pg_connection::connect(const std::string&
   // The connection string comes last, so that what it says (its own connect_timeout, several
   // hosts, target_session_attrs) wins over these defaults.
   const std::string connect_timeout = std::to_string(timeouts.connect.count());
-  const std::array<const char*, 4> keywords = {"connect_timeout", "fallback_application_name",
-                                               "dbname", nullptr};
-  const std::array<const char*, 4> values = {connect_timeout.c_str(), "hush", conninfo.c_str(),
-                                             nullptr};
+  // A server that stops answering (frozen, or cut off by the network) must not hold a request, a
+  // pool slot or a shutdown for the kernel's quarter of an hour of retransmissions: TCP
+  // keepalives find a silent peer within about 20 s, and tcp_user_timeout ends a connection
+  // whose sent data goes unacknowledged for 20 s. (A Unix socket ignores both.)
+  const std::array<const char*, 9> keywords = {
+      "connect_timeout",           "keepalives",       "keepalives_idle",
+      "keepalives_interval",       "keepalives_count", "tcp_user_timeout",
+      "fallback_application_name", "dbname",           nullptr};
+  const std::array<const char*, 9> values = {
+      connect_timeout.c_str(), "1", "10", "5", "2", "20000", "hush", conninfo.c_str(), nullptr};
   pg_conn* conn = PQconnectdbParams(keywords.data(), values.data(), 1);
   if (conn == nullptr) {
     if (why != nullptr) {
@@ -285,6 +291,10 @@ result<std::size_t> pg_connection::wait_for_notifications(std::chrono::milliseco
     return make_error_code(errc::storage_unavailable);
   }
   return count;
+}
+
+bool pg_connection::lost() const {
+  return doomed_ || PQstatus(conn_) != CONNECTION_OK;
 }
 
 std::string pg_connection::error_message() const {

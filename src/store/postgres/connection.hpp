@@ -86,8 +86,11 @@ class pg_connection {
   // Runs SQL without parameters and unprepared (transaction control, migrations).
   result<void> exec(const char* sql);
   // True once the server has gone away; also notices, without a round trip, a connection the
-  // server closed while it sat idle in the pool.
+  // server closed while it sat idle in the pool. Also true inside a transaction: the pool takes
+  // back only idle connections.
   bool broken();
+  // True once the connection is lost (whatever its transaction state): nothing more can be sent.
+  bool lost() const;
   // True when the last statement failed because a concurrent transaction deadlocked with it or
   // made it unserializable: its transaction, run again, may well succeed.
   bool retryable_failure() const noexcept;

@@ -1,4 +1,6 @@
 // postgres_store: data keys and messages.
+#include <optional>
+
 #include "core/error.hpp"
 #include "core/secret.hpp"
 #include "store/postgres/postgres_store.hpp"
@@ -32,12 +34,32 @@ data_key_record read_key(const pg_rows& rows, std::size_t r) {
   return data_key_record{static_cast<std::uint32_t>(rows.column_int(r, 0)), rows.column_blob(r, 1)};
 }
 
+// The connection a sealer runs under on this thread: the data key it asks the store for is read
+// there, inside the inserting transaction, rather than on a second connection from the pool,
+// which inserts waiting for this one's lock could have taken every one of.
+// Kept with the store it belongs to: a sealer that asked another store would not be answered
+// from this one's transaction.
+struct sealing_connection {
+  const postgres_store* store = nullptr;
+  pg_connection* connection = nullptr;
+};
+thread_local sealing_connection sealing_on;
+
+// This thread's sealing connection, if `store` is sealing on it now.
+pg_connection* sealing_connection_of(const postgres_store* store) {
+  return sealing_on.store == store ? sealing_on.connection : nullptr;
+}
+
 // Inserts a row whose sealed column depends on its own id, under `lock`: the id is drawn from
 // the table's sequence first, sealed, and the row written once with it. The plaintext never
-// reaches the database. Never retried: the sealer runs at most once.
-result<std::int64_t> insert_sealed(pg_connection& db, std::int64_t lock, const char* next_id_sql,
+// reaches the database. Never retried: the sealer runs at most once. With `shared_lock`, that
+// lock is also held shared (a message holds the data keys' lock so: no key is added or removed
+// while a body is sealed under the newest one).
+result<std::int64_t> insert_sealed(const postgres_store* store, pg_connection& db,
+                                   std::int64_t lock, const char* next_id_sql,
                                    const char* insert_sql, pg_params params, const sealer& seal,
-                                   const meta_guard& guard = {}) {
+                                   const meta_guard& guard = {},
+                                   std::optional<std::int64_t> shared_lock = std::nullopt) {
   transaction tx(db);
   if (auto begun = tx.begin(); !begun) {
     return begun.error();
@@ -46,6 +68,13 @@ result<std::int64_t> insert_sealed(pg_connection& db, std::int64_t lock, const c
   // older one, which keyset pages and "the newest" rely on.
   if (auto locked = advisory_lock(db, lock); !locked) {
     return locked.error();
+  }
+  if (shared_lock) {
+    if (auto shared = db.run("SELECT pg_advisory_xact_lock_shared($1::bigint)",
+                             pg_params{}.add(*shared_lock));
+        !shared) {
+      return shared.error();
+    }
   }
   if (auto guarded = check_guard(db, guard); !guarded) {
     return guarded.error();
@@ -56,6 +85,15 @@ result<std::int64_t> insert_sealed(pg_connection& db, std::int64_t lock, const c
   if (!id) {
     return id.error();
   }
+  struct sealing_here {
+    sealing_here(const postgres_store* owner, pg_connection& connection) {
+      sealing_on = {owner, &connection};
+    }
+    ~sealing_here() { sealing_on = {}; }
+    sealing_here(const sealing_here&) = delete;
+    sealing_here& operator=(const sealing_here&) = delete;
+  };
+  const sealing_here here(store, db);
   auto sealed = seal(*id);
   if (!sealed) {
     return sealed.error();
@@ -78,11 +116,11 @@ result<std::uint32_t> postgres_store::add_data_key(const sealer& wrap, std::int6
   if (!db) {
     return db.error();
   }
-  auto id =
-      insert_sealed(**db, keys_lock, "SELECT nextval(pg_get_serial_sequence('data_keys', 'id'))",
-                    "INSERT INTO data_keys (created_at, id, wrapped) OVERRIDING SYSTEM VALUE "
-                    "VALUES ($1::bigint, $2::bigint, $3::bytea)",
-                    pg_params{}.add(now), wrap, guard);
+  auto id = insert_sealed(this, **db, keys_lock,
+                          "SELECT nextval(pg_get_serial_sequence('data_keys', 'id'))",
+                          "INSERT INTO data_keys (created_at, id, wrapped) OVERRIDING SYSTEM VALUE "
+                          "VALUES ($1::bigint, $2::bigint, $3::bytea)",
+                          pg_params{}.add(now), wrap, guard);
   if (!id) {
     return id.error();
   }
@@ -90,21 +128,27 @@ result<std::uint32_t> postgres_store::add_data_key(const sealer& wrap, std::int6
 }
 
 result<data_key_record> postgres_store::newest_data_key() {
+  constexpr const char* newest = "SELECT id, wrapped FROM data_keys ORDER BY id DESC LIMIT 1";
+  if (auto* sealing = sealing_connection_of(this)) {
+    return query_one<data_key_record>(*sealing, newest, {}, read_key);
+  }
   auto db = acquire();
   if (!db) {
     return db.error();
   }
-  return query_one<data_key_record>(
-      **db, "SELECT id, wrapped FROM data_keys ORDER BY id DESC LIMIT 1", {}, read_key);
+  return query_one<data_key_record>(**db, newest, {}, read_key);
 }
 
 result<data_key_record> postgres_store::data_key(std::uint32_t id) {
+  constexpr const char* by_id = "SELECT id, wrapped FROM data_keys WHERE id = $1::bigint";
+  if (auto* sealing = sealing_connection_of(this)) {
+    return query_one<data_key_record>(*sealing, by_id, pg_params{}.add(std::int64_t{id}), read_key);
+  }
   auto db = acquire();
   if (!db) {
     return db.error();
   }
-  return query_one<data_key_record>(**db, "SELECT id, wrapped FROM data_keys WHERE id = $1::bigint",
-                                    pg_params{}.add(std::int64_t{id}), read_key);
+  return query_one<data_key_record>(**db, by_id, pg_params{}.add(std::int64_t{id}), read_key);
 }
 
 result<std::vector<data_key_record>> postgres_store::list_data_keys() {
@@ -170,11 +214,22 @@ result<void> postgres_store::remove_data_key(std::uint32_t id) {
   if (!db) {
     return db.error();
   }
-  // The newest key is never removed: it is the one new values are sealed with.
+  // Under the keys' lock, which a message being sealed holds shared: no body is sealed under
+  // this key while it goes. The newest key is never removed: new values are sealed with it.
+  transaction tx(**db);
+  if (auto begun = tx.begin(); !begun) {
+    return begun;
+  }
+  if (auto locked = advisory_lock(**db, keys_lock); !locked) {
+    return locked;
+  }
   auto removed = change_one(
       **db, "DELETE FROM data_keys WHERE id = $1::bigint AND id < (SELECT max(id) FROM data_keys)",
       pg_params{}.add(std::int64_t{id}));
-  if (removed || removed.error() != errc::not_found) {
+  if (removed) {
+    return tx.commit();
+  }
+  if (removed.error() != errc::not_found) {
     return removed;
   }
   // Gone, or kept because it is the newest: tell them apart.
@@ -194,10 +249,10 @@ result<message_id> postgres_store::add_message(std::string_view author, std::int
     return db.error();
   }
   auto id = insert_sealed(
-      **db, messages_lock, "SELECT nextval(pg_get_serial_sequence('messages', 'id'))",
+      this, **db, messages_lock, "SELECT nextval(pg_get_serial_sequence('messages', 'id'))",
       "INSERT INTO messages (author, created_at, format, id, sealed) OVERRIDING SYSTEM VALUE "
       "VALUES ($1::text, $2::bigint, $3::text, $4::bigint, $5::bytea)",
-      pg_params{}.add(author).add(now).add(to_string(format)), seal);
+      pg_params{}.add(author).add(now).add(to_string(format)), seal, {}, keys_lock);
   if (!id) {
     return id.error();
   }

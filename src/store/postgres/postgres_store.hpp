@@ -17,8 +17,8 @@ namespace hush::store {
 // prepared statements, a statement and a lock timeout (storage_busy when they run out), and the
 // server's own synchronous_commit (never lowered: an acknowledged change is as durable as the
 // server is set to make it). A connection the server dropped is noticed when it is taken from
-// the pool and replaced; a call that loses its connection midway fails with storage_failure and
-// the next call connects again. Changes that a concurrent one may deadlock with or serialize
+// the pool and replaced; a call that loses its connection midway fails with storage_unavailable
+// and the next call connects again. Changes that a concurrent one may deadlock with or serialize
 // against are retried a few times, then answer storage_busy.
 //
 // How it keeps the interfaces' promises:

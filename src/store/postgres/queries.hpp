@@ -56,8 +56,10 @@ class transaction {
   explicit transaction(pg_connection& db) : db_(db) {}
   transaction(const transaction&) = delete;
   transaction& operator=(const transaction&) = delete;
+  // A transaction that ends without its commit (an error, a conflict, a deadlock to retry) is
+  // rolled back here, so that the connection can begin the next one, unless it is lost.
   ~transaction() {
-    if (open_ && !db_.broken()) {
+    if (open_ && !db_.lost()) {
       [[maybe_unused]] auto ignored = db_.exec("ROLLBACK");
     }
   }

@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "core/error.hpp"
+#include "store/postgres/migrations.hpp"
 #include "support/pg_test_database.hpp"
 
 namespace hush::store {
@@ -57,7 +58,8 @@ TEST(PostgresStore, InstancesStartingTogetherMigrateOnce) {
   }
   testing::pg_admin admin(database.conninfo());
   EXPECT_EQ(admin.run("SELECT count(*) FROM hush_schema_version"), "1");
-  EXPECT_EQ(admin.run("SELECT version FROM hush_schema_version"), "1");
+  EXPECT_EQ(admin.run("SELECT version FROM hush_schema_version"),
+            std::to_string(postgres_migrations::steps.size()));
   postgres_store db(database.conninfo());
   EXPECT_TRUE(db.add_member("alice", role::admin, "h", 1));
 }
@@ -198,6 +200,95 @@ TEST(PostgresStore, AChangeNotifiesHushChanges) {
 
 // libpq's messages can echo the connection string; the store's never show its password, whether
 // the server refuses it, cannot be reached, or the string cannot be parsed.
+// A message is sealed under the newest data key while it is inserted: the keyring's read of that
+// key runs on the inserting connection, so inserts waiting for the messages' lock, more of them
+// than the pool has connections, never starve the one holding it (each would otherwise wait for
+// a connection the others hold, until the lock timeout made them fail).
+TEST(PostgresStore, ManyMessagesAtOnceNeverStarveThePool) {
+  testing::pg_test_database database;
+  postgres_store db(database.conninfo());
+  const std::vector<std::uint8_t> key_bytes(32, 7);
+  ASSERT_TRUE(db.add_data_key(
+      [&](std::int64_t) -> result<std::vector<std::uint8_t>> { return key_bytes; }, 1, {}));
+  const sealer seal = [&db](std::int64_t) -> result<std::vector<std::uint8_t>> {
+    auto key = db.newest_data_key();
+    if (!key) {
+      return key.error();
+    }
+    return std::vector<std::uint8_t>(1, static_cast<std::uint8_t>(key->id));
+  };
+  testing::pg_admin holder(database.conninfo());
+  holder.run("BEGIN");
+  holder.run("SELECT pg_advisory_xact_lock(" + std::to_string(0x6875736800000004LL) + ")");
+  constexpr int posts = 3 * static_cast<int>(postgres_store::max_connections) / 2;
+  std::vector<std::future<result<message_id>>> posted;
+  for (int i = 0; i < posts; ++i) {
+    posted.push_back(std::async(std::launch::async, [&db, &seal] {
+      return db.add_message("ann", 1, message_format::text, seal);
+    }));
+  }
+  std::this_thread::sleep_for(500ms);  // every connection taken, every insert waiting
+  const auto released = std::chrono::steady_clock::now();
+  holder.run("COMMIT");
+  for (auto& post : posted) {
+    const auto id = post.get();
+    EXPECT_TRUE(id) << id.error().message();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - released, 3s) << "no insert waited for a timeout";
+}
+
+// A data key is not added (nor removed) while a message is being sealed under the newest: a
+// rotation that went ahead could otherwise drop the key a body is about to be committed under.
+TEST(PostgresStore, ADataKeyWaitsForAMessageBeingSealed) {
+  testing::pg_test_database database;
+  postgres_store db(database.conninfo());
+  postgres_store rotation(database.conninfo());
+  const auto wrapped = [](std::int64_t) -> result<std::vector<std::uint8_t>> {
+    return std::vector<std::uint8_t>(32, 1);
+  };
+  ASSERT_TRUE(db.add_data_key(wrapped, 1, {}));
+  std::promise<void> sealing;
+  std::promise<void> go_on;
+  auto go_on_signal = go_on.get_future().share();
+  auto post = std::async(std::launch::async, [&] {
+    return db.add_message("ann", 1, message_format::text,
+                          [&](std::int64_t) -> result<std::vector<std::uint8_t>> {
+                            auto key = db.newest_data_key();
+                            sealing.set_value();
+                            go_on_signal.wait();
+                            return std::vector<std::uint8_t>(1, static_cast<std::uint8_t>(key->id));
+                          });
+  });
+  sealing.get_future().wait();
+  auto added =
+      std::async(std::launch::async, [&] { return rotation.add_data_key(wrapped, 2, {}); });
+  EXPECT_EQ(added.wait_for(500ms), std::future_status::timeout) << "waits for the sealing";
+  go_on.set_value();
+  ASSERT_TRUE(post.get());
+  const auto key = added.get();
+  ASSERT_TRUE(key);
+  EXPECT_EQ(*key, 2U);
+}
+
+// A transaction that ends without its commit (a refused change) is rolled back and its
+// connection goes back to the pool: no reconnection for each refusal.
+TEST(PostgresStore, ARefusedChangeKeepsItsConnection) {
+  testing::pg_test_database database;
+  postgres_store db(database.conninfo());
+  ASSERT_TRUE(db.add_member("ann", role::admin, "h", 1));
+  testing::pg_admin admin(testing::pg_cluster_conninfo());
+  const std::string backends =
+      "SELECT string_agg(pid::text, ',' ORDER BY pid) FROM "
+      "pg_stat_activity WHERE datname = '" +
+      database.name() + "' AND pid <> pg_backend_pid()";
+  const auto before = admin.run(backends);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(db.remove_member("ann", 2).error(), errc::conflict) << "the last admin stays";
+  }
+  ASSERT_TRUE(db.find_member("ann"));
+  EXPECT_EQ(admin.run(backends), before);
+}
+
 // The change feed a server follows: a change committed by another store (another instance, the
 // CLI) is reported within a moment, and so is the chance of a missed one when the listening
 // connection is lost and made again.
