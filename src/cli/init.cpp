@@ -1,5 +1,6 @@
 #include <cerrno>
 #include <cstdio>
+#include <exception>
 #include <fcntl.h>
 #include <filesystem>
 #include <iostream>
@@ -143,6 +144,20 @@ void run_init(const init_options& options) {
   }
 
   const auto password = crypto::random_password();
+  // With --store, what is below writes to a database that outlives this scratch directory and
+  // its master key: cut short, it leaves a club no key opens, which the admin must drop.
+  struct partial_store_warning {
+    explicit partial_store_warning(bool arm) : armed(arm) {}
+    bool armed;
+    ~partial_store_warning() {
+      if (armed && std::uncaught_exceptions() > 0) {
+        std::cerr << "hush: the database given to --store now holds part of a club that no key "
+                     "opens: drop it and create it again before another hush init\n";
+      }
+    }
+    partial_store_warning(const partial_store_warning&) = delete;
+    partial_store_warning& operator=(const partial_store_warning&) = delete;
+  } warning(!options.store.empty());
   {
     auto club = app::open_club(paths);
     if (auto key = club->keys->add_data_key(club->clock.now_seconds()); !key) {
@@ -161,6 +176,7 @@ void run_init(const init_options& options) {
     }
   }
 
+  warning.armed = false;
   if (in_place) {
     if (::chmod(target.dir.c_str(), private_dir) != 0) {
       throw std::runtime_error(target.dir.string() + ": cannot make it private (0700)");

@@ -146,13 +146,7 @@ backend instances
             return f.read().decode("utf-8", "replace")
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        support.stop_process(self.proc)
         if self.proc is not None:
             self._log.close()
             self.proc = None

@@ -453,6 +453,18 @@ def try_serve(club, listen="127.0.0.1:0", timeout=START_TIMEOUT):
 # ---- HTTP clients -----------------------------------------------------------------------------
 
 
+def stop_process(proc, timeout=10):
+    """Ends a helper process this test started (a CA, a proxy): SIGTERM, then SIGKILL after
+    TIMEOUT seconds; waits for it either way."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=timeout)
+
+
 def session(ca_pem):
     """A requests session that trusts only the club's CA and ignores proxy settings."""
     s = requests.Session()

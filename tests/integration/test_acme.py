@@ -139,13 +139,7 @@ class Pebble:
             return f.read().decode("utf-8", "replace")
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        support.stop_process(self.proc)
         if self.proc is not None:
             self.log_file.close()
 

@@ -50,6 +50,20 @@ class PostgresInstancesTest(unittest.TestCase):
         self.assertFalse(os.path.exists(club.path("hush.db")), "the data lives in PostgreSQL")
         return club
 
+    def two_instances(self, club, name):
+        """A second instance of CLUB (a copy of its directory, named NAME), both serving, and
+        HAProxy in front of the two once its health checks pass; all stopped at cleanup."""
+        other = club.another_instance(name)
+        a = Server(club).start()
+        self.addCleanup(a.stop)
+        b = Server(other).start()
+        self.addCleanup(b.stop)
+        proxy = HAProxy(self.ws, [a.port, b.port], club.ca_pem).start()
+        self.addCleanup(proxy.stop)
+        wait_for(lambda: self.get(proxy.port, "/healthz", club=club).status_code == 200, 10,
+                 "HAProxy's first health checks")
+        return other, a, b, proxy
+
     def get(self, port, path, name=None, password=None, headers=None, club=None):
         """One request on a connection of its own (so that HAProxy's round robin moves on)."""
         http = support.session(club.ca_pem)
@@ -63,17 +77,9 @@ class PostgresInstancesTest(unittest.TestCase):
         alice = one.add_member("alice", password="alice's long passphrase")
         pat = one.add_member("pat", role="poster", password="pat's long passphrase")
         one.post(SECRET)
-        two = one.another_instance("two")
-        a = Server(one).start()
-        self.addCleanup(a.stop)
-        b = Server(two).start()
-        self.addCleanup(b.stop)
-        proxy = HAProxy(self.ws, [a.port, b.port], one.ca_pem).start()
-        self.addCleanup(proxy.stop)
+        two, a, b, proxy = self.two_instances(one, "two")
 
         # Round robin over both: four reads, two on each, the same secret.
-        wait_for(lambda: self.get(proxy.port, "/healthz", club=one).status_code == 200, 10,
-                 "HAProxy's first health checks")
         for _ in range(4):
             r = self.get(proxy.port, "/", "alice", alice, club=one)
             self.assertEqual((r.status_code, r.text), (200, SECRET))
@@ -181,15 +187,7 @@ class PostgresInstancesTest(unittest.TestCase):
     def test_an_instance_killed_during_a_write_burst_loses_no_acknowledged_message(self):
         one = self.make_club("burst")
         pat = one.add_member("pat", role="poster", password="pat's long passphrase")
-        two = one.another_instance("burst-two")
-        a = Server(one).start()
-        self.addCleanup(a.stop)
-        b = Server(two).start()
-        self.addCleanup(b.stop)
-        proxy = HAProxy(self.ws, [a.port, b.port], one.ca_pem).start()
-        self.addCleanup(proxy.stop)
-        wait_for(lambda: self.get(proxy.port, "/healthz", club=one).status_code == 200, 10,
-                 "HAProxy's first health checks")
+        two, a, b, proxy = self.two_instances(one, "burst-two")
 
         acknowledged = []
         failed = 0
