@@ -1,10 +1,9 @@
 // postgres_store: the pool, the schema's migrations, members, club values, the audit trail and
 // the read views. messages.cpp holds data keys and messages; credentials.cpp tokens, sessions
-// and certificates.
+// and certificates; changes.cpp the change feed.
 #include "store/postgres/postgres_store.hpp"
 
 #include <stdexcept>
-#include <thread>
 
 #include "core/log.hpp"
 #include "store/postgres/migrations.hpp"
@@ -575,39 +574,6 @@ result<std::uint64_t> postgres_store::add_audits_as_of(std::span<const audited_r
     added = std::move(inserted);
   }
   return generation;
-}
-
-bool postgres_store::follow_changes(const std::function<void()>& on_change,
-                                    const std::stop_token& stop) {
-  // How often a stop request is looked at, and how long to wait before connecting again.
-  static constexpr auto wait_slice = std::chrono::milliseconds(200);
-  static constexpr auto reconnect_after = std::chrono::seconds(1);
-  const auto pause = [&stop](std::chrono::milliseconds how_long) {
-    for (auto waited = std::chrono::milliseconds(0); waited < how_long && !stop.stop_requested();
-         waited += wait_slice) {
-      std::this_thread::sleep_for(wait_slice);
-    }
-  };
-  while (!stop.stop_requested()) {
-    auto made = pg_connection::connect(conninfo_, timeouts_);
-    if (!made || !(*made)->exec("LISTEN hush_changes")) {
-      pause(reconnect_after);
-      continue;
-    }
-    // Whatever changed while nobody listened.
-    on_change();
-    while (!stop.stop_requested()) {
-      const auto arrived = (*made)->wait_for_notifications(wait_slice);
-      if (!arrived) {
-        break;  // lost: listen again on a new connection
-      }
-      if (*arrived > 0) {
-        on_change();
-      }
-    }
-    pause(reconnect_after);
-  }
-  return true;
 }
 
 }  // namespace hush::store
