@@ -11,6 +11,7 @@
 #include <openssl/x509v3.h>
 
 #include "acme/url.hpp"
+#include "core/text.hpp"
 
 namespace hush::acme {
 namespace {
@@ -201,8 +202,7 @@ std::string client::authorize(const std::string& authorization_url, const certif
       identifier != nullptr && identifier->is_object()) {
     host = text_of(identifier->as_object(), "value");
   }
-  std::transform(host.begin(), host.end(), host.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  host = ascii_lower(host);
   // Only the names we ordered (in lower case, as the config keeps them): a CA that asked for
   // others would have the server answer for them.
   if (std::find(order.hosts.begin(), order.hosts.end(), host) == order.hosts.end()) {

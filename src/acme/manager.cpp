@@ -11,6 +11,7 @@
 #include "acme/https_transport.hpp"
 #include "core/files.hpp"
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "crypto/random.hpp"
 #include "pki/pki.hpp"
 
@@ -40,17 +41,12 @@ double random_fraction() {
   return static_cast<double>(value) / 4294967296.0;
 }
 
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
 // Host names compare without regard to case (CAs write them in lower case).
 bool covers(const std::vector<std::string>& names, const std::vector<std::string>& hosts) {
   return std::all_of(hosts.begin(), hosts.end(), [&](const std::string& host) {
-    return std::any_of(names.begin(), names.end(),
-                       [&](const std::string& name) { return lower(name) == lower(host); });
+    return std::any_of(names.begin(), names.end(), [&](const std::string& name) {
+      return ascii_lower(name) == ascii_lower(host);
+    });
   });
 }
 

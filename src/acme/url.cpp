@@ -4,17 +4,11 @@
 #include <cctype>
 #include <stdexcept>
 
+#include "core/text.hpp"
 namespace hush::acme {
 namespace {
 
 constexpr std::size_t max_port = 65535;
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 bool all_of(std::string_view text, std::string_view allowed_punctuation) {
   return std::all_of(text.begin(), text.end(), [allowed_punctuation](char c) {
@@ -41,7 +35,7 @@ std::string https_url::origin() const {
 
 https_url parse_https_url(std::string_view url) {
   constexpr std::string_view scheme = "https://";
-  if (url.size() < scheme.size() || lower(url.substr(0, scheme.size())) != scheme) {
+  if (url.size() < scheme.size() || ascii_lower(url.substr(0, scheme.size())) != scheme) {
     refuse(url);
   }
   const auto rest = url.substr(scheme.size());
@@ -99,7 +93,7 @@ https_url parse_https_url(std::string_view url) {
     }
     out.port = std::to_string(number);
   }
-  out.host = lower(host);
+  out.host = ascii_lower(host);
   return out;
 }
 

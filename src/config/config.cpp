@@ -10,6 +10,7 @@
 #include <toml++/toml.h>
 
 #include "core/files.hpp"
+#include "core/text.hpp"
 
 namespace hush::config {
 namespace {
@@ -352,9 +353,7 @@ const std::vector<setting>& settings() {
        [](config& c, const std::vector<std::string>& v, const std::string& where) {
          c.acme.hosts.clear();
          for (const auto& given : v) {
-           std::string host = given;
-           std::transform(host.begin(), host.end(), host.begin(),
-                          [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+           const std::string host = ascii_lower(given);
            // No wildcard: HTTP-01 cannot validate one.
            if (!looks_like_host(host) || host.find('*') != std::string::npos ||
                host.size() > max_host_name) {

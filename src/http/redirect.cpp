@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/text.hpp"
 #include "http/response.hpp"
 
 namespace hush::http {
@@ -66,13 +67,6 @@ bool is_ipv6_literal(std::string_view inside) {
          });
 }
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 response closing(response res) {
   res.keep_alive(false);
   return res;
@@ -97,7 +91,7 @@ std::optional<std::string> host_of(std::string_view host_header) {
         return std::nullopt;
       }
     }
-    return lower(host.substr(0, close + 1));
+    return ascii_lower(host.substr(0, close + 1));
   }
   if (const auto colon = host.find(':'); colon != std::string_view::npos) {
     port = host.substr(colon + 1);
@@ -109,7 +103,7 @@ std::optional<std::string> host_of(std::string_view host_header) {
   if (!is_host_name(host)) {
     return std::nullopt;
   }
-  return lower(host);
+  return ascii_lower(host);
 }
 
 response answer_plain_http(const request& req, const challenge_tokens& tokens,

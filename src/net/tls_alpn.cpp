@@ -9,6 +9,7 @@
 #include <openssl/tls1.h>
 #include <openssl/x509.h>
 
+#include "core/text.hpp"
 namespace hush::net {
 
 struct tls_alpn_challenges::answer {
@@ -22,13 +23,6 @@ constexpr std::string_view acme_tls_protocol = "acme-tls/1";
 // A challenge connection's session must never resume an ordinary one, nor the reverse:
 // resumption requires the same session id context.
 constexpr unsigned char challenge_session_context[] = "hush-acme-tls-alpn";
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 // A byte reader over an extension's body that never reads past its end.
 struct reader {
@@ -89,7 +83,7 @@ std::string server_name(const unsigned char* data, std::size_t size) {
       !in.number(2, name_size) || !in.take(name_size, name)) {
     return {};
   }
-  return lower(name);
+  return ascii_lower(name);
 }
 
 int challenge_index() {
@@ -194,12 +188,12 @@ void tls_alpn_challenges::set(const std::string& host, std::string_view cert_pem
                              " does not match its key");
   }
   std::lock_guard lock(mutex_);
-  answers_[lower(host)] = std::move(made);
+  answers_[ascii_lower(host)] = std::move(made);
 }
 
 void tls_alpn_challenges::erase(const std::string& host) {
   std::lock_guard lock(mutex_);
-  answers_.erase(lower(host));
+  answers_.erase(ascii_lower(host));
 }
 
 std::shared_ptr<const tls_alpn_challenges::answer> tls_alpn_challenges::find(
