@@ -8,6 +8,7 @@
 
 #include "app/audit_sinks.hpp"
 #include "app/club_ca.hpp"
+#include "app/guess_ledger.hpp"
 #include "app/spawned_ca.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
@@ -242,8 +243,12 @@ std::unique_ptr<opened_club> open_club(const club_paths& paths, opened_for use,
   auth::rate_policy rates;
   rates.member_requests_per_second = club->cfg.member_requests_per_second;
   rates.member_request_burst = club->cfg.member_request_burst;
-  club->auth = std::make_unique<auth::authenticator>(*club->domain, *club->hasher, throttling,
-                                                     club->cfg.credential_cache, rates);
+  if (auto* shared = club->store->shared_guesses()) {
+    club->guesses = std::make_unique<guess_ledger>(*shared);
+  }
+  club->auth =
+      std::make_unique<auth::authenticator>(*club->domain, *club->hasher, throttling,
+                                            club->cfg.credential_cache, rates, club->guesses.get());
   return club;
 }
 

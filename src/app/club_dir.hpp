@@ -63,6 +63,8 @@ struct opened_club {
   std::unique_ptr<club::read_views> views;
   std::unique_ptr<club::audit_sink> audits;
   std::unique_ptr<club::club> domain;
+  // The throttle's counts in the store, when several servers share it (PostgreSQL); else null.
+  std::unique_ptr<auth::failure_ledger> guesses;
   std::unique_ptr<auth::authenticator> auth;
 };
 

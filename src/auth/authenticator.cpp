@@ -20,6 +20,9 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
+// The throttle's keys kept in memory (each of its two tables), as its default.
+constexpr std::size_t throttle_max_entries = 100'000;
+
 // Longer credentials are refused before they are decoded or hashed.
 constexpr std::size_t max_authorization_size = 4096;
 
@@ -27,6 +30,14 @@ constexpr std::size_t max_authorization_size = 4096;
 std::optional<member> fail(auth_failure& failure, errc why, std::chrono::seconds retry_after = {}) {
   failure.error = make_error_code(why);
   failure.retry_after = retry_after;
+  failure.pending = {};
+  return std::nullopt;
+}
+
+// The store failed (the shared throttle's count, a lookup): the request cannot be decided now.
+std::optional<member> fail_storage(auth_failure& failure, std::error_code error) {
+  failure.error = error;
+  failure.retry_after = {};
   failure.pending = {};
   return std::nullopt;
 }
@@ -63,10 +74,10 @@ std::optional<basic_credentials> parse_basic(std::string_view authorization) {
 
 authenticator::authenticator(club::club& members, const crypto::password_hasher& hasher,
                              throttle_policy policy, std::chrono::seconds cache_lifetime,
-                             rate_policy rates)
+                             rate_policy rates, failure_ledger* ledger)
     : members_(members),
       hasher_(hasher),
-      throttle_(policy),
+      throttle_(policy, throttle_max_entries, ledger),
       cache_(cache_lifetime),
       member_requests_(rates.member_requests_per_second, rates.member_request_burst),
       misses_(rates.misses_per_second, rates.miss_burst) {}
@@ -187,8 +198,14 @@ std::optional<member> authenticator::authenticate_password(std::string_view name
     return miss(remote, failure);
   }
   const auto now = now_();
-  if (const auto wait = throttle_.blocked(name, remote, now)) {
-    return fail(failure, errc::throttled, *wait);
+  // With a shared ledger, before the cache: a guesser that spread its guesses over the other
+  // servers must not learn here that one of them is right.
+  const auto wait = throttle_.blocked_everywhere(name, remote, now);
+  if (!wait) {
+    return fail_storage(failure, wait.error());
+  }
+  if (*wait) {
+    return fail(failure, errc::throttled, **wait);
   }
 
   auto record = members_.find_member(name);
@@ -225,8 +242,12 @@ std::optional<member> authenticator::finish(const pending_password& pending,
   failure.tried = pending.record_ ? pending.name_ : std::string();
   // Asked again here, not only in the first pass: a burst of guesses that all passed the first
   // check before any of them was hashed must still stop at the throttle's count.
-  if (const auto wait = throttle_.blocked(pending.name_, pending.remote_, now_())) {
-    return fail(failure, errc::throttled, *wait);
+  const auto wait = throttle_.blocked_everywhere(pending.name_, pending.remote_, now_());
+  if (!wait) {
+    return fail_storage(failure, wait.error());
+  }
+  if (*wait) {
+    return fail(failure, errc::throttled, **wait);
   }
   return verify(pending.name_, pending.password_.view(), pending.remote_,
                 pending.record_ ? &*pending.record_ : nullptr, failure);
@@ -239,10 +260,16 @@ std::optional<member> authenticator::verify(std::string_view name, std::string_v
   const bool ok = record != nullptr ? hasher_.verify(record->password_hash, password)
                                     : hasher_.verify_nobody(password);
   if (!ok || record == nullptr) {
-    throttle_.record_failure(name, remote, now_());
+    // Refused either way; a count the shared ledger could not take makes it a storage error, as
+    // the store being out of reach makes every other check one.
+    if (auto counted = throttle_.record_failure(name, remote, now_()); !counted) {
+      return fail_storage(failure, counted.error());
+    }
     return fail(failure, errc::unauthorized);
   }
-  throttle_.record_success(name, remote);
+  if (auto forgotten = throttle_.record_success(name, remote); !forgotten) {
+    return fail_storage(failure, forgotten.error());
+  }
 
   // The hash was read before the Argon2id run, which may have waited in the hashing queue: a
   // password changed or a member removed (or removed and added again) meanwhile must not let the

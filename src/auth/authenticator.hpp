@@ -90,16 +90,17 @@ struct rate_policy {
 
 // Checks credentials against the club (club::club's lookups). The order is the security argument:
 // the throttle first (no hash, no cache lookup for a blocked key), then the verified-credential
-// cache, then Argon2id. Every failure to prove a password is the same `unauthorized` and costs the
-// same Argon2id run whether the member is unknown or the password wrong. Thread safe; blocks on
-// disk (and, with hashing::allowed, on Argon2id), so call it off the I/O threads.
+// cache, then Argon2id. With a failure_ledger (several servers on one store), the throttle's
+// counts are shared through it. Every failure to prove a password is the same `unauthorized` and
+// costs the same Argon2id run whether the member is unknown or the password wrong. Thread safe;
+// blocks on disk (and, with hashing::allowed, on Argon2id), so call it off the I/O threads.
 class authenticator {
  public:
   using clock = std::chrono::steady_clock;
 
   authenticator(club::club& members, const crypto::password_hasher& hasher,
                 throttle_policy policy = {}, std::chrono::seconds cache_lifetime = {},
-                rate_policy rates = {});
+                rate_policy rates = {}, failure_ledger* ledger = nullptr);
 
   // Either scheme: "Basic" (a name and password) or "Bearer" (an API token).
   std::optional<member> authenticate(std::string_view authorization, std::string_view remote,
@@ -140,9 +141,10 @@ class authenticator {
   // The member `authorization` proves from `view` and memory alone, for the server's I/O threads
   // (nothing here blocks or touches the store): a Bearer token the view holds, not run out, or a
   // Basic login the verified-credential cache holds for the view's password hash of that member,
-  // whose name and address the throttle does not block. nullopt for anything else, refusals
-  // included: the caller then takes the full path (authenticate), which gives every refusal and
-  // every log line. A read answered for this member must be audited as of the view
+  // whose name and address the throttle does not block (in memory: a block the shared ledger
+  // holds counts here once a password check on this server has seen it). nullopt for anything else,
+  // refusals included: the caller then takes the full path (authenticate), which gives every
+  // refusal and every log line. A read answered for this member must be audited as of the view
   // (club::read_newest(view, ...)), so that a view a change overtook never answers.
   std::optional<member> authenticate_from(const club::read_view& view,
                                           std::string_view authorization, std::string_view remote);

@@ -33,8 +33,21 @@ std::string network_key(std::string_view address) {
   return boost::asio::ip::address_v6(bytes).to_string() + "/56";
 }
 
-throttle::throttle(throttle_policy policy, std::size_t max_entries)
-    : policy_(policy), max_entries_(max_entries) {}
+throttle::throttle(throttle_policy policy, std::size_t max_entries, failure_ledger* ledger)
+    : policy_(policy), max_entries_(max_entries), ledger_(ledger) {}
+
+namespace {
+
+std::string member_key_of(std::string_view member, const std::string& address) {
+  std::string key;
+  key.reserve(member.size() + 1 + address.size());
+  key.append(member);
+  key.push_back('\n');
+  key.append(address);
+  return key;
+}
+
+}  // namespace
 
 std::optional<std::chrono::seconds> throttle::wait_for(const table& t, const std::string& key,
                                                        clock::time_point now) const {
@@ -52,7 +65,7 @@ std::optional<std::chrono::seconds> throttle::blocked(std::string_view member,
                                                       clock::time_point now) {
   const auto addr = address_key(address);
   std::lock_guard lock(mutex_);
-  const auto by_member = wait_for(members_, std::string(member) + '\n' + addr, now);
+  const auto by_member = wait_for(members_, member_key_of(member, addr), now);
   const auto by_address = wait_for(addresses_, addr, now);
   if (by_member && by_address) {
     return std::max(*by_member, *by_address);
@@ -73,11 +86,58 @@ void throttle::fail(table& t, const std::string& key, unsigned free_failures,
   ++e.failures;
   e.last_failure = now;
   if (e.failures > free_failures) {
-    const unsigned doublings = std::min(e.failures - free_failures - 1, 20U);
-    const auto delay =
-        std::min<std::chrono::seconds>(policy_.base_delay * (1LL << doublings), policy_.max_delay);
-    e.blocked_until = now + delay;
+    e.blocked_until = now + delay_after(e.failures, free_failures);
   }
+}
+
+std::chrono::seconds throttle::delay_after(unsigned failures, unsigned free_failures) const {
+  if (failures <= free_failures) {
+    return std::chrono::seconds{0};
+  }
+  const unsigned doublings = std::min(failures - free_failures - 1, 20U);
+  return std::min<std::chrono::seconds>(policy_.base_delay * (1LL << doublings), policy_.max_delay);
+}
+
+void throttle::adopt(table& t, const std::string& key, failure_ledger::seen seen,
+                     unsigned free_failures, clock::time_point now) {
+  // As in memory: a key quiet for the longest delay starts afresh.
+  if (seen.quiet > policy_.max_delay) {
+    return;
+  }
+  const auto until = now - seen.quiet + delay_after(seen.failures, free_failures);
+  const auto found = t.find(key);
+  if (until <= now || (found != t.end() && found->second.blocked_until >= until)) {
+    return;
+  }
+  if (found == t.end() && t.size() >= max_entries_) {
+    prune(t, now);
+  }
+  auto& e = t[key];
+  e.failures = std::max(e.failures, seen.failures);
+  e.last_failure = std::max(e.last_failure, now - seen.quiet);
+  e.blocked_until = until;
+}
+
+void throttle::adopt_all(const std::string& member_key, const std::string& address_key,
+                         const failure_ledger::counts& counts, clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  adopt(members_, member_key, counts[0], policy_.member_free_failures, now);
+  adopt(addresses_, address_key, counts[1], policy_.address_free_failures, now);
+}
+
+result<std::optional<std::chrono::seconds>> throttle::blocked_everywhere(std::string_view member,
+                                                                         std::string_view address,
+                                                                         clock::time_point now) {
+  if (ledger_ != nullptr) {
+    const auto addr = address_key(address);
+    const auto key = member_key_of(member, addr);
+    auto counts = ledger_->failures(key, addr);
+    if (!counts) {
+      return counts.error();
+    }
+    adopt_all(key, addr, *counts, now);
+  }
+  return blocked(member, address, now);
 }
 
 void throttle::prune(table& t, clock::time_point now) {
@@ -93,18 +153,37 @@ void throttle::prune(table& t, clock::time_point now) {
   }
 }
 
-void throttle::record_failure(std::string_view member, std::string_view address,
-                              clock::time_point now) {
+result<void> throttle::record_failure(std::string_view member, std::string_view address,
+                                      clock::time_point now) {
   const auto addr = address_key(address);
-  std::lock_guard lock(mutex_);
-  fail(members_, std::string(member) + '\n' + addr, policy_.member_free_failures, now);
-  fail(addresses_, addr, policy_.address_free_failures, now);
+  const auto key = member_key_of(member, addr);
+  {
+    std::lock_guard lock(mutex_);
+    fail(members_, key, policy_.member_free_failures, now);
+    fail(addresses_, addr, policy_.address_free_failures, now);
+  }
+  if (ledger_ == nullptr) {
+    return {};
+  }
+  auto counts = ledger_->add_failure(key, addr, policy_.max_delay);
+  if (!counts) {
+    return counts.error();
+  }
+  adopt_all(key, addr, *counts, now);
+  return {};
 }
 
-void throttle::record_success(std::string_view member, std::string_view address) {
+result<void> throttle::record_success(std::string_view member, std::string_view address) {
   const auto addr = address_key(address);
-  std::lock_guard lock(mutex_);
-  members_.erase(std::string(member) + '\n' + addr);
+  const auto key = member_key_of(member, addr);
+  {
+    std::lock_guard lock(mutex_);
+    members_.erase(key);
+  }
+  if (ledger_ == nullptr) {
+    return {};
+  }
+  return ledger_->forget(key);
 }
 
 }  // namespace hush::auth

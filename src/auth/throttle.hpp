@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <mutex>
@@ -7,6 +8,8 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+
+#include "core/result.hpp"
 
 namespace hush::auth {
 
@@ -17,25 +20,67 @@ struct throttle_policy {
   std::chrono::seconds max_delay{900};
 };
 
+// Failures counted where every server of a club sees them: the store that several instances
+// share (PostgreSQL), so that a guesser spread over them is throttled as if there were one. Keys
+// are the throttle's own (member and address, and address alone), counted on the store's clock,
+// so that the servers' clocks need not agree. Every method blocks on the store: never call one on
+// an I/O thread.
+class failure_ledger {
+ public:
+  struct seen {
+    unsigned failures = 0;
+    std::chrono::seconds quiet{0};  // since the last failure
+  };
+  // The (member, address) key's count, then the address key's.
+  using counts = std::array<seen, 2>;
+
+  failure_ledger() = default;
+  failure_ledger(const failure_ledger&) = delete;
+  failure_ledger& operator=(const failure_ledger&) = delete;
+  virtual ~failure_ledger() = default;
+
+  virtual result<counts> failures(const std::string& member_key,
+                                  const std::string& address_key) = 0;
+  // Counts one more failure for each key, starting afresh a key quiet for longer than `afresh`,
+  // and returns the counts after it.
+  virtual result<counts> add_failure(const std::string& member_key, const std::string& address_key,
+                                     std::chrono::seconds afresh) = 0;
+  virtual result<void> forget(const std::string& member_key) = 0;
+};
+
 // Counts failed password checks per (member, client address) and per client address, and blocks
 // a key for a delay that doubles with each failure past its free ones. There is deliberately no
 // count per member alone: a stranger could then lock a member out from anywhere; here a member
 // can always log in from an address that has not been guessing. Memory is bounded: past
 // `max_entries` keys, the ones whose delay has run out are dropped first. Thread safe.
+//
+// With a failure_ledger, failures are counted in it too, and the methods that may block consult
+// it; a block the ledger reports is copied into memory, where `blocked` (which never blocks) sees
+// it from then on. So a server learns of guesses made on the others at its next password check
+// that reaches the store, and refuses every later one (a verified-credential cache hit included)
+// without asking the store again.
 class throttle {
  public:
   using clock = std::chrono::steady_clock;
 
-  explicit throttle(throttle_policy policy, std::size_t max_entries = 100'000);
+  explicit throttle(throttle_policy policy, std::size_t max_entries = 100'000,
+                    failure_ledger* ledger = nullptr);
 
   // How long the caller must wait before a password check for this member from this address may
-  // run; nullopt if it may run now.
+  // run; nullopt if it may run now. Memory only: for the I/O threads.
   std::optional<std::chrono::seconds> blocked(std::string_view member, std::string_view address,
                                               clock::time_point now);
-  void record_failure(std::string_view member, std::string_view address, clock::time_point now);
+  // The same, with the ledger's counts (off the I/O threads); the ledger's error if it fails.
+  result<std::optional<std::chrono::seconds>> blocked_everywhere(std::string_view member,
+                                                                 std::string_view address,
+                                                                 clock::time_point now);
+  // Counts the failure in memory, then in the ledger; the ledger's error if it fails (the count
+  // in memory stands).
+  result<void> record_failure(std::string_view member, std::string_view address,
+                              clock::time_point now);
   // Forgets the (member, address) failures; the address's own count stays, so an attacker with
   // one valid account cannot wipe the count of the guesses it makes against others.
-  void record_success(std::string_view member, std::string_view address);
+  result<void> record_success(std::string_view member, std::string_view address);
 
  private:
   struct entry {
@@ -46,12 +91,19 @@ class throttle {
   using table = std::unordered_map<std::string, entry>;
 
   void fail(table& t, const std::string& key, unsigned free_failures, clock::time_point now);
+  // Takes the ledger's count of `key` if it blocks for longer than memory does.
+  void adopt(table& t, const std::string& key, failure_ledger::seen seen, unsigned free_failures,
+             clock::time_point now);
+  std::chrono::seconds delay_after(unsigned failures, unsigned free_failures) const;
+  void adopt_all(const std::string& member_key, const std::string& address_key,
+                 const failure_ledger::counts& counts, clock::time_point now);
   std::optional<std::chrono::seconds> wait_for(const table& t, const std::string& key,
                                                clock::time_point now) const;
   void prune(table& t, clock::time_point now);
 
   throttle_policy policy_;
   std::size_t max_entries_;
+  failure_ledger* ledger_;
   std::mutex mutex_;
   table members_;
   table addresses_;

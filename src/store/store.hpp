@@ -2,6 +2,7 @@
 
 #include "store/audit_store.hpp"
 #include "store/cert_store.hpp"
+#include "store/guess_store.hpp"
 #include "store/member_store.hpp"
 #include "store/message_store.hpp"
 #include "store/meta_store.hpp"
@@ -31,6 +32,12 @@ class store : public member_store,
               public message_store,
               public audit_store,
               public cert_store,
-              public view_store {};
+              public view_store {
+ public:
+  // The guessing throttle's counts, for a store that several servers share (PostgreSQL), so that
+  // a guesser spread over them is throttled as if there were one; null for a store of one server
+  // (SQLite), whose throttle counts in memory alone.
+  virtual guess_store* shared_guesses() { return nullptr; }
+};
 
 }  // namespace hush::store

@@ -11,6 +11,8 @@ way docs/scaling.md says: a copy of the club directory. Checked:
   although it had just served them from memory;
 - PostgreSQL stopped under a running instance: 503 with Retry-After (and /healthz 503), no crash;
   started again, the same instance serves again without a restart;
+- guesses spread over two instances are throttled as if there were one (the counts live in
+  PostgreSQL): a guess on an instance that has seen only two failures is refused with 429;
 - one instance SIGKILLed during a burst of posts through HAProxy: HAProxy moves on, and every
   post that was acknowledged (201) is readable through the survivor.
 
@@ -138,6 +140,39 @@ class PostgresInstancesTest(unittest.TestCase):
         for server in (a, b):
             for secret in (alice, pat, SECRET, token):
                 self.assertNotIn(secret, server.log())
+
+    def test_guesses_spread_over_instances_are_throttled_as_one(self):
+        club = self.make_club("guessing")
+        alice = club.add_member("alice", password="alice's long passphrase")
+        club.post(SECRET)
+        other = club.another_instance("guessing-two")
+        a = Server(club).start()
+        self.addCleanup(a.stop)
+        b = Server(other).start()
+        self.addCleanup(b.stop)
+        r = self.get(a.port, "/", "alice", alice, club=club)
+        self.assertEqual((r.status_code, r.text), (200, SECRET))
+
+        # The default throttle: three failures free per member and address, then 2 s doubling.
+        # Four wrong guesses, two on each instance: neither has seen more than its free ones.
+        for port in (a.port, b.port, a.port, b.port):
+            r = self.get(port, "/", "alice", "a wrong guess", club=club)
+            self.assertEqual(r.status_code, 401, r.text)
+        # A fifth guess on `a`, which has seen two (on its own it would count this one free and
+        # answer 401): throttled, by the count the instances share.
+        r = self.get(a.port, "/", "alice", "another wrong guess", club=club)
+        self.assertEqual(r.status_code, 429, r.text)
+        retry_after = int(r.headers["Retry-After"])
+        self.assertGreaterEqual(retry_after, 1)
+        # Even the right password, on `b`, which never served alice: not checked, not served.
+        r = self.get(b.port, "/", "alice", alice, club=club)
+        self.assertEqual(r.status_code, 429, r.text)
+        self.assertNotIn(SECRET, r.text)
+        self.assertIn("throttled", b.log())
+        # The delay runs out for both.
+        time.sleep(retry_after + 0.2)
+        r = self.get(b.port, "/", "alice", alice, club=club)
+        self.assertEqual((r.status_code, r.text), (200, SECRET))
 
     def test_init_never_mixes_two_clubs_in_one_database(self):
         url = self.pg.new_database()

@@ -163,6 +163,16 @@ ALTER TABLE client_certs ENABLE ALWAYS TRIGGER client_certs_lock_generation;
 ALTER TABLE client_certs ENABLE ALWAYS TRIGGER client_certs_changed;
 ALTER TABLE client_certs ENABLE ALWAYS TRIGGER client_certs_truncated;
 )sql",
+    // The guessing throttle's counts (guess_store), shared by every instance: a guesser spread
+    // over them is throttled as if there were one. Times on the server's clock.
+    R"sql(
+CREATE TABLE guesses (
+  key TEXT PRIMARY KEY,
+  failures INTEGER NOT NULL,
+  last_failure TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX guesses_last_failure ON guesses (last_failure);
+)sql",
 };
 
 // The triggers exactness rests on (postgres_store::snapshot checks they are all there and enabled

@@ -45,7 +45,7 @@ namespace hush::store {
 // - schema migrations: a hush_schema_version table, checked and migrated under
 //   pg_advisory_xact_lock in one transaction (DDL is transactional), so instances starting
 //   together migrate once; a schema newer than this binary is refused.
-class postgres_store : public store {
+class postgres_store : public store, public guess_store {
  public:
   // Connects to `conninfo` (a libpq keyword=value string or postgresql:// URI, several hosts and
   // target_session_attrs included: passed to libpq as it is) and brings the schema up to date.
@@ -139,6 +139,15 @@ class postgres_store : public store {
   // in every changing transaction; `on_change` also runs each time the connection is made (again),
   // since notifications sent while nobody listened are lost.
   bool follow_changes(const std::function<void()>& on_change, const std::stop_token& stop) override;
+
+  // guess_store: the table `guesses`, keyed by the throttle's keys, on the server's clock.
+  guess_store* shared_guesses() override { return this; }
+  result<std::array<guess_count, 2>> guess_counts(std::string_view first,
+                                                  std::string_view second) override;
+  result<std::array<guess_count, 2>> add_guess_failures(std::string_view first,
+                                                        std::string_view second,
+                                                        std::int64_t afresh_seconds) override;
+  result<void> forget_guesses(std::string_view key) override;
 
   class lease;
 

@@ -1,5 +1,6 @@
 #include "auth/authenticator.hpp"
 
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -262,6 +263,151 @@ TEST_F(AuthenticatorTest, FromAViewTheThrottleStillComesFirst) {
   }
   EXPECT_FALSE(club.auth.authenticate_from(*view, alice, "192.0.2.1"));
   EXPECT_TRUE(club.auth.authenticate_from(*view, alice, "198.51.100.7"));
+}
+
+// A failure ledger in memory, on a clock the test moves, as a store that several servers share
+// keeps it: each key's count and the time of its last failure.
+class memory_ledger final : public failure_ledger {
+ public:
+  explicit memory_ledger(const throttle::clock::time_point& now) : now_(now) {}
+
+  result<counts> failures(const std::string& member_key, const std::string& address_key) override {
+    if (broken) {
+      return make_error_code(errc::storage_unavailable);
+    }
+    return counts{seen_of(member_key), seen_of(address_key)};
+  }
+  result<counts> add_failure(const std::string& member_key, const std::string& address_key,
+                             std::chrono::seconds afresh) override {
+    if (broken) {
+      return make_error_code(errc::storage_unavailable);
+    }
+    for (const auto* key : {&member_key, &address_key}) {
+      auto& e = keys_[*key];
+      e.failures = (e.failures > 0 && now_ - e.last > afresh) ? 1 : e.failures + 1;
+      e.last = now_;
+    }
+    return failures(member_key, address_key);
+  }
+  result<void> forget(const std::string& member_key) override {
+    if (broken) {
+      return make_error_code(errc::storage_unavailable);
+    }
+    keys_.erase(member_key);
+    return {};
+  }
+
+  bool broken = false;
+
+ private:
+  struct entry {
+    unsigned failures = 0;
+    throttle::clock::time_point last{};
+  };
+  seen seen_of(const std::string& key) const {
+    const auto found = keys_.find(key);
+    if (found == keys_.end()) {
+      return {};
+    }
+    return {found->second.failures,
+            std::chrono::duration_cast<std::chrono::seconds>(now_ - found->second.last)};
+  }
+
+  const throttle::clock::time_point& now_;
+  std::map<std::string, entry> keys_;
+};
+
+TEST(SharedThrottle, GuessesOnTwoServersCountAsOne) {
+  const throttle_policy policy{3, 1000, std::chrono::seconds(2), std::chrono::seconds(60)};
+  throttle::clock::time_point now{std::chrono::hours(1)};
+  memory_ledger ledger(now);
+  throttle first(policy, 1000, &ledger);
+  throttle second(policy, 1000, &ledger);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(first.record_failure("alice", "192.0.2.1", now));
+    ASSERT_TRUE(second.record_failure("alice", "192.0.2.1", now));
+  }
+  // Four failures in all, two on each: the shared count blocks, on both servers.
+  EXPECT_EQ(first.blocked_everywhere("alice", "192.0.2.1", now).value(), std::chrono::seconds(2));
+  EXPECT_EQ(second.blocked_everywhere("alice", "192.0.2.1", now).value(), std::chrono::seconds(2));
+  // Learned, so memory alone (the I/O threads' check) blocks from now on, for what is left.
+  now += std::chrono::seconds(1);
+  EXPECT_EQ(first.blocked("alice", "192.0.2.1", now), std::chrono::seconds(1));
+  // The member from another address is not blocked anywhere.
+  EXPECT_FALSE(first.blocked_everywhere("alice", "198.51.100.7", now).value());
+
+  // Control: the same guesses on two servers without a ledger are two allowances.
+  throttle alone_a(policy);
+  throttle alone_b(policy);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(alone_a.record_failure("alice", "192.0.2.1", now));
+    ASSERT_TRUE(alone_b.record_failure("alice", "192.0.2.1", now));
+  }
+  EXPECT_FALSE(alone_a.blocked_everywhere("alice", "192.0.2.1", now).value());
+}
+
+TEST(SharedThrottle, QuietCountsStartAfreshAndSuccessForgetsEverywhere) {
+  const throttle_policy policy{1, 1000, std::chrono::seconds(5), std::chrono::seconds(30)};
+  throttle::clock::time_point now{std::chrono::hours(1)};
+  memory_ledger ledger(now);
+  throttle first(policy, 1000, &ledger);
+  throttle second(policy, 1000, &ledger);
+  ASSERT_TRUE(first.record_failure("a", "192.0.2.1", now));
+  ASSERT_TRUE(second.record_failure("a", "192.0.2.1", now));
+  EXPECT_TRUE(first.blocked_everywhere("a", "192.0.2.1", now).value());
+  // Past the longest delay the shared count is as good as none.
+  now += std::chrono::seconds(31);
+  EXPECT_FALSE(second.blocked_everywhere("a", "192.0.2.1", now).value());
+  ASSERT_TRUE(second.record_failure("a", "192.0.2.1", now));  // the first again
+  EXPECT_FALSE(first.blocked_everywhere("a", "192.0.2.1", now).value());
+  // A success on one server forgets the member's shared count (each server's memory keeps what
+  // it saw itself): one more failure elsewhere is the first again.
+  ASSERT_TRUE(first.record_success("a", "192.0.2.1"));
+  throttle third(policy, 1000, &ledger);
+  ASSERT_TRUE(third.record_failure("a", "192.0.2.1", now));
+  EXPECT_FALSE(third.blocked_everywhere("a", "192.0.2.1", now).value());
+}
+
+TEST_F(AuthenticatorTest, GuessesSpreadOverServersAreThrottledBeforeTheirCaches) {
+  memory_ledger ledger(now);
+  authenticator here(club.domain, club.hasher, {}, std::chrono::seconds(300), {}, &ledger);
+  authenticator there(club.domain, club.hasher, {}, std::chrono::seconds(300), {}, &ledger);
+  here.set_clock([this] { return now; });
+  there.set_clock([this] { return now; });
+  const auto alice = testing::basic("alice:alice's long password");
+  ASSERT_TRUE(login(here, "alice", "alice's long password"));  // cached here
+  const auto view = club.domain.load_view().value();
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_FALSE(login(here, "alice", "guess " + std::to_string(i)));
+  }
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_FALSE(login(there, "alice", "guess " + std::to_string(i + 2)));
+  }
+  EXPECT_EQ(last_failure.error, errc::unauthorized);
+  // Four wrong guesses in all (three are free). Here, memory has seen two: the I/O threads'
+  // check still answers from the cache, until a password check here reaches the store...
+  EXPECT_TRUE(here.authenticate_from(*view, alice, "192.0.2.1"));
+  EXPECT_FALSE(login(here, "alice", "alice's long password", "192.0.2.1", hashing::deferred));
+  EXPECT_EQ(last_failure.error, errc::throttled);
+  // ...after which memory refuses too.
+  EXPECT_FALSE(here.authenticate_from(*view, alice, "192.0.2.1"));
+  // Once the delay has passed, the member gets in.
+  now += std::chrono::seconds(2);
+  EXPECT_TRUE(login(here, "alice", "alice's long password", "192.0.2.1", hashing::deferred));
+}
+
+TEST_F(AuthenticatorTest, ALedgerOutOfReachRefusesWithItsError) {
+  memory_ledger ledger(now);
+  authenticator a(club.domain, club.hasher, {}, std::chrono::seconds(300), {}, &ledger);
+  a.set_clock([this] { return now; });
+  ledger.broken = true;
+  // Never a success nor a plain refusal the throttle did not count: the store's error.
+  EXPECT_FALSE(login(a, "alice", "alice's long password"));
+  EXPECT_EQ(last_failure.error, errc::storage_unavailable);
+  EXPECT_FALSE(login(a, "alice", "a wrong password", "192.0.2.1", hashing::deferred));
+  EXPECT_EQ(last_failure.error, errc::storage_unavailable);
+  ledger.broken = false;
+  EXPECT_TRUE(login(a, "alice", "alice's long password"));
 }
 
 TEST(Throttle, DelayDoublesUpToTheCeiling) {

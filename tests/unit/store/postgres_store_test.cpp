@@ -326,6 +326,62 @@ TEST(PostgresStore, TheChangeFeedReportsChangesAndReconnects) {
   feed.join();
 }
 
+// The guessing throttle's counts: every instance sees every other's, exactly, also when they
+// count at the same moment; a key quiet for long enough starts afresh; a success forgets it.
+TEST(PostgresStore, GuessCountsAreSharedAndExact) {
+  testing::pg_test_database database;
+  postgres_store here(database.conninfo());
+  postgres_store there(database.conninfo());
+  ASSERT_EQ(here.shared_guesses(), &here);
+
+  auto none = here.guess_counts("alice\n192.0.2.1", "192.0.2.1");
+  ASSERT_TRUE(none) << none.error().message();
+  EXPECT_EQ((*none)[0].failures, 0U);
+  EXPECT_EQ((*none)[1].failures, 0U);
+
+  constexpr int threads = 4;
+  constexpr int each = 10;
+  std::vector<std::future<bool>> counting;
+  for (int t = 0; t < threads; ++t) {
+    counting.push_back(std::async(std::launch::async, [&, t] {
+      auto& db = t % 2 == 0 ? here : there;
+      bool ok = true;
+      for (int i = 0; i < each; ++i) {
+        // Two members at one address, as guessers spread over instances make them.
+        const std::string member = t < 2 ? "alice" : "bob";
+        ok = ok &&
+             static_cast<bool>(db.add_guess_failures(member + "\n192.0.2.1", "192.0.2.1", 900));
+      }
+      return ok;
+    }));
+  }
+  for (auto& c : counting) {
+    EXPECT_TRUE(c.get());
+  }
+  const auto counts = there.guess_counts("alice\n192.0.2.1", "192.0.2.1").value();
+  EXPECT_EQ(counts[0].failures, 2U * each);
+  EXPECT_EQ(counts[1].failures, 1U * threads * each);
+  EXPECT_LE(counts[1].quiet_seconds, 1);
+  EXPECT_EQ(here.guess_counts("bob\n192.0.2.1", "192.0.2.9").value()[0].failures, 2U * each);
+
+  // The answer to a failure is the count after it, in the order the keys were given.
+  const auto after = here.add_guess_failures("alice\n192.0.2.1", "192.0.2.1", 900).value();
+  EXPECT_EQ(after[0].failures, 2U * each + 1);
+  EXPECT_EQ(after[1].failures, 1U * threads * each + 1);
+
+  // Quiet for longer than the given time: the next failure is the first again.
+  std::this_thread::sleep_for(1100ms);
+  const auto afresh = there.add_guess_failures("alice\n192.0.2.1", "192.0.2.1", 1).value();
+  EXPECT_EQ(afresh[0].failures, 1U);
+  EXPECT_EQ(afresh[1].failures, 1U);
+
+  ASSERT_TRUE(here.forget_guesses("alice\n192.0.2.1"));
+  const auto forgotten = there.guess_counts("alice\n192.0.2.1", "192.0.2.1").value();
+  EXPECT_EQ(forgotten[0].failures, 0U);
+  EXPECT_EQ(forgotten[1].failures, 1U);  // the address's own count stays
+  EXPECT_FALSE(here.add_guess_failures("same", "same", 900));
+}
+
 TEST(PostgresStore, AStartupErrorNeverShowsThePassword) {
   const std::string secret = "Sup3rSecretPassw0rd";
   const auto cluster = testing::pg_cluster_conninfo();
