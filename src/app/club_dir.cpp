@@ -209,6 +209,8 @@ std::unique_ptr<opened_club> open_club(const club_paths& paths, opened_for use,
       master = read_master_key(club->master_key_file, passphrase);
     }
   }
+  // Derived now, while the master key is in hand; every instance derives the same.
+  auto guess_key = club::derived_key(master.span(), guess_ledger::key_label);
   club::keyring::master_key_source reload;
   if (use == opened_for::serving) {
     reload = master_key_reloader(club->master_key_file, passphrase, *club->store);
@@ -244,7 +246,7 @@ std::unique_ptr<opened_club> open_club(const club_paths& paths, opened_for use,
   rates.member_requests_per_second = club->cfg.member_requests_per_second;
   rates.member_request_burst = club->cfg.member_request_burst;
   if (auto* shared = club->store->shared_guesses()) {
-    club->guesses = std::make_unique<guess_ledger>(*shared);
+    club->guesses = std::make_unique<guess_ledger>(*shared, std::move(guess_key));
   }
   club->auth =
       std::make_unique<auth::authenticator>(*club->domain, *club->hasher, throttling,

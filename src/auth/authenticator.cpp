@@ -240,15 +240,6 @@ std::optional<member> authenticator::authenticate_password(std::string_view name
 std::optional<member> authenticator::finish(const pending_password& pending,
                                             auth_failure& failure) {
   failure.tried = pending.record_ ? pending.name_ : std::string();
-  // Asked again here, not only in the first pass: a burst of guesses that all passed the first
-  // check before any of them was hashed must still stop at the throttle's count.
-  const auto wait = throttle_.blocked_everywhere(pending.name_, pending.remote_, now_());
-  if (!wait) {
-    return fail_storage(failure, wait.error());
-  }
-  if (*wait) {
-    return fail(failure, errc::throttled, **wait);
-  }
   return verify(pending.name_, pending.password_.view(), pending.remote_,
                 pending.record_ ? &*pending.record_ : nullptr, failure);
 }
@@ -257,18 +248,21 @@ std::optional<member> authenticator::verify(std::string_view name, std::string_v
                                             std::string_view remote,
                                             const store::member_record* record,
                                             auth_failure& failure) {
+  // Counted as a failure before the hash, not only asked: a burst of guesses that all passed the
+  // first pass before any of them was hashed (on this server or on several) stops at the
+  // throttle's count. A count the shared ledger cannot take is a storage error, as the store
+  // being out of reach makes every other check one.
+  const auto wait = throttle_.count_attempt(name, remote, now_());
+  if (!wait) {
+    return fail_storage(failure, wait.error());
+  }
+  if (*wait) {
+    return fail(failure, errc::throttled, **wait);
+  }
   const bool ok = record != nullptr ? hasher_.verify(record->password_hash, password)
                                     : hasher_.verify_nobody(password);
   if (!ok || record == nullptr) {
-    // Refused either way; a count the shared ledger could not take makes it a storage error, as
-    // the store being out of reach makes every other check one.
-    if (auto counted = throttle_.record_failure(name, remote, now_()); !counted) {
-      return fail_storage(failure, counted.error());
-    }
     return fail(failure, errc::unauthorized);
-  }
-  if (auto forgotten = throttle_.record_success(name, remote); !forgotten) {
-    return fail_storage(failure, forgotten.error());
   }
 
   // The hash was read before the Argon2id run, which may have waited in the hashing queue: a
@@ -284,6 +278,10 @@ std::optional<member> authenticator::verify(std::string_view name, std::string_v
   }
   if (current->password_hash != record->password_hash) {
     return fail(failure, errc::unauthorized);
+  }
+  // Only a password that is the member's now takes its failure back.
+  if (auto forgotten = throttle_.record_success(name, remote); !forgotten) {
+    return fail_storage(failure, forgotten.error());
   }
 
   std::string current_hash = current->password_hash;

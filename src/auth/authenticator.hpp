@@ -132,10 +132,10 @@ class authenticator {
                                                  auth_failure& failure);
 
   // Runs the Argon2id check that a deferred attempt left pending (on the hashing pool), with what
-  // the first pass found: no second lookup before the hash. The throttle is asked again (guesses
-  // queued together stop at its count), and after a successful hash the member is read again:
-  // a password changed or a member removed while the attempt waited is `unauthorized`, and the
-  // member's role is the current one.
+  // the first pass found: no second lookup before the hash. The throttle counts the attempt before
+  // the hash (guesses queued together stop at its count), and after a successful hash the member is
+  // read again: a password changed or a member removed while the attempt waited is `unauthorized`,
+  // and the member's role is the current one.
   std::optional<member> finish(const pending_password& pending, auth_failure& failure);
 
   // The member `authorization` proves from `view` and memory alone, for the server's I/O threads

@@ -38,6 +38,14 @@ throttle::throttle(throttle_policy policy, std::size_t max_entries, failure_ledg
 
 namespace {
 
+std::optional<std::chrono::seconds> longer(std::optional<std::chrono::seconds> a,
+                                           std::optional<std::chrono::seconds> b) {
+  if (a && b) {
+    return std::max(*a, *b);
+  }
+  return a ? a : b;
+}
+
 std::string member_key_of(std::string_view member, const std::string& address) {
   std::string key;
   key.reserve(member.size() + 1 + address.size());
@@ -65,12 +73,8 @@ std::optional<std::chrono::seconds> throttle::blocked(std::string_view member,
                                                       clock::time_point now) {
   const auto addr = address_key(address);
   std::lock_guard lock(mutex_);
-  const auto by_member = wait_for(members_, member_key_of(member, addr), now);
-  const auto by_address = wait_for(addresses_, addr, now);
-  if (by_member && by_address) {
-    return std::max(*by_member, *by_address);
-  }
-  return by_member ? by_member : by_address;
+  return longer(wait_for(members_, member_key_of(member, addr), now),
+                wait_for(addresses_, addr, now));
 }
 
 void throttle::fail(table& t, const std::string& key, unsigned free_failures,
@@ -100,11 +104,14 @@ std::chrono::seconds throttle::delay_after(unsigned failures, unsigned free_fail
 
 void throttle::adopt(table& t, const std::string& key, failure_ledger::seen seen,
                      unsigned free_failures, clock::time_point now) {
+  // The store's clock may have stepped back (or failed over to another host's): a failure "in
+  // the future" counts as one now, never as a longer block.
+  const auto quiet = std::max(seen.quiet, std::chrono::seconds{0});
   // As in memory: a key quiet for the longest delay starts afresh.
-  if (seen.quiet > policy_.max_delay) {
+  if (quiet > policy_.max_delay) {
     return;
   }
-  const auto until = now - seen.quiet + delay_after(seen.failures, free_failures);
+  const auto until = now - quiet + delay_after(seen.failures, free_failures);
   const auto found = t.find(key);
   if (until <= now || (found != t.end() && found->second.blocked_until >= until)) {
     return;
@@ -112,10 +119,22 @@ void throttle::adopt(table& t, const std::string& key, failure_ledger::seen seen
   if (found == t.end() && t.size() >= max_entries_) {
     prune(t, now);
   }
-  auto& e = t[key];
-  e.failures = std::max(e.failures, seen.failures);
-  e.last_failure = std::max(e.last_failure, now - seen.quiet);
-  e.blocked_until = until;
+  // Only the block: memory's own count (and when it started afresh) stays its own.
+  t[key].blocked_until = until;
+}
+
+std::optional<std::chrono::seconds> throttle::blocked_before(failure_ledger::seen added,
+                                                             unsigned free_failures) const {
+  if (added.failures <= 1) {
+    return std::nullopt;  // the first, or the first since the key started afresh
+  }
+  const unsigned before = added.failures - 1;
+  const auto quiet = std::max(added.quiet, std::chrono::seconds{0});
+  const auto delay = delay_after(before, free_failures);
+  if (quiet >= delay) {
+    return std::nullopt;
+  }
+  return delay - quiet;
 }
 
 void throttle::adopt_all(const std::string& member_key, const std::string& address_key,
@@ -153,24 +172,39 @@ void throttle::prune(table& t, clock::time_point now) {
   }
 }
 
-result<void> throttle::record_failure(std::string_view member, std::string_view address,
-                                      clock::time_point now) {
+result<std::optional<std::chrono::seconds>> throttle::count_attempt(std::string_view member,
+                                                                    std::string_view address,
+                                                                    clock::time_point now) {
   const auto addr = address_key(address);
   const auto key = member_key_of(member, addr);
   {
+    // The check and the count in one step: of attempts that arrive together, only the free
+    // ones pass.
     std::lock_guard lock(mutex_);
+    const auto wait = longer(wait_for(members_, key, now), wait_for(addresses_, addr, now));
+    if (wait) {
+      return wait;
+    }
     fail(members_, key, policy_.member_free_failures, now);
     fail(addresses_, addr, policy_.address_free_failures, now);
   }
   if (ledger_ == nullptr) {
-    return {};
+    return std::optional<std::chrono::seconds>{};
   }
-  auto counts = ledger_->add_failure(key, addr, policy_.max_delay);
-  if (!counts) {
-    return counts.error();
+  // The same in the ledger, whose one statement counts this attempt and says what the key was
+  // as it came in, however many other servers counted at the same moment.
+  auto added = ledger_->add_failure(key, addr, policy_.max_delay);
+  if (!added) {
+    return added.error();
   }
-  adopt_all(key, addr, *counts, now);
-  return {};
+  const auto wait = longer(blocked_before((*added)[0], policy_.member_free_failures),
+                           blocked_before((*added)[1], policy_.address_free_failures));
+  // The ledger's count, this attempt included, blocks here from now on as it does there.
+  adopt_all(key, addr,
+            {failure_ledger::seen{(*added)[0].failures, {}},
+             failure_ledger::seen{(*added)[1].failures, {}}},
+            now);
+  return wait;
 }
 
 result<void> throttle::record_success(std::string_view member, std::string_view address) {

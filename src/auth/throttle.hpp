@@ -24,12 +24,15 @@ struct throttle_policy {
 // share (PostgreSQL), so that a guesser spread over them is throttled as if there were one. Keys
 // are the throttle's own (member and address, and address alone), counted on the store's clock,
 // so that the servers' clocks need not agree. Every method blocks on the store: never call one on
-// an I/O thread.
+// an I/O thread. The keys may hold what a member typed into the name field (a password, a
+// token): an implementation must not keep them as they are (app::guess_ledger keeps a keyed hash).
 class failure_ledger {
  public:
   struct seen {
     unsigned failures = 0;
-    std::chrono::seconds quiet{0};  // since the last failure
+    // failures(): since the last failure. add_failure(): since the failure before the one it
+    // added (what the key's block was as that one came in).
+    std::chrono::seconds quiet{0};
   };
   // The (member, address) key's count, then the address key's.
   using counts = std::array<seen, 2>;
@@ -41,8 +44,8 @@ class failure_ledger {
 
   virtual result<counts> failures(const std::string& member_key,
                                   const std::string& address_key) = 0;
-  // Counts one more failure for each key, starting afresh a key quiet for longer than `afresh`,
-  // and returns the counts after it.
+  // Counts one more failure for each key in one step, starting afresh a key quiet for longer than
+  // `afresh`, and returns the counts after it.
   virtual result<counts> add_failure(const std::string& member_key, const std::string& address_key,
                                      std::chrono::seconds afresh) = 0;
   virtual result<void> forget(const std::string& member_key) = 0;
@@ -54,7 +57,11 @@ class failure_ledger {
 // can always log in from an address that has not been guessing. Memory is bounded: past
 // `max_entries` keys, the ones whose delay has run out are dropped first. Thread safe.
 //
-// With a failure_ledger, failures are counted in it too, and the methods that may block consult
+// An attempt is counted as a failure before its hash runs (count_attempt), and forgiven when the
+// password proves right (record_success): attempts that arrive together cannot all pass a check
+// that none of them has been counted in yet.
+//
+// With a failure_ledger, attempts are counted in it too, and the methods that may block consult
 // it; a block the ledger reports is copied into memory, where `blocked` (which never blocks) sees
 // it from then on. So a server learns of guesses made on the others at its next password check
 // that reaches the store, and refuses every later one (a verified-credential cache hit included)
@@ -74,12 +81,16 @@ class throttle {
   result<std::optional<std::chrono::seconds>> blocked_everywhere(std::string_view member,
                                                                  std::string_view address,
                                                                  clock::time_point now);
-  // Counts the failure in memory, then in the ledger; the ledger's error if it fails (the count
-  // in memory stands).
-  result<void> record_failure(std::string_view member, std::string_view address,
-                              clock::time_point now);
-  // Forgets the (member, address) failures; the address's own count stays, so an attacker with
-  // one valid account cannot wipe the count of the guesses it makes against others.
+  // Before a password check runs: counts it as a failure, in memory and then in the ledger, unless
+  // the key was blocked as it came in; then it must not run, and the wait is returned (an attempt
+  // refused by memory is not counted; one the ledger refuses, which raced others there, is). The
+  // ledger's error if it fails (the count in memory stands).
+  result<std::optional<std::chrono::seconds>> count_attempt(std::string_view member,
+                                                            std::string_view address,
+                                                            clock::time_point now);
+  // The password was right: forgets the (member, address) failures; the address's own count
+  // stays, so an attacker with one valid account cannot wipe the count of the guesses it makes
+  // against others.
   result<void> record_success(std::string_view member, std::string_view address);
 
  private:
@@ -91,9 +102,12 @@ class throttle {
   using table = std::unordered_map<std::string, entry>;
 
   void fail(table& t, const std::string& key, unsigned free_failures, clock::time_point now);
-  // Takes the ledger's count of `key` if it blocks for longer than memory does.
+  // Keeps the block the ledger's count of `key` makes, if it ends later than memory's.
   void adopt(table& t, const std::string& key, failure_ledger::seen seen, unsigned free_failures,
              clock::time_point now);
+  // How long the key was still blocked for as an attempt came in, by the ledger's answer to it.
+  std::optional<std::chrono::seconds> blocked_before(failure_ledger::seen added,
+                                                     unsigned free_failures) const;
   std::chrono::seconds delay_after(unsigned failures, unsigned free_failures) const;
   void adopt_all(const std::string& member_key, const std::string& address_key,
                  const failure_ledger::counts& counts, clock::time_point now);

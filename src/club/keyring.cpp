@@ -36,6 +36,14 @@ std::array<std::uint8_t, 32> key_check(std::span<const std::uint8_t> master_key)
   return out;
 }
 
+locked_bytes derived_key(std::span<const std::uint8_t> master_key, std::string_view label) {
+  crypto::init();
+  locked_bytes out(32);
+  crypto_generichash(out.data(), out.size(), reinterpret_cast<const unsigned char*>(label.data()),
+                     label.size(), master_key.data(), master_key.size());
+  return out;
+}
+
 keyring::keyring(locked_bytes master_key, store::store& store, master_key_source reload)
     : store_(store),
       reload_(std::move(reload)),

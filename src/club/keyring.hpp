@@ -103,4 +103,9 @@ std::string data_key_context(std::uint32_t id);
 inline constexpr std::string_view key_check_name = "key_check";
 std::array<std::uint8_t, 32> key_check(std::span<const std::uint8_t> master_key);
 
+// A 32-byte secret of the club for one purpose, named by `label`, derived from the master key
+// (keyed BLAKE2b): every instance with the same master key derives the same one, and it tells
+// nothing of the master key or of the secrets for other labels.
+locked_bytes derived_key(std::span<const std::uint8_t> master_key, std::string_view label);
+
 }  // namespace hush::club

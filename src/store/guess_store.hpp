@@ -12,7 +12,7 @@ namespace hush::store {
 // servers sharing it need not agree on the time).
 struct guess_count {
   std::uint32_t failures = 0;      // 0: none counted
-  std::int64_t quiet_seconds = 0;  // since the last one
+  std::int64_t quiet_seconds = 0;  // since the last one (never negative)
 };
 
 // The guessing throttle's counts (auth::throttle), kept where every server of a club sees them
@@ -29,8 +29,9 @@ class guess_store {
   virtual result<std::array<guess_count, 2>> guess_counts(std::string_view first,
                                                           std::string_view second) = 0;
   // One more failure for each key, in one step (a key quiet for longer than `afresh_seconds`
-  // starts again at one), and the counts after it. Keys quiet for longer than that are no
-  // longer needed, and are deleted now and then.
+  // starts again at one), and the counts after it, each with the time between the failure before
+  // it and it as quiet_seconds. Keys quiet for longer than that are no longer needed, and are
+  // deleted now and then.
   virtual result<std::array<guess_count, 2>> add_guess_failures(std::string_view first,
                                                                 std::string_view second,
                                                                 std::int64_t afresh_seconds) = 0;

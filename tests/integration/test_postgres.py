@@ -19,6 +19,7 @@ way docs/scaling.md says: a copy of the club directory. Checked:
 Run: /usr/bin/python3 tests/integration/test_postgres.py   (HUSH_BIN=/path/to/hush optional)
 """
 
+import concurrent.futures
 import os
 import signal
 import sys
@@ -33,6 +34,13 @@ from pg_support import HAProxy, Postgres, wait_for  # noqa: E402
 from support import Club, Server, Workspace  # noqa: E402
 
 SECRET = "one secret, two instances"
+
+
+def club_dbname(club):
+    """The database name in the club's store.url (the connection string new_database made)."""
+    with open(club.config_path) as f:
+        text = f.read()
+    return text.split("dbname=", 1)[1].split('"', 1)[0].split()[0]
 
 
 class PostgresInstancesTest(unittest.TestCase):
@@ -169,10 +177,46 @@ class PostgresInstancesTest(unittest.TestCase):
         self.assertEqual(r.status_code, 429, r.text)
         self.assertNotIn(SECRET, r.text)
         self.assertIn("throttled", b.log())
+        # A member's token typed into the name field, which fails like any unknown name: the
+        # database never holds what was tried, nor the address, only keyed hashes.
+        made = club.hush("token", "create", "laptop", "--member", "alice")
+        self.assertEqual(made.rc, 0, made)
+        token = made.out.strip().splitlines()[-1]
+        r = self.get(a.port, "/", token, "", club=club)
+        self.assertEqual(r.status_code, 401, r.text)
+        dbname = club_dbname(club)
+        keys = self.pg.psql("SELECT key FROM guesses", dbname=dbname).split()
+        self.assertGreaterEqual(len(keys), 3, keys)
+        for key in keys:
+            self.assertRegex(key, "^[0-9a-f]{64}$")
+        dump = self.pg.psql("SELECT string_agg(guesses::text, ' ') FROM guesses", dbname=dbname)
+        for plain in (token, "alice", "127.0.0.1"):
+            self.assertNotIn(plain, dump)
         # The delay runs out for both.
         time.sleep(retry_after + 0.2)
         r = self.get(b.port, "/", "alice", alice, club=club)
         self.assertEqual((r.status_code, r.text), (200, SECRET))
+
+    def test_a_burst_of_guesses_over_instances_gets_only_the_free_ones_hashed(self):
+        club = self.make_club("guess-burst")
+        club.add_member("bob", password="bob's long passphrase")
+        # Four hashes at a time on each instance: eight guesses in flight at once.
+        club.set_config("passwords", "argon2_threads", "4")
+        other = club.another_instance("guess-burst-two")
+        a = Server(club).start()
+        self.addCleanup(a.stop)
+        b = Server(other).start()
+        self.addCleanup(b.stop)
+        # 16 wrong guesses at once, half on each instance: every attempt is counted in the
+        # database before its hash, so three free ones and the one that starts the block are
+        # hashed (401) and the rest refused (429), however they interleave.
+        ports = [a.port, b.port] * 8
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(ports)) as pool:
+            statuses = list(pool.map(
+                lambda i: self.get(ports[i], "/", "bob", "guess %d" % i, club=club).status_code,
+                range(len(ports))))
+        self.assertEqual(sorted(set(statuses)), [401, 429], statuses)
+        self.assertEqual(statuses.count(401), 4, statuses)
 
     def test_init_never_mixes_two_clubs_in_one_database(self):
         url = self.pg.new_database()

@@ -42,7 +42,7 @@ result<std::array<guess_count, 2>> postgres_store::guess_counts(std::string_view
     return db.error();
   }
   auto rows = (*db)->run(
-      "SELECT key, failures, floor(extract(epoch FROM now() - last_failure))::bigint "
+      "SELECT key, failures, greatest(0, floor(extract(epoch FROM now() - last_failure)))::bigint "
       "FROM guesses WHERE key IN ($1::text, $2::text)",
       pg_params{}.add(first).add(second));
   if (!rows) {
@@ -64,15 +64,18 @@ result<std::array<guess_count, 2>> postgres_store::add_guess_failures(std::strin
   }
   // One statement for both keys, rows locked in the order given: every caller gives a member's
   // key before its address's, and a member's key belongs to one address, so two callers never
-  // wait on each other in a cycle.
+  // wait on each other in a cycle. (The occasional prune below may still deadlock with one;
+  // PostgreSQL then fails one of the two, and retried() runs this again.)
   auto rows = retried(**db, [&] {
     return (*db)->run(
-        "INSERT INTO guesses AS g (key, failures, last_failure) "
-        "VALUES ($1::text, 1, now()), ($2::text, 1, now()) "
+        "INSERT INTO guesses AS g (key, failures, last_failure, previous_failure) "
+        "VALUES ($1::text, 1, now(), now()), ($2::text, 1, now(), now()) "
         "ON CONFLICT (key) DO UPDATE SET failures = CASE "
         "WHEN g.last_failure < now() - $3::bigint * interval '1 second' THEN 1 "
-        "ELSE least(g.failures + 1, 1000000) END, last_failure = now() "
-        "RETURNING key, failures, 0::bigint",
+        "ELSE least(g.failures + 1, 1000000) END, "
+        "previous_failure = g.last_failure, last_failure = now() "
+        "RETURNING key, failures, "
+        "greatest(0, floor(extract(epoch FROM now() - previous_failure)))::bigint",
         pg_params{}.add(first).add(second).add(afresh_seconds));
   });
   if (!rows) {

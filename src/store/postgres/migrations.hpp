@@ -164,12 +164,15 @@ ALTER TABLE client_certs ENABLE ALWAYS TRIGGER client_certs_changed;
 ALTER TABLE client_certs ENABLE ALWAYS TRIGGER client_certs_truncated;
 )sql",
     // The guessing throttle's counts (guess_store), shared by every instance: a guesser spread
-    // over them is throttled as if there were one. Times on the server's clock.
+    // over them is throttled as if there were one. Keys are keyed hashes (app::guess_ledger);
+    // times on the server's clock; previous_failure is the one before last_failure, which says
+    // whether the key was blocked as the last one came in.
     R"sql(
 CREATE TABLE guesses (
-  key TEXT PRIMARY KEY,
+  key TEXT COLLATE "C" PRIMARY KEY,
   failures INTEGER NOT NULL,
-  last_failure TIMESTAMPTZ NOT NULL
+  last_failure TIMESTAMPTZ NOT NULL,
+  previous_failure TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX guesses_last_failure ON guesses (last_failure);
 )sql",

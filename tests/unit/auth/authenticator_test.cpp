@@ -282,12 +282,16 @@ class memory_ledger final : public failure_ledger {
     if (broken) {
       return make_error_code(errc::storage_unavailable);
     }
+    counts added;
+    std::size_t i = 0;
     for (const auto* key : {&member_key, &address_key}) {
       auto& e = keys_[*key];
+      const auto previous = e.last;
       e.failures = (e.failures > 0 && now_ - e.last > afresh) ? 1 : e.failures + 1;
       e.last = now_;
+      added[i++] = {e.failures, std::chrono::duration_cast<std::chrono::seconds>(now_ - previous)};
     }
-    return failures(member_key, address_key);
+    return added;
   }
   result<void> forget(const std::string& member_key) override {
     if (broken) {
@@ -324,8 +328,8 @@ TEST(SharedThrottle, GuessesOnTwoServersCountAsOne) {
   throttle first(policy, 1000, &ledger);
   throttle second(policy, 1000, &ledger);
   for (int i = 0; i < 2; ++i) {
-    ASSERT_TRUE(first.record_failure("alice", "192.0.2.1", now));
-    ASSERT_TRUE(second.record_failure("alice", "192.0.2.1", now));
+    ASSERT_TRUE(first.count_attempt("alice", "192.0.2.1", now));
+    ASSERT_TRUE(second.count_attempt("alice", "192.0.2.1", now));
   }
   // Four failures in all, two on each: the shared count blocks, on both servers.
   EXPECT_EQ(first.blocked_everywhere("alice", "192.0.2.1", now).value(), std::chrono::seconds(2));
@@ -340,10 +344,31 @@ TEST(SharedThrottle, GuessesOnTwoServersCountAsOne) {
   throttle alone_a(policy);
   throttle alone_b(policy);
   for (int i = 0; i < 2; ++i) {
-    ASSERT_TRUE(alone_a.record_failure("alice", "192.0.2.1", now));
-    ASSERT_TRUE(alone_b.record_failure("alice", "192.0.2.1", now));
+    ASSERT_TRUE(alone_a.count_attempt("alice", "192.0.2.1", now));
+    ASSERT_TRUE(alone_b.count_attempt("alice", "192.0.2.1", now));
   }
   EXPECT_FALSE(alone_a.blocked_everywhere("alice", "192.0.2.1", now).value());
+}
+
+// Servers that count at the same moment: each passed its own memory's check, and the ledger's
+// one counting step tells the one that came in over the count.
+TEST(SharedThrottle, AttemptsThatRaceOnServersStopAtTheSharedCount) {
+  const throttle_policy policy{3, 1000, std::chrono::seconds(2), std::chrono::seconds(60)};
+  throttle::clock::time_point now{std::chrono::hours(1)};
+  memory_ledger ledger(now);
+  throttle first(policy, 1000, &ledger);
+  throttle second(policy, 1000, &ledger);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_FALSE(first.count_attempt("alice", "192.0.2.1", now).value());
+  }
+  // The fourth failure is the last one let through (three free, then the block starts).
+  EXPECT_FALSE(second.count_attempt("alice", "192.0.2.1", now).value());
+  // `first` has seen three, so its memory lets a fifth through; the ledger does not.
+  EXPECT_EQ(first.count_attempt("alice", "192.0.2.1", now).value(), std::chrono::seconds(2));
+  // And `second` learned the block as it counted: refused from memory, without the ledger.
+  ledger.broken = true;
+  EXPECT_EQ(second.count_attempt("alice", "192.0.2.1", now).value(), std::chrono::seconds(2));
+  EXPECT_TRUE(second.blocked("alice", "192.0.2.1", now));
 }
 
 TEST(SharedThrottle, QuietCountsStartAfreshAndSuccessForgetsEverywhere) {
@@ -352,19 +377,19 @@ TEST(SharedThrottle, QuietCountsStartAfreshAndSuccessForgetsEverywhere) {
   memory_ledger ledger(now);
   throttle first(policy, 1000, &ledger);
   throttle second(policy, 1000, &ledger);
-  ASSERT_TRUE(first.record_failure("a", "192.0.2.1", now));
-  ASSERT_TRUE(second.record_failure("a", "192.0.2.1", now));
+  ASSERT_TRUE(first.count_attempt("a", "192.0.2.1", now));
+  ASSERT_TRUE(second.count_attempt("a", "192.0.2.1", now));
   EXPECT_TRUE(first.blocked_everywhere("a", "192.0.2.1", now).value());
   // Past the longest delay the shared count is as good as none.
   now += std::chrono::seconds(31);
   EXPECT_FALSE(second.blocked_everywhere("a", "192.0.2.1", now).value());
-  ASSERT_TRUE(second.record_failure("a", "192.0.2.1", now));  // the first again
+  ASSERT_TRUE(second.count_attempt("a", "192.0.2.1", now));  // the first again
   EXPECT_FALSE(first.blocked_everywhere("a", "192.0.2.1", now).value());
   // A success on one server forgets the member's shared count (each server's memory keeps what
   // it saw itself): one more failure elsewhere is the first again.
   ASSERT_TRUE(first.record_success("a", "192.0.2.1"));
   throttle third(policy, 1000, &ledger);
-  ASSERT_TRUE(third.record_failure("a", "192.0.2.1", now));
+  ASSERT_TRUE(third.count_attempt("a", "192.0.2.1", now));
   EXPECT_FALSE(third.blocked_everywhere("a", "192.0.2.1", now).value());
 }
 
@@ -414,14 +439,14 @@ TEST(Throttle, DelayDoublesUpToTheCeiling) {
   throttle t({3, 1000, std::chrono::seconds(2), std::chrono::seconds(10)});
   throttle::clock::time_point now{std::chrono::hours(1)};
   for (int i = 0; i < 3; ++i) {
-    t.record_failure("alice", "192.0.2.1", now);
+    t.count_attempt("alice", "192.0.2.1", now);
     EXPECT_FALSE(t.blocked("alice", "192.0.2.1", now));
   }
   const std::chrono::seconds expected[] = {std::chrono::seconds(2), std::chrono::seconds(4),
                                            std::chrono::seconds(8), std::chrono::seconds(10),
                                            std::chrono::seconds(10)};
   for (const auto delay : expected) {
-    t.record_failure("alice", "192.0.2.1", now);
+    t.count_attempt("alice", "192.0.2.1", now);
     EXPECT_EQ(t.blocked("alice", "192.0.2.1", now), delay);
     now += delay;
     EXPECT_FALSE(t.blocked("alice", "192.0.2.1", now));
@@ -432,7 +457,7 @@ TEST(Throttle, PerAddressCountCoversEveryName) {
   throttle t({1000, 5, std::chrono::seconds(3), std::chrono::seconds(60)});
   throttle::clock::time_point now{};
   for (int i = 0; i < 6; ++i) {
-    t.record_failure("name" + std::to_string(i), "192.0.2.9", now);
+    t.count_attempt("name" + std::to_string(i), "192.0.2.9", now);
   }
   EXPECT_EQ(t.blocked("anyone", "192.0.2.9", now), std::chrono::seconds(3));
   EXPECT_FALSE(t.blocked("anyone", "192.0.2.10", now));
@@ -444,11 +469,11 @@ TEST(Throttle, PerAddressCountCoversEveryName) {
 TEST(Throttle, QuietKeysAreForgotten) {
   throttle t({1, 1000, std::chrono::seconds(1), std::chrono::seconds(30)});
   throttle::clock::time_point now{};
-  t.record_failure("a", "192.0.2.1", now);
-  t.record_failure("a", "192.0.2.1", now);
+  t.count_attempt("a", "192.0.2.1", now);
+  t.count_attempt("a", "192.0.2.1", now);
   EXPECT_TRUE(t.blocked("a", "192.0.2.1", now));
   now += std::chrono::seconds(31);
-  t.record_failure("a", "192.0.2.1", now);  // counts as the first failure again
+  t.count_attempt("a", "192.0.2.1", now);  // counts as the first failure again
   EXPECT_FALSE(t.blocked("a", "192.0.2.1", now));
 }
 
@@ -456,12 +481,12 @@ TEST(Throttle, MemoryIsBounded) {
   throttle t({1, 1, std::chrono::seconds(1), std::chrono::seconds(30)}, 100);
   throttle::clock::time_point now{};
   for (int i = 0; i < 1000; ++i) {
-    t.record_failure("m", "10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256), now);
+    t.count_attempt("m", "10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256), now);
   }
   // Nothing to assert about which keys survived, only that the process did not grow without end;
   // the latest key is always kept.
-  t.record_failure("m", "192.0.2.1", now);
-  t.record_failure("m", "192.0.2.1", now);
+  t.count_attempt("m", "192.0.2.1", now);
+  t.count_attempt("m", "192.0.2.1", now);
   EXPECT_TRUE(t.blocked("m", "192.0.2.1", now));
 }
 
