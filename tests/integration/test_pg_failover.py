@@ -15,6 +15,10 @@ middle of them (an immediate stop), and the standby promoted a little later. Che
 - (d) the control: a second instance of the club whose URL names the old primary only never
   recovers (503 throughout), so what recovered the first is the multi-host URL and libpq's
   target_session_attrs, not a lucky reconnect.
+And, on a cluster of its own whose synchronous standby never comes: a post waits at its commit,
+and when that wait is cancelled (pg_cancel_backend, as an admin would end a stuck session)
+PostgreSQL answers the COMMIT with success and a WARNING ("committed locally, but might not have
+been replicated"): hush answers 503, never 201, for such a post.
 
 Run: /usr/bin/python3 tests/integration/test_pg_failover.py   (HUSH_BIN=/path/to/hush optional)
 """
@@ -235,6 +239,51 @@ class FailoverTest(unittest.TestCase):
             self.assertNotIn(pat, s.log())
         print("\nfailover: %d acknowledged (%d in the gap refused), served again %.2f s after "
               "the promotion" % (len(acked), len(in_gap), recovered_after), file=sys.stderr)
+
+
+    def test_a_commit_not_known_to_be_replicated_is_not_acknowledged(self):
+        pg = Postgres(self.ws, "pg-alone").start()
+        self.addCleanup(pg.stop)
+        club = Club(self.ws, "alone", store=pg.new_database())
+        pat = club.add_member("pat", role="poster", password="pat's long passphrase")
+        server = Server(club).start()
+        self.addCleanup(server.stop)
+
+        def no_synchronous_standby():
+            pg.psql("ALTER SYSTEM RESET synchronous_standby_names")
+            pg.psql("SELECT pg_reload_conf()")
+        self.addCleanup(no_synchronous_standby)
+        pg.psql("ALTER SYSTEM SET synchronous_standby_names = 'never_there'")
+        pg.psql("SELECT pg_reload_conf()")
+
+        answers = []
+
+        def post():
+            try:
+                answers.append(support.session(club.ca_pem).post(
+                    "https://localhost:%d/api/v1/messages" % server.port, auth=("pat", pat),
+                    json={"body": "committed on the primary only"}, timeout=REQUEST_TIMEOUT))
+            except Exception as e:  # noqa: BLE001  (failed on below)
+                answers.append(e)
+        poster = threading.Thread(target=post, daemon=True)
+        poster.start()
+        waiting = "SELECT pid FROM pg_stat_activity WHERE wait_event = 'SyncRep'"
+        wait_for(lambda: pg.psql(waiting), 10, "the post's commit waiting for the standby")
+        # Every commit that waits is cancelled (the post may commit more than once), until the
+        # post is answered.
+        deadline = time.monotonic() + REQUEST_TIMEOUT
+        while poster.is_alive() and time.monotonic() < deadline:
+            pg.psql("SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
+                    "WHERE wait_event = 'SyncRep'")
+            poster.join(timeout=0.2)
+        poster.join(timeout=REQUEST_TIMEOUT + 5)
+        self.assertFalse(poster.is_alive())
+        self.assertEqual(len(answers), 1)
+        r = answers[0]
+        self.assertNotIsInstance(r, Exception)
+        self.assert_unavailable(r, "a commit PostgreSQL says may not be replicated")
+        # It did commit, on the primary only: hence "try again", never "stored".
+        self.assertEqual(pg.psql("SELECT count(*) FROM messages", dbname="club_1"), "1")
 
 
 if __name__ == "__main__":
