@@ -37,37 +37,56 @@ def wait_for(predicate, timeout, what):
 
 
 class Postgres:
-    """A PostgreSQL cluster of the test's own."""
+    """A PostgreSQL cluster of the test's own. FSYNC keeps fsync on (pg_cluster turns it off
+    unless told: a test of what survives a crash needs it); NAME tells two clusters apart."""
 
-    def __init__(self, ws):
-        self.state = ws.sub("pg-state")
+    def __init__(self, ws, name="pg-state", fsync=False):
+        self.state = ws.sub(name)
+        self.env = support.clean_env({"HUSH_PG_FSYNC": "on"} if fsync else None)
         self.conninfo = None
         self.socket_dir = None
         self.databases = 0
 
     def start(self):
-        r = run([PG_CLUSTER, "start", self.state], timeout=120)
+        return self._made("start")
+
+    def start_standby(self, primary):
+        """This cluster as a hot standby of PRIMARY (a running Postgres), streaming as
+        application_name hush_standby (pg_cluster standby)."""
+        return self._made("standby", primary.state)
+
+    def _made(self, command, *more):
+        r = run([PG_CLUSTER, command, self.state] + list(more), env=self.env, timeout=120)
         if r.rc != 0:
-            raise AssertionError("pg_cluster start failed: %r" % r)
+            raise AssertionError("pg_cluster %s failed: %r" % (command, r))
         with open(os.path.join(self.state, "conninfo")) as f:
             self.conninfo = f.read().strip()
         with open(os.path.join(self.state, "dir")) as f:
             self.socket_dir = f.read().strip()
         return self
 
+    def crash(self):
+        """The server dies at once (an immediate stop: sessions cut, no checkpoint)."""
+        self._command("crash")
+
+    def promote(self):
+        """A standby becomes a primary (pg_ctl promote, waiting until it is one)."""
+        self._command("promote")
+
+    def _command(self, command):
+        r = run([PG_CLUSTER, command, self.state], env=self.env, timeout=120)
+        if r.rc != 0:
+            raise AssertionError("pg_cluster %s failed: %r" % (command, r))
+
     def stop(self):
-        run([PG_CLUSTER, "stop", self.state], timeout=120)
+        run([PG_CLUSTER, "stop", self.state], env=self.env, timeout=120)
 
     def halt(self):
         """The server goes away (fast shutdown); its data stays."""
-        r = run([PG_CLUSTER, "halt", self.state], timeout=120)
-        if r.rc != 0:
-            raise AssertionError("pg_cluster halt failed: %r" % r)
+        self._command("halt")
 
     def resume(self):
-        r = run([PG_CLUSTER, "resume", self.state], timeout=120)
-        if r.rc != 0:
-            raise AssertionError("pg_cluster resume failed: %r" % r)
+        self._command("resume")
 
     def psql(self, sql, dbname="postgres"):
         psql = shutil.which("psql")

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <libpq-fe.h>
 #include <poll.h>
+#include <utility>
 
 #include "core/error.hpp"
 
@@ -249,6 +250,9 @@ void pg_connection::on_notice(void* self, const pg_result* notice) {
       (std::strcmp(severity, "FATAL") == 0 || std::strcmp(severity, "PANIC") == 0)) {
     static_cast<pg_connection*>(self)->doomed_ = true;
   }
+  if (severity != nullptr && std::strcmp(severity, "WARNING") == 0) {
+    static_cast<pg_connection*>(self)->warned_ = true;
+  }
 }
 
 bool pg_connection::broken() {
@@ -311,6 +315,17 @@ bool pg_connection::retryable_failure() const noexcept {
 
 result<pg_rows> pg_connection::finish(pg_result* result) {
   const auto status = PQresultStatus(result);
+  // A commit whose wait for a synchronous standby was cancelled (pg_cancel_backend, a cancel
+  // request) succeeds with only a WARNING: "committed locally, but might not have been
+  // replicated". Acknowledged, it would be lost with the primary; so any WARNING fails the
+  // statement, as a lost connection does (503: it may have committed, try again). hush's own
+  // statements draw no other warning.
+  const bool warned = std::exchange(warned_, false);
+  if ((status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) && warned) {
+    last_sqlstate_.clear();
+    PQclear(result);
+    return make_error_code(errc::storage_unavailable);
+  }
   if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
     last_sqlstate_.clear();
     return pg_rows(result);
@@ -324,6 +339,7 @@ result<pg_rows> pg_connection::finish(pg_result* result) {
 }
 
 result<pg_rows> pg_connection::run(const char* sql, const pg_params& params) {
+  warned_ = false;
   auto cached = prepared_.find(sql);
   if (cached == prepared_.end()) {
     std::string name = "hush_";
@@ -349,6 +365,7 @@ result<pg_rows> pg_connection::run(const char* sql, const pg_params& params) {
 }
 
 result<void> pg_connection::exec(const char* sql) {
+  warned_ = false;
   auto done = finish(PQexec(conn_, sql));
   if (!done) {
     return done.error();

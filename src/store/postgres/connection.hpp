@@ -81,9 +81,11 @@ class pg_connection {
   pg_connection& operator=(const pg_connection&) = delete;
 
   // Runs a statement, prepared once per connection; `sql` must be a string literal (its address
-  // keys the cache).
+  // keys the cache). A statement the server answers with a WARNING fails, storage_unavailable
+  // (see finish()).
   result<pg_rows> run(const char* sql, const pg_params& params = {});
-  // Runs SQL without parameters and unprepared (transaction control, migrations).
+  // Runs SQL without parameters and unprepared (transaction control, migrations); a WARNING
+  // fails it as it does run().
   result<void> exec(const char* sql);
   // True once the server has gone away; also notices, without a round trip, a connection the
   // server closed while it sat idle in the pool. Also true inside a transaction: the pool takes
@@ -108,6 +110,7 @@ class pg_connection {
   pg_conn* conn_;
   std::string last_sqlstate_;
   bool doomed_ = false;  // the server said it ends this session
+  bool warned_ = false;  // the server sent a WARNING during the current statement
   std::unordered_map<const char*, std::string> prepared_;
 };
 
