@@ -34,8 +34,8 @@ class guess_ledger final : public auth::failure_ledger {
     return counts_of(
         guesses_.add_guess_failures(hashed(member_key), hashed(address_key), afresh.count()));
   }
-  result<void> forget(const std::string& member_key) override {
-    return guesses_.forget_guesses(hashed(member_key));
+  result<void> forgive(const std::string& member_key, const std::string& address_key) override {
+    return guesses_.forgive_guess(hashed(member_key), hashed(address_key));
   }
 
  private:

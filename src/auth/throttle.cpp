@@ -213,11 +213,20 @@ result<void> throttle::record_success(std::string_view member, std::string_view 
   {
     std::lock_guard lock(mutex_);
     members_.erase(key);
+    // count_attempt let it through, so the address was not blocked as it came in: once this
+    // attempt is taken off, a block is left only if other failures came in meanwhile.
+    if (const auto found = addresses_.find(addr); found != addresses_.end()) {
+      auto& e = found->second;
+      e.failures = e.failures > 0 ? e.failures - 1 : 0;
+      if (e.failures <= policy_.address_free_failures) {
+        e.blocked_until = {};
+      }
+    }
   }
   if (ledger_ == nullptr) {
     return {};
   }
-  return ledger_->forget(key);
+  return ledger_->forgive(key, addr);
 }
 
 }  // namespace hush::auth

@@ -48,7 +48,9 @@ class failure_ledger {
   // `afresh`, and returns the counts after it.
   virtual result<counts> add_failure(const std::string& member_key, const std::string& address_key,
                                      std::chrono::seconds afresh) = 0;
-  virtual result<void> forget(const std::string& member_key) = 0;
+  // An attempt counted by add_failure proved right: forgets the member key's count, and takes
+  // the one it added off the address key's.
+  virtual result<void> forgive(const std::string& member_key, const std::string& address_key) = 0;
 };
 
 // Counts failed password checks per (member, client address) and per client address, and blocks
@@ -88,9 +90,10 @@ class throttle {
   result<std::optional<std::chrono::seconds>> count_attempt(std::string_view member,
                                                             std::string_view address,
                                                             clock::time_point now);
-  // The password was right: forgets the (member, address) failures; the address's own count
-  // stays, so an attacker with one valid account cannot wipe the count of the guesses it makes
-  // against others.
+  // The password of an attempt count_attempt let through was right: forgets the (member,
+  // address) failures, and takes this attempt off the address's count; the address's other
+  // failures stay, so an attacker with one valid account cannot wipe the count of the guesses it
+  // makes against others.
   result<void> record_success(std::string_view member, std::string_view address);
 
  private:

@@ -35,7 +35,9 @@ class guess_store {
   virtual result<std::array<guess_count, 2>> add_guess_failures(std::string_view first,
                                                                 std::string_view second,
                                                                 std::int64_t afresh_seconds) = 0;
-  virtual result<void> forget_guesses(std::string_view key) = 0;
+  // A failure add_guess_failures counted proved not to be one: `first`'s count is forgotten, and
+  // `second`'s loses one, in one step.
+  virtual result<void> forgive_guess(std::string_view first, std::string_view second) = 0;
 };
 
 }  // namespace hush::store

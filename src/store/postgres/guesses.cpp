@@ -92,12 +92,18 @@ result<std::array<guess_count, 2>> postgres_store::add_guess_failures(std::strin
   return counts;
 }
 
-result<void> postgres_store::forget_guesses(std::string_view key) {
+result<void> postgres_store::forgive_guess(std::string_view first, std::string_view second) {
   auto db = acquire();
   if (!db) {
     return db.error();
   }
-  auto done = (*db)->run("DELETE FROM guesses WHERE key = $1::text", pg_params{}.add(key));
+  // One statement (two row changes in the order add_guess_failures locks them).
+  auto done = retried(**db, [&] {
+    return (*db)->run(
+        "WITH forgotten AS (DELETE FROM guesses WHERE key = $1::text RETURNING key) "
+        "UPDATE guesses SET failures = greatest(failures - 1, 0) WHERE key = $2::text",
+        pg_params{}.add(first).add(second));
+  });
   if (!done) {
     return done.error();
   }

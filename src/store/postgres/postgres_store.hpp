@@ -147,7 +147,7 @@ class postgres_store : public store, public guess_store {
   result<std::array<guess_count, 2>> add_guess_failures(std::string_view first,
                                                         std::string_view second,
                                                         std::int64_t afresh_seconds) override;
-  result<void> forget_guesses(std::string_view key) override;
+  result<void> forgive_guess(std::string_view first, std::string_view second) override;
 
   class lease;
 

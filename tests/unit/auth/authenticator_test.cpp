@@ -293,11 +293,14 @@ class memory_ledger final : public failure_ledger {
     }
     return added;
   }
-  result<void> forget(const std::string& member_key) override {
+  result<void> forgive(const std::string& member_key, const std::string& address_key) override {
     if (broken) {
       return make_error_code(errc::storage_unavailable);
     }
     keys_.erase(member_key);
+    if (auto found = keys_.find(address_key); found != keys_.end() && found->second.failures > 0) {
+      --found->second.failures;
+    }
     return {};
   }
 
@@ -421,6 +424,24 @@ TEST_F(AuthenticatorTest, GuessesSpreadOverServersAreThrottledBeforeTheirCaches)
   EXPECT_TRUE(login(here, "alice", "alice's long password", "192.0.2.1", hashing::deferred));
 }
 
+// Each password check is counted before its hash; a right one takes its count back, from the
+// address's count too: members logging in again and again from one address never block it.
+TEST_F(AuthenticatorTest, RightPasswordsNeverAddUpToABlock) {
+  memory_ledger ledger(now);
+  authenticator uncached(club.domain, club.hasher, {}, std::chrono::seconds(0), {}, &ledger);
+  uncached.set_clock([this] { return now; });
+  for (int i = 0; i < 15; ++i) {
+    EXPECT_TRUE(login(uncached, "alice", "alice's long password")) << i;
+  }
+  // And the address's real failures still count: nine wrong guesses for others, then the tenth
+  // and eleventh; the eleventh starts the block for everyone there.
+  for (int i = 0; i < 11; ++i) {
+    EXPECT_FALSE(login(uncached, "nobody" + std::to_string(i), "guess"));
+  }
+  EXPECT_FALSE(login(uncached, "alice", "alice's long password"));
+  EXPECT_EQ(last_failure.error, errc::throttled);
+}
+
 TEST_F(AuthenticatorTest, ALedgerOutOfReachRefusesWithItsError) {
   memory_ledger ledger(now);
   authenticator a(club.domain, club.hasher, {}, std::chrono::seconds(300), {}, &ledger);
@@ -461,8 +482,11 @@ TEST(Throttle, PerAddressCountCoversEveryName) {
   }
   EXPECT_EQ(t.blocked("anyone", "192.0.2.9", now), std::chrono::seconds(3));
   EXPECT_FALSE(t.blocked("anyone", "192.0.2.10", now));
-  // Success for one member does not wipe the address's count.
-  t.record_success("name0", "192.0.2.9");
+  // Success for one member (once the delay is over) takes off its own attempt only, not the
+  // address's failures.
+  now += std::chrono::seconds(3);
+  ASSERT_FALSE(t.count_attempt("name0", "192.0.2.9", now).value());
+  ASSERT_TRUE(t.record_success("name0", "192.0.2.9"));
   EXPECT_TRUE(t.blocked("anyone", "192.0.2.9", now));
 }
 
