@@ -1,6 +1,7 @@
-// postgres_store: the pool, the schema's migrations, members, club values, the audit trail and
-// the read views. messages.cpp holds data keys and messages; credentials.cpp tokens, sessions
-// and certificates; changes.cpp the change feed.
+// postgres_store: the pool, the schema's migrations, members, club values and the read views.
+// messages.cpp holds data keys and messages; credentials.cpp tokens, sessions and certificates;
+// audit.cpp the audit trail; changes.cpp the change feed; guesses.cpp the throttle's counts;
+// copy.cpp a whole club copied out and in.
 #include "store/postgres/postgres_store.hpp"
 
 #include <stdexcept>
@@ -376,89 +377,6 @@ result<void> postgres_store::set_club_meta_once(std::string_view name,
   return {};
 }
 
-namespace {
-
-// One audit row, inside the caller's transaction (add_audits, add_audits_as_of).
-result<void> insert_audit(pg_connection& db, const audit_record& record) {
-  auto done = db.run(
-      "INSERT INTO audit (at, member, message_id, remote) "
-      "VALUES ($1::bigint, $2::text, $3::bigint, $4::text)",
-      pg_params{}.add(record.at).add(record.member).add(record.message.value).add(record.remote));
-  if (!done) {
-    return done.error();
-  }
-  return {};
-}
-
-}  // namespace
-
-result<void> postgres_store::add_audit(const audit_record& record) {
-  return add_audits(std::span(&record, 1));
-}
-
-result<void> postgres_store::add_audits(std::span<const audit_record> records) {
-  auto db = acquire();
-  if (!db) {
-    return db.error();
-  }
-  return retried(**db, [&]() -> result<void> {
-    transaction tx(**db);
-    if (auto begun = tx.begin(); !begun) {
-      return begun;
-    }
-    for (const auto& record : records) {
-      if (auto inserted = insert_audit(**db, record); !inserted) {
-        return inserted;
-      }
-    }
-    return tx.commit();
-  });
-}
-
-result<std::vector<audit_record>> postgres_store::list_audit(std::size_t limit) {
-  auto db = acquire();
-  if (!db) {
-    return db.error();
-  }
-  return query_all<audit_record>(
-      **db,
-      "SELECT at, member, message_id, remote FROM "
-      "(SELECT id, at, member, message_id, remote FROM audit ORDER BY id DESC LIMIT $1::bigint) "
-      "AS newest ORDER BY id",
-      pg_params{}.add(static_cast<std::int64_t>(limit)), [](const pg_rows& rows, std::size_t r) {
-        return audit_record{rows.column_int(r, 0), rows.column_text(r, 1),
-                            message_id{rows.column_int(r, 2)}, rows.column_text(r, 3)};
-      });
-}
-
-result<std::size_t> postgres_store::prune_audit(std::int64_t before, std::size_t limit) {
-  auto db = acquire();
-  if (!db) {
-    return db.error();
-  }
-  auto done = (*db)->run(
-      "DELETE FROM audit WHERE id IN "
-      "(SELECT id FROM audit WHERE at < $1::bigint ORDER BY at LIMIT $2::bigint)",
-      pg_params{}.add(before).add(static_cast<std::int64_t>(limit)));
-  if (!done) {
-    return done.error();
-  }
-  return done->changed();
-}
-
-namespace {
-
-result<std::uint64_t> read_generation(pg_connection& db, const char* sql) {
-  auto generation = query_one<std::int64_t>(
-      db, sql, {}, [](const pg_rows& rows, std::size_t r) { return rows.column_int(r, 0); });
-  if (!generation) {
-    return generation.error();
-  }
-  return static_cast<std::uint64_t>(*generation);
-}
-
-}  // namespace
-
 result<read_snapshot> postgres_store::snapshot() {
   auto db = acquire();
   if (!db) {
@@ -532,48 +450,6 @@ result<std::uint64_t> postgres_store::generation() {
     return db.error();
   }
   return read_generation(**db, "SELECT value FROM change_generation WHERE id = 1");
-}
-
-result<std::uint64_t> postgres_store::add_audits_as_of(std::span<const audited_read> reads,
-                                                       std::vector<bool>& added) {
-  added.assign(reads.size(), false);
-  auto db = acquire();
-  if (!db) {
-    return db.error();
-  }
-  std::vector<bool> inserted;
-  auto generation = retried(**db, [&]() -> result<std::uint64_t> {
-    inserted.assign(reads.size(), false);
-    transaction tx(**db);
-    if (auto begun = tx.begin(); !begun) {
-      return begun.error();
-    }
-    // FOR SHARE: a change that has bumped the generation but not committed makes this wait, then
-    // read its value; once read, no change can bump it (each takes the row FOR UPDATE first)
-    // until this transaction commits. The value read is the generation at the commit.
-    auto now = read_generation(**db, "SELECT value FROM change_generation WHERE id = 1 FOR SHARE");
-    if (!now) {
-      return now.error();
-    }
-    for (std::size_t i = 0; i < reads.size(); ++i) {
-      const auto& read = reads[i];
-      if (read.as_of != 0 && read.as_of != *now) {
-        continue;
-      }
-      if (auto written = insert_audit(**db, read.record); !written) {
-        return written.error();
-      }
-      inserted[i] = true;
-    }
-    if (auto committed = tx.commit(); !committed) {
-      return committed.error();
-    }
-    return *now;
-  });
-  if (generation) {
-    added = std::move(inserted);
-  }
-  return generation;
 }
 
 }  // namespace hush::store

@@ -180,5 +180,15 @@ inline result<std::size_t> revoke_certs_of(pg_connection& db, std::string_view m
   return done->changed();
 }
 
+// The change generation, read by `sql` (plain, or FOR SHARE).
+inline result<std::uint64_t> read_generation(pg_connection& db, const char* sql) {
+  auto generation = query_one<std::int64_t>(
+      db, sql, {}, [](const pg_rows& rows, std::size_t r) { return rows.column_int(r, 0); });
+  if (!generation) {
+    return generation.error();
+  }
+  return static_cast<std::uint64_t>(*generation);
+}
+
 }  // namespace postgres_detail
 }  // namespace hush::store

@@ -326,6 +326,45 @@ TEST(PostgresStore, TheChangeFeedReportsChangesAndReconnects) {
   feed.join();
 }
 
+// A batch of audit records goes in a statement per 32 rows: every one written, in order, also
+// across statements, and with the commit's generation check picking which.
+TEST(PostgresStore, AuditBatchesKeepTheirOrderAcrossStatements) {
+  testing::pg_test_database database;
+  postgres_store db(database.conninfo());
+  std::vector<audit_record> batch;
+  for (int i = 0; i < 70; ++i) {
+    batch.push_back({1000 + i, "m" + std::to_string(i), message_id{i}, "192.0.2.1"});
+  }
+  ASSERT_TRUE(db.add_audits(batch));
+  const auto now = db.generation().value();
+  std::vector<audited_read> reads;
+  for (int i = 0; i < 40; ++i) {
+    // Every third is as of an older generation: not written.
+    reads.push_back({{2000 + i, "r" + std::to_string(i), message_id{i}, "192.0.2.2"},
+                     i % 3 == 0 ? now + 1 : now});
+  }
+  std::vector<bool> added;
+  ASSERT_EQ(db.add_audits_as_of(reads, added).value(), now);
+  const auto listed = db.list_audit(1000).value();
+  std::vector<std::int64_t> expected;
+  for (const auto& record : batch) {
+    expected.push_back(record.at);
+  }
+  for (std::size_t i = 0; i < reads.size(); ++i) {
+    EXPECT_EQ(added[i], i % 3 != 0) << i;
+    if (i % 3 != 0) {
+      expected.push_back(reads[i].record.at);
+    }
+  }
+  std::vector<std::int64_t> got;
+  for (const auto& record : listed) {
+    got.push_back(record.at);
+  }
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(listed.front().member, "m0");
+  EXPECT_EQ(listed.back().remote, "192.0.2.2");
+}
+
 // The guessing throttle's counts: every instance sees every other's, exactly, also when they
 // count at the same moment; a key quiet for long enough starts afresh; a success forgets it.
 TEST(PostgresStore, GuessCountsAreSharedAndExact) {
