@@ -32,6 +32,8 @@ struct club_paths {
   std::filesystem::path database() const { return dir / "hush.db"; }
   // Held (flock) by every command that changes the master key or the data keys.
   std::filesystem::path keys_lock() const { return dir / "keys.lock"; }
+  // Held shared by each server while it serves, exclusively by hush migrate while it copies.
+  std::filesystem::path serve_lock() const { return dir / "serve.lock"; }
 };
 
 // --dir if given, else $HUSH_DIR, else ./hush-data.

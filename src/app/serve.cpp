@@ -6,11 +6,13 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <stop_token>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <thread>
+#include <unistd.h>
 #include <utility>
 
 #include <openssl/err.h>
@@ -283,6 +285,18 @@ void serve(const serve_options& options) {
                                ": not sealed under a passphrase; start without --unseal-stdin");
     }
     passphrase = passphrase_from_stdin("--unseal-stdin");
+  }
+  // Held shared while this serves: hush migrate takes it exclusively, and so never copies a club
+  // that a server here is still changing. A club on a read-only file system, where no lock file
+  // can be made, has nothing to lock either.
+  std::optional<files::exclusive_lock> serving;
+  if (std::filesystem::exists(paths.serve_lock()) || ::access(paths.dir.c_str(), W_OK) == 0) {
+    serving =
+        files::exclusive_lock::try_on_file(paths.serve_lock(), files::exclusive_lock::mode::shared);
+    if (!serving) {
+      throw std::runtime_error(paths.dir.string() +
+                               ": hush migrate is copying this club; start the server after it");
+    }
   }
   auto club = open_club(paths, opened_for::serving, std::move(passphrase));
   if (!options.listen.empty()) {

@@ -27,6 +27,7 @@ void add_doctor(CLI::App& app);
 void add_fernet(CLI::App& app);
 void add_backup(CLI::App& app);  // backup and restore
 void add_key(CLI::App& app);
+void add_migrate(CLI::App& app);
 
 // The command behind `hush ca revoke SERIAL` and `hush member cert --revoke SERIAL`: revokes the
 // certificate with this serial (any form pki::canonical_serial accepts; any kind the CA

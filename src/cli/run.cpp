@@ -83,6 +83,7 @@ int run(int argc, char** argv) {
   add_doctor(app);
   add_fernet(app);
   add_backup(app);
+  add_migrate(app);
   add_key(app);
   try {
     app.parse(argc, argv);

@@ -60,21 +60,9 @@ result<store::message_id> club::post_fernet(std::string_view author, std::string
   return add_sealed(author, store::message_format::fernet, sealed);
 }
 
-namespace {
-
-std::string context_of(const store::message_record& record) {
-  auto version = crypto::envelope::version(record.sealed);
-  return version && *version == crypto::envelope::version_1
-             ? message_context(record.id)
-             : message_context(store::message_summary{record.id, record.author, record.created_at,
-                                                      record.format});
-}
-
-}  // namespace
-
 result<message> club::open_for(store::message_record record, std::string_view reader,
                                std::string_view remote) {
-  auto body = keys_.open(record.sealed, context_of(record));
+  auto body = keys_.open(record.sealed, message_context(record));
   if (!body) {
     // crypto_failure: the row was changed (body, author, time or format) or the key is not this
     // club's. The caller tells the operator, never the reader.
@@ -107,7 +95,7 @@ result<message> club::read_newest(const read_view& view, std::string_view reader
   if (!record) {
     return make_error_code(errc::not_found);
   }
-  auto body = keys_.open_loaded(record->sealed, context_of(*record));
+  auto body = keys_.open_loaded(record->sealed, message_context(*record));
   if (!body) {
     return body.error();
   }

@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include "club/message_context.hpp"
 #include "core/error.hpp"
 #include "crypto/sodium.hpp"
 
@@ -277,6 +278,28 @@ result<void> keyring::verify_master_key() {
     return make_error_code(errc::crypto_failure);
   }
   return {};
+}
+
+result<std::size_t> open_every_message(store::message_store& messages, keyring& keys) {
+  constexpr std::size_t page = 1000;
+  std::size_t opened = 0;
+  std::optional<store::message_id> after;
+  for (;;) {
+    auto rows = messages.sealed_messages(after, page);
+    if (!rows) {
+      return rows.error();
+    }
+    for (const auto& row : *rows) {
+      if (auto body = keys.open(row.sealed, message_context(row)); !body) {
+        return body.error();
+      }
+      ++opened;
+    }
+    if (rows->size() < page) {
+      return opened;
+    }
+    after = rows->back().id;
+  }
 }
 
 }  // namespace hush::club

@@ -108,4 +108,9 @@ std::array<std::uint8_t, 32> key_check(std::span<const std::uint8_t> master_key)
 // nothing of the master key or of the secrets for other labels.
 locked_bytes derived_key(std::span<const std::uint8_t> master_key, std::string_view label);
 
+// Opens every message `messages` holds with `keys` (a Fernet token's envelope too: the server
+// seals it at rest), each bound to its row: the proof that a copy of a club is whole and still
+// opens. How many it opened; crypto_failure at the first that does not open.
+result<std::size_t> open_every_message(store::message_store& messages, keyring& keys);
+
 }  // namespace hush::club

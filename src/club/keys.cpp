@@ -12,14 +12,6 @@ namespace {
 // The pages retire_old_data_keys reads while it checks that no message needs an old key.
 constexpr std::size_t check_page = 1000;
 
-std::string context_of(const store::message_record& row) {
-  auto version = envelope::version(row.sealed);
-  return version && *version == envelope::version_1
-             ? message_context(row.id)
-             : message_context(
-                   store::message_summary{row.id, row.author, row.created_at, row.format});
-}
-
 }  // namespace
 
 result<void> club::rotate_master_key(locked_bytes fresh) {
@@ -66,7 +58,7 @@ result<club::reseal_step> club::reseal_messages(std::optional<store::message_id>
     if (*key == *target) {
       continue;
     }
-    auto body = keys_.open(row.sealed, context_of(row));
+    auto body = keys_.open(row.sealed, message_context(row));
     if (!body) {
       return body.error();
     }

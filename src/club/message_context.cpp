@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "crypto/envelope.hpp"
+
 namespace hush::club {
 
 std::string message_context(store::message_id id) {
@@ -41,6 +43,14 @@ std::string message_context(const store::message_summary& row) {
   append_be(out, row.author.size(), 4);
   out.append(row.author);
   return out;
+}
+
+std::string message_context(const store::message_record& row) {
+  auto version = crypto::envelope::version(row.sealed);
+  return version && *version == crypto::envelope::version_1
+             ? message_context(row.id)
+             : message_context(
+                   store::message_summary{row.id, row.author, row.created_at, row.format});
 }
 
 }  // namespace hush::club

@@ -13,5 +13,8 @@ namespace hush::club {
 // rotation of data keys.
 std::string message_context(store::message_id id);
 std::string message_context(const store::message_summary& row);
+// The context a stored row's body was sealed with: version 1's or version 2's, as its envelope
+// says.
+std::string message_context(const store::message_record& row);
 
 }  // namespace hush::club

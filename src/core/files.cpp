@@ -234,6 +234,30 @@ exclusive_lock exclusive_lock::on_file(const std::filesystem::path& file) {
   return {file, ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, private_file)};
 }
 
+std::optional<exclusive_lock> exclusive_lock::try_on_file(const std::filesystem::path& file,
+                                                          mode how) {
+  constexpr mode_t private_file = 0600;
+  const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, private_file);
+  if (fd < 0) {
+    fail(file, "cannot open to lock", errno);
+  }
+  const int operation = (how == mode::shared ? LOCK_SH : LOCK_EX) | LOCK_NB;
+  while (::flock(fd, operation) != 0) {
+    const int err = errno;
+    if (err == EINTR) {
+      continue;
+    }
+    ::close(fd);
+    if (err == EWOULDBLOCK) {
+      return std::nullopt;
+    }
+    fail(file, "cannot lock", err);
+  }
+  exclusive_lock held;
+  held.fd_ = fd;
+  return held;
+}
+
 exclusive_lock::exclusive_lock(exclusive_lock&& other) noexcept : fd_(other.fd_) {
   other.fd_ = -1;
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <sys/types.h>
@@ -51,6 +52,11 @@ class exclusive_lock {
  public:
   static exclusive_lock on_directory(const std::filesystem::path& dir);
   static exclusive_lock on_file(const std::filesystem::path& file);
+  // On a lock file as on_file, without waiting: nullopt when another process holds it in a
+  // conflicting mode. `shared`: any number of shared holders at once, none beside an exclusive
+  // one (the name of the class notwithstanding).
+  enum class mode { exclusive, shared };
+  static std::optional<exclusive_lock> try_on_file(const std::filesystem::path& file, mode how);
   exclusive_lock(const exclusive_lock&) = delete;
   exclusive_lock& operator=(const exclusive_lock&) = delete;
   exclusive_lock(exclusive_lock&& other) noexcept;
@@ -58,6 +64,7 @@ class exclusive_lock {
   ~exclusive_lock();  // closing the descriptor releases the lock
 
  private:
+  exclusive_lock() = default;
   exclusive_lock(const std::filesystem::path& path, int fd);
   int fd_ = -1;
 };

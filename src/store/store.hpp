@@ -2,6 +2,7 @@
 
 #include "store/audit_store.hpp"
 #include "store/cert_store.hpp"
+#include "store/club_copy.hpp"
 #include "store/guess_store.hpp"
 #include "store/member_store.hpp"
 #include "store/message_store.hpp"
@@ -38,6 +39,9 @@ class store : public member_store,
   // a guesser spread over them is throttled as if there were one; null for a store of one server
   // (SQLite), whose throttle counts in memory alone.
   virtual guess_store* shared_guesses() { return nullptr; }
+  // The whole club copied out of and into this store (hush migrate); null for a store that
+  // cannot (test fakes).
+  virtual club_copy* copier() { return nullptr; }
 };
 
 }  // namespace hush::store

@@ -45,7 +45,7 @@ namespace hush::store {
 // - schema migrations: a hush_schema_version table, checked and migrated under
 //   pg_advisory_xact_lock in one transaction (DDL is transactional), so instances starting
 //   together migrate once; a schema newer than this binary is refused.
-class postgres_store : public store, public guess_store {
+class postgres_store : public store, public guess_store, public club_copy {
  public:
   // Connects to `conninfo` (a libpq keyword=value string or postgresql:// URI, several hosts and
   // target_session_attrs included: passed to libpq as it is) and brings the schema up to date.
@@ -148,6 +148,11 @@ class postgres_store : public store, public guess_store {
                                                         std::string_view second,
                                                         std::int64_t afresh_seconds) override;
   result<void> forgive_guess(std::string_view first, std::string_view second) override;
+
+  // club_copy (copy.cpp)
+  club_copy* copier() override { return this; }
+  result<copy_marks> export_club(copy_sink& sink) override;
+  result<void> import_club(const std::function<result<copy_marks>(copy_sink&)>& fill) override;
 
   class lease;
 

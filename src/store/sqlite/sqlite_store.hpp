@@ -29,7 +29,7 @@ class sqlite_connection;
 //   client_certs bump in the same transaction as the change (migration 9).
 // - tokens and sessions name their member by a foreign key with ON DELETE CASCADE; client
 //   certificates do not (their rows stay, revoked, after the member goes).
-class sqlite_store : public store {
+class sqlite_store : public store, public club_copy {
  public:
   // Opens an existing database file and brings its schema up to date; writes only when a
   // migration is due, so a club on a read-only file system or a full disk still opens for
@@ -123,6 +123,11 @@ class sqlite_store : public store {
   // a torn one; free pages, and with them removed rows, are left behind). `target` must not
   // exist; it is created 0600. Throws std::runtime_error naming the file (CLI only).
   void copy_to(const std::filesystem::path& target);
+
+  // club_copy (copy.cpp)
+  club_copy* copier() override { return this; }
+  result<copy_marks> export_club(copy_sink& sink) override;
+  result<void> import_club(const std::function<result<copy_marks>(copy_sink&)>& fill) override;
 
  private:
   class lease;
