@@ -32,8 +32,10 @@ struct club_paths {
   std::filesystem::path database() const { return dir / "hush.db"; }
   // Held (flock) by every command that changes the master key or the data keys.
   std::filesystem::path keys_lock() const { return dir / "keys.lock"; }
-  // Held shared by each server while it serves, exclusively by hush migrate while it copies.
+  // Held shared by each server while it serves, exclusively by hush migrate while it copies. It
+  // holds nothing, and is made 0644, so that whoever made it, any user may lock it.
   std::filesystem::path serve_lock() const { return dir / "serve.lock"; }
+  static constexpr mode_t serve_lock_mode = 0644;
 };
 
 // --dir if given, else $HUSH_DIR, else ./hush-data.

@@ -1,5 +1,7 @@
 #include "app/migrate.hpp"
 
+#include <array>
+#include <optional>
 #include <stdexcept>
 #include <unistd.h>
 
@@ -43,10 +45,13 @@ class digest_sink final : public store::copy_sink {
     return next_ != nullptr ? next_->rows(table, rows) : result<void>();
   }
 
-  std::array<unsigned char, crypto_generichash_BYTES> digest() {
-    std::array<unsigned char, crypto_generichash_BYTES> out{};
-    crypto_generichash_final(&state_, out.data(), out.size());
-    return out;
+  // Ends the hash at the first call (no row may follow); the same value at every call.
+  const std::array<unsigned char, crypto_generichash_BYTES>& digest() {
+    if (!final_) {
+      final_.emplace();
+      crypto_generichash_final(&state_, final_->data(), final_->size());
+    }
+    return *final_;
   }
   std::size_t row_count() const { return rows_; }
   std::size_t message_count() const { return messages_; }
@@ -74,6 +79,7 @@ class digest_sink final : public store::copy_sink {
 
   store::copy_sink* next_ = nullptr;
   crypto_generichash_state state_{};
+  std::optional<std::array<unsigned char, crypto_generichash_BYTES>> final_;
   std::size_t rows_ = 0;
   std::size_t messages_ = 0;
 };
@@ -86,9 +92,6 @@ std::unique_ptr<store::store> open_target(const migration_target& target) {
   if (!target.store_url.empty()) {
     return std::make_unique<store::postgres_store>(target.store_url);
   }
-  // A new file, private from the start; the store makes its tables.
-  constexpr mode_t private_file = 0600;
-  files::write_new(target.sqlite, "", private_file);
   return std::make_unique<store::sqlite_store>(target.sqlite);
 }
 
@@ -119,22 +122,29 @@ migration_target parse_migration_target(const std::string& text) {
 
 migration_report migrate_club(const club_paths& paths, const migration_target& target,
                               passphrase_ptr passphrase) {
-  const auto serving = files::exclusive_lock::try_on_file(paths.serve_lock(),
-                                                          files::exclusive_lock::mode::exclusive);
+  const auto serving = files::exclusive_lock::try_on_file(
+      paths.serve_lock(), files::exclusive_lock::mode::exclusive, club_paths::serve_lock_mode);
   if (!serving) {
     throw std::runtime_error(paths.dir.string() +
-                             ": a server is serving this club; stop it (and every other instance "
-                             "on its store) first: a copy would miss what it writes afterwards");
+                             ": a server is serving this club (or another hush migrate is "
+                             "copying it); stop it (and every other instance on its store) "
+                             "first: a copy would miss what it writes afterwards");
   }
+  // No key rotation meanwhile: the copy's data keys and the master key it is verified with must
+  // be the pair the club goes on with (hush backup holds it for the same reason).
+  const auto keys_held = files::exclusive_lock::on_file(paths.keys_lock());
   auto club = open_club(paths, opened_for::command, passphrase);
   if (!target.store_url.empty() && target.store_url == club->cfg.store_url) {
     throw std::runtime_error("--to: that is the store this club is in already");
   }
   auto* source = club->store->copier();
-  // A new SQLite file is removed unless the copy in it verifies (declared before the store, so
+  // A new SQLite file, private from the start (O_EXCL: never one that appeared meanwhile), is
+  // ours once made, and removed unless the copy in it verifies (declared before the store, so
   // that the store has closed it first).
   std::optional<files::scratch> new_file;
   if (target.store_url.empty()) {
+    constexpr mode_t private_file = 0600;
+    files::write_new(target.sqlite, "", private_file);
     new_file.emplace(target.sqlite);
   }
   const auto made = open_target(target);
@@ -144,9 +154,14 @@ migration_report migrate_club(const club_paths& paths, const migration_target& t
   }
 
   digest_sink sent;
+  store::copy_marks marks;
   auto imported = copy->import_club([&](store::copy_sink& into) -> result<store::copy_marks> {
     sent.forward_to(&into);
-    return source->export_club(sent);
+    auto exported = source->export_club(sent);
+    if (exported) {
+      marks = *exported;
+    }
+    return exported;
   });
   if (!imported) {
     if (imported.error() == errc::already_exists) {
@@ -157,25 +172,44 @@ migration_report migrate_club(const club_paths& paths, const migration_target& t
                              imported.error().message());
   }
 
-  // Read back: every row as the source gave it, in the same order.
+  // From here the copy is committed: a check that fails says it must not be used (a new SQLite
+  // file is removed; a database must be emptied by the admin).
+  const auto unusable = [&](const std::string& why) {
+    return std::runtime_error(
+        why + "; do not use the copy" +
+        (target.store_url.empty()
+             ? std::string(" (the new file is removed)")
+             : std::string(": drop that database and make it again before another hush migrate")));
+  };
+  // Read back: every row as the source gave it, in the same order, and marks as high.
   digest_sink read_back;
-  if (auto exported = copy->export_club(read_back); !exported) {
-    throw std::runtime_error("reading the copy back: " + exported.error().message());
+  const auto copied_marks = copy->export_club(read_back);
+  if (!copied_marks) {
+    throw unusable("reading the copy back: " + copied_marks.error().message());
   }
-  if (read_back.digest() != sent.digest() || read_back.row_count() != sent.row_count()) {
-    throw std::runtime_error("the copy in " + describe(target) +
-                             " does not match the club's store; do not use it");
+  if (read_back.digest() != sent.digest() || read_back.row_count() != sent.row_count() ||
+      copied_marks->message_ids < marks.message_ids ||
+      copied_marks->crl_number < marks.crl_number) {
+    throw unusable("the copy in " + describe(target) + " does not match the club's store");
   }
   // And every message opens from the copy, with the club's master key and the copy's data keys.
   club::keyring keys(read_master_key(club->master_key_file, club->passphrase), *made);
   auto opened = club::open_every_message(*made, keys);
   if (!opened) {
-    throw std::runtime_error("a message in the copy does not open: " + opened.error().message() +
-                             "; do not use it");
+    throw unusable("a message in the copy does not open: " + opened.error().message());
   }
   if (*opened != sent.message_count()) {
-    throw std::runtime_error("the copy holds " + std::to_string(*opened) + " messages, not " +
-                             std::to_string(sent.message_count()) + "; do not use it");
+    throw unusable("the copy holds " + std::to_string(*opened) + " messages, not " +
+                   std::to_string(sent.message_count()));
+  }
+  // A command (not a server: serve.lock keeps those out) that wrote to the club while it was
+  // copied would be missing from the copy: the source must still be what was copied.
+  digest_sink again;
+  if (auto exported = source->export_club(again); !exported) {
+    throw unusable("reading the club's store again: " + exported.error().message());
+  }
+  if (again.digest() != sent.digest()) {
+    throw unusable("the club changed while it was copied (a hush command wrote to it)");
   }
   if (new_file) {
     new_file->keep();

@@ -25,12 +25,14 @@ struct migration_report {
 
 // Copies the whole club (members, credentials, sessions, certificates, data keys, messages,
 // audit trail, ids and counters) out of its store into `target`, in one transaction there, then
-// verifies the copy: every row read back equal to the source's, and every message opened from
-// the copy with the club's keys. The source is left as it was; the club's config is not changed
-// (the caller says what to set). No server may serve this club directory meanwhile (its
-// serve.lock is taken, or this refuses); servers elsewhere on a shared store must be stopped by
-// the admin. Throws std::runtime_error: a target that holds a club or cannot be made, a copy
-// that does not verify (nothing of the target is used then).
+// verifies the copy: every row read back equal to the source's, every message opened from the
+// copy with the club's keys, and the source unchanged meanwhile. The source is left as it was;
+// the club's config is not changed (the caller says what to set). No server may serve this club
+// directory meanwhile (its serve.lock is taken, or this refuses), nor a key rotation run (its
+// keys.lock is held); servers elsewhere on a shared store must be stopped by the admin. Throws
+// std::runtime_error: a target that is not empty or cannot be made, a copy that fails (nothing
+// is written), a copy that does not verify (the message says it must not be used: a new SQLite
+// file is removed, a database must be dropped by the admin).
 migration_report migrate_club(const club_paths& paths, const migration_target& target,
                               passphrase_ptr passphrase);
 

@@ -291,8 +291,8 @@ void serve(const serve_options& options) {
   // can be made, has nothing to lock either.
   std::optional<files::exclusive_lock> serving;
   if (std::filesystem::exists(paths.serve_lock()) || ::access(paths.dir.c_str(), W_OK) == 0) {
-    serving =
-        files::exclusive_lock::try_on_file(paths.serve_lock(), files::exclusive_lock::mode::shared);
+    serving = files::exclusive_lock::try_on_file(
+        paths.serve_lock(), files::exclusive_lock::mode::shared, club_paths::serve_lock_mode);
     if (!serving) {
       throw std::runtime_error(paths.dir.string() +
                                ": hush migrate is copying this club; start the server after it");

@@ -235,9 +235,11 @@ exclusive_lock exclusive_lock::on_file(const std::filesystem::path& file) {
 }
 
 std::optional<exclusive_lock> exclusive_lock::try_on_file(const std::filesystem::path& file,
-                                                          mode how) {
-  constexpr mode_t private_file = 0600;
-  const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, private_file);
+                                                          mode how, mode_t create_mode) {
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0 && errno == ENOENT) {
+    fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, create_mode);
+  }
   if (fd < 0) {
     fail(file, "cannot open to lock", errno);
   }

@@ -52,11 +52,15 @@ class exclusive_lock {
  public:
   static exclusive_lock on_directory(const std::filesystem::path& dir);
   static exclusive_lock on_file(const std::filesystem::path& file);
-  // On a lock file as on_file, without waiting: nullopt when another process holds it in a
-  // conflicting mode. `shared`: any number of shared holders at once, none beside an exclusive
-  // one (the name of the class notwithstanding).
+  // On a lock file, without waiting: nullopt when another process holds it in a conflicting
+  // mode. `shared`: any number of shared holders at once, none beside an exclusive one (the name
+  // of the class notwithstanding). An existing file is opened read-only (a lock needs no more,
+  // so it works on a read-only mount and for a user who cannot write it); a missing one is made
+  // with `create_mode` (never through a symbolic link). Throws std::runtime_error naming the
+  // path if it cannot be opened or locked.
   enum class mode { exclusive, shared };
-  static std::optional<exclusive_lock> try_on_file(const std::filesystem::path& file, mode how);
+  static std::optional<exclusive_lock> try_on_file(const std::filesystem::path& file, mode how,
+                                                   mode_t create_mode);
   exclusive_lock(const exclusive_lock&) = delete;
   exclusive_lock& operator=(const exclusive_lock&) = delete;
   exclusive_lock(exclusive_lock&& other) noexcept;

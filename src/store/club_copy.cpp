@@ -1,5 +1,7 @@
 #include "store/club_copy.hpp"
 
+#include <string>
+
 namespace hush::store {
 
 const std::vector<copy_table>& copy_tables() {
@@ -60,6 +62,19 @@ const std::vector<copy_table>& copy_tables() {
        true},
   };
   return tables;
+}
+
+const char* copy_rows_sql() {
+  static const std::string sql = [] {
+    std::string text = "SELECT 0";
+    for (const auto& table : copy_tables()) {
+      text += " + (SELECT count(*) FROM ";
+      text += table.name;
+      text += ")";
+    }
+    return text;
+  }();
+  return sql.c_str();
 }
 
 }  // namespace hush::store

@@ -36,6 +36,10 @@ struct copy_table {
 // guessing throttle's counts.
 const std::vector<copy_table>& copy_tables();
 
+// A query (the same in both stores' SQL) for the number of rows in all of copy_tables(): an
+// import goes only into a store where it is 0.
+const char* copy_rows_sql();
+
 // What a copy must carry beyond the rows: the highest message id ever handed out (removed ones
 // included: an id never names two messages) and the CRL number (it only grows).
 struct copy_marks {
@@ -66,7 +70,7 @@ class club_copy {
   virtual result<copy_marks> export_club(copy_sink& sink) = 0;
   // In one transaction: `fill` gets a sink that inserts what it is given, and returns the marks,
   // which are applied (never lowering this store's own); then all of it commits, or nothing.
-  // already_exists, with nothing written, unless this store holds no member and no club_meta.
+  // already_exists, with nothing written, unless this store holds no row of copy_tables().
   virtual result<void> import_club(const std::function<result<copy_marks>(copy_sink&)>& fill) = 0;
 };
 

@@ -109,6 +109,11 @@ class DiskFaultTest(unittest.TestCase):
             self.assertNotIn(secret, r.text)
 
     def test_read_only_club_directory(self):
+        # Served once while writable: the server left its serve.lock, which it must be able to
+        # lock again on the read-only mount.
+        server, _http, _auth = self.serve()
+        server.stop()
+        self.assertTrue(os.path.exists(self.club.path("serve.lock")))
         self.mount.read_only()
         listed = self.club.hush("message", "list")
         self.assertEqual(listed.rc, 0, listed)

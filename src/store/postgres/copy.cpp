@@ -57,10 +57,12 @@ const std::vector<copy_sql>& statements() {
       s.select_all = select + " ORDER BY " + table.columns.front().name;
       s.insert = "INSERT INTO " + name + " (" + columns + ")" +
                  (table.by_id ? " OVERRIDING SYSTEM VALUE" : "") + " VALUES (" + values + ")";
-      s.raise_ids = "SELECT setval(pg_get_serial_sequence('" + name +
-                    "', 'id'), greatest(coalesce(max(id), 0), $1::bigint, 1), "
-                    "greatest(coalesce(max(id), 0), $1::bigint) > 0) FROM " +
-                    name;
+      // Never lower than the identity's own last value either (a target whose rows were
+      // deleted before).
+      const std::string sequence = "pg_get_serial_sequence('" + name + "', 'id')::regclass";
+      s.raise_ids = "SELECT setval(" + sequence + ", greatest(mark, 1), mark > 0) FROM (SELECT " +
+                    "greatest(coalesce(max(id), 0), $1::bigint, coalesce(pg_sequence_last_value(" +
+                    sequence + "), 0)) AS mark FROM " + name + ") AS marks";
       out.push_back(std::move(s));
     }
     return out;
@@ -207,13 +209,13 @@ result<void> postgres_store::import_club(
   if (auto begun = tx.begin(); !begun) {
     return begun.error();
   }
-  // No init or other copy can add a member or a key check between this check and the commit.
+  // No init or other copy can add a member or a key check between this check and the commit
+  // (what else a store holds comes after those two).
   if (auto locked = (*db)->exec("LOCK TABLE members, club_meta IN SHARE ROW EXCLUSIVE MODE");
       !locked) {
     return locked.error();
   }
-  auto held =
-      one_int(**db, "SELECT (SELECT count(*) FROM members) + (SELECT count(*) FROM club_meta)");
+  auto held = one_int(**db, copy_rows_sql());
   if (!held) {
     return held.error();
   }

@@ -224,8 +224,7 @@ result<void> sqlite_store::import_club(const std::function<result<copy_marks>(co
   if (auto begun = tx.begin(); !begun) {
     return begun.error();
   }
-  auto held =
-      one_int(*db, "SELECT (SELECT count(*) FROM members) + (SELECT count(*) FROM club_meta)");
+  auto held = one_int(*db, copy_rows_sql());
   if (!held) {
     return held.error();
   }

@@ -137,6 +137,12 @@ TEST(ClubCopy, AStoreThatHoldsAClubIsRefusedAndUnchanged) {
   EXPECT_EQ(target.list_members().value().size(), 1U);
   EXPECT_TRUE(export_of(target).tables["messages"].empty());
 
+  // Rows of any table, not only members or the key check, make a store not empty.
+  testing::pg_test_database second;
+  postgres_store audited(second.conninfo());
+  ASSERT_TRUE(audited.add_audit({1, "someone", message_id{1}, "192.0.2.1"}));
+  EXPECT_EQ(copy(source, audited).error(), errc::already_exists);
+
   // And the other way round.
   const auto sqlite_target = dir.path() / "second.db";
   std::ofstream(sqlite_target).close();
@@ -146,6 +152,25 @@ TEST(ClubCopy, AStoreThatHoldsAClubIsRefusedAndUnchanged) {
 }
 
 // A copy cut short leaves nothing behind: the import is one transaction.
+// A target whose identities have moved on (rows made and removed before) keeps them: ids are
+// never lowered by a copy.
+TEST(ClubCopy, ATargetsOwnIdsAreNeverLowered) {
+  testing::temp_dir dir;
+  sqlite_store source(testing::make_database(dir));
+  fill(source);
+  testing::pg_test_database database;
+  postgres_store target(database.conninfo());
+  message_id used{0};
+  for (int i = 0; i < 20; ++i) {
+    used = target.add_message("x", 1, message_format::text, fixed_body(9)).value();
+    ASSERT_TRUE(target.remove_message(used));
+  }
+  ASSERT_GT(used.value, export_of(source).marks.message_ids);
+  ASSERT_TRUE(copy(source, target));
+  EXPECT_GT(target.add_message("ann", 50, message_format::text, fixed_body(6)).value().value,
+            used.value);
+}
+
 TEST(ClubCopy, AFailedExportLeavesTheTargetEmpty) {
   testing::temp_dir dir;
   sqlite_store source(testing::make_database(dir));
