@@ -1,5 +1,6 @@
 #include "app/serve.hpp"
 
+#include <algorithm>
 #include <array>
 #include <condition_variable>
 #include <ctime>
@@ -9,11 +10,13 @@
 #include <optional>
 #include <sstream>
 #include <stop_token>
+#include <string>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
 #include <utility>
+#include <vector>
 
 #include <openssl/err.h>
 
@@ -172,6 +175,48 @@ void follow_changes(opened_club& club) {
     }
   }
 }
+
+// With a store several instances share, a certificate revoked through another instance (or the
+// CLI on another host) is in the store but not in this directory's ca.crl. When the change feed
+// reports a change, the revoked serials are compared with what this instance saw last, and
+// ca.crl is written again when they differ (by `hush ca crl`, as the server always does: it never
+// reads the CA key); the reloader then serves the new file. Whatever the file says, the store
+// refuses a revoked certificate on every request, on every instance.
+class crl_follower {
+ public:
+  explicit crl_follower(opened_club& club) : club_(club), seen_(revoked()) {}
+
+  void changed() {
+    auto now = revoked();
+    if (!now || now == seen_) {
+      return;
+    }
+    if (auto published = club_.domain->publish_revocations(); !published) {
+      log::warn("ca.crl not rewritten after a revocation elsewhere: " +
+                published.error().message());
+      return;
+    }
+    seen_ = std::move(now);
+  }
+
+ private:
+  std::optional<std::vector<std::string>> revoked() {
+    auto listed = club_.store->list_revoked_certs();
+    if (!listed) {
+      return std::nullopt;
+    }
+    std::vector<std::string> serials;
+    serials.reserve(listed->size());
+    for (const auto& cert : *listed) {
+      serials.push_back(cert.serial);
+    }
+    std::sort(serials.begin(), serials.end());
+    return serials;
+  }
+
+  opened_club& club_;
+  std::optional<std::vector<std::string>> seen_;
+};
 
 // Audit retention: records older than audit.keep_days go in small batches, each its own short
 // transaction, so readers' audit commits never wait behind a long delete.
@@ -375,37 +420,40 @@ void serve(const serve_options& options) {
     std::condition_variable_any wake;
     bool changed = false;
   } changes;
-  std::jthread watcher([&reload, &pruner, &tls, &club, &changes](std::stop_token stop) {
-    constexpr auto second = std::chrono::seconds(1);
-    constexpr int seconds_between_session_flushes = 60;
-    auto next_tick = std::chrono::steady_clock::now() + second;
-    int ticks = 0;
-    while (!stop.stop_requested()) {
-      bool changed = false;
-      {
-        std::unique_lock lock(changes.mutex);
-        changes.wake.wait_until(lock, stop, next_tick, [&changes] { return changes.changed; });
-        changed = std::exchange(changes.changed, false);
-      }
-      if (stop.stop_requested()) {
-        break;
-      }
-      if (changed) {
-        follow_changes(*club);
-      }
-      if (std::chrono::steady_clock::now() < next_tick) {
-        continue;
-      }
-      next_tick = std::chrono::steady_clock::now() + second;
-      reload.check(false);
-      pruner.tick(stop);
-      follow_changes(*club);
-      log::flush();
-      if (++ticks % seconds_between_session_flushes == 0) {
-        net::flush_expired_sessions(*tls.current());
-      }
-    }
-  });
+  crl_follower crl_follow(*club);
+  std::jthread watcher(
+      [&reload, &pruner, &tls, &club, &changes, &crl_follow](std::stop_token stop) {
+        constexpr auto second = std::chrono::seconds(1);
+        constexpr int seconds_between_session_flushes = 60;
+        auto next_tick = std::chrono::steady_clock::now() + second;
+        int ticks = 0;
+        while (!stop.stop_requested()) {
+          bool changed = false;
+          {
+            std::unique_lock lock(changes.mutex);
+            changes.wake.wait_until(lock, stop, next_tick, [&changes] { return changes.changed; });
+            changed = std::exchange(changes.changed, false);
+          }
+          if (stop.stop_requested()) {
+            break;
+          }
+          if (changed) {
+            follow_changes(*club);
+            crl_follow.changed();
+          }
+          if (std::chrono::steady_clock::now() < next_tick) {
+            continue;
+          }
+          next_tick = std::chrono::steady_clock::now() + second;
+          reload.check(false);
+          pruner.tick(stop);
+          follow_changes(*club);
+          log::flush();
+          if (++ticks % seconds_between_session_flushes == 0) {
+            net::flush_expired_sessions(*tls.current());
+          }
+        }
+      });
   // Declared after the watcher, so stopped (and joined) before it.
   std::jthread change_feed([&club, &changes](const std::stop_token& stop) {
     club->store->follow_changes(

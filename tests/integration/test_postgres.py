@@ -11,6 +11,8 @@ way docs/scaling.md says: a copy of the club directory. Checked:
   although it had just served them from memory;
 - PostgreSQL stopped under a running instance: 503 with Retry-After (and /healthz 503), no crash;
   started again, the same instance serves again without a restart;
+- a certificate revoked with the CLI in one instance's directory is in the other instance's
+  served ca.crl within seconds (the change feed makes it write its own);
 - guesses spread over two instances are throttled as if there were one (the counts live in
   PostgreSQL): a guess on an instance that has seen only two failures is refused with 429;
 - one instance SIGKILLed during a burst of posts through HAProxy: HAProxy moves on, and every
@@ -21,10 +23,13 @@ Run: /usr/bin/python3 tests/integration/test_postgres.py   (HUSH_BIN=/path/to/hu
 
 import concurrent.futures
 import os
+import re
 import signal
 import sys
 import time
 import unittest
+
+from cryptography import x509
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -34,6 +39,12 @@ from pg_support import HAProxy, Postgres, wait_for  # noqa: E402
 from support import Club, Server, Workspace  # noqa: E402
 
 SECRET = "one secret, two instances"
+
+
+def crl_serials(der):
+    """The serials (lowercase hex, no leading zeros) a DER CRL lists."""
+    crl = x509.load_der_x509_crl(der)
+    return {format(revoked.serial_number, "x") for revoked in crl}
 
 
 def club_dbname(club):
@@ -217,6 +228,27 @@ class PostgresInstancesTest(unittest.TestCase):
                 range(len(ports))))
         self.assertEqual(sorted(set(statuses)), [401, 429], statuses)
         self.assertEqual(statuses.count(401), 4, statuses)
+
+    def test_a_revocation_on_one_host_reaches_the_other_instances_crl(self):
+        club = self.make_club("crl")
+        club.add_member("bob", password="bob's long passphrase")
+        other = club.another_instance("crl-two")
+        b = Server(other).start()
+        self.addCleanup(b.stop)
+        certs = os.path.join(self.ws.path, "crl-certs")
+        os.makedirs(certs)
+        made = club.hush("member", "cert", "bob", "--out-dir", certs)
+        self.assertEqual(made.rc, 0, made)
+        serial = re.search(r"serial ([0-9a-f]+)", made.out).group(1)
+        self.assertNotIn(serial, crl_serials(self.get(b.port, "/ca.crl", club=club).content))
+        # Revoked with the CLI in the first directory (another host): it rewrites that
+        # directory's ca.crl; the instance serving the second learns it from the change feed.
+        revoked = club.hush("member", "cert", "--revoke", serial)
+        self.assertEqual(revoked.rc, 0, revoked)
+        wait_for(lambda: serial in crl_serials(self.get(b.port, "/ca.crl", club=club).content),
+                 10, "the other instance's ca.crl listing the revoked serial")
+        with open(other.path("ca.crl"), "rb") as f:
+            self.assertIn(serial, crl_serials(f.read()))
 
     def test_init_never_mixes_two_clubs_in_one_database(self):
         url = self.pg.new_database()
