@@ -5,10 +5,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const HUSH = process.env.HUSH_BIN;
@@ -17,6 +18,13 @@ const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 // to renew it: HUSH_SCREENSHOT=$PWD/docs/members-page.png ctest --preset dev -L browser
 const SCREENSHOT = process.env.HUSH_SCREENSHOT || '';
 const STEP_TIMEOUT = 15_000;
+// Where the club's data lives (issue 15): hush.db in the club directory by default;
+// HUSH_TEST_STORE=postgresql (ctest's postgres.browser.web) puts it in a database of a throwaway
+// PostgreSQL cluster (tests/support/pg_cluster, fsync off: no test here crashes PostgreSQL),
+// started before the club is made and stopped after the server.
+const STORE = process.env.HUSH_TEST_STORE || 'sqlite';
+assert.ok(['sqlite', 'postgresql'].includes(STORE), `HUSH_TEST_STORE=${STORE}: sqlite or postgresql`);
+const PG_CLUSTER = join(dirname(fileURLToPath(import.meta.url)), '..', 'support', 'pg_cluster');
 
 function hush(...args) {
   const input = typeof args[args.length - 1] === 'object' ? args.pop().input : undefined;
@@ -80,6 +88,31 @@ function run(command, args) {
     throw new Error(`${command} ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
   }
   return result.stdout;
+}
+
+// A PostgreSQL cluster of this run's own, with one empty database for the club: its state
+// directory, socket directory and the club's --store.
+function startPostgres(work) {
+  const state = join(work, 'pg-state');
+  const started = spawnSync(PG_CLUSTER, ['start', state], { encoding: 'utf8', timeout: 120_000 });
+  if (started.status !== 0) {
+    throw new Error(`pg_cluster start failed (${started.status}): ${started.stderr}`);
+  }
+  const pg = { state, dir: readFileSync(join(state, 'dir'), 'utf8').trim() };
+  psql(pg, 'CREATE DATABASE club', 'postgres');
+  pg.url = `host=${pg.dir} user=hush_test dbname=club`;
+  return pg;
+}
+
+function psql(pg, sql, dbname = 'club') {
+  return run('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', pg.dir, '-U',
+    'hush_test', '-d', dbname, '-c', sql]);
+}
+
+// Also a cluster whose start failed half way (pg_cluster stop does nothing if none was made).
+function stopPostgres(work) {
+  const stopped = spawnSync(PG_CLUSTER, ['stop', join(work, 'pg-state')], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(stopped.status, 0, `pg_cluster stop: ${stopped.stderr}`);
 }
 
 // What a thief of ca.key would make: a server certificate for `host` (a name or an address)
@@ -166,6 +199,7 @@ describe('the members web page', { timeout: 300_000 }, () => {
   let server;
   let attacker;
   let browser;
+  let pg;
   const forged = {};
   const passwords = {};
   const cspViolations = [];
@@ -175,7 +209,13 @@ describe('the members web page', { timeout: 300_000 }, () => {
     assert.ok(HUSH, 'HUSH_BIN must name the hush binary');
     work = mkdtempSync(join(tmpdir(), 'hush-browser-'));
     club = join(work, 'club');
-    passwords.admin = shownPassword(hush('init', '--dir', club));
+    if (STORE === 'postgresql') {
+      pg = startPostgres(work);
+      passwords.admin = shownPassword(hush('init', '--dir', club, '--store', pg.url));
+      assert.equal(existsSync(join(club, 'hush.db')), false, 'the data lives in PostgreSQL');
+    } else {
+      passwords.admin = shownPassword(hush('init', '--dir', club));
+    }
     // Many logins from one address in one run: keep the per-address allowance out of the way,
     // so that only the per-member throttle (what the throttling test is about) applies.
     setConfig(join(club, 'hush.toml'), 'throttle', 'address_free_failures', '1000');
@@ -222,6 +262,9 @@ describe('the members web page', { timeout: 300_000 }, () => {
       await exited;
       // Under the sanitizer build, any report from the server fails the run.
       assert.doesNotMatch(server.log(), /ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error: /);
+    }
+    if (STORE === 'postgresql' && work) {
+      stopPostgres(work);
     }
     if (work) {
       rmSync(work, { recursive: true, force: true });
@@ -413,12 +456,15 @@ describe('the members web page', { timeout: 300_000 }, () => {
     const page = await newPage();
     await logIn(page, 'rita', passwords.rita);
     await messagesShown(page);
-    // Age every session past the idle limit, as if the member had walked away for a day.
-    const aged = spawnSync('sqlite3', [
-      join(club, 'hush.db'),
-      'UPDATE sessions SET last_used_at = last_used_at - 86400, created_at = created_at - 86400;',
-    ]);
-    assert.equal(aged.status, 0, String(aged.stderr));
+    // Age every session past the idle limit, as if the member had walked away for a day: in
+    // hush.db, or the same statement in the club's PostgreSQL database (the same table).
+    const aging = 'UPDATE sessions SET last_used_at = last_used_at - 86400, created_at = created_at - 86400;';
+    if (pg) {
+      psql(pg, aging);
+    } else {
+      const aged = spawnSync('sqlite3', [join(club, 'hush.db'), aging]);
+      assert.equal(aged.status, 0, String(aged.stderr));
+    }
     await page.reload();
     await page.getByText('Your session has ended. Please log in again.').waitFor();
     assert.equal(await page.locator('#messages-view').isVisible(), false);

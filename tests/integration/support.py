@@ -58,11 +58,45 @@ _live_workspaces = []
 def _kill_leftovers():
     for server in list(_live_servers):
         server.stop()
+    # The shared cluster after the servers that use it, before its state directory goes.
+    if _shared_postgres is not None:
+        _shared_postgres.stop()
     for workspace in list(_live_workspaces):
         workspace.cleanup()
 
 
 atexit.register(_kill_leftovers)
+
+# The store every club made here lives in (issue 15: the suites that matter run on both).
+# Unset or "sqlite": hush.db in the club directory, hush's default. "postgresql": each club a
+# fresh database of one throwaway PostgreSQL cluster per test process (pg_support.Postgres:
+# tests/support/pg_cluster, fsync off, as no test here crashes PostgreSQL itself), started at
+# the first club and stopped at exit. ctest's postgres.* registrations set it
+# (tests/integration/CMakeLists.txt).
+TEST_STORE = os.environ.get("HUSH_TEST_STORE") or "sqlite"
+if TEST_STORE not in ("sqlite", "postgresql"):
+    raise SystemExit("HUSH_TEST_STORE=%r: sqlite or postgresql" % TEST_STORE)
+_shared_postgres = None
+
+
+def on_postgres():
+    return TEST_STORE == "postgresql"
+
+
+def shared_postgres():
+    """The test process's PostgreSQL cluster (pg_support.Postgres), started on first use."""
+    global _shared_postgres
+    if _shared_postgres is None:
+        import pg_support  # here: it imports this module
+        # Set before start(), so that the exit handler also stops a cluster half started.
+        _shared_postgres = pg_support.Postgres(Workspace(prefix="hush-pgstore-"))
+        _shared_postgres.start()
+    return _shared_postgres
+
+
+def test_store_url():
+    """The --store for a new club: None on SQLite, else a fresh database's libpq string."""
+    return shared_postgres().new_database() if on_postgres() else None
 
 
 def clean_env(extra=None, drop=()):
@@ -195,11 +229,15 @@ def parse_init_password(output):
 
 
 class Club:
-    """A club made by `hush init` in WORKSPACE/NAME."""
+    """A club made by `hush init` in WORKSPACE/NAME. STORE: a --store URL; by default the
+    store HUSH_TEST_STORE names (test_store_url)."""
 
     def __init__(self, workspace, name="club", hosts=(), store=None):
         self.workspace = workspace
         self.dir = workspace.sub(name)
+        if store is None:
+            store = test_store_url()
+        self.store = store
         args = ["init", "--dir", self.dir]
         for h in hosts:
             args += ["--host", h]
@@ -210,6 +248,8 @@ class Club:
             raise AssertionError("hush init failed: %r" % self.init_result)
         self.admin_password = parse_init_password(self.init_result.out)
         self.passwords = {"admin": self.admin_password}
+        if store is not None and os.path.exists(self.path("hush.db")):
+            raise AssertionError("a club on %r made hush.db" % store)
 
     def another_instance(self, name):
         """A second instance of this club: a copy of its directory (keys, certificates, config),
@@ -218,6 +258,7 @@ class Club:
         copy.workspace = self.workspace
         copy.dir = self.workspace.sub(name)
         shutil.copytree(self.dir, copy.dir, symlinks=True)
+        copy.store = self.store
         copy.init_result = self.init_result
         copy.admin_password = self.admin_password
         copy.passwords = self.passwords
@@ -264,6 +305,15 @@ class Club:
         if r.rc != 0:
             raise AssertionError("message post failed: %r" % r)
         return int(r.out.strip())
+
+    def sql(self, statement):
+        """STATEMENT run on this club's PostgreSQL database (psql, unaligned, tuples only)."""
+        if not self.store or _shared_postgres is None:
+            raise AssertionError("the club's data is not in the shared PostgreSQL cluster")
+        m = re.search(r"(?:^|\s)dbname=(\S+)", self.store)
+        if not m:
+            raise AssertionError("no dbname in the store URL %r" % self.store)
+        return shared_postgres().psql(statement, dbname=m.group(1))
 
     # Config
     def read_config(self):

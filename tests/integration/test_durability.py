@@ -5,7 +5,9 @@ random-ish moment, round after round on the same club; meanwhile `hush message p
 it and is killed at various points of its life. A 201 from the server, or exit status 0 with an id
 from the CLI, is an acknowledgement: afterwards every acknowledged message must be there under its
 id with its exact text, no id may have been handed out twice, and SQLite's integrity_check must say
-ok, both right after a crash and at the end.
+ok, both right after a crash and at the end. On PostgreSQL (HUSH_TEST_STORE=postgresql, ctest's
+postgres.integration.test_durability) the same, with amcheck's checks of the club's database in
+place of integrity_check and psql in place of sqlite3.
 
 Bounded: a few rounds of 1-3 s each, every wait has a timeout, and only processes started here are
 signalled (by PID, through their Popen objects). The random choices come from a seed printed on
@@ -178,12 +180,42 @@ class DurabilityTest(unittest.TestCase):
     # ---- checks ---------------------------------------------------------------------------
 
     def integrity_check(self, when):
+        if support.on_postgres():
+            self.pg_integrity_check(when)
+            return
         # Read-only: the check must not be what repairs the file. WAL recovery still reads the
         # -wal a killed writer left behind, as the next hush would.
         r = support.run(["sqlite3", "-readonly", self.club.path("hush.db"),
                          "PRAGMA integrity_check;"])
         self.assertEqual((r.rc, r.out.strip()), (0, "ok"),
                          "integrity_check %s: %r%s" % (when, r, self.seed_note()))
+
+    def pg_integrity_check(self, when):
+        """integrity_check's PostgreSQL equivalent: amcheck (PostgreSQL's contrib) over the club's
+        database, every table's tuples (verify_heapam) and every B-tree index, each of whose rows
+        must be in it (bt_index_check with heapallindexed). Its functions live in a schema of
+        their own, apart from hush's tables."""
+        self.club.sql("CREATE SCHEMA IF NOT EXISTS amcheck; "
+                      "CREATE EXTENSION IF NOT EXISTS amcheck SCHEMA amcheck")
+        heap = self.club.sql(
+            "SELECT c.relname || ': ' || v.msg FROM pg_class c, "
+            "LATERAL amcheck.verify_heapam(c.oid) v "
+            "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'")
+        indexes = self.club.sql(
+            "SELECT count(*) FROM (SELECT amcheck.bt_index_check(c.oid, true) FROM pg_class c "
+            "JOIN pg_am am ON am.oid = c.relam "
+            "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'i' "
+            "AND am.amname = 'btree') checked")
+        self.assertEqual(heap, "", "verify_heapam %s%s" % (when, self.seed_note()))
+        self.assertGreater(int(indexes), 0, "no index checked %s" % when)
+
+    def message_rows(self):
+        if support.on_postgres():
+            return int(self.club.sql("SELECT count(*) FROM messages"))
+        r = support.run(["sqlite3", "-readonly", self.club.path("hush.db"),
+                         "SELECT count(*) FROM messages;"])
+        self.assertEqual(r.rc, 0, r)
+        return int(r.out.strip())
 
     def verify_all(self):
         """Every acknowledged message, through the API, under its id, with its text."""
@@ -210,10 +242,7 @@ class DurabilityTest(unittest.TestCase):
         self.integrity_check("after a clean stop")
         # Nothing here deletes, so there are at least as many rows as acknowledgements; the rest
         # were committed by a writer killed before it could say so, which is allowed.
-        r = support.run(["sqlite3", "-readonly", self.club.path("hush.db"),
-                         "SELECT count(*) FROM messages;"])
-        self.assertEqual(r.rc, 0, r)
-        rows = int(r.out.strip())
+        rows = self.message_rows()
         self.assertGreaterEqual(rows, self.acks.count())
         sys.stderr.write("\n  %d acknowledged messages verified (http %d, cli %d), %d rows; "
                          "cli runs %r; seed %d\n"

@@ -1,5 +1,6 @@
 """hush over HTTPS: authentication, the message API, limits, headers, audit, live changes,
-plain HTTP on the TLS port, secrets at rest and in the log, graceful shutdown.
+plain HTTP on the TLS port, secrets at rest and in the log, graceful shutdown. On SQLite, and on
+PostgreSQL with HUSH_TEST_STORE=postgresql (ctest's postgres.integration.test_http).
 
 Run: /usr/bin/python3 tests/integration/test_http.py   (HUSH_BIN=/path/to/hush optional)
 """
@@ -25,7 +26,8 @@ T = support.HTTP_TIMEOUT
 UNAUTHORIZED_BODY = {"error": "unauthorized", "message": "Authentication is required."}
 WWW_AUTHENTICATE = 'Basic realm="hush", charset="UTF-8"'
 # Words that would name the software or its parts in a response.
-BRAND_RE = re.compile(rb"hush|beast|boost|asio|openssl|libsodium|sqlite|nginx|apache", re.I)
+BRAND_RE = re.compile(rb"hush|beast|boost|asio|openssl|libsodium|sqlite|postgres|libpq|nginx|"
+                      rb"apache", re.I)
 VERSION_RE = re.compile(r"\d+\.\d+\.\d+|/\d")
 
 
@@ -640,7 +642,8 @@ class PlainHttpTest(HttpCase):
 
 
 class AtRestTest(unittest.TestCase):
-    """Message plaintext never reaches the data dir; neither it nor passwords reach the log."""
+    """Message plaintext never reaches the data dir (nor, on PostgreSQL, the cluster's files);
+    neither it nor passwords reach the log."""
 
     def test_plaintext_is_nowhere_on_disk_or_in_the_log(self):
         ws = Workspace()
@@ -673,17 +676,31 @@ class AtRestTest(unittest.TestCase):
                 # The search works: it finds a string that is there.
                 self.assertTrue(support.files_containing(club.dir, b"max_message_bytes"))
                 names = os.listdir(club.dir)
-                self.assertIn("hush.db", names)
+                # Where the data is: hush.db, or, on PostgreSQL, the cluster's whole directory
+                # (its data files, WAL and server log), after a checkpoint has written every
+                # table out; the member names it holds in clear show that the search reads it.
+                places = [club.dir]
+                if support.on_postgres():
+                    self.assertNotIn("hush.db", names)
+                    club.sql("CHECKPOINT")
+                    places.append(support.shared_postgres().socket_dir)
+                    self.assertTrue(support.files_containing(places[1], b"rita"))
+                else:
+                    self.assertIn("hush.db", names)
                 for needle in (api_text, cli_text, alice_pw, rita_pw, club.admin_password):
-                    with self.subTest(running=True, needle=needle[:12]):
-                        self.assertEqual(support.files_containing(club.dir, needle.encode()), [],
-                                         "found in %s" % names)
+                    for place in places:
+                        with self.subTest(running=True, place=place, needle=needle[:12]):
+                            self.assertEqual(support.files_containing(place, needle.encode()), [],
+                                             "found in %s" % place)
                 rc = server.stop()
                 self.assertEqual(rc, 0, server.log())
                 log = server.log_bytes()
+            if support.on_postgres():
+                club.sql("CHECKPOINT")
             for needle in (api_text, cli_text, alice_pw, rita_pw, club.admin_password):
-                with self.subTest(running=False, needle=needle[:12]):
-                    self.assertEqual(support.files_containing(club.dir, needle.encode()), [])
+                for place in places:
+                    with self.subTest(running=False, place=place, needle=needle[:12]):
+                        self.assertEqual(support.files_containing(place, needle.encode()), [])
             secrets = [api_text, cli_text, alice_pw, rita_pw, club.admin_password,
                        basic("alice", alice_pw).split()[1], basic("rita", rita_pw).split()[1]]
             for needle in secrets + [api_text[:20], cli_text[:20]]:

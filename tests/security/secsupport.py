@@ -75,7 +75,8 @@ def configure(club, table, key, value):
 
 def make_club(ws, config=None, members=("alice",), secret=SECRET_TEXT):
     """A club with members (reader role, generated passwords), one message SECRET and CONFIG
-    {(table, key): raw TOML} applied. Returns the club."""
+    {(table, key): raw TOML} applied. Returns the club. Its store is support.Club's: SQLite, or
+    with HUSH_TEST_STORE=postgresql a fresh database of the process's PostgreSQL cluster."""
     club = Club(ws)
     for (table, key), value in (config or {}).items():
         configure(club, table, key, value)

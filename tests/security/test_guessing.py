@@ -12,6 +12,8 @@ without the password being verified.
 - alice logs in at once from 127.0.0.2: guessing does not lock the member out.
 - Failures for many names from one address block that address for every member, not others.
 Control: the plain server answers all 200 guesses, none with 429.
+On SQLite, and on PostgreSQL with HUSH_TEST_STORE=postgresql (ctest's
+postgres.security.test_guessing), where the throttle's counts live in the database.
 
 Run: /usr/bin/python3 tests/security/test_guessing.py   (HUSH_BIN=/path/to/hush optional)
 """
