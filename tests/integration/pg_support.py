@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import time
+import unittest
 
 import support
 from support import run
@@ -104,6 +105,21 @@ class Postgres:
         name = "club_%d" % self.databases
         self.psql("CREATE DATABASE %s" % name)
         return "host=%s user=hush_test dbname=%s" % (self.socket_dir, name)
+
+
+class PostgresCase(unittest.TestCase):
+    """Tests that share one cluster of their own (cls.pg) in a workspace (cls.ws), made before
+    the first test of the class and removed after the last."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ws = support.Workspace()
+        cls.pg = Postgres(cls.ws).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.pg.stop()
+        cls.ws.cleanup()
 
 
 class HAProxy:

@@ -16,27 +16,16 @@ Run: /usr/bin/python3 tests/integration/test_migrate.py   (HUSH_BIN=/path/to/hus
 import os
 import shutil
 import sys
-import unittest
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import support  # noqa: E402
-from pg_support import Postgres  # noqa: E402
-from support import Club, Server, Workspace  # noqa: E402
+from pg_support import PostgresCase  # noqa: E402
+from support import Club, Server  # noqa: E402
 
 
-class MigrateTest(unittest.TestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.ws = Workspace()
-        cls.pg = Postgres(cls.ws).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.pg.stop()
-        cls.ws.cleanup()
+class MigrateTest(PostgresCase):
 
     def read(self, server, club, auth=None, token=None, path="/"):
         http = support.session(club.ca_pem)

@@ -27,7 +27,6 @@ import re
 import signal
 import sys
 import time
-import unittest
 
 from cryptography import x509
 
@@ -35,8 +34,8 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import support  # noqa: E402
-from pg_support import HAProxy, Postgres, wait_for  # noqa: E402
-from support import Club, Server, Workspace  # noqa: E402
+from pg_support import HAProxy, PostgresCase, wait_for  # noqa: E402
+from support import Club, Server  # noqa: E402
 
 SECRET = "one secret, two instances"
 
@@ -54,17 +53,7 @@ def club_dbname(club):
     return text.split("dbname=", 1)[1].split('"', 1)[0].split()[0]
 
 
-class PostgresInstancesTest(unittest.TestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.ws = Workspace()
-        cls.pg = Postgres(cls.ws).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.pg.stop()
-        cls.ws.cleanup()
+class PostgresInstancesTest(PostgresCase):
 
     def make_club(self, name):
         club = Club(self.ws, name, store=self.pg.new_database())
