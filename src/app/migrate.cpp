@@ -4,6 +4,7 @@
 #include <optional>
 #include <stdexcept>
 #include <unistd.h>
+#include <utility>
 
 #include <sodium.h>
 
@@ -133,7 +134,7 @@ migration_report migrate_club(const club_paths& paths, const migration_target& t
   // No key rotation meanwhile: the copy's data keys and the master key it is verified with must
   // be the pair the club goes on with (hush backup holds it for the same reason).
   const auto keys_held = files::exclusive_lock::on_file(paths.keys_lock());
-  auto club = open_club(paths, opened_for::command, passphrase);
+  auto club = open_club(paths, opened_for::command, std::move(passphrase));
   if (!target.store_url.empty() && target.store_url == club->cfg.store_url) {
     throw std::runtime_error("--to: that is the store this club is in already");
   }
