@@ -82,28 +82,6 @@ result<std::vector<copy_row>> read_rows(const copy_table& table, sqlite_statemen
   }
 }
 
-// A read transaction: every statement in it reads the same snapshot of the database.
-class read_transaction {
- public:
-  explicit read_transaction(sqlite_connection& db) : db_(db) {}
-  read_transaction(const read_transaction&) = delete;
-  read_transaction& operator=(const read_transaction&) = delete;
-  ~read_transaction() {
-    if (open_) {
-      [[maybe_unused]] auto ignored = db_.exec("ROLLBACK");
-    }
-  }
-  result<void> begin() {
-    auto begun = db_.exec("BEGIN");
-    open_ = static_cast<bool>(begun);
-    return begun;
-  }
-
- private:
-  sqlite_connection& db_;
-  bool open_ = false;
-};
-
 result<std::int64_t> one_int(sqlite_connection& db, const char* sql) {
   return query_one<std::int64_t>(
       db, sql, [](sqlite_statement&) {}, [](sqlite_statement& s) { return s.column_int(0); });

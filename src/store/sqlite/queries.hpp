@@ -16,6 +16,35 @@
 
 namespace hush::store::sqlite_detail {
 
+// A deferred BEGIN: the first read takes the snapshot that every later read of the transaction
+// sees (WAL mode), so a view (or a copy) is read as one moment of the club.
+class read_transaction {
+ public:
+  explicit read_transaction(sqlite_connection& db) : db_(db) {}
+  read_transaction(const read_transaction&) = delete;
+  read_transaction& operator=(const read_transaction&) = delete;
+  ~read_transaction() {
+    if (open_) {
+      if (auto stmt = db_.prepare("COMMIT")) {
+        [[maybe_unused]] auto ended = stmt->run();
+      }
+    }
+  }
+  result<void> begin() {
+    auto stmt = db_.prepare("BEGIN");
+    if (!stmt) {
+      return stmt.error();
+    }
+    auto begun = stmt->run();
+    open_ = static_cast<bool>(begun);
+    return begun;
+  }
+
+ private:
+  sqlite_connection& db_;
+  bool open_ = false;
+};
+
 // BEGIN IMMEDIATE takes the write lock up front, so a transaction never fails half-way because
 // another writer came first; rolled back unless committed.
 class write_transaction {

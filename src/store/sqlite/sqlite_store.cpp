@@ -547,35 +547,6 @@ result<std::uint64_t> read_generation(sqlite_connection& db) {
   return static_cast<std::uint64_t>(*generation);
 }
 
-// A deferred BEGIN: the first read takes the snapshot that every later read of the transaction
-// sees (WAL mode), so a view is read as one moment of the club.
-class read_transaction {
- public:
-  explicit read_transaction(sqlite_connection& db) : db_(db) {}
-  read_transaction(const read_transaction&) = delete;
-  read_transaction& operator=(const read_transaction&) = delete;
-  ~read_transaction() {
-    if (open_) {
-      if (auto stmt = db_.prepare("COMMIT")) {
-        [[maybe_unused]] auto ended = stmt->run();
-      }
-    }
-  }
-  result<void> begin() {
-    auto stmt = db_.prepare("BEGIN");
-    if (!stmt) {
-      return stmt.error();
-    }
-    auto begun = stmt->run();
-    open_ = static_cast<bool>(begun);
-    return begun;
-  }
-
- private:
-  sqlite_connection& db_;
-  bool open_ = false;
-};
-
 }  // namespace
 
 result<read_snapshot> sqlite_store::snapshot() {
