@@ -25,6 +25,7 @@
 #include "http/admission.hpp"
 #include "http/observe.hpp"
 #include "http/response.hpp"
+#include "net/completion_inbox.hpp"
 #include "net/engine.hpp"
 #include "net/observed.hpp"
 #include "net/proxy.hpp"
@@ -78,6 +79,7 @@ class basic_session : public std::enable_shared_from_this<basic_session<Stream>>
       : tls_(state.tls.current()),
         stream_(std::move(next), *tls_),
         deadline_(stream_.get_executor()),
+        inbox_(completion_inbox::of(stream_.get_executor())),
         state_(state),
         limiter_(state.connections),
         ticket_(ticket),
@@ -350,38 +352,48 @@ class basic_session : public std::enable_shared_from_this<basic_session<Stream>>
     }
     auto owed = std::move(*answer.audit);
     const bool from_view = owed.as_of() != 0;
+    // The commit's thread hands the outcome back to this connection's I/O thread, with the
+    // others of the same commit: one wake-up per I/O thread per commit, not per read.
     state_.domain.commit_read(
         std::move(owed), [self = this->shared_from_this(), res = std::move(answer.res),
                           from_view](std::error_code ec) mutable {
-          if (from_view && (!ec || ec == errc::stale)) {
-            observed::read_from_memory(static_cast<bool>(ec));
-          }
-          if (ec == errc::stale) {
-            // Answered from a view that a change overtook before the audit committed: nothing
-            // was audited and nothing is sent. The store decides the request afresh (a revoked
-            // token is refused there), and what routing noted is noted again.
-            secure_zero(res.body().data(), res.body().size());
-            const bool paid = self->note_.allowance_spent;
-            self->note_ = {};
-            self->note_.allowance_spent = paid;
-            self->serve_from_store();
-            return;
-          }
-          if (ec) {
-            // Never an unaudited read: the body is wiped and dropped, and a full disk says so
-            // (507).
-            log::error("audit: " + ec.message());
-            secure_zero(res.body().data(), res.body().size());
-            res = http::error_response(http::to_api_error(ec), self->request_);
-          }
-          self->write_on_io_thread(std::move(res));
+          auto& inbox = self->inbox_;
+          inbox.hand_over([self = std::move(self), res = std::move(res), from_view, ec]() mutable {
+            self->on_audited(ec, std::move(res), from_view);
+          });
         });
   }
 
-  // Back to this connection's own I/O thread to write.
+  // On this connection's I/O thread, once the read's audit record is durable (or is not).
+  void on_audited(std::error_code ec, http::response res, bool from_view) {
+    if (from_view && (!ec || ec == errc::stale)) {
+      observed::read_from_memory(static_cast<bool>(ec));
+    }
+    if (ec == errc::stale) {
+      // Answered from a view that a change overtook before the audit committed: nothing
+      // was audited and nothing is sent. The store decides the request afresh (a revoked
+      // token is refused there), and what routing noted is noted again.
+      secure_zero(res.body().data(), res.body().size());
+      const bool paid = note_.allowance_spent;
+      note_ = {};
+      note_.allowance_spent = paid;
+      serve_from_store();
+      return;
+    }
+    if (ec) {
+      // Never an unaudited read: the body is wiped and dropped, and a full disk says so
+      // (507).
+      log::error("audit: " + ec.message());
+      secure_zero(res.body().data(), res.body().size());
+      res = http::error_response(http::to_api_error(ec), request_);
+    }
+    do_write(std::move(res));
+  }
+
+  // Back to this connection's own I/O thread to write (from a worker, or from the I/O thread
+  // itself, where the write must still wait for the handler that answered to return).
   void write_on_io_thread(http::response res) {
-    auto executor = stream_.get_executor();
-    boost::asio::post(executor, [self = this->shared_from_this(), res = std::move(res)]() mutable {
+    inbox_.hand_over([self = this->shared_from_this(), res = std::move(res)]() mutable {
       self->do_write(std::move(res));
     });
   }
@@ -597,6 +609,7 @@ class basic_session : public std::enable_shared_from_this<basic_session<Stream>>
   std::shared_ptr<boost::asio::ssl::context> tls_;
   Stream stream_;
   boost::asio::steady_timer deadline_;
+  completion_inbox& inbox_;  // of this connection's I/O thread
   shared_state& state_;
   // The limiter outlives every session (the server declares it first); state_ may not, when a
   // pending handler is destroyed with its pool at shutdown.
