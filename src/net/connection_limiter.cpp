@@ -1,5 +1,7 @@
 #include "net/connection_limiter.hpp"
 
+#include <algorithm>
+
 namespace hush::net {
 
 connection_limiter::queue& connection_limiter::queue_of(stage at) {
@@ -83,6 +85,7 @@ connection_limiter::admission connection_limiter::open(const std::string& addres
   ++e.network->count;
   enqueue(e, id, stage::handshake);
   entries_.emplace(id, std::move(e));
+  peak_ = std::max(peak_, entries_.size());
   return {verdict::admitted, id, std::move(evicted)};
 }
 
@@ -160,6 +163,13 @@ bool connection_limiter::under_pressure() const {
 std::size_t connection_limiter::open_count() const {
   std::lock_guard lock(mutex_);
   return entries_.size();
+}
+
+connection_limiter::peak_and_now connection_limiter::take_peak() {
+  std::lock_guard lock(mutex_);
+  const peak_and_now seen{peak_, entries_.size()};
+  peak_ = entries_.size();
+  return seen;
 }
 
 }  // namespace hush::net

@@ -66,6 +66,12 @@ class connection_limiter {
   // themselves.
   bool under_pressure() const;
   std::size_t open_count() const;
+  // The most connections open at once since the last call (or since the start), and now.
+  struct peak_and_now {
+    std::size_t peak = 0;
+    std::size_t now = 0;
+  };
+  peak_and_now take_peak();
 
  private:
   enum class stage { handshake, first_request, busy, idle };
@@ -107,6 +113,7 @@ class connection_limiter {
   groups networks_;
   queue unproven_;  // in the handshake or without a whole first request; oldest first
   queue idle_;      // keep-alive, between requests; longest idle first
+  std::size_t peak_ = 0;
 };
 
 }  // namespace hush::net

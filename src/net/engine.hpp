@@ -116,6 +116,7 @@ class engine {
   void on_accept_failed(listener& l, const boost::system::error_code& ec);
   void refuse_one(listener& l);
   void wait_for_hangup();
+  void return_memory_after_floods();
   void begin_shutdown();
   void wait_for_drain(std::chrono::steady_clock::time_point deadline);
 
@@ -133,6 +134,7 @@ class engine {
   std::function<void()> on_hangup_;
   std::function<void()> on_shutdown_;
   boost::asio::steady_timer drain_timer_;
+  boost::asio::steady_timer trim_timer_;
   std::size_t next_io_ = 0;
   reserve_descriptor reserve_;
 };

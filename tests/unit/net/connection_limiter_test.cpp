@@ -68,6 +68,28 @@ TEST(ConnectionLimiter, ClosingGivesThePlaceBack) {
   EXPECT_EQ(h.open("c", "10.0.0.1", "n").outcome, verdict::admitted);
 }
 
+TEST(ConnectionLimiter, ThePeakIsTheMostOpenAtOnceSinceTheLastLook) {
+  harness h({100, 100, 100});
+  std::vector<connection_limiter::ticket> open;
+  for (int i = 0; i < 5; ++i) {
+    open.push_back(h.open("c", "10.0.0.1", "10.0.0.0/24").id);
+  }
+  for (int i = 0; i < 4; ++i) {
+    h.limiter.close(open[static_cast<std::size_t>(i)]);
+  }
+  auto seen = h.limiter.take_peak();
+  EXPECT_EQ(seen.peak, 5U);
+  EXPECT_EQ(seen.now, 1U);
+  // The next look starts from what is open now.
+  seen = h.limiter.take_peak();
+  EXPECT_EQ(seen.peak, 1U);
+  h.open("d", "10.0.0.2", "10.0.0.0/24");
+  h.limiter.close(open[4]);
+  seen = h.limiter.take_peak();
+  EXPECT_EQ(seen.peak, 2U);
+  EXPECT_EQ(seen.now, 1U);
+}
+
 TEST(ConnectionLimiter, AtTheCapTheOldestUnprovenMakesRoomWhateverItsStage) {
   harness h({3, 10, 10});
   const auto a = h.open("a", "1", "n1");
