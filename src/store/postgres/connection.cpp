@@ -2,14 +2,103 @@
 
 #include <array>
 #include <cstring>
+#include <dlfcn.h>
 #include <libpq-fe.h>
 #include <poll.h>
+#include <string>
+#include <type_traits>
 #include <utility>
 
 #include "core/error.hpp"
 
 namespace hush::store {
 namespace {
+
+// libpq, and what it brings along (Kerberos, LDAP, SASL, GnuTLS: 25 libraries in all), is loaded
+// only when a club uses PostgreSQL. Linked, it cost every start of hush the loading of all of
+// them: a CLI command on a SQLite club took 22 ms instead of 6.5 (bench/run).
+struct libpq_api {
+  decltype(&::PQconninfoParse) conninfo_parse = nullptr;
+  decltype(&::PQfreemem) freemem = nullptr;
+  decltype(&::PQconninfoFree) conninfo_free = nullptr;
+  decltype(&::PQclear) clear = nullptr;
+  decltype(&::PQntuples) ntuples = nullptr;
+  decltype(&::PQcmdTuples) cmd_tuples = nullptr;
+  decltype(&::PQgetisnull) getisnull = nullptr;
+  decltype(&::PQgetvalue) getvalue = nullptr;
+  decltype(&::PQgetlength) getlength = nullptr;
+  decltype(&::PQconnectdbParams) connectdb_params = nullptr;
+  decltype(&::PQsetNoticeReceiver) set_notice_receiver = nullptr;
+  decltype(&::PQstatus) status = nullptr;
+  decltype(&::PQerrorMessage) error_message = nullptr;
+  decltype(&::PQfinish) finish = nullptr;
+  decltype(&::PQresultErrorField) result_error_field = nullptr;
+  decltype(&::PQsocket) socket = nullptr;
+  decltype(&::PQconsumeInput) consume_input = nullptr;
+  decltype(&::PQnotifies) notifies = nullptr;
+  decltype(&::PQtransactionStatus) transaction_status = nullptr;
+  decltype(&::PQresultStatus) result_status = nullptr;
+  decltype(&::PQprepare) prepare = nullptr;
+  decltype(&::PQexecPrepared) exec_prepared = nullptr;
+  decltype(&::PQexec) exec = nullptr;
+};
+
+struct libpq_loaded {
+  libpq_api api;
+  std::string error;  // empty when every function was found
+};
+
+const libpq_loaded& libpq() {
+  static const libpq_loaded loaded = [] {
+    libpq_loaded made;
+    // Never closed: connections may live until the process ends.
+    void* handle = ::dlopen("libpq.so.5", RTLD_NOW | RTLD_LOCAL);
+    if (handle == nullptr) {
+      const char* why = ::dlerror();
+      made.error = std::string("PostgreSQL needs libpq (Debian: libpq5): ") +
+                   (why != nullptr ? why : "libpq.so.5 cannot be loaded");
+      return made;
+    }
+    auto& api = made.api;
+    const auto bind = [&](auto& slot, const char* name) {
+      void* symbol = ::dlsym(handle, name);
+      if (symbol == nullptr && made.error.empty()) {
+        made.error = std::string("libpq.so.5 has no ") + name;
+      }
+      slot = reinterpret_cast<std::remove_reference_t<decltype(slot)>>(symbol);
+    };
+    bind(api.conninfo_parse, "PQconninfoParse");
+    bind(api.freemem, "PQfreemem");
+    bind(api.conninfo_free, "PQconninfoFree");
+    bind(api.clear, "PQclear");
+    bind(api.ntuples, "PQntuples");
+    bind(api.cmd_tuples, "PQcmdTuples");
+    bind(api.getisnull, "PQgetisnull");
+    bind(api.getvalue, "PQgetvalue");
+    bind(api.getlength, "PQgetlength");
+    bind(api.connectdb_params, "PQconnectdbParams");
+    bind(api.set_notice_receiver, "PQsetNoticeReceiver");
+    bind(api.status, "PQstatus");
+    bind(api.error_message, "PQerrorMessage");
+    bind(api.finish, "PQfinish");
+    bind(api.result_error_field, "PQresultErrorField");
+    bind(api.socket, "PQsocket");
+    bind(api.consume_input, "PQconsumeInput");
+    bind(api.notifies, "PQnotifies");
+    bind(api.transaction_status, "PQtransactionStatus");
+    bind(api.result_status, "PQresultStatus");
+    bind(api.prepare, "PQprepare");
+    bind(api.exec_prepared, "PQexecPrepared");
+    bind(api.exec, "PQexec");
+    return made;
+  }();
+  return loaded;
+}
+
+// Only where libpq() has loaded: behind a connection that exists, or after a check.
+const libpq_api& pq() {
+  return libpq().api;
+}
 
 // Inactive sessions must not hold locks for ever: a transaction left open (a crashed client
 // process, a bug) is ended by the server after this long.
@@ -64,9 +153,10 @@ std::vector<std::string> guessed_passwords(const std::string& conninfo) {
 
 std::string scrub_password(std::string message, const std::string& conninfo) {
   char* parse_error = nullptr;
-  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &parse_error);
+  PQconninfoOption* options =
+      libpq().error.empty() ? pq().conninfo_parse(conninfo.c_str(), &parse_error) : nullptr;
   if (parse_error != nullptr) {
-    PQfreemem(parse_error);
+    pq().freemem(parse_error);
   }
   if (options != nullptr) {
     for (auto* option = options; option->keyword != nullptr; ++option) {
@@ -74,7 +164,7 @@ std::string scrub_password(std::string message, const std::string& conninfo) {
         replace_all(message, option->val);
       }
     }
-    PQconninfoFree(options);
+    pq().conninfo_free(options);
   } else if (!guessed_passwords(conninfo).empty() ||
              conninfo.find("password") != std::string::npos) {
     // libpq's reason for a string it cannot parse may quote any of it ("...in URI: "<the whole
@@ -134,16 +224,16 @@ pg_params& pg_params::add(std::span<const std::uint8_t> value) {
 
 pg_rows::~pg_rows() {
   if (result_ != nullptr) {
-    PQclear(result_);
+    pq().clear(result_);
   }
 }
 
 std::size_t pg_rows::size() const noexcept {
-  return static_cast<std::size_t>(PQntuples(result_));
+  return static_cast<std::size_t>(pq().ntuples(result_));
 }
 
 std::size_t pg_rows::changed() const noexcept {
-  const char* tuples = PQcmdTuples(result_);
+  const char* tuples = pq().cmd_tuples(result_);
   std::size_t count = 0;
   for (; tuples != nullptr && *tuples >= '0' && *tuples <= '9'; ++tuples) {
     count = count * 10 + static_cast<std::size_t>(*tuples - '0');
@@ -153,12 +243,12 @@ std::size_t pg_rows::changed() const noexcept {
 
 std::int64_t pg_rows::column_int(std::size_t row, int column) const noexcept {
   const int r = static_cast<int>(row);
-  if (PQgetisnull(result_, r, column) != 0) {
+  if (pq().getisnull(result_, r, column) != 0) {
     return 0;
   }
   // Binary integers are big-endian, of their type's width.
-  const auto* bytes = reinterpret_cast<const unsigned char*>(PQgetvalue(result_, r, column));
-  const int length = PQgetlength(result_, r, column);
+  const auto* bytes = reinterpret_cast<const unsigned char*>(pq().getvalue(result_, r, column));
+  const int length = pq().getlength(result_, r, column);
   std::uint64_t value = 0;
   for (int i = 0; i < length; ++i) {
     value = (value << 8U) | bytes[i];
@@ -171,14 +261,14 @@ std::int64_t pg_rows::column_int(std::size_t row, int column) const noexcept {
 
 std::string pg_rows::column_text(std::size_t row, int column) const {
   const int r = static_cast<int>(row);
-  return {PQgetvalue(result_, r, column),
-          static_cast<std::size_t>(PQgetlength(result_, r, column))};
+  return {pq().getvalue(result_, r, column),
+          static_cast<std::size_t>(pq().getlength(result_, r, column))};
 }
 
 std::vector<std::uint8_t> pg_rows::column_blob(std::size_t row, int column) const {
   const int r = static_cast<int>(row);
-  const auto* bytes = reinterpret_cast<const std::uint8_t*>(PQgetvalue(result_, r, column));
-  return {bytes, bytes + PQgetlength(result_, r, column)};
+  const auto* bytes = reinterpret_cast<const std::uint8_t*>(pq().getvalue(result_, r, column));
+  return {bytes, bytes + pq().getlength(result_, r, column)};
 }
 
 result<std::unique_ptr<pg_connection>> pg_connection::connect(const std::string& conninfo,
@@ -197,7 +287,13 @@ result<std::unique_ptr<pg_connection>> pg_connection::connect(const std::string&
       "fallback_application_name", "dbname",           nullptr};
   const std::array<const char*, 9> values = {
       connect_timeout.c_str(), "1", "10", "5", "2", "20000", "hush", conninfo.c_str(), nullptr};
-  pg_conn* conn = PQconnectdbParams(keywords.data(), values.data(), 1);
+  if (const auto& library = libpq().error; !library.empty()) {
+    if (why != nullptr) {
+      *why = library;
+    }
+    return make_error_code(errc::storage_failure);
+  }
+  pg_conn* conn = pq().connectdb_params(keywords.data(), values.data(), 1);
   if (conn == nullptr) {
     if (why != nullptr) {
       *why = "out of memory";
@@ -205,10 +301,10 @@ result<std::unique_ptr<pg_connection>> pg_connection::connect(const std::string&
     return make_error_code(errc::storage_failure);
   }
   std::unique_ptr<pg_connection> made(new pg_connection(conn));
-  PQsetNoticeReceiver(conn, &pg_connection::on_notice, made.get());
-  if (PQstatus(conn) != CONNECTION_OK) {
+  pq().set_notice_receiver(conn, &pg_connection::on_notice, made.get());
+  if (pq().status(conn) != CONNECTION_OK) {
     if (why != nullptr) {
-      *why = scrub_password(PQerrorMessage(conn), conninfo);
+      *why = scrub_password(pq().error_message(conn), conninfo);
       while (!why->empty() && (why->back() == '\n' || why->back() == ' ')) {
         why->pop_back();
       }
@@ -230,7 +326,7 @@ result<std::unique_ptr<pg_connection>> pg_connection::connect(const std::string&
   setup += std::to_string(idle_in_transaction_ms);
   if (auto set = made->exec(setup.c_str()); !set) {
     if (why != nullptr) {
-      *why = scrub_password(PQerrorMessage(conn), conninfo);
+      *why = scrub_password(pq().error_message(conn), conninfo);
     }
     return set.error();
   }
@@ -238,14 +334,14 @@ result<std::unique_ptr<pg_connection>> pg_connection::connect(const std::string&
 }
 
 pg_connection::~pg_connection() {
-  PQfinish(conn_);
+  pq().finish(conn_);
 }
 
 void pg_connection::on_notice(void* self, const pg_result* notice) {
   // The server's notices are not for stderr, where libpq would print them in the middle of
   // hush's log lines. A FATAL one comes unasked when the server ends the session (a terminated
   // backend, a shutdown): the end of file may follow a moment later, but the connection is done.
-  const char* severity = PQresultErrorField(notice, PG_DIAG_SEVERITY_NONLOCALIZED);
+  const char* severity = pq().result_error_field(notice, PG_DIAG_SEVERITY_NONLOCALIZED);
   if (severity != nullptr &&
       (std::strcmp(severity, "FATAL") == 0 || std::strcmp(severity, "PANIC") == 0)) {
     static_cast<pg_connection*>(self)->doomed_ = true;
@@ -256,53 +352,54 @@ void pg_connection::on_notice(void* self, const pg_result* notice) {
 }
 
 bool pg_connection::broken() {
-  if (doomed_ || PQstatus(conn_) != CONNECTION_OK) {
+  if (doomed_ || pq().status(conn_) != CONNECTION_OK) {
     return true;
   }
   // A server that closed an idle connection has sent its farewell, then an end of file: read
   // what is there, without waiting, until the end of file turns the connection bad. An idle
   // connection is sent nothing else worth waiting for.
   for (int reads = 0; reads < max_idle_reads; ++reads) {
-    pollfd ready{PQsocket(conn_), POLLIN, 0};
+    pollfd ready{pq().socket(conn_), POLLIN, 0};
     if (ready.fd < 0 || ::poll(&ready, 1, 0) <= 0) {
       break;
     }
-    if (PQconsumeInput(conn_) == 0) {
+    if (pq().consume_input(conn_) == 0) {
       return true;
     }
   }
-  while (PGnotify* note = PQnotifies(conn_)) {
-    PQfreemem(note);
+  while (PGnotify* note = pq().notifies(conn_)) {
+    pq().freemem(note);
   }
-  return doomed_ || PQstatus(conn_) != CONNECTION_OK || PQtransactionStatus(conn_) != PQTRANS_IDLE;
+  return doomed_ || pq().status(conn_) != CONNECTION_OK ||
+         pq().transaction_status(conn_) != PQTRANS_IDLE;
 }
 
 result<std::size_t> pg_connection::wait_for_notifications(std::chrono::milliseconds timeout) {
-  pollfd ready{PQsocket(conn_), POLLIN, 0};
-  if (ready.fd < 0 || PQstatus(conn_) != CONNECTION_OK) {
+  pollfd ready{pq().socket(conn_), POLLIN, 0};
+  if (ready.fd < 0 || pq().status(conn_) != CONNECTION_OK) {
     return make_error_code(errc::storage_unavailable);
   }
   const int waited = ::poll(&ready, 1, static_cast<int>(timeout.count()));
-  if (waited > 0 && PQconsumeInput(conn_) == 0) {
+  if (waited > 0 && pq().consume_input(conn_) == 0) {
     return make_error_code(errc::storage_unavailable);
   }
   std::size_t count = 0;
-  while (PGnotify* note = PQnotifies(conn_)) {
-    PQfreemem(note);
+  while (PGnotify* note = pq().notifies(conn_)) {
+    pq().freemem(note);
     ++count;
   }
-  if (doomed_ || PQstatus(conn_) != CONNECTION_OK) {
+  if (doomed_ || pq().status(conn_) != CONNECTION_OK) {
     return make_error_code(errc::storage_unavailable);
   }
   return count;
 }
 
 bool pg_connection::lost() const {
-  return doomed_ || PQstatus(conn_) != CONNECTION_OK;
+  return doomed_ || pq().status(conn_) != CONNECTION_OK;
 }
 
 std::string pg_connection::error_message() const {
-  std::string message = PQerrorMessage(conn_);
+  std::string message = pq().error_message(conn_);
   while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
     message.pop_back();
   }
@@ -314,7 +411,7 @@ bool pg_connection::retryable_failure() const noexcept {
 }
 
 result<pg_rows> pg_connection::finish(pg_result* result) {
-  const auto status = PQresultStatus(result);
+  const auto status = pq().result_status(result);
   // A commit whose wait for a synchronous standby was cancelled (pg_cancel_backend, a cancel
   // request) succeeds with only a WARNING: "committed locally, but might not have been
   // replicated". Acknowledged, it would be lost with the primary; so any WARNING fails the
@@ -323,7 +420,7 @@ result<pg_rows> pg_connection::finish(pg_result* result) {
   const bool warned = std::exchange(warned_, false);
   if ((status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) && warned) {
     last_sqlstate_.clear();
-    PQclear(result);
+    pq().clear(result);
     return make_error_code(errc::storage_unavailable);
   }
   if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
@@ -331,10 +428,11 @@ result<pg_rows> pg_connection::finish(pg_result* result) {
     return pg_rows(result);
   }
   // No SQLSTATE: libpq's own failure (the connection lost), never a retryable one.
-  const char* sqlstate = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  const char* sqlstate =
+      result != nullptr ? pq().result_error_field(result, PG_DIAG_SQLSTATE) : nullptr;
   last_sqlstate_ = sqlstate != nullptr ? sqlstate : "";
   const auto error = pg_error(last_sqlstate_);
-  PQclear(result);
+  pq().clear(result);
   return error;
 }
 
@@ -344,7 +442,7 @@ result<pg_rows> pg_connection::run(const char* sql, const pg_params& params) {
   if (cached == prepared_.end()) {
     std::string name = "hush_";
     name += std::to_string(prepared_.size());
-    auto prepared = finish(PQprepare(conn_, name.c_str(), sql, 0, nullptr));
+    auto prepared = finish(pq().prepare(conn_, name.c_str(), sql, 0, nullptr));
     if (!prepared) {
       return prepared.error();
     }
@@ -360,13 +458,13 @@ result<pg_rows> pg_connection::run(const char* sql, const pg_params& params) {
     lengths[i] = static_cast<int>(param.bytes.size());
     formats[i] = param.binary ? 1 : 0;
   }
-  return finish(PQexecPrepared(conn_, cached->second.c_str(), static_cast<int>(count),
-                               values.data(), lengths.data(), formats.data(), 1));
+  return finish(pq().exec_prepared(conn_, cached->second.c_str(), static_cast<int>(count),
+                                   values.data(), lengths.data(), formats.data(), 1));
 }
 
 result<void> pg_connection::exec(const char* sql) {
   warned_ = false;
-  auto done = finish(PQexec(conn_, sql));
+  auto done = finish(pq().exec(conn_, sql));
   if (!done) {
     return done.error();
   }
