@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,14 @@ struct argon2_params {
 
   bool operator==(const argon2_params&) const = default;
 };
+
+// An Argon2id hash string as libsodium writes and reads it ($argon2id$v=19$m=..,t=..,p=1$SALT$HASH,
+// unpadded base64), for the parameters, salt and hash bytes given.
+// The hash bytes crypto_pwhash_str writes into its strings (libsodium's own STR_HASHBYTES, not
+// exported).
+constexpr std::size_t argon2id_phc_hash_bytes = 32;
+std::string argon2id_phc(const argon2_params& params, std::span<const std::uint8_t> salt,
+                         std::span<const std::uint8_t> digest);
 
 // The limits config accepts: below them a hash is too cheap to guess against; above them one
 // verification would starve the server. Each setting alone must lie within these; together they
@@ -66,9 +75,11 @@ class password_hasher {
 
   // Makes the dummy hash verify_nobody() uses, so that the first unknown name does not pay for it
   // (which would make the first such answer slower than a wrong password's). Call at startup;
-  // throws std::runtime_error if it cannot be made, since without it unknown names would answer
-  // faster than wrong passwords.
+  // cheap (no Argon2id run); throws std::runtime_error if it cannot be made, since without it
+  // unknown names would answer faster than wrong passwords.
   void prepare() const;
+  // The hash verify_nobody() verifies against; empty before prepare(). For tests.
+  std::string dummy_hash() const;
 
   // True if the hash was made with other parameters (or another algorithm) than the current ones.
   bool needs_rehash(std::string_view phc) const;
