@@ -150,6 +150,21 @@ result<void> club::remove(store::message_id id) {
   return store_.remove_message(id);
 }
 
+result<void> club::remove(store::message_id id, std::string_view by) {
+  auto member = store_.find_member(by);
+  if (!member) {
+    return member.error();
+  }
+  auto found = store_.message(id);
+  if (!found) {
+    return found.error();
+  }
+  if (!may_delete(member->member_role, found->author == member->name)) {
+    return make_error_code(errc::forbidden);
+  }
+  return store_.remove_message(id);
+}
+
 result<void> club::check_store() {
   // An indexed read through the same pool as every request; the name need not exist.
   if (auto read = store_.club_meta("health"); !read && read.error() != errc::not_found) {

@@ -85,6 +85,11 @@ class club {
                                                    std::size_t limit);
   // Removes the message and wipes its bytes (store::remove_message); not_wiped as it says.
   result<void> remove(store::message_id id);
+  // The same, asked by the member `by` (their role read afresh): an admin removes any message, a
+  // poster their own (may_delete); forbidden, nothing removed, for anyone else. not_found for no
+  // such message (or no such member). Message ids are never reused, so the author checked is
+  // the author of the message removed.
+  result<void> remove(store::message_id id, std::string_view by);
   // Whether the store answers a read, for /healthz: ok, or the error that kept it from answering.
   result<void> check_store();
 
@@ -93,8 +98,12 @@ class club {
                                       std::string_view password);
   result<std::vector<store::member_record>> list_members();
   result<store::member_record> find_member(std::string_view name);
-  // Sets a new password and ends every session of the member.
-  result<void> set_password(std::string_view name, std::string_view password);
+  // Sets a new password and ends every browser session of the member, in one step, but
+  // `keep_session` (the token of a session of theirs: the one a member changed their own password
+  // in) when given. The caller has checked whatever proves the change may be made (the CLI: the
+  // club directory; the API: the member's current password).
+  result<void> set_password(std::string_view name, std::string_view password,
+                            std::optional<std::string_view> keep_session = {});
   // Removes the member with their tokens and sessions, revokes their client certificates now and
   // republishes the revocation list. `by` is the admin asking, when the request names one (the
   // API): conflict if they remove themselves. conflict for the club's last admin, from any door.

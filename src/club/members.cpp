@@ -27,7 +27,8 @@ result<store::member_record> club::find_member(std::string_view name) {
   return store_.find_member(name);
 }
 
-result<void> club::set_password(std::string_view name, std::string_view password) {
+result<void> club::set_password(std::string_view name, std::string_view password,
+                                std::optional<std::string_view> keep_session) {
   if (!valid_password_size(password)) {
     return make_error_code(errc::invalid_argument);
   }
@@ -35,7 +36,11 @@ result<void> club::set_password(std::string_view name, std::string_view password
   if (!hash) {
     return hash.error();
   }
-  return store_.set_password_hash(name, *hash);
+  if (keep_session) {
+    const auto kept = session_hash(*keep_session);
+    return store_.set_password_hash(name, *hash, kept);
+  }
+  return store_.set_password_hash(name, *hash, {});
 }
 
 result<void> club::remove_member(std::string_view name, std::optional<std::string_view> by) {

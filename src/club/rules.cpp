@@ -9,8 +9,8 @@ bool may_post(store::role r) noexcept {
   return r == store::role::poster || r == store::role::admin;
 }
 
-bool may_delete(store::role r) noexcept {
-  return r == store::role::admin;
+bool may_delete(store::role r, bool own) noexcept {
+  return r == store::role::admin || (own && r == store::role::poster);
 }
 
 bool valid_member_name(std::string_view name) noexcept {

@@ -7,9 +7,11 @@
 
 namespace hush::club {
 
-// What each role may do. Readers read; posters also post; admins also delete and manage members.
+// What each role may do. Readers read; posters also post and delete their own messages; admins
+// also delete any message and manage members.
 bool may_post(store::role r) noexcept;
-bool may_delete(store::role r) noexcept;
+// Whether a member of role `r` may delete a message; `own`: they are its author.
+bool may_delete(store::role r, bool own) noexcept;
 
 // Member names are 1 to 64 of [A-Za-z0-9._-]: no ':' (HTTP Basic splits on it), no spaces or
 // control characters (they would be shown in terminals and logs). Token names follow the same

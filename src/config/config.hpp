@@ -117,6 +117,10 @@ struct config {
   std::string log_format = "text";
 
   acme_settings acme;
+
+  // The club's name, which the members' page shows in its header and title, and only to members
+  // after login (GET /api/v1/session): a secret club's name is not for strangers.
+  std::string club_name = "The club";
 };
 
 // A config that cannot be used: the message names the file, the line and the setting.
@@ -153,5 +157,11 @@ bool valid_store_url(std::string_view text);
 // True when `text` can be a CRL distribution point: http:// or https://, a host, and no space,
 // comma, quote or control character (a comma would smuggle in a second distribution point).
 bool valid_crl_url(std::string_view text);
+
+// The longest club name, in characters (Unicode code points).
+inline constexpr std::size_t max_club_name_chars = 64;
+// A club name: well-formed UTF-8, 1 to max_club_name_chars characters, none of them a control
+// character (C0, DEL or C1), which would rewrite a terminal or a log line when shown.
+bool valid_club_name(std::string_view text);
 
 }  // namespace hush::config

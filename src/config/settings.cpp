@@ -349,6 +349,19 @@ const std::vector<setting>& settings() {
        "An extra CA file (PEM) to trust for the directory, besides the system's; empty: none.",
        true, 0, 0, nullptr, nullptr, [](const config& c) { return c.acme.ca_bundle; },
        [](config& c, const std::string& v, const std::string&) { c.acme.ca_bundle = v; }},
+      {"club", "name",
+       "The club's name, in the members' page's header and title after login (never shown to "
+       "strangers): 1 to 64 characters, no control characters.",
+       true, 0, 0, nullptr, nullptr, [](const config& c) { return c.club_name; },
+       [](config& c, const std::string& v, const std::string& where) {
+         // Not echoed: it may hold control characters.
+         if (!valid_club_name(v)) {
+           throw config_error(where + ": club.name must be 1 to " +
+                              std::to_string(max_club_name_chars) +
+                              " characters of UTF-8, without control characters");
+         }
+         c.club_name = v;
+       }},
   };
   return all;
 }

@@ -10,12 +10,13 @@
 namespace hush::http {
 namespace {
 
-constexpr std::array<std::string_view, 12> route_labels = {"/",
+constexpr std::array<std::string_view, 13> route_labels = {"/",
                                                            "/api/v1/messages",
                                                            "/api/v1/messages/{id}",
                                                            "/api/v1/session",
                                                            "/api/v1/members",
                                                            "/api/v1/members/{name}",
+                                                           "/api/v1/members/{name}/password",
                                                            "/healthz",
                                                            "/ca.crl",
                                                            "/ca.pem",

@@ -17,23 +17,24 @@
 namespace hush::http {
 namespace {
 
-enum class resource { root, messages, message, session, members, member, none };
+enum class resource { root, messages, message, session, members, member, member_password, none };
 
 // In resource order, then the public files.
-constexpr std::array<route_spec, 9> routes = {{
+constexpr std::array<route_spec, 10> routes = {{
     {"/", "GET, HEAD"},
     {"/api/v1/messages", "GET, HEAD, POST"},
     {"/api/v1/messages/{id}", "GET, HEAD, DELETE"},
     {"/api/v1/session", "GET, HEAD, POST, DELETE"},
     {"/api/v1/members", "GET, HEAD, POST"},
     {"/api/v1/members/{name}", "DELETE"},
+    {"/api/v1/members/{name}/password", "PUT"},
     {"/healthz", "GET, HEAD"},
     {"/ca.crl", "GET, HEAD"},
     {"/ca.pem", "GET, HEAD"},
 }};
 constexpr std::string_view public_file_allow = "GET, HEAD";
-static_assert(routes[6].allow == public_file_allow && routes[7].allow == public_file_allow &&
-              routes[8].allow == public_file_allow);
+static_assert(routes[7].allow == public_file_allow && routes[8].allow == public_file_allow &&
+              routes[9].allow == public_file_allow);
 
 // "/api/v1/messages/42" -> 42. Digits only: no signs, no encoded characters, nothing after.
 std::optional<store::message_id> message_id_in(std::string_view path) {
@@ -52,14 +53,17 @@ std::optional<store::message_id> message_id_in(std::string_view path) {
   return store::message_id{value};
 }
 
-// "/api/v1/members/alice" -> "alice"; a valid member name or nothing, so nothing encoded or
-// nested can reach the handler.
-std::optional<std::string_view> member_name_in(std::string_view path) {
+// "/api/v1/members/alice" + suffix "" -> "alice" (and with suffix "/password",
+// "/api/v1/members/alice/password" -> "alice"); a valid member name or nothing, so nothing
+// encoded or nested can reach the handler.
+std::optional<std::string_view> member_name_in(std::string_view path,
+                                               std::string_view suffix = {}) {
   constexpr std::string_view prefix = "/api/v1/members/";
-  if (path.substr(0, prefix.size()) != prefix) {
+  if (path.substr(0, prefix.size()) != prefix || path.size() < prefix.size() + suffix.size() ||
+      path.substr(path.size() - suffix.size()) != suffix) {
     return std::nullopt;
   }
-  const auto name = path.substr(prefix.size());
+  const auto name = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
   if (!club::valid_member_name(name)) {
     return std::nullopt;
   }
@@ -80,6 +84,8 @@ route_name route_of(resource r) {
       return route_name::members;
     case resource::member:
       return route_name::member;
+    case resource::member_password:
+      return route_name::member_password;
     case resource::none:
       break;
   }
@@ -90,6 +96,7 @@ struct route_entry {
   std::string_view allow;
   bool get = false;
   bool post = false;
+  bool put = false;
   bool delete_ = false;
 };
 
@@ -101,13 +108,14 @@ route_entry methods_of(resource r) {
   const auto lists = [allow](std::string_view method) {
     return allow.find(method) != std::string_view::npos;
   };
-  return {allow, lists("GET"), lists("POST"), lists("DELETE")};
+  return {allow, lists("GET"), lists("POST"), lists("PUT"), lists("DELETE")};
 }
 
 // HEAD is answered wherever GET is, with GET's headers and no body.
 bool allows(const route_entry& e, verb method) {
   return ((method == verb::get || method == verb::head) && e.get) ||
-         (method == verb::post && e.post) || (method == verb::delete_ && e.delete_);
+         (method == verb::post && e.post) || (method == verb::put && e.put) ||
+         (method == verb::delete_ && e.delete_);
 }
 
 bool changes_state(verb method) {
@@ -210,12 +218,14 @@ outcome serve_member(services& s, const request& req, const request_context& ctx
       return get ? handlers::get_message(req, m.t, ctx, s, who, *m.id)
                  : handlers::delete_message(req, s, who, *m.id);
     case resource::session:
-      return get ? handlers::whoami(req, who, m.session_token)
+      return get ? handlers::whoami(req, s, who, m.session_token)
                  : handlers::log_out(req, s, m.session_token);
     case resource::members:
       return get ? handlers::list_members(req, s, who) : handlers::add_member(req, s, who);
     case resource::member:
       return handlers::remove_member(req, s, who, *m.name);
+    case resource::member_password:
+      return handlers::change_password(req, ctx, s, who, *m.name, m.session_token);
     case resource::none:
       break;
   }
@@ -339,6 +349,8 @@ outcome router::route(const request& req, const request_context& ctx) {
     r = resource::message;
   } else if ((name = member_name_in(t.path))) {
     r = resource::member;
+  } else if ((name = member_name_in(t.path, "/password"))) {
+    r = resource::member_password;
   }
 
   if (r == resource::none) {

@@ -44,18 +44,19 @@ using outcome = std::variant<reply, needs_hashing>;
 // Which route a request took, as the access log and the metrics name it: a label of our own,
 // never the client's text, so a scan of random paths cannot make new series.
 enum class route_name : std::uint8_t {
-  root,      // "/"
-  messages,  // "/api/v1/messages"
-  message,   // "/api/v1/messages/{id}"
-  session,   // "/api/v1/session"
-  members,   // "/api/v1/members"
-  member,    // "/api/v1/members/{name}"
-  healthz,   // "/healthz"
-  crl,       // "/ca.crl"
-  ca_cert,   // "/ca.pem"
-  page,      // the members' page and its files
-  other,     // no such route (404), or not for this server
-  refused,   // refused before routing (a malformed, oversized or slow request)
+  root,             // "/"
+  messages,         // "/api/v1/messages"
+  message,          // "/api/v1/messages/{id}"
+  session,          // "/api/v1/session"
+  members,          // "/api/v1/members"
+  member,           // "/api/v1/members/{name}"
+  member_password,  // "/api/v1/members/{name}/password"
+  healthz,          // "/healthz"
+  crl,              // "/ca.crl"
+  ca_cert,          // "/ca.pem"
+  page,             // the members' page and its files
+  other,            // no such route (404), or not for this server
+  refused,          // refused before routing (a malformed, oversized or slow request)
 };
 
 // How a request tried to prove who it is.

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -40,9 +41,11 @@ class member_store {
   // is gone or the hash changed meanwhile.
   virtual result<void> replace_password_hash(std::string_view name, std::string_view expected,
                                              std::string_view replacement) = 0;
-  // Sets a new password and ends every browser session of the member, at once (API tokens stay).
-  // not_found for a name no member has.
-  virtual result<void> set_password_hash(std::string_view name, std::string_view hash) = 0;
+  // Sets a new password and ends every browser session of the member, at once (API tokens stay),
+  // but the one whose hash is `keep_session` when that is not empty (the session a member changed
+  // their own password in). not_found (and nothing changed) for a name no member has.
+  virtual result<void> set_password_hash(std::string_view name, std::string_view hash,
+                                         std::span<const std::uint8_t> keep_session) = 0;
 };
 
 }  // namespace hush::store

@@ -202,6 +202,24 @@ class OpenApiTest(unittest.TestCase):
         check("delete", "/api/v1/members/{name}",
               self.call("delete", "/api/v1/members/ann", name="pat"))
 
+        own = self.call("post", "/api/v1/messages", name="pat", json={"body": "mine"}).json()
+        check("delete", "/api/v1/messages/{id}",
+              self.call("delete", "/api/v1/messages/%d" % own["id"], name="pat"))
+
+        template = "/api/v1/members/{name}/password"
+        change = {"current_password": self.passwords["pat"],
+                  "new_password": "pat's newer passphrase"}
+        check("put", template, self.call("put", "/api/v1/members/ann/password", name="pat",
+                                         json=change))
+        check("put", template, self.call("put", "/api/v1/members/pat/password", name="pat",
+                                         json=dict(change, current_password="not it at all")))
+        check("put", template, self.call("put", "/api/v1/members/pat/password", name="pat",
+                                         json=dict(change, new_password="short")))
+        changed = check("put", template, self.call("put", "/api/v1/members/pat/password",
+                                                   name="pat", json=change))
+        self.assertEqual(changed.status_code, 204)
+        self.passwords["pat"] = change["new_password"]
+
         for path, template in (("/healthz", "/healthz"), ("/ca.crl", "/ca.crl"),
                                ("/ca.pem", "/ca.pem")):
             check("get", template, self.call("get", path, name=None))

@@ -25,6 +25,10 @@ class WebApiTest(unittest.TestCase):
         cls.addClassCleanup(cls.ws.cleanup)
         cls.club = Club(cls.ws)
         cls.club.add_member("paul", role="poster")
+        cls.club.add_member("pat", role="poster")
+        cls.club.add_member("rhea", role="reader")
+        cls.club.add_member("wren", role="reader")
+        cls.club.set_config("club", "name", '"The Quiet Garden"')
         cls.club.post("the newest secret", author="paul")
         cls.server = cls.club.serve()
         cls.addClassCleanup(cls.server.stop)
@@ -95,6 +99,145 @@ class WebApiTest(unittest.TestCase):
                                     "Authorization": basic("paul", self.club.passwords["paul"]),
                                     "Origin": "https://evil.example"})
         self.assertEqual(r.status_code, 403)
+
+    def as_(self, name, password=None):
+        return {"Authorization": basic(name, password or self.club.passwords[name])}
+
+    def test_the_clubs_name_is_for_members_only(self):
+        me = self.browser().get(self.origin + "/api/v1/session", headers=self.as_("rhea"),
+                                timeout=T)
+        self.assertEqual(me.status_code, 200)
+        self.assertEqual(me.json()["club"], "The Quiet Garden")
+        s = self.browser()
+        self.assertEqual(self.log_in(s, "rhea").json()["club"], "The Quiet Garden")
+        stranger = self.browser()
+        for path in ("/", "/app.js", "/api/v1/session"):
+            r = stranger.get(self.origin + path, headers={"Accept": "text/html"}, timeout=T)
+            self.assertNotIn("Quiet Garden", r.text, path)
+        wrong = stranger.post(self.origin + "/api/v1/session", timeout=T,
+                              json={"name": "rhea", "password": "not her password at all"})
+        self.assertEqual(wrong.status_code, 401)
+        self.assertNotIn("Quiet Garden", wrong.text)
+
+    def test_a_bad_club_name_refuses_to_start(self):
+        ws = Workspace()
+        self.addCleanup(ws.cleanup)
+        other = Club(ws)
+        for bad in ('""', '"%s"' % ("x" * 65), '"bell\\u0007"'):
+            other.set_config("club", "name", bad)
+            started, r = support.try_serve(other)
+            self.assertFalse(started, bad)
+            self.assertNotEqual(r.rc, 0)
+            self.assertIn("club.name must be 1 to 64 characters", r.err, r)
+        other.set_config("club", "name", '"%s"' % ("\u00e9" * 64))
+        started, r = support.try_serve(other)
+        self.assertTrue(started, r)
+
+    def test_a_member_changes_their_own_password(self):
+        here, there = self.browser(), self.browser()
+        csrf = self.log_in(here, "wren").json()["csrf"]
+        self.log_in(there, "wren")
+        old = self.club.passwords["wren"]
+        url = self.origin + "/api/v1/members/wren/password"
+        page = {"Origin": self.origin, "X-CSRF-Token": csrf}
+        fresh = "wren's brand new passphrase"
+
+        wrong = here.put(url, json={"current_password": "not it, not at all",
+                                    "new_password": fresh}, headers=page, timeout=T)
+        self.assertEqual(wrong.status_code, 403, wrong.text)
+        self.assertEqual(wrong.json()["error"], "forbidden")
+        short = here.put(url, json={"current_password": old, "new_password": "short"},
+                         headers=page, timeout=T)
+        self.assertEqual(short.status_code, 400, short.text)
+        no_csrf = here.put(url, json={"current_password": old, "new_password": fresh},
+                           headers={"Origin": self.origin}, timeout=T)
+        self.assertEqual(no_csrf.status_code, 403)
+        self.assertEqual(no_csrf.json()["error"], "cross_origin")
+        others = here.put(self.origin + "/api/v1/members/rhea/password", headers=page,
+                          json={"current_password": old, "new_password": fresh}, timeout=T)
+        self.assertEqual(others.status_code, 403)
+        # Nothing changed so far: the other session lives, the old password works.
+        self.assertEqual(there.get(self.origin + "/api/v1/session", timeout=T).status_code, 200)
+
+        done = here.put(url, json={"current_password": old, "new_password": fresh},
+                        headers=page, timeout=T)
+        self.assertEqual(done.status_code, 204, done.text)
+        self.club.passwords["wren"] = fresh
+        self.assertEqual(here.get(self.origin + "/api/v1/session", timeout=T).status_code, 200)
+        self.assertEqual(there.get(self.origin + "/api/v1/session", timeout=T).status_code, 401)
+        # The old password fails at once, on the very next request, by Basic and by login.
+        probe = self.browser()
+        self.assertEqual(probe.get(self.server.url, headers=self.as_("wren", old),
+                                   timeout=T).status_code, 401)
+        self.assertEqual(probe.post(self.origin + "/api/v1/session", timeout=T,
+                                    json={"name": "wren", "password": old}).status_code, 401)
+        self.assertEqual(probe.get(self.server.url, headers=self.as_("wren"),
+                                   timeout=T).status_code, 200)
+        # rhea's password is untouched.
+        self.assertEqual(probe.get(self.server.url, headers=self.as_("rhea"),
+                                   timeout=T).status_code, 200)
+
+    def test_a_password_change_with_basic_ends_every_session(self):
+        self.club.add_member("bess", role="reader")
+        s = self.browser()
+        self.log_in(s, "bess")
+        fresh = "bess has chosen another"
+        r = self.browser().put(self.origin + "/api/v1/members/bess/password", timeout=T,
+                               headers=self.as_("bess"),
+                               json={"current_password": self.club.passwords["bess"],
+                                     "new_password": fresh})
+        self.assertEqual(r.status_code, 204, r.text)
+        self.club.passwords["bess"] = fresh
+        self.assertEqual(s.get(self.origin + "/api/v1/session", timeout=T).status_code, 401)
+
+    def test_who_may_delete_a_message(self):
+        http = self.browser()
+
+        def post(name, body):
+            r = http.post(self.origin + "/api/v1/messages", json={"body": body},
+                          headers=self.as_(name), timeout=T)
+            self.assertEqual(r.status_code, 201, r.text)
+            return r.json()["id"]
+
+        def delete(name, message):
+            return http.delete(self.origin + "/api/v1/messages/%d" % message,
+                               headers=self.as_(name), timeout=T).status_code
+
+        pats, pauls = post("pat", "pat's to take back"), post("paul", "paul's to keep")
+        self.assertEqual(delete("rhea", pats), 403)       # a reader: never
+        self.assertEqual(delete("rhea", 999999), 403)     # not even a lookup
+        self.assertEqual(delete("pat", pauls), 403)       # another poster's
+        self.assertEqual(delete("pat", 999999), 404)
+        self.assertEqual(delete("pat", pats), 204)        # the author
+        self.assertEqual(delete("pat", pats), 404)
+        self.assertEqual(http.get(self.origin + "/api/v1/messages/%d" % pats,
+                                  headers=self.as_("rhea"), timeout=T).status_code, 404)
+        self.assertEqual(delete("admin", pauls), 204)     # an admin: anyone's
+        # By the page's cookie too, with its CSRF token.
+        s = self.browser()
+        csrf = self.log_in(s, "pat").json()["csrf"]
+        again = post("pat", "pat's second")
+        r = s.delete(self.origin + "/api/v1/messages/%d" % again, timeout=T,
+                     headers={"Origin": self.origin, "X-CSRF-Token": csrf})
+        self.assertEqual(r.status_code, 204)
+
+    def test_the_list_says_null_after_a_full_last_page(self):
+        ws = Workspace()
+        self.addCleanup(ws.cleanup)
+        other = Club(ws)
+        for i in range(4):
+            other.post("m%d" % i)
+        with other.serve() as server:
+            http = self.browser()
+            http.verify = other.ca_pem
+            headers = {"Authorization": basic("admin", other.admin_password)}
+            base = server.url.rstrip("/") + "/api/v1/messages?limit=2"
+            first = http.get(base, headers=headers, timeout=T).json()
+            self.assertEqual(len(first["messages"]), 2)
+            second = http.get(base + "&before=%d" % first["next_before"], headers=headers,
+                              timeout=T).json()
+            self.assertEqual(len(second["messages"]), 2)
+            self.assertIsNone(second["next_before"])
 
 
 if __name__ == "__main__":

@@ -120,14 +120,17 @@ result<void> memory_member_store::replace_password_hash(std::string_view name,
   return {};
 }
 
-result<void> memory_member_store::set_password_hash(std::string_view name, std::string_view hash) {
+result<void> memory_member_store::set_password_hash(std::string_view name, std::string_view hash,
+                                                    std::span<const std::uint8_t> keep_session) {
   std::lock_guard lock(tables_.mutex);
   const auto found = tables_.members.find(name);
   if (found == tables_.members.end()) {
     return make_error_code(errc::not_found);
   }
   found->second.password_hash = hash;
-  end_sessions_of(tables_, name);
+  std::erase_if(tables_.sessions, [&](const auto& s) {
+    return s.member == name && !std::ranges::equal(s.hash, keep_session);
+  });
   ++tables_.generation;
   return {};
 }

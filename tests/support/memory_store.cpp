@@ -295,8 +295,9 @@ result<void> memory_store::replace_password_hash(std::string_view name, std::str
                                                  std::string_view replacement) {
   return members_.replace_password_hash(name, expected, replacement);
 }
-result<void> memory_store::set_password_hash(std::string_view name, std::string_view hash) {
-  return members_.set_password_hash(name, hash);
+result<void> memory_store::set_password_hash(std::string_view name, std::string_view hash,
+                                             std::span<const std::uint8_t> keep_session) {
+  return members_.set_password_hash(name, hash, keep_session);
 }
 
 result<std::vector<std::uint8_t>> memory_store::club_meta(std::string_view name) {

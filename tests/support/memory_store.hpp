@@ -59,7 +59,8 @@ class memory_member_store : public store::member_store {
   result<store::role> set_member_role(std::string_view name, store::role new_role) override;
   result<void> replace_password_hash(std::string_view name, std::string_view expected,
                                      std::string_view replacement) override;
-  result<void> set_password_hash(std::string_view name, std::string_view hash) override;
+  result<void> set_password_hash(std::string_view name, std::string_view hash,
+                                 std::span<const std::uint8_t> keep_session) override;
 
  private:
   memory_tables& tables_;
@@ -191,7 +192,8 @@ class memory_store : public store::store {
                                             hush::store::role new_role) override;
   result<void> replace_password_hash(std::string_view name, std::string_view expected,
                                      std::string_view replacement) override;
-  result<void> set_password_hash(std::string_view name, std::string_view hash) override;
+  result<void> set_password_hash(std::string_view name, std::string_view hash,
+                                 std::span<const std::uint8_t> keep_session) override;
 
   result<std::vector<std::uint8_t>> club_meta(std::string_view name) override;
   result<void> set_club_meta_once(std::string_view name,

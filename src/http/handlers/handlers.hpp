@@ -60,17 +60,20 @@ reply get_message(const request& req, const target& t, const request_context& ct
                   const auth::member& who, store::message_id id);
 // POST /api/v1/messages {"body": "..."}
 response post_message(const request& req, services& s, const auth::member& who);
-// DELETE /api/v1/messages/{id}
+// DELETE /api/v1/messages/{id}: an admin any message, a poster their own (club::remove); 403 for
+// anyone else, 404 for no such message.
 response delete_message(const request& req, services& s, const auth::member& who,
                         store::message_id id);
 
 // The configured lifetime of browser sessions.
 store::session_limits session_limits_of(const config::config& cfg) noexcept;
 // POST /api/v1/session {"name": "...", "password": "..."}: checked like HTTP Basic (throttle,
-// cache, Argon2id); sets the __Host-hush cookie and answers the member and the CSRF token.
+// cache, Argon2id); sets the __Host-hush cookie and answers the member, the club's name and the
+// CSRF token.
 outcome log_in(const request& req, const request_context& ctx, services& s);
-// GET /api/v1/session: who is logged in (and, for a session, its CSRF token).
-response whoami(const request& req, const auth::member& who,
+// GET /api/v1/session: who is logged in, the club's name (club.name, for members only), and for a
+// session its CSRF token.
+response whoami(const request& req, const services& s, const auth::member& who,
                 std::optional<std::string_view> session_token);
 // DELETE /api/v1/session: ends the session server-side and clears the cookie.
 response log_out(const request& req, services& s, std::optional<std::string_view> session_token);
@@ -83,6 +86,15 @@ outcome add_member(const request& req, services& s, const auth::member& who);
 // DELETE /api/v1/members/{name} (admins; not themselves): their tokens and sessions end with them.
 response remove_member(const request& req, services& s, const auth::member& who,
                        std::string_view name);
+// PUT /api/v1/members/{name}/password {"current_password": "...", "new_password": "..."}: a member
+// changes their own password (forbidden for any other name, admins included). The current
+// password is checked as a login is (throttle, cache, Argon2id on the hashing pool, where the new
+// one is hashed too); a wrong one is 403 and counts as a failed login. 204: the old password no
+// longer works, and every browser session of the member ends but `session_token`'s (the one the
+// request came with, if it came with one). API tokens stay.
+outcome change_password(const request& req, const request_context& ctx, services& s,
+                        const auth::member& who, std::string_view name,
+                        std::optional<std::string_view> session_token);
 
 }  // namespace handlers
 }  // namespace hush::http

@@ -1,9 +1,12 @@
+#include <memory>
+
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "crypto/random.hpp"
 #include "http/handlers/common.hpp"
 #include "http/handlers/handlers.hpp"
+#include "http/observe.hpp"
 #include "http/response.hpp"
 
 namespace hush::http::handlers {
@@ -76,6 +79,87 @@ response remove_member(const request& req, services& s, const auth::member& who,
   }
   log::info("member " + std::string(name) + " removed by " + who.name());
   return no_content_response(req);
+}
+
+namespace {
+
+// The answer to a current password that did not prove the member: 403, not 401, since the
+// request itself did prove them (a 401 would read as a lost session); the throttle counted it.
+reply current_password_refused(const request& req, const request_context& ctx,
+                               const auth::auth_failure& failure) {
+  if (failure.error == errc::throttled) {
+    note_throttled(ctx.remote, auth_method::password, failure.tried, failure.retry_after);
+    return error_response(api_error::too_many_requests, req, failure.retry_after);
+  }
+  if (failure.error == errc::unauthorized) {
+    note_auth_failure(ctx.remote, auth_method::password, failure.tried);
+    return error_response(api_error::forbidden, req,
+                          "\"current_password\" is not the member's password");
+  }
+  return detail::fail(failure.error, req, "PUT /api/v1/members/{name}/password");
+}
+
+}  // namespace
+
+outcome change_password(const request& req, const request_context& ctx, services& s,
+                        const auth::member& who, std::string_view name,
+                        std::optional<std::string_view> session_token) {
+  // One's own only: an admin resets another member's password with hush member passwd.
+  if (name != who.name()) {
+    return error_response(api_error::forbidden, req);
+  }
+  auto parsed = detail::read_json_object(req, s);
+  if (parsed.error) {
+    return std::move(*parsed.error);
+  }
+  if (auto other = detail::only_keys(*parsed.object, {"current_password", "new_password"});
+      !other.empty()) {
+    return error_response(api_error::bad_request, req, other);
+  }
+  const auto current = detail::string_member(*parsed.object, "current_password");
+  const auto fresh = detail::string_member(*parsed.object, "new_password");
+  if (!current || !fresh) {
+    return error_response(api_error::bad_request, req,
+                          "\"current_password\" and \"new_password\" must both be strings");
+  }
+  // The rule hush member passwd applies (club::set_password enforces it too).
+  if (!club::valid_password_size(*fresh)) {
+    return error_response(api_error::bad_request, req,
+                          "\"new_password\" must be " + std::to_string(club::min_password_size) +
+                              " to " + std::to_string(club::max_password_size) + " bytes long");
+  }
+  // No password is that long: refused as a wrong one, before it costs a hash (as a login does).
+  if (current->size() > club::max_password_size) {
+    return current_password_refused(req, ctx,
+                                    {make_error_code(errc::unauthorized), {}, {}, who.name()});
+  }
+  // The same door as a login: the throttle first, then the verified-credential cache, then
+  // Argon2id, so that a stolen session cannot guess the password here any faster than at login.
+  auth::auth_failure failure;
+  auto checked = s.auth.authenticate_password(who.name(), *current, ctx.remote,
+                                              auth::hashing::deferred, failure);
+  if (!checked && failure.error != errc::needs_hashing) {
+    return current_password_refused(req, ctx, failure);
+  }
+  // Hashing the new password is Argon2id work, whether or not the current one needed a run.
+  auto new_password = std::make_shared<secret_string>(*fresh);
+  return needs_hashing{[&req, &ctx, &s, session_token, checked, new_password,
+                        pending = std::move(failure.pending)]() -> reply {
+    auto verified = checked;
+    auth::auth_failure why;
+    if (!verified) {
+      verified = s.auth.finish(*pending, why);
+    }
+    if (!verified) {
+      return current_password_refused(req, ctx, why);
+    }
+    if (auto changed = s.club.set_password(verified->name(), new_password->view(), session_token);
+        !changed) {
+      return detail::fail(changed.error(), req, "PUT /api/v1/members/{name}/password");
+    }
+    log::info("password changed by " + verified->name() + " from " + ctx.remote);
+    return no_content_response(req);
+  }};
 }
 
 }  // namespace hush::http::handlers

@@ -172,17 +172,22 @@ response list_messages(const request& req, const target& t, services& s) {
     }
     before = store::message_id{*value};
   }
-  auto page = s.club.list(before, limit);
+  // One more than the page holds: whether there is a next page is then known, so the last page
+  // says null even when it is full (a client offers "older" only while there is something).
+  auto page = s.club.list(before, limit + 1);
   if (!page) {
     return fail(page.error(), req, "GET /api/v1/messages");
+  }
+  const bool more = page->size() > limit;
+  if (more) {
+    page->pop_back();  // the store gives at most limit + 1
   }
   boost::json::array items;
   for (const auto& m : *page) {
     items.push_back(summary_json(m.id, m.author, m.created_at, m.format));
   }
   boost::json::object body{{"messages", std::move(items)}};
-  // A full page may have more behind it: say where the next one starts.
-  if (page->size() == limit && !page->empty()) {
+  if (more) {
     body["next_before"] = page->back().id.value;
   } else {
     body["next_before"] = nullptr;
@@ -250,10 +255,12 @@ response post_message(const request& req, services& s, const auth::member& who) 
 
 response delete_message(const request& req, services& s, const auth::member& who,
                         store::message_id id) {
-  if (!club::may_delete(who.role())) {
+  // A role that may delete no message at all is refused before anything is looked up, as before.
+  if (!club::may_delete(who.role(), true)) {
     return error_response(api_error::forbidden, req);
   }
-  if (auto removed = s.club.remove(id); !removed) {
+  // Whose message it is, and what the member's role allows, is the club's rule to apply.
+  if (auto removed = s.club.remove(id, who.name()); !removed) {
     return fail(removed.error(), req, "DELETE /api/v1/messages/{id}");
   }
   return no_content_response(req);

@@ -10,8 +10,9 @@
 namespace hush::http::handlers {
 namespace {
 
-boost::json::object member_json(std::string_view name, store::role r) {
-  return {{"name", name}, {"role", store::to_string(r)}};
+// Who is logged in, and the club's name: only a member learns it (club.name).
+boost::json::object member_json(std::string_view name, store::role r, const config::config& cfg) {
+  return {{"name", name}, {"role", store::to_string(r)}, {"club", cfg.club_name}};
 }
 
 // The login form's own 401: no Basic challenge, which would open the browser's password dialog.
@@ -57,7 +58,7 @@ reply finish_log_in(const request& req, const request_context& ctx, services& s,
   if (ctx.note != nullptr) {
     ctx.note->member = who->name();
   }
-  auto body = member_json(who->name(), who->role());
+  auto body = member_json(who->name(), who->role(), s.cfg);
   body["csrf"] = auth::csrf_token(token->view());
   auto res = json_response(status::ok, body, req);
   res.set(field::set_cookie,
@@ -103,9 +104,9 @@ outcome log_in(const request& req, const request_context& ctx, services& s) {
   return finish_log_in(req, ctx, s, who, failure);
 }
 
-response whoami(const request& req, const auth::member& who,
+response whoami(const request& req, const services& s, const auth::member& who,
                 std::optional<std::string_view> session_token) {
-  auto body = member_json(who.name(), who.role());
+  auto body = member_json(who.name(), who.role(), s.cfg);
   if (session_token) {
     body["csrf"] = auth::csrf_token(*session_token);
   }

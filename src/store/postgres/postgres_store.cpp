@@ -325,7 +325,8 @@ result<void> postgres_store::replace_password_hash(std::string_view name, std::s
                     pg_params{}.add(name).add(expected).add(replacement));
 }
 
-result<void> postgres_store::set_password_hash(std::string_view name, std::string_view hash) {
+result<void> postgres_store::set_password_hash(std::string_view name, std::string_view hash,
+                                               std::span<const std::uint8_t> keep_session) {
   auto db = acquire();
   if (!db) {
     return db.error();
@@ -341,9 +342,11 @@ result<void> postgres_store::set_password_hash(std::string_view name, std::strin
         !changed) {
       return changed;
     }
-    // Whoever logged in with the old password is logged out with it.
-    if (auto ended =
-            (*db)->run("DELETE FROM sessions WHERE member = $1::text", pg_params{}.add(name));
+    // Whoever logged in with the old password is logged out with it, but the session the change
+    // was made in. An empty hash is no session's (they are 32 bytes).
+    if (auto ended = (*db)->run(
+            "DELETE FROM sessions WHERE member = $1::text AND hash IS DISTINCT FROM $2::bytea",
+            pg_params{}.add(name).add(keep_session));
         !ended) {
       return ended.error();
     }

@@ -69,7 +69,8 @@ class postgres_store : public store, public guess_store, public club_copy {
   result<role> set_member_role(std::string_view name, role new_role) override;
   result<void> replace_password_hash(std::string_view name, std::string_view expected,
                                      std::string_view replacement) override;
-  result<void> set_password_hash(std::string_view name, std::string_view hash) override;
+  result<void> set_password_hash(std::string_view name, std::string_view hash,
+                                 std::span<const std::uint8_t> keep_session) override;
 
   // message_store
   using message_store::add_data_key;

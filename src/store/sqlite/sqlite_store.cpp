@@ -218,7 +218,8 @@ result<void> sqlite_store::replace_password_hash(std::string_view name, std::str
       [&](sqlite_statement& s) { s.bind(1, name).bind(2, expected).bind(3, replacement); });
 }
 
-result<void> sqlite_store::set_password_hash(std::string_view name, std::string_view hash) {
+result<void> sqlite_store::set_password_hash(std::string_view name, std::string_view hash,
+                                             std::span<const std::uint8_t> keep_session) {
   auto db = acquire();
   write_transaction tx(*db);
   if (auto begun = tx.begin(); !begun) {
@@ -229,12 +230,13 @@ result<void> sqlite_store::set_password_hash(std::string_view name, std::string_
       !changed) {
     return changed;
   }
-  // Whoever logged in with the old password is logged out with it.
-  auto ended = db->prepare("DELETE FROM sessions WHERE member = ?1");
+  // Whoever logged in with the old password is logged out with it, but the session the change
+  // was made in. An empty hash is no session's (they are 32 bytes).
+  auto ended = db->prepare("DELETE FROM sessions WHERE member = ?1 AND hash IS NOT ?2");
   if (!ended) {
     return ended.error();
   }
-  ended->bind(1, name);
+  ended->bind(1, name).bind(2, keep_session);
   if (auto done = ended->run(); !done) {
     return done;
   }

@@ -2,7 +2,15 @@
 // piece of club data is put on the page with textContent, never as HTML.
 'use strict';
 
-const state = { me: null, csrf: null };
+// nextBefore: where the next older page starts (the API's next_before), null when the oldest
+// message is shown; loading: a page is on its way, so a second click asks nothing twice.
+const state = { me: null, csrf: null, nextBefore: null, loading: false };
+
+// What the page is called before login: a secret club's name is not for strangers, so it comes
+// from the API, for members only.
+const NEUTRAL_NAME = 'The club';
+const NEUTRAL_TITLE = 'Club messages';
+const PAGE_SIZE = 20;
 
 const $ = (id) => document.getElementById(id);
 
@@ -75,15 +83,29 @@ function formatTime(iso) {
   return Number.isNaN(when.getTime()) ? iso : when.toLocaleString();
 }
 
+function showClubName(name) {
+  $('club-name').textContent = name || NEUTRAL_NAME;
+  document.title = name || NEUTRAL_TITLE;
+}
+
 function loggedOut(notice) {
   state.me = null;
   state.csrf = null;
+  state.nextBefore = null;
+  showClubName('');
   // Whoever uses this browser next must not find the club key in it.
   clubKey.forget().catch(() => {});
   show($('nav'), false);
   show($('messages-view'), false);
   show($('members-view'), false);
+  show($('account-view'), false);
+  show($('show-older'), false);
   $('messages').replaceChildren();
+  for (const id of ['pw-current', 'pw-new', 'pw-repeat']) {
+    $(id).value = '';
+  }
+  say($('password-error'), '');
+  say($('password-done'), '');
   $('members-table').tBodies[0].replaceChildren();
   say($('new-password-name'), '');
   show($('new-password'), false);
@@ -97,6 +119,7 @@ function loggedIn(me) {
   state.me = { name: me.name, role: me.role };
   state.csrf = me.csrf || null;
   $('whoami').textContent = `${me.name} (${me.role})`;
+  showClubName(typeof me.club === 'string' ? me.club : '');
   show($('members-link'), me.role === 'admin');
   show($('post-form'), me.role === 'poster' || me.role === 'admin');
   show($('nav'), true);
@@ -110,10 +133,14 @@ async function render() {
     return;
   }
   const onMembers = window.location.hash === '#members' && state.me.role === 'admin';
-  show($('messages-view'), !onMembers);
+  const onAccount = window.location.hash === '#account';
+  show($('messages-view'), !onMembers && !onAccount);
   show($('members-view'), onMembers);
+  show($('account-view'), onAccount);
   if (onMembers) {
     await loadMembers();
+  } else if (onAccount) {
+    $('pw-current').focus();
   } else {
     await loadMessages();
   }
@@ -121,6 +148,7 @@ async function render() {
 
 function messageItem(message, text, locked) {
   const item = document.createElement('li');
+  item.dataset.id = String(message.id);
   const meta = document.createElement('div');
   meta.className = 'meta';
   const author = document.createElement('span');
@@ -140,7 +168,79 @@ function messageItem(message, text, locked) {
   body.className = locked ? 'body locked' : 'body';
   body.textContent = text;
   item.append(meta, body);
+  if (mayDelete(message)) {
+    item.append(deleteControl(item, message));
+  }
   return item;
+}
+
+// What the server allows (club::may_delete): an admin any message, a poster their own. The
+// server decides; this only keeps a control off the cards it would refuse.
+function mayDelete(message) {
+  const me = state.me;
+  return Boolean(me)
+    && (me.role === 'admin' || (me.role === 'poster' && message.author === me.name));
+}
+
+function button(text, className, onClick) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.textContent = text;
+  if (className) {
+    b.className = className;
+  }
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+// A Delete button that asks first, in the card itself: "Delete this message for everyone?"
+// with Delete and Cancel. Nothing is sent until the second click.
+function deleteControl(item, message) {
+  const actions = document.createElement('div');
+  actions.className = 'actions';
+  const error = document.createElement('p');
+  error.className = 'error';
+  error.setAttribute('role', 'alert');
+  error.hidden = true;
+  const ask = () => {
+    const question = document.createElement('p');
+    question.className = 'confirm-text';
+    question.textContent = 'Delete this message for everyone?';
+    const yes = button('Delete', 'danger', () => removeMessage(item, message, actions, error));
+    yes.setAttribute('aria-label', `Confirm deleting message ${message.id}`);
+    const no = button('Cancel', 'quiet', idle);
+    actions.replaceChildren(question, yes, no, error);
+    no.focus();
+  };
+  const idle = () => {
+    const start = button('Delete', 'quiet', ask);
+    start.setAttribute('aria-label', `Delete message ${message.id}`);
+    actions.replaceChildren(start, error);
+  };
+  idle();
+  return actions;
+}
+
+async function removeMessage(item, message, actions, error) {
+  for (const b of actions.querySelectorAll('button')) {
+    b.disabled = true;
+  }
+  const result = await api('DELETE', `/api/v1/messages/${message.id}`);
+  if (sessionLost(result)) {
+    return;
+  }
+  // 404: someone else removed it meanwhile; either way it is gone.
+  if (result.status === 204 || result.status === 404) {
+    item.remove();
+    show($('messages-empty'), $('messages').children.length === 0 && state.nextBefore === null);
+    return;
+  }
+  for (const b of actions.querySelectorAll('button')) {
+    b.disabled = false;
+  }
+  say(error, result.status === 403
+    ? 'You may not delete this message.'
+    : 'The message could not be deleted. Try again shortly.');
 }
 
 // The text to show for a message: its body, or for an end-to-end message what the club key
@@ -159,29 +259,86 @@ async function readable(message) {
   }
 }
 
-async function loadMessages() {
-  const page = await api('GET', '/api/v1/messages?limit=20');
+// One page of messages, bodies included (each body is its own read, so each is in the audit
+// trail): the items to show and where the next older page starts; null if the session ended or
+// the page could not be loaded.
+async function fetchPage(before) {
+  const query = before === null ? `limit=${PAGE_SIZE}` : `limit=${PAGE_SIZE}&before=${before}`;
+  const page = await api('GET', `/api/v1/messages?${query}`);
   if (sessionLost(page)) {
-    return;
+    return null;
   }
   if (page.status !== 200) {
-    say($('notice'), 'The messages could not be loaded. Try again shortly.');
-    return;
+    return { failed: true };
   }
-  // Each body is its own read, so each is in the audit trail.
   const full = await Promise.all(
     page.data.messages.map((summary) => api('GET', `/api/v1/messages/${summary.id}`)),
   );
   if (full.some(sessionLost)) {
-    return;
+    return null;
   }
+  // A message removed between the list and its read is simply not shown.
   const messages = full.filter((r) => r.status === 200).map((r) => r.data);
   const shown = await Promise.all(messages.map(readable));
+  const next = Number.isInteger(page.data.next_before) ? page.data.next_before : null;
+  return { messages, shown, next };
+}
+
+function showOlderControl() {
+  show($('show-older'), state.nextBefore !== null);
+  $('show-older').disabled = state.loading;
+}
+
+// The newest page, afresh.
+async function loadMessages() {
+  say($('older-error'), '');
+  const page = await fetchPage(null);
+  if (page === null) {
+    return;
+  }
+  if (page.failed) {
+    say($('notice'), 'The messages could not be loaded. Try again shortly.');
+    return;
+  }
+  const { messages, shown } = page;
+  state.nextBefore = page.next;
   $('messages').replaceChildren(
     ...messages.map((m, i) => messageItem(m, shown[i].text, shown[i].locked)));
-  show($('messages-empty'), messages.length === 0);
+  show($('messages-empty'), messages.length === 0 && state.nextBefore === null);
   show($('key-form'), shown.some((s) => s.locked));
+  showOlderControl();
   return messages.map((m, i) => ({ e2e: m.format === 'fernet', locked: shown[i].locked }));
+}
+
+// The next older page, after what is shown (keyset paging: stable while others post).
+async function loadOlder() {
+  if (state.loading || state.nextBefore === null) {
+    return;
+  }
+  say($('older-error'), '');
+  state.loading = true;
+  showOlderControl();
+  try {
+    const page = await fetchPage(state.nextBefore);
+    if (page === null || !state.me) {
+      return;
+    }
+    if (page.failed) {
+      say($('older-error'), 'Older messages could not be loaded. Try again shortly.');
+      return;
+    }
+    const { messages, shown } = page;
+    state.nextBefore = page.next;
+    $('messages').append(
+      ...messages.map((m, i) => messageItem(m, shown[i].text, shown[i].locked)));
+    if (shown.some((s) => s.locked)) {
+      show($('key-form'), true);
+    }
+    show($('messages-empty'), $('messages').children.length === 0 && state.nextBefore === null);
+  } finally {
+    state.loading = false;
+    showOlderControl();
+  }
 }
 
 function memberRow(member) {
@@ -312,6 +469,58 @@ async function postMessage(event) {
   }
 }
 
+function passwordBytes(text) {
+  return new TextEncoder().encode(text).length;
+}
+
+async function changePassword(event) {
+  event.preventDefault();
+  const error = $('password-error');
+  const done = $('password-done');
+  say(error, '');
+  say(done, '');
+  const current = $('pw-current').value;
+  const fresh = $('pw-new').value;
+  const again = $('pw-repeat').value;
+  if (!current || !fresh) {
+    say(error, 'Enter your current password and a new one.');
+    return;
+  }
+  if (fresh !== again) {
+    say(error, 'The new passwords do not match.');
+    $('pw-repeat').value = '';
+    $('pw-repeat').focus();
+    return;
+  }
+  if (passwordBytes(fresh) < 12 || passwordBytes(fresh) > 1024) {
+    say(error, 'The new password must be at least 12 characters long (and at most 1024 bytes).');
+    return;
+  }
+  const name = encodeURIComponent(state.me.name);
+  const result = await api('PUT', `/api/v1/members/${name}/password`, {
+    current_password: current,
+    new_password: fresh,
+  });
+  $('pw-current').value = '';
+  if (sessionLost(result)) {
+    return;
+  }
+  if (result.status === 204) {
+    $('pw-new').value = '';
+    $('pw-repeat').value = '';
+    say(done, 'Your password has been changed. Your other sessions have ended.');
+  } else if (result.status === 403 && errorCode(result) === 'forbidden') {
+    say(error, 'Your current password is not right.');
+    $('pw-current').focus();
+  } else if (result.status === 429) {
+    say(error, retryText(result));
+  } else if (result.status === 400) {
+    say(error, 'The new password must be at least 12 characters long (and at most 1024 bytes).');
+  } else {
+    say(error, 'Your password could not be changed. Try again shortly.');
+  }
+}
+
 async function addMember(event) {
   event.preventDefault();
   const error = $('member-error');
@@ -356,6 +565,8 @@ document.addEventListener('DOMContentLoaded', () => {
   $('post-form').addEventListener('submit', postMessage);
   $('member-form').addEventListener('submit', addMember);
   $('key-form').addEventListener('submit', unlock);
+  $('password-form').addEventListener('submit', changePassword);
+  $('show-older').addEventListener('click', loadOlder);
   $('logout').addEventListener('click', logOut);
   window.addEventListener('hashchange', () => {
     if (state.me) {

@@ -31,9 +31,13 @@ TEST(Roles, WhoMayDoWhat) {
   EXPECT_FALSE(may_post(role::reader));
   EXPECT_TRUE(may_post(role::poster));
   EXPECT_TRUE(may_post(role::admin));
-  EXPECT_FALSE(may_delete(role::reader));
-  EXPECT_FALSE(may_delete(role::poster));
-  EXPECT_TRUE(may_delete(role::admin));
+  EXPECT_FALSE(may_delete(role::reader, false));
+  EXPECT_FALSE(may_delete(role::poster, false));
+  EXPECT_TRUE(may_delete(role::admin, false));
+  // Their own message: a poster may, a reader (say, a poster since demoted) may not.
+  EXPECT_FALSE(may_delete(role::reader, true));
+  EXPECT_TRUE(may_delete(role::poster, true));
+  EXPECT_TRUE(may_delete(role::admin, true));
 }
 
 TEST(MemberNames, Validation) {
@@ -340,6 +344,39 @@ TEST(Club, MembersAndPasswords) {
   EXPECT_TRUE(
       c.hasher.verify(c.store.find_member("alice").value().password_hash, "another long password"));
   EXPECT_EQ(c.domain.set_password("nobody", "another long password").error(), errc::not_found);
+}
+
+TEST(Club, APasswordChangeEndsTheSessionsButTheOneKept) {
+  testing::test_club c;
+  c.add("alice", role::poster, "long enough password");
+  const store::session_limits limits{3600, 86400, 0};
+  const auto first = c.domain.start_session("alice", limits).value();
+  const auto second = c.domain.start_session("alice", limits).value();
+  ASSERT_TRUE(c.domain.set_password("alice", "another long password", second.view()));
+  EXPECT_EQ(c.domain.member_by_session(first.view(), limits).error(), errc::not_found);
+  EXPECT_EQ(c.domain.member_by_session(second.view(), limits).value().name, "alice");
+  // Without one to keep, every session ends; the size rule holds whoever asks.
+  ASSERT_TRUE(c.domain.set_password("alice", "a third long password"));
+  EXPECT_EQ(c.domain.member_by_session(second.view(), limits).error(), errc::not_found);
+  EXPECT_EQ(c.domain.set_password("alice", "short", second.view()).error(), errc::invalid_argument);
+}
+
+TEST(Club, APosterRemovesTheirOwnMessagesAndAnAdminAny) {
+  testing::test_club c;
+  c.add("paul", role::poster, "paul's long password");
+  c.add("pia", role::poster, "pia's long password");
+  c.add("rita", role::reader, "rita's long password");
+  c.add("ada", role::admin, "ada's long password");
+  const auto pauls = c.domain.post("paul", "paul's").value();
+  const auto pias = c.domain.post("pia", "pia's").value();
+  EXPECT_EQ(c.domain.remove(pias, "paul").error(), errc::forbidden);
+  EXPECT_EQ(c.domain.remove(pauls, "rita").error(), errc::forbidden);
+  EXPECT_EQ(c.domain.remove(pauls, "nobody").error(), errc::not_found);
+  EXPECT_EQ(c.domain.remove(store::message_id{999}, "ada").error(), errc::not_found);
+  EXPECT_EQ(c.domain.list(std::nullopt, 10).value().size(), 2U);
+  EXPECT_TRUE(c.domain.remove(pauls, "paul"));
+  EXPECT_TRUE(c.domain.remove(pias, "ada"));
+  EXPECT_EQ(c.domain.list(std::nullopt, 10).value().size(), 0U);
 }
 
 }  // namespace

@@ -117,6 +117,38 @@ TEST(Config, CrlUrlIsAnHttpUrlOrEmpty) {
   }
 }
 
+TEST(Config, ClubNameIsShortPrintableText) {
+  EXPECT_EQ(parse("", "club.toml").club_name, "The club");
+  EXPECT_NE(default_toml().find("[club]\n"), std::string::npos);
+  EXPECT_NE(default_toml().find("\nname = \"The club\"\n"), std::string::npos);
+  EXPECT_EQ(parse("[club]\nname = \"The Oak Society\"\n", "club.toml").club_name,
+            "The Oak Society");
+  // 64 characters, not bytes: each of these is two bytes of UTF-8.
+  std::string sixty_four;
+  for (int i = 0; i < 64; ++i) {
+    sixty_four += "\u00e9";
+  }
+  EXPECT_EQ(parse("[club]\nname = \"" + sixty_four + "\"\n", "club.toml").club_name.size(), 128U);
+  EXPECT_TRUE(valid_club_name("Les \xc3\xa9toiles \xe2\x98\x85"));
+  EXPECT_TRUE(valid_club_name(std::string(64, 'x')));
+  EXPECT_FALSE(valid_club_name(std::string(65, 'x')));
+  EXPECT_FALSE(valid_club_name(""));
+  EXPECT_FALSE(valid_club_name("tab\there"));
+  EXPECT_FALSE(valid_club_name("del\x7f"));
+  EXPECT_FALSE(valid_club_name("c1 \xc2\x9b control"));  // U+009B, a terminal's CSI
+  EXPECT_FALSE(valid_club_name("\xc3"));                 // cut short
+  EXPECT_FALSE(valid_club_name("\xc0\xaf"));             // overlong
+  for (const auto& bad :
+       {std::string(""), std::string(65, 'x'), sixty_four + "x", std::string("line\\nbreak"),
+        std::string("esc\\u001b[2J"), std::string("c1\\u0085")}) {
+    const auto error = error_of("\n[club]\nname = \"" + bad + "\"\n");
+    EXPECT_NE(error.find("club.toml:3: club.name must be 1 to 64 characters"), std::string::npos)
+        << bad << error;
+    // Never echoed: a control character would reach the terminal.
+    EXPECT_EQ(error.find("break"), std::string::npos) << error;
+  }
+}
+
 TEST(Config, StoreUrlIsEmptyOrAPostgresConnectionString) {
   EXPECT_EQ(parse("", "club.toml").store_url, "");
   EXPECT_NE(default_toml().find("[store]\n"), std::string::npos);

@@ -147,6 +147,12 @@ TEST_F(RouterTest, ListIsPaginatedNewestFirst) {
   const auto rest = boost::json::parse(second.body()).as_object();
   ASSERT_EQ(rest.at("messages").as_array().size(), 1U);
   EXPECT_TRUE(rest.at("next_before").is_null());
+  // A last page that is full says so too: nothing is behind it.
+  const auto full_last =
+      send(verb::get, "/api/v1/messages?before=3&limit=2", "reader:reader password");
+  const auto last = boost::json::parse(full_last.body()).as_object();
+  ASSERT_EQ(last.at("messages").as_array().size(), 2U);
+  EXPECT_TRUE(last.at("next_before").is_null());
 
   EXPECT_EQ(send(verb::get, "/api/v1/messages?limit=4", "reader:reader password").result(),
             status::bad_request);
@@ -264,12 +270,30 @@ TEST_F(RouterTest, PostingValidatesTheBody) {
             status::created);
 }
 
-TEST_F(RouterTest, DeletingIsForAdmins) {
-  const auto id = club.domain.post("poster", "doomed").value();
-  const auto path = "/api/v1/messages/" + std::to_string(id.value);
-  EXPECT_EQ(send(verb::delete_, path, "poster:poster password").result(), status::forbidden);
-  EXPECT_EQ(send(verb::delete_, path, "admin:admin password").result(), status::no_content);
-  EXPECT_EQ(send(verb::delete_, path, "admin:admin password").result(), status::not_found);
+TEST_F(RouterTest, DeletingIsForTheAuthorAndAdmins) {
+  club.add("other", store::role::poster, "other poster password");
+  const auto theirs = club.domain.post("other", "someone else's").value();
+  const auto own = club.domain.post("poster", "the poster's own").value();
+  const auto path = [](store::message_id id) {
+    return "/api/v1/messages/" + std::to_string(id.value);
+  };
+  // A reader deletes nothing, looked up or not; a poster not another's message.
+  EXPECT_EQ(send(verb::delete_, path(own), "reader:reader password").result(), status::forbidden);
+  EXPECT_EQ(send(verb::delete_, path({999}), "reader:reader password").result(), status::forbidden);
+  EXPECT_EQ(send(verb::delete_, path(theirs), "poster:poster password").result(),
+            status::forbidden);
+  EXPECT_TRUE(club.store.message(theirs));
+  // Their own: yes, once; then it is not there.
+  EXPECT_EQ(send(verb::delete_, path(own), "poster:poster password").result(), status::no_content);
+  EXPECT_EQ(club.store.message(own).error(), errc::not_found);
+  EXPECT_EQ(send(verb::delete_, path(own), "poster:poster password").result(), status::not_found);
+  // An admin deletes anyone's.
+  EXPECT_EQ(send(verb::delete_, path(theirs), "admin:admin password").result(), status::no_content);
+  EXPECT_EQ(send(verb::delete_, path(theirs), "admin:admin password").result(), status::not_found);
+  // A poster demoted to reader may no longer delete even their own.
+  const auto kept = club.domain.post("poster", "kept").value();
+  ASSERT_TRUE(club.domain.set_role("poster", store::role::reader));
+  EXPECT_EQ(send(verb::delete_, path(kept), "poster:poster password").result(), status::forbidden);
 }
 
 TEST_F(RouterTest, UnknownPathsAndMethods) {
@@ -554,6 +578,9 @@ TEST_F(RouterTest, TheNoteNamesTheRouteByItsTemplate) {
       {verb::get, "/api/v1/session", route_name::session, "/api/v1/session"},
       {verb::get, "/api/v1/members", route_name::members, "/api/v1/members"},
       {verb::delete_, "/api/v1/members/nobody", route_name::member, "/api/v1/members/{name}"},
+      {verb::put, "/api/v1/members/admin/password", route_name::member_password,
+       "/api/v1/members/{name}/password"},
+      {verb::put, "/api/v1/members/no%20one/password", route_name::other, "other"},
       {verb::get, "/healthz", route_name::healthz, "/healthz"},
       {verb::get, "/healthz?verbose=1", route_name::healthz, "/healthz"},
       {verb::post, "/healthz", route_name::healthz, "/healthz"},
@@ -738,6 +765,10 @@ TEST_F(RouterTest, HeadIsAnsweredWhereverGetIsWithGetsHeaders) {
   const auto member = send(verb::head, "/api/v1/members/reader", "admin:admin password");
   EXPECT_EQ(member.result(), status::method_not_allowed);
   EXPECT_EQ(member[field::allow], "DELETE");
+  const auto password =
+      send(verb::get, "/api/v1/members/reader/password", "reader:reader password");
+  EXPECT_EQ(password.result(), status::method_not_allowed);
+  EXPECT_EQ(password[field::allow], "PUT");
   EXPECT_EQ(send(verb::options, "/api/v1/session")[field::allow], "GET, HEAD, POST, DELETE");
   EXPECT_EQ(send(verb::options, "/api/v1/members")[field::allow], "GET, HEAD, POST");
   EXPECT_EQ(send(verb::post, "/ca.crl").result(), status::not_found);  // no CRL here

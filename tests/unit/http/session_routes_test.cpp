@@ -84,6 +84,14 @@ class SessionRoutesTest : public ::testing::Test {
     return std::string(boost::json::parse(res.body()).as_object().at("error").as_string());
   }
 
+  // PUT /api/v1/members/{name}/password, as the page sends it.
+  response change_password(const browser_session& s, std::string_view name,
+                           const boost::json::value& body) {
+    auto req = from_page(verb::put, "/api/v1/members/" + std::string(name) + "/password", s);
+    json_body(req, body);
+    return send(std::move(req));
+  }
+
   config::config cfg;
   testing::test_club club{100};
   router router_{services{club.domain, club.auth, cfg}};
@@ -350,6 +358,128 @@ TEST_F(SessionRoutesTest, OnlyAdminsManageMembers) {
   EXPECT_EQ(send(from_page(verb::delete_, "/api/v1/members/reader", poster)).result(),
             status::forbidden);
   EXPECT_TRUE(club.store.find_member("reader"));
+}
+
+TEST_F(SessionRoutesTest, AMemberChangesTheirOwnPasswordAndTheirOtherSessionsEnd) {
+  const auto here = log_in("poster", "poster password");
+  const auto elsewhere = log_in("poster", "poster password");
+  const auto someone_else = log_in("reader", "reader password");
+  const auto changed = change_password(
+      here, "poster",
+      {{"current_password", "poster password"}, {"new_password", "a brand new password"}});
+  ASSERT_EQ(changed.result(), status::no_content) << changed.body();
+  // The session it was made in stays, and can still change things; the other one ended.
+  EXPECT_EQ(send(from_page(verb::get, "/api/v1/session", here)).result(), status::ok);
+  auto post = from_page(verb::post, "/api/v1/messages", here);
+  json_body(post, {{"body", "still here"}});
+  EXPECT_EQ(send(std::move(post)).result(), status::created);
+  EXPECT_EQ(send(from_page(verb::get, "/api/v1/session", elsewhere)).result(),
+            status::unauthorized);
+  EXPECT_EQ(send(from_page(verb::get, "/api/v1/session", someone_else)).result(), status::ok);
+  // The old password is refused on the very next request, by every door; the new one works.
+  EXPECT_EQ(log_in_response("poster", "poster password").result(), status::unauthorized);
+  auto basic_old = make(verb::get, "/api/v1/session");
+  basic_old.set(field::authorization, basic("poster:poster password"));
+  EXPECT_EQ(send(basic_old).result(), status::unauthorized);
+  EXPECT_EQ(log_in_response("poster", "a brand new password").result(), status::ok);
+}
+
+TEST_F(SessionRoutesTest, WithBasicEverySessionEnds) {
+  const auto open = log_in("poster", "poster password");
+  auto req = make(verb::put, "/api/v1/members/poster/password");
+  req.set(field::authorization, basic("poster:poster password"));
+  json_body(req,
+            {{"current_password", "poster password"}, {"new_password", "a brand new password"}});
+  ASSERT_EQ(send(std::move(req)).result(), status::no_content);
+  EXPECT_EQ(send(from_page(verb::get, "/api/v1/session", open)).result(), status::unauthorized);
+}
+
+TEST_F(SessionRoutesTest, AWrongCurrentPasswordIsRefusedAndThrottledLikeALogin) {
+  const auto s = log_in("poster", "poster password");
+  const auto other = log_in("poster", "poster password");
+  const auto wrong = change_password(
+      s, "poster", {{"current_password", "not the password"}, {"new_password", "a new password!"}});
+  // 403, not 401: the session itself is fine, and the page must not take it for a lost one.
+  EXPECT_EQ(wrong.result(), status::forbidden);
+  EXPECT_EQ(error_code_of(wrong), "forbidden");
+  EXPECT_TRUE(wrong[field::www_authenticate].empty());
+  // Nothing changed: the password, and the other session.
+  EXPECT_EQ(send(from_page(verb::get, "/api/v1/session", other)).result(), status::ok);
+  EXPECT_TRUE(club.hasher.verify(club.store.find_member("poster").value().password_hash,
+                                 "poster password"));
+  // A stolen session guesses no faster here than at the login form: the throttle counts these.
+  response last{status::ok, 11};
+  for (int i = 0; i < 6; ++i) {
+    last = change_password(
+        s, "poster",
+        {{"current_password", "guess " + std::to_string(i)}, {"new_password", "a new password!"}});
+  }
+  EXPECT_EQ(last.result(), status::too_many_requests);
+  EXPECT_FALSE(last[field::retry_after].empty());
+  EXPECT_EQ(log_in_response("poster", "poster password").result(), status::too_many_requests);
+  // Too long to be anyone's password: refused without a hash, the same 403.
+  const auto s2 = log_in("reader", "reader password");
+  const auto huge = change_password(
+      s2, "reader",
+      {{"current_password", std::string(2000, 'x')}, {"new_password", "a new password!"}});
+  EXPECT_EQ(huge.result(), status::forbidden);
+}
+
+TEST_F(SessionRoutesTest, OnlyOnesOwnPasswordAndTheNewOneFollowsTheRules) {
+  const auto admin = log_in("admin", "admin password");
+  const auto poster = log_in("poster", "poster password");
+  const boost::json::value good = {{"current_password", "admin password"},
+                                   {"new_password", "a brand new password"}};
+  // Not even an admin changes another member's password here (hush member passwd does).
+  EXPECT_EQ(change_password(admin, "poster", good).result(), status::forbidden);
+  EXPECT_EQ(change_password(poster, "admin", good).result(), status::forbidden);
+  EXPECT_EQ(change_password(admin, "nobody", good).result(), status::forbidden);
+  EXPECT_TRUE(
+      club.hasher.verify(club.store.find_member("admin").value().password_hash, "admin password"));
+  const auto bad = [&](const boost::json::value& body) {
+    const auto res = change_password(admin, "admin", body);
+    EXPECT_EQ(res.result(), status::bad_request) << boost::json::serialize(body);
+    return std::string(boost::json::parse(res.body()).as_object().at("message").as_string());
+  };
+  EXPECT_NE(bad({{"current_password", "admin password"}, {"new_password", "short"}})
+                .find("\"new_password\" must be 12 to 1024 bytes"),
+            std::string::npos);
+  bad({{"current_password", "admin password"}, {"new_password", std::string(1025, 'x')}});
+  bad({{"current_password", "admin password"}});
+  bad({{"current_password", "admin password"}, {"new_password", 12345678901234}});
+  bad({{"current_password", "admin password"},
+       {"new_password", "a brand new password"},
+       {"name", "admin"}});
+  // A cookie-made change needs the CSRF token, as every write does.
+  auto no_csrf = from_page(verb::put, "/api/v1/members/admin/password", admin);
+  no_csrf.erase("X-CSRF-Token");
+  json_body(no_csrf, good);
+  const auto refused = send(std::move(no_csrf));
+  EXPECT_EQ(refused.result(), status::forbidden);
+  EXPECT_EQ(error_code_of(refused), "cross_origin");
+  EXPECT_TRUE(
+      club.hasher.verify(club.store.find_member("admin").value().password_hash, "admin password"));
+}
+
+TEST_F(SessionRoutesTest, TheClubsNameIsForMembersOnly) {
+  cfg.club_name = "The Oak Society";
+  const auto login = log_in_response("reader", "reader password");
+  ASSERT_EQ(login.result(), status::ok);
+  EXPECT_EQ(boost::json::parse(login.body()).as_object().at("club").as_string(), "The Oak Society");
+  const auto s = log_in("reader", "reader password");
+  const auto who = send(from_page(verb::get, "/api/v1/session", s));
+  EXPECT_EQ(boost::json::parse(who.body()).as_object().at("club").as_string(), "The Oak Society");
+  // A stranger learns nothing of it: not from the session route, a failed login or the page.
+  const auto stranger = send(make(verb::get, "/api/v1/session"));
+  EXPECT_EQ(stranger.result(), status::unauthorized);
+  EXPECT_EQ(log_in_response("reader", "wrong password").body().find("Oak"), std::string::npos);
+  for (const auto* path : {"/", "/app.js"}) {
+    auto req = make(verb::get, path);
+    req.set(field::accept, "text/html");
+    const auto res = send(req);
+    EXPECT_EQ(res.body().find("Oak"), std::string::npos) << path;
+  }
+  EXPECT_EQ(stranger.body().find("Oak"), std::string::npos);
 }
 
 TEST_F(SessionRoutesTest, CookieParsingRefusesAmbiguity) {

@@ -225,13 +225,37 @@ TEST_P(MemberStoreContract, SetPasswordHashEndsTheMembersSessionsOnly) {
   ASSERT_TRUE(db.add_session(hash_of(3), "bob", 1, limits));
   ASSERT_TRUE(db.add_token({"alice-t", "alice", 1, 0}, hash_of(4)));
 
-  ASSERT_TRUE(db.set_password_hash("alice", "newer"));
+  ASSERT_TRUE(db.set_password_hash("alice", "newer", {}));
   EXPECT_EQ(db.find_member("alice").value().password_hash, "newer");
   EXPECT_EQ(db.member_by_session(hash_of(1), 2, limits).error(), errc::not_found);
   EXPECT_EQ(db.member_by_session(hash_of(2), 2, limits).error(), errc::not_found);
   EXPECT_EQ(db.member_by_session(hash_of(3), 2, limits).value().name, "bob");
   EXPECT_EQ(db.member_by_token(hash_of(4), 2).value().name, "alice");
-  EXPECT_EQ(db.set_password_hash("nobody", "x").error(), errc::not_found);
+  EXPECT_EQ(db.set_password_hash("nobody", "x", {}).error(), errc::not_found);
+}
+
+TEST_P(MemberStoreContract, SetPasswordHashKeepsTheSessionItIsAskedToKeep) {
+  const session_limits limits{3600, 86400, 0};
+  ASSERT_TRUE(db.add_member("alice", role::reader, "old", 1));
+  add_member("bob");
+  ASSERT_TRUE(db.add_session(hash_of(1), "alice", 1, limits));
+  ASSERT_TRUE(db.add_session(hash_of(2), "alice", 1, limits));
+  ASSERT_TRUE(db.add_session(hash_of(3), "bob", 1, limits));
+
+  const auto kept = hash_of(2);
+  ASSERT_TRUE(db.set_password_hash("alice", "newer", kept));
+  EXPECT_EQ(db.find_member("alice").value().password_hash, "newer");
+  EXPECT_EQ(db.member_by_session(hash_of(1), 2, limits).error(), errc::not_found);
+  EXPECT_EQ(db.member_by_session(hash_of(2), 2, limits).value().name, "alice");
+  EXPECT_EQ(db.member_by_session(hash_of(3), 2, limits).value().name, "bob");
+
+  // Another member's session named to keep keeps nothing of theirs: it is not alice's to end.
+  const auto bobs = hash_of(3);
+  ASSERT_TRUE(db.set_password_hash("alice", "newest", bobs));
+  EXPECT_EQ(db.member_by_session(hash_of(2), 2, limits).error(), errc::not_found);
+  EXPECT_EQ(db.member_by_session(hash_of(3), 2, limits).value().name, "bob");
+  // Nothing changes for no such member, the kept session included.
+  EXPECT_EQ(db.set_password_hash("nobody", "x", bobs).error(), errc::not_found);
 }
 
 }  // namespace hush::store::contract

@@ -72,7 +72,7 @@ TEST_P(ViewStoreContract, EveryChangeToWhatAReadReliesOnMovesTheGeneration) {
   moved("add_member");
   ASSERT_TRUE(db.set_member_role("alice", role::admin));
   moved("set_member_role");
-  ASSERT_TRUE(db.set_password_hash("bob", "new hash"));
+  ASSERT_TRUE(db.set_password_hash("bob", "new hash", {}));
   moved("set_password_hash");
   ASSERT_TRUE(db.replace_password_hash("bob", "new hash", "newer hash"));
   moved("replace_password_hash");
