@@ -103,14 +103,15 @@ class message_store {
   virtual result<std::vector<message_summary>> list_messages(std::optional<message_id> before,
                                                              std::size_t limit,
                                                              const viewer& who) = 0;
-  // One read of the message by `who`, counted, in one transaction: not_found unless they may
-  // see it (as message(id, who)). When max_reads > 0 and `who` is not its author, the read is
-  // counted, and the read that makes reads == max_reads removes the message and wipes it as
-  // remove_message does, in the same transaction; exactly max_reads claims succeed however many
-  // race, the others are not_found. Returns the record as this read left it (reads counted,
-  // sealed body included, also to the last reader). Should the wipe after the last read not
-  // finish in time, the message is gone all the same and the read succeeds: the bytes stay
-  // only until a later removal or the store's closing wipes them, as after not_wiped.
+  // A member's read of one message, in one transaction: not_found unless they may see it (as
+  // message(id, who)). When max_reads > 0 and `who` is not its author, the read is counted, and
+  // the read that makes reads == max_reads removes the message in the same transaction, which
+  // is then wiped as remove_message wipes; exactly max_reads claims succeed however many race,
+  // the others are not_found. Returns the record as this read left it (reads counted, sealed
+  // body included, also to the last reader). Should that wipe not finish in time, the read
+  // succeeds all the same (the reader gets the body; the message is gone for every query) and
+  // the store logs it: the bytes stay only until a later removal or the store's closing wipes
+  // them, as after remove_message's not_wiped.
   virtual result<message_record> claim_read(message_id id, const viewer& who) = 0;
   // Removes the message and, before returning, wipes its sealed bytes from everything the store
   // keeps, so that no copy outlives the call. not_found for an id no message has. not_wiped when

@@ -223,6 +223,32 @@ TEST_F(SqliteStoreTest, ALongReaderMakesTheWipeFailNotLie) {
   EXPECT_EQ(std::filesystem::file_size(path.string() + "-wal"), 0U);
 }
 
+// The last reader gets the body even when a long reader keeps the log from being wiped: the
+// message is gone for every query, and the next removal wipes what this one could not.
+TEST_F(SqliteStoreTest, TheLastReadSucceedsWhenALongReaderDelaysTheWipe) {
+  const std::string marker = "delayed-burn-marker-0123456789-abcdef";
+  const auto bob = db.add_member("bob", role::reader, "hash", 1).value();
+  message_terms terms;
+  terms.max_reads = 1;
+  const auto doomed =
+      db.add_message("a", 1, message_format::text, fixed_value(marker_bytes(marker)), terms)
+          .value();
+  sqlite3* reader = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &reader), SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM messages;", nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  const auto read = db.claim_read(doomed, viewer{bob, role::reader, 10});
+  ASSERT_TRUE(read) << read.error().message();
+  EXPECT_EQ(read->sealed, marker_bytes(marker));
+  EXPECT_EQ(db.message(doomed, 0).error(), errc::not_found);
+  sqlite3_exec(reader, "COMMIT", nullptr, nullptr, nullptr);
+  sqlite3_close(reader);
+  const auto next = db.add_message("a", 2, fixed_value({4})).value();
+  EXPECT_TRUE(db.remove_message(next));
+  EXPECT_EQ(files_holding(dir.path(), marker), std::vector<std::string>{});
+}
+
 // The generation moves for a change made behind hush's back too (here by another connection,
 // as the sqlite3 shell would), and a database whose triggers were dropped gives no view at all,
 // so that reads are never served from memory that nothing would invalidate.
