@@ -41,15 +41,17 @@ struct audited_read {
 // Reads served from memory, kept exact. The store keeps a change generation: a number that every
 // committed change to members, tokens, messages (their terms and recipients included) or client
 // certificates makes larger, whichever process or door made it (for SQLite, triggers), and that
-// nothing else changes (sessions being used, audit records). A read counted by claim_read
-// changes the message's row, and so moves the generation too: nothing in a snapshot needs it to
-// (a message with max_reads is never served from memory, and the read that ends it removes it,
-// which must move it), but the rule "every change to a message row" stays simple and holds for
-// a change made by hand; such reads are few and are served from the store anyway. A server may
-// answer a read from a snapshot taken at generation G if, when the read's audit record commits, the
-// generation is still G: the read then happened at that commit, after every change that committed
-// before it. A read whose snapshot was overtaken is not audited, and must be served again from the
-// store. Thread safety, atomicity and errors: as every store interface (store.hpp).
+// nothing else changes (sessions being used, audit records). A server may answer a read from a
+// snapshot taken at generation G if, when the read's audit record commits, the generation is
+// still G: the read then happened at that commit, after every change that committed before it.
+// A read whose snapshot was overtaken is not audited, and must be served again from the store.
+//
+// A read counted by claim_read changes its message's row, and so moves the generation too.
+// Nothing in a snapshot needs it to (a message with max_reads is never served from memory, and
+// the read that ends one removes it, which must move it), but the rule stays "every change to a
+// message row", which holds for a change made by hand too; such reads are few, and are served
+// from the store anyway. A read that counts nothing changes nothing.
+// Thread safety, atomicity and errors: as every store interface (store.hpp).
 class view_store {
  public:
   virtual ~view_store() = default;

@@ -154,7 +154,7 @@ inline member_record read_member(const pg_rows& rows, std::size_t r, int first =
 }
 
 // The newest message not expired at `now` that `who` may see (every one when null), recipients
-// included, in one statement (messages.cpp).
+// included, in one statement (message_reads.cpp).
 result<message_record> newest_message_in(pg_connection& db, std::int64_t now, const viewer* who);
 
 inline client_cert_record read_client_cert(const pg_rows& rows, std::size_t r) {
