@@ -75,7 +75,7 @@ result<message> club::open_for(store::message_record record, std::string_view re
 }
 
 result<std::shared_ptr<const read_view>> club::load_view() {
-  auto snapshot = store_.snapshot();
+  auto snapshot = store_.snapshot(clock_.now_seconds());
   if (!snapshot) {
     return snapshot.error();
   }
@@ -92,6 +92,8 @@ result<std::shared_ptr<const read_view>> club::load_view() {
 result<message> club::read_newest(const read_view& view, std::string_view reader,
                                   std::string_view remote) {
   const auto& record = view.newest();
+  // issue 16: a newest message with terms (record->terms.any()) must not be served from memory:
+  // refuse here (so that the caller takes the store's path, claim_read with a viewer).
   if (!record) {
     return make_error_code(errc::not_found);
   }
@@ -111,7 +113,9 @@ const store::member_record* club::member_by_token(const read_view& view, std::st
 }
 
 result<message> club::read_newest(std::string_view reader, std::string_view remote) {
-  auto record = store_.newest_message();
+  // issue 16: the newest message the reader may see is newest_message(store::viewer), and a
+  // counted read is claim_read; today's behaviour (every message not expired) kept until then.
+  auto record = store_.newest_message(clock_.now_seconds());
   if (!record) {
     return record.error();
   }
@@ -119,7 +123,8 @@ result<message> club::read_newest(std::string_view reader, std::string_view remo
 }
 
 result<message> club::read(store::message_id id, std::string_view reader, std::string_view remote) {
-  auto record = store_.message(id);
+  // issue 16: as read_newest: message(id, store::viewer) or claim_read for a member's read.
+  auto record = store_.message(id, clock_.now_seconds());
   if (!record) {
     return record.error();
   }
@@ -143,7 +148,8 @@ result<void> club::commit_read_now(owed_audit audit) {
 
 result<std::vector<store::message_summary>> club::list(std::optional<store::message_id> before,
                                                        std::size_t limit) {
-  return store_.list_messages(before, limit);
+  // issue 16: a member's list is list_messages(before, limit, store::viewer).
+  return store_.list_messages(before, limit, clock_.now_seconds());
 }
 
 result<void> club::remove(store::message_id id) {

@@ -22,6 +22,9 @@ class audit_store {
   virtual result<void> add_audits(std::span<const audit_record> records) = 0;
   // The last `limit` records added, in the order they were added.
   virtual result<std::vector<audit_record>> list_audit(std::size_t limit) = 0;
+  // Read receipts: at most `limit` records of reads of message `id`, oldest (first added)
+  // first. An index on the message keeps it cheap however long the trail.
+  virtual result<std::vector<audit_record>> reads_of(message_id id, std::size_t limit) = 0;
   // Deletes at most `limit` records whose `at` is before `before`, smallest `at` first, and
   // returns how many. Callers loop while it returns `limit`, so each call stays short and
   // writers never wait long.

@@ -51,7 +51,16 @@ const std::vector<copy_table>& copy_tables() {
         {"author", text},
         {"created_at", integer},
         {"sealed", bytes},
-        {"format", text}},
+        {"format", text},
+        {"expires_at", integer},
+        {"max_reads", integer},
+        {"reads", integer},
+        {"author_id", integer}},
+       true},
+      // After the messages they name (ON DELETE CASCADE on message_id); member ids as they are
+      // (the members came over with theirs), 0 for one who has left.
+      {"message_recipients",
+       {{"id", integer}, {"message_id", integer}, {"member_id", integer}, {"role", text}},
        true},
       {"audit",
        {{"id", integer},

@@ -1,5 +1,9 @@
 #include "store/records.hpp"
 
+#include <set>
+
+#include "core/error.hpp"
+
 namespace hush::store {
 
 std::string_view to_string(role r) noexcept {
@@ -42,6 +46,24 @@ bool parse_message_format(std::string_view text, message_format& out) noexcept {
     }
   }
   return false;
+}
+
+std::error_code check_terms(const message_terms& terms, std::int64_t now) {
+  if (terms.expires_at < 0 || (terms.expires_at != 0 && terms.expires_at <= now) ||
+      terms.to.size() > max_recipients) {
+    return make_error_code(errc::invalid_argument);
+  }
+  std::set<std::int64_t> members;
+  std::set<role> roles;
+  for (const auto& r : terms.to) {
+    const bool fresh = r.type == recipient::kind::role
+                           ? roles.insert(r.member_role).second
+                           : r.member.value > 0 && members.insert(r.member.value).second;
+    if (!fresh) {
+      return make_error_code(errc::invalid_argument);
+    }
+  }
+  return {};
 }
 
 std::string_view to_string(cert_kind kind) noexcept {

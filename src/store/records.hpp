@@ -1,8 +1,10 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 namespace hush::store {
@@ -39,19 +41,68 @@ struct member_record {
   std::int64_t created_at = 0;
 };
 
+// One addressee of a message: a member, by id (so that a member removed and another added under
+// the same name never inherits what was addressed to the first), or every member of a role.
+struct recipient {
+  enum class kind : std::uint8_t { member, role };
+  kind type = kind::member;
+  member_id member;                 // kind::member; read back as 0 once they have left the club
+  role member_role = role::reader;  // kind::role
+  std::string name;                 // kind::member, read back: their name now ("" once they left)
+
+  static recipient to_member(member_id id) { return recipient{kind::member, id, role::reader, {}}; }
+  static recipient to_role(role r) { return recipient{kind::role, member_id{}, r, {}}; }
+};
+
+// How many recipients one message may name.
+inline constexpr std::size_t max_recipients = 256;
+
+// What a message's life is bound by, fixed when it is posted.
+struct message_terms {
+  std::int64_t expires_at = 0;  // unix seconds; 0: never. Gone for everyone from then on.
+  std::uint32_t max_reads = 0;  // 0: unlimited; else removed at the read that makes it this many
+  std::vector<recipient> to;    // empty: the whole club; else only these (and the author)
+  // True when any term restricts the message (what a read from memory must refuse to serve).
+  bool any() const noexcept { return expires_at != 0 || max_reads != 0 || !to.empty(); }
+};
+
+// invalid_argument when `terms` cannot hold for a message posted at `now`: expires_at not after
+// now (but 0), more than max_recipients, the same member or role named twice, a member id that
+// is not positive. Whether a member id names a member is the store's to check.
+std::error_code check_terms(const message_terms& terms, std::int64_t now);
+
+// Who is reading, for the queries that show only what they may see: the author, a message with
+// no recipients, a recipient named by id, or a member of a recipient role; never one expired at
+// `now`.
+struct viewer {
+  member_id id;
+  role member_role = role::reader;
+  std::int64_t now = 0;
+};
+
 struct message_record {
   message_id id;
   std::string author;
   std::int64_t created_at = 0;
   std::vector<std::uint8_t> sealed;  // crypto::envelope
   message_format format = message_format::text;
+  // Default-initialised members, so that a record made from its first fields is whole.
+  message_terms terms{};
+  std::uint32_t reads = 0;  // reads counted so far (for max_reads; never the author's)
+  // The member who posted it, as the store found the author's name when it was added; 0 for a
+  // message older than this column, a name no member had, or an author who has left the club.
+  member_id author_id{};
 };
 
+// A message as lists show it: a record without its sealed body.
 struct message_summary {
   message_id id;
   std::string author;
   std::int64_t created_at = 0;
   message_format format = message_format::text;
+  message_terms terms{};
+  std::uint32_t reads = 0;
+  member_id author_id{};
 };
 
 struct data_key_record {

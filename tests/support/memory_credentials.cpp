@@ -85,6 +85,19 @@ result<void> memory_member_store::remove_member(std::string_view name, std::int6
   revoke_certs_of(tables_, name, now);
   std::erase_if(tables_.tokens, [&](const auto& t) { return t.record.member == name; });
   end_sessions_of(tables_, name);
+  // As the stores do: the member's id leaves the messages addressed to them and those they
+  // wrote, so that nobody inherits them by id.
+  const auto id = found->second.id;
+  for (auto& [key, message] : tables_.messages) {
+    if (message.author_id == id) {
+      message.author_id = member_id{};
+    }
+    for (auto& r : message.terms.to) {
+      if (r.type == recipient::kind::member && r.member == id) {
+        r.member = member_id{};
+      }
+    }
+  }
   tables_.members.erase(found);
   ++tables_.generation;
   return {};

@@ -119,49 +119,164 @@ result<void> memory_message_store::remove_data_key(std::uint32_t id) {
   return {};
 }
 
+namespace {
+
+// message_store's rule of who sees what, with the tables' mutex held.
+bool visible(const message_record& m, std::int64_t now, const viewer* who) {
+  if (m.terms.expires_at != 0 && m.terms.expires_at <= now) {
+    return false;
+  }
+  if (who == nullptr || m.terms.to.empty() || (who->id.value > 0 && m.author_id == who->id)) {
+    return true;
+  }
+  return std::ranges::any_of(m.terms.to, [&](const recipient& r) {
+    return r.type == recipient::kind::role ? r.member_role == who->member_role
+                                           : who->id.value > 0 && r.member == who->id;
+  });
+}
+
+// A stored record as a read returns it: member recipients under their name now.
+message_record shown(const memory_tables& tables, message_record m) {
+  for (auto& r : m.terms.to) {
+    if (r.type != recipient::kind::member) {
+      continue;
+    }
+    r.name.clear();
+    for (const auto& [name, member] : tables.members) {
+      if (r.member.value != 0 && member.id == r.member) {
+        r.name = name;
+      }
+    }
+  }
+  return m;
+}
+
+message_summary summary_of(message_record m) {
+  message_summary out;
+  out.id = m.id;
+  out.author = std::move(m.author);
+  out.created_at = m.created_at;
+  out.format = m.format;
+  out.terms = std::move(m.terms);
+  out.reads = m.reads;
+  out.author_id = m.author_id;
+  return out;
+}
+
+}  // namespace
+
 result<message_id> memory_message_store::add_message(std::string_view author, std::int64_t now,
-                                                     message_format format, const sealer& seal) {
+                                                     message_format format, const sealer& seal,
+                                                     const message_terms& terms) {
+  if (const auto bad = check_terms(terms, now)) {
+    return bad;
+  }
   std::lock_guard lock(tables_.mutex);
+  for (const auto& r : terms.to) {
+    if (r.type == recipient::kind::member &&
+        std::ranges::none_of(tables_.members,
+                             [&](const auto& m) { return m.second.id == r.member; })) {
+      return make_error_code(errc::not_found);
+    }
+  }
   const message_id id{tables_.last_message_id + 1};
   auto sealed = seal(id.value);
   if (!sealed) {
     return sealed.error();
   }
   tables_.last_message_id = id.value;
-  tables_.messages.emplace(
-      id.value, message_record{id, std::string(author), now, std::move(*sealed), format});
+  message_record row;
+  row.id = id;
+  row.author = author;
+  row.created_at = now;
+  row.sealed = std::move(*sealed);
+  row.format = format;
+  row.terms = terms;
+  for (auto& r : row.terms.to) {
+    r.name.clear();
+  }
+  const auto by = tables_.members.find(author);
+  row.author_id = by == tables_.members.end() ? member_id{} : by->second.id;
+  tables_.messages.emplace(id.value, std::move(row));
   ++tables_.generation;
   return id;
 }
 
-result<message_record> memory_message_store::newest_message() {
+result<message_record> memory_message_store::newest_visible(std::int64_t now, const viewer* who) {
   std::lock_guard lock(tables_.mutex);
-  if (tables_.messages.empty()) {
-    return make_error_code(errc::not_found);
+  for (auto it = tables_.messages.rbegin(); it != tables_.messages.rend(); ++it) {
+    if (visible(it->second, now, who)) {
+      return shown(tables_, it->second);
+    }
   }
-  return tables_.messages.rbegin()->second;
+  return make_error_code(errc::not_found);
 }
 
-result<message_record> memory_message_store::message(message_id id) {
+result<message_record> memory_message_store::one_visible(message_id id, std::int64_t now,
+                                                         const viewer* who) {
   std::lock_guard lock(tables_.mutex);
   const auto found = tables_.messages.find(id.value);
-  if (found == tables_.messages.end()) {
+  if (found == tables_.messages.end() || !visible(found->second, now, who)) {
     return make_error_code(errc::not_found);
   }
-  return found->second;
+  return shown(tables_, found->second);
 }
 
-result<std::vector<message_summary>> memory_message_store::list_messages(
-    std::optional<message_id> before, std::size_t limit) {
+result<std::vector<message_summary>> memory_message_store::page_visible(
+    std::optional<message_id> before, std::size_t limit, std::int64_t now, const viewer* who) {
   std::lock_guard lock(tables_.mutex);
   std::vector<message_summary> page;
   auto end = before ? tables_.messages.lower_bound(before->value) : tables_.messages.end();
   for (auto it = std::make_reverse_iterator(end);
        it != tables_.messages.rend() && page.size() < limit; ++it) {
-    const auto& m = it->second;
-    page.push_back({m.id, m.author, m.created_at, m.format});
+    if (visible(it->second, now, who)) {
+      page.push_back(summary_of(shown(tables_, it->second)));
+    }
   }
   return page;
+}
+
+result<message_record> memory_message_store::newest_message(std::int64_t now) {
+  return newest_visible(now, nullptr);
+}
+result<message_record> memory_message_store::newest_message(const viewer& who) {
+  return newest_visible(who.now, &who);
+}
+result<message_record> memory_message_store::message(message_id id, std::int64_t now) {
+  return one_visible(id, now, nullptr);
+}
+result<message_record> memory_message_store::message(message_id id, const viewer& who) {
+  return one_visible(id, who.now, &who);
+}
+result<std::vector<message_summary>> memory_message_store::list_messages(
+    std::optional<message_id> before, std::size_t limit, std::int64_t now) {
+  return page_visible(before, limit, now, nullptr);
+}
+result<std::vector<message_summary>> memory_message_store::list_messages(
+    std::optional<message_id> before, std::size_t limit, const viewer& who) {
+  return page_visible(before, limit, who.now, &who);
+}
+
+result<message_record> memory_message_store::claim_read(message_id id, const viewer& who) {
+  std::lock_guard lock(tables_.mutex);
+  const auto found = tables_.messages.find(id.value);
+  if (found == tables_.messages.end() || !visible(found->second, who.now, &who)) {
+    return make_error_code(errc::not_found);
+  }
+  auto& row = found->second;
+  if (row.terms.max_reads == 0 || (who.id.value > 0 && row.author_id == who.id)) {
+    return shown(tables_, row);
+  }
+  if (row.reads >= row.terms.max_reads) {
+    return make_error_code(errc::not_found);
+  }
+  ++row.reads;
+  auto claimed = shown(tables_, row);
+  if (row.reads >= row.terms.max_reads) {
+    tables_.messages.erase(found);  // nothing is kept anywhere else: erasing is the whole wipe
+  }
+  ++tables_.generation;
+  return claimed;
 }
 
 result<void> memory_message_store::remove_message(message_id id) {
@@ -174,13 +289,29 @@ result<void> memory_message_store::remove_message(message_id id) {
   return {};
 }
 
+result<std::size_t> memory_message_store::remove_expired(std::int64_t now, std::size_t limit) {
+  std::lock_guard lock(tables_.mutex);
+  std::size_t removed = 0;
+  for (auto it = tables_.messages.begin(); it != tables_.messages.end() && removed < limit;) {
+    const auto expires = it->second.terms.expires_at;
+    if (expires != 0 && expires <= now) {
+      it = tables_.messages.erase(it);
+      ++removed;
+    } else {
+      ++it;
+    }
+  }
+  tables_.generation += removed;
+  return removed;
+}
+
 result<std::vector<message_record>> memory_message_store::sealed_messages(
     std::optional<message_id> after, std::size_t limit) {
   std::lock_guard lock(tables_.mutex);
   std::vector<message_record> page;
   for (auto it = after ? tables_.messages.upper_bound(after->value) : tables_.messages.begin();
        it != tables_.messages.end() && page.size() < limit; ++it) {
-    page.push_back(it->second);
+    page.push_back(shown(tables_, it->second));
   }
   return page;
 }
@@ -209,7 +340,7 @@ result<void> memory_audit_store::add_audits(std::span<const audit_record> record
   return {};
 }
 
-result<read_snapshot> memory_view_store::snapshot() {
+result<read_snapshot> memory_view_store::snapshot(std::int64_t now) {
   std::lock_guard lock(tables_.mutex);
   read_snapshot view;
   view.generation = tables_.generation;
@@ -219,8 +350,11 @@ result<read_snapshot> memory_view_store::snapshot() {
   for (const auto& [name, member] : tables_.members) {
     view.members.push_back(member);
   }
-  if (!tables_.messages.empty()) {
-    view.newest = tables_.messages.rbegin()->second;
+  for (auto it = tables_.messages.rbegin(); it != tables_.messages.rend(); ++it) {
+    if (visible(it->second, now, nullptr)) {
+      view.newest = shown(tables_, it->second);
+      break;
+    }
   }
   return view;
 }
@@ -248,6 +382,17 @@ result<std::vector<audit_record>> memory_audit_store::list_audit(std::size_t lim
   const auto skip = tables_.audit.size() - std::min(limit, tables_.audit.size());
   return std::vector<audit_record>(tables_.audit.begin() + static_cast<std::ptrdiff_t>(skip),
                                    tables_.audit.end());
+}
+
+result<std::vector<audit_record>> memory_audit_store::reads_of(message_id id, std::size_t limit) {
+  std::lock_guard lock(tables_.mutex);
+  std::vector<audit_record> out;
+  for (const auto& record : tables_.audit) {
+    if (out.size() < limit && record.message == id) {
+      out.push_back(record);
+    }
+  }
+  return out;
 }
 
 result<std::size_t> memory_audit_store::prune_audit(std::int64_t before, std::size_t limit) {
@@ -358,21 +503,40 @@ result<void> memory_store::remove_data_key(std::uint32_t id) {
   return messages_.remove_data_key(id);
 }
 result<message_id> memory_store::add_message(std::string_view author, std::int64_t now,
-                                             message_format format, const sealer& seal) {
-  return messages_.add_message(author, now, format, seal);
+                                             message_format format, const sealer& seal,
+                                             const message_terms& terms) {
+  return messages_.add_message(author, now, format, seal, terms);
 }
-result<message_record> memory_store::newest_message() {
-  return messages_.newest_message();
+result<message_record> memory_store::newest_message(std::int64_t now) {
+  return messages_.newest_message(now);
 }
-result<message_record> memory_store::message(message_id id) {
-  return messages_.message(id);
+result<message_record> memory_store::newest_message(const viewer& who) {
+  return messages_.newest_message(who);
+}
+result<message_record> memory_store::message(message_id id, std::int64_t now) {
+  return messages_.message(id, now);
+}
+result<message_record> memory_store::message(message_id id, const viewer& who) {
+  return messages_.message(id, who);
 }
 result<std::vector<message_summary>> memory_store::list_messages(std::optional<message_id> before,
-                                                                 std::size_t limit) {
-  return messages_.list_messages(before, limit);
+                                                                 std::size_t limit,
+                                                                 std::int64_t now) {
+  return messages_.list_messages(before, limit, now);
+}
+result<std::vector<message_summary>> memory_store::list_messages(std::optional<message_id> before,
+                                                                 std::size_t limit,
+                                                                 const viewer& who) {
+  return messages_.list_messages(before, limit, who);
+}
+result<message_record> memory_store::claim_read(message_id id, const viewer& who) {
+  return messages_.claim_read(id, who);
 }
 result<void> memory_store::remove_message(message_id id) {
   return messages_.remove_message(id);
+}
+result<std::size_t> memory_store::remove_expired(std::int64_t now, std::size_t limit) {
+  return messages_.remove_expired(now, limit);
 }
 
 result<std::vector<message_record>> memory_store::sealed_messages(std::optional<message_id> after,
@@ -390,6 +554,9 @@ result<void> memory_store::add_audits(std::span<const audit_record> records) {
 }
 result<std::vector<audit_record>> memory_store::list_audit(std::size_t limit) {
   return audit_.list_audit(limit);
+}
+result<std::vector<audit_record>> memory_store::reads_of(message_id id, std::size_t limit) {
+  return audit_.reads_of(id, limit);
 }
 result<std::size_t> memory_store::prune_audit(std::int64_t before, std::size_t limit) {
   return audit_.prune_audit(before, limit);
@@ -420,8 +587,8 @@ result<std::int64_t> memory_store::next_crl_number() {
   return certs_.next_crl_number();
 }
 
-result<read_snapshot> memory_store::snapshot() {
-  return views_.snapshot();
+result<read_snapshot> memory_store::snapshot(std::int64_t now) {
+  return views_.snapshot(now);
 }
 
 result<std::uint64_t> memory_store::generation() {

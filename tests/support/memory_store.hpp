@@ -120,18 +120,34 @@ class memory_message_store : public store::message_store {
   result<void> remove_data_key(std::uint32_t id) override;
   using store::message_store::add_message;
   result<store::message_id> add_message(std::string_view author, std::int64_t now,
-                                        store::message_format format,
-                                        const store::sealer& seal) override;
-  result<store::message_record> newest_message() override;
-  result<store::message_record> message(store::message_id id) override;
+                                        store::message_format format, const store::sealer& seal,
+                                        const store::message_terms& terms) override;
+  result<store::message_record> newest_message(std::int64_t now) override;
+  result<store::message_record> newest_message(const store::viewer& who) override;
+  result<store::message_record> message(store::message_id id, std::int64_t now) override;
+  result<store::message_record> message(store::message_id id, const store::viewer& who) override;
   result<std::vector<store::message_summary>> list_messages(std::optional<store::message_id> before,
-                                                            std::size_t limit) override;
+                                                            std::size_t limit,
+                                                            std::int64_t now) override;
+  result<std::vector<store::message_summary>> list_messages(std::optional<store::message_id> before,
+                                                            std::size_t limit,
+                                                            const store::viewer& who) override;
+  result<store::message_record> claim_read(store::message_id id, const store::viewer& who) override;
   result<void> remove_message(store::message_id id) override;
+  result<std::size_t> remove_expired(std::int64_t now, std::size_t limit) override;
   result<std::vector<store::message_record>> sealed_messages(std::optional<store::message_id> after,
                                                              std::size_t limit) override;
   result<std::size_t> reseal_messages(std::span<const store::resealed_message> batch) override;
 
  private:
+  // The reads above, with `who` null for the club's own tools (every message).
+  result<store::message_record> newest_visible(std::int64_t now, const store::viewer* who);
+  result<store::message_record> one_visible(store::message_id id, std::int64_t now,
+                                            const store::viewer* who);
+  result<std::vector<store::message_summary>> page_visible(std::optional<store::message_id> before,
+                                                           std::size_t limit, std::int64_t now,
+                                                           const store::viewer* who);
+
   memory_tables& tables_;
 };
 
@@ -141,6 +157,8 @@ class memory_audit_store : public store::audit_store {
   result<void> add_audit(const store::audit_record& record) override;
   result<void> add_audits(std::span<const store::audit_record> records) override;
   result<std::vector<store::audit_record>> list_audit(std::size_t limit) override;
+  result<std::vector<store::audit_record>> reads_of(store::message_id id,
+                                                    std::size_t limit) override;
   result<std::size_t> prune_audit(std::int64_t before, std::size_t limit) override;
 
  private:
@@ -166,7 +184,7 @@ class memory_cert_store : public store::cert_store {
 class memory_view_store : public store::view_store {
  public:
   explicit memory_view_store(memory_tables& tables) : tables_(tables) {}
-  result<store::read_snapshot> snapshot() override;
+  result<store::read_snapshot> snapshot(std::int64_t now) override;
   result<std::uint64_t> generation() override;
   result<std::uint64_t> add_audits_as_of(std::span<const store::audited_read> reads,
                                          std::vector<bool>& added) override;
@@ -226,12 +244,23 @@ class memory_store : public store::store {
   using hush::store::message_store::add_message;
   result<hush::store::message_id> add_message(std::string_view author, std::int64_t now,
                                               hush::store::message_format format,
-                                              const hush::store::sealer& seal) override;
-  result<hush::store::message_record> newest_message() override;
-  result<hush::store::message_record> message(hush::store::message_id id) override;
+                                              const hush::store::sealer& seal,
+                                              const hush::store::message_terms& terms) override;
+  result<hush::store::message_record> newest_message(std::int64_t now) override;
+  result<hush::store::message_record> newest_message(const hush::store::viewer& who) override;
+  result<hush::store::message_record> message(hush::store::message_id id,
+                                              std::int64_t now) override;
+  result<hush::store::message_record> message(hush::store::message_id id,
+                                              const hush::store::viewer& who) override;
   result<std::vector<hush::store::message_summary>> list_messages(
-      std::optional<hush::store::message_id> before, std::size_t limit) override;
+      std::optional<hush::store::message_id> before, std::size_t limit, std::int64_t now) override;
+  result<std::vector<hush::store::message_summary>> list_messages(
+      std::optional<hush::store::message_id> before, std::size_t limit,
+      const hush::store::viewer& who) override;
+  result<hush::store::message_record> claim_read(hush::store::message_id id,
+                                                 const hush::store::viewer& who) override;
   result<void> remove_message(hush::store::message_id id) override;
+  result<std::size_t> remove_expired(std::int64_t now, std::size_t limit) override;
   result<std::vector<hush::store::message_record>> sealed_messages(
       std::optional<hush::store::message_id> after, std::size_t limit) override;
   result<std::size_t> reseal_messages(
@@ -240,6 +269,8 @@ class memory_store : public store::store {
   result<void> add_audit(const hush::store::audit_record& record) override;
   result<void> add_audits(std::span<const hush::store::audit_record> records) override;
   result<std::vector<hush::store::audit_record>> list_audit(std::size_t limit) override;
+  result<std::vector<hush::store::audit_record>> reads_of(hush::store::message_id id,
+                                                          std::size_t limit) override;
   result<std::size_t> prune_audit(std::int64_t before, std::size_t limit) override;
 
   result<void> add_client_cert(const hush::store::client_cert_record& cert) override;
@@ -251,7 +282,7 @@ class memory_store : public store::store {
   result<hush::store::client_cert_record> client_cert_status(std::string_view serial) override;
   result<std::int64_t> next_crl_number() override;
 
-  result<hush::store::read_snapshot> snapshot() override;
+  result<hush::store::read_snapshot> snapshot(std::int64_t now) override;
   result<std::uint64_t> generation() override;
   result<std::uint64_t> add_audits_as_of(std::span<const hush::store::audited_read> reads,
                                          std::vector<bool>& added) override;

@@ -101,6 +101,23 @@ result<std::vector<audit_record>> postgres_store::list_audit(std::size_t limit) 
       });
 }
 
+result<std::vector<audit_record>> postgres_store::reads_of(message_id id, std::size_t limit) {
+  auto db = acquire();
+  if (!db) {
+    return db.error();
+  }
+  // The index audit_message (message_id, id): a range scan in the order added.
+  return query_all<audit_record>(
+      **db,
+      "SELECT at, member, message_id, remote FROM audit WHERE message_id = $1::bigint "
+      "ORDER BY id LIMIT $2::bigint",
+      pg_params{}.add(id.value).add(static_cast<std::int64_t>(limit)),
+      [](const pg_rows& rows, std::size_t r) {
+        return audit_record{rows.column_int(r, 0), rows.column_text(r, 1),
+                            message_id{rows.column_int(r, 2)}, rows.column_text(r, 3)};
+      });
+}
+
 result<std::size_t> postgres_store::prune_audit(std::int64_t before, std::size_t limit) {
   auto db = acquire();
   if (!db) {

@@ -1,5 +1,10 @@
 // postgres_store: data keys and messages.
+#include <algorithm>
+#include <functional>
 #include <optional>
+#include <string>
+
+#include <climits>
 
 #include "core/error.hpp"
 #include "core/secret.hpp"
@@ -54,12 +59,13 @@ pg_connection* sealing_connection_of(const postgres_store* store) {
 // the table's sequence first, sealed, and the row written once with it. The plaintext never
 // reaches the database. Never retried: the sealer runs at most once. With `shared_lock`, that
 // lock is also held shared (a message holds the data keys' lock so: no key is added or removed
-// while a body is sealed under the newest one).
-result<std::int64_t> insert_sealed(const postgres_store* store, pg_connection& db,
-                                   std::int64_t lock, const char* next_id_sql,
-                                   const char* insert_sql, pg_params params, const sealer& seal,
-                                   const meta_guard& guard = {},
-                                   std::optional<std::int64_t> shared_lock = std::nullopt) {
+// while a body is sealed under the newest one). `also`, when given, runs in the same transaction
+// once the row is in (rows that name it).
+result<std::int64_t> insert_sealed(
+    const postgres_store* store, pg_connection& db, std::int64_t lock, const char* next_id_sql,
+    const char* insert_sql, pg_params params, const sealer& seal, const meta_guard& guard = {},
+    std::optional<std::int64_t> shared_lock = std::nullopt,
+    const std::function<result<void>(std::int64_t)>& also = nullptr) {
   transaction tx(db);
   if (auto begun = tx.begin(); !begun) {
     return begun.error();
@@ -101,6 +107,11 @@ result<std::int64_t> insert_sealed(const postgres_store* store, pg_connection& d
   params.add(*id).add(std::span<const std::uint8_t>(*sealed));
   if (auto done = db.run(insert_sql, params); !done) {
     return done.error();
+  }
+  if (also) {
+    if (auto done = also(*id); !done) {
+      return done.error();
+    }
   }
   if (auto committed = tx.commit(); !committed) {
     return committed.error();
@@ -242,85 +253,69 @@ result<void> postgres_store::remove_data_key(std::uint32_t id) {
   return exists.error();
 }
 
+namespace {
+
+// Inserts the recipient rows of message `id`, inside add_message's transaction (after the
+// message's own insert, so that the generation's lock comes before a member's, the order every
+// change keeps). not_found for a member id no member has; the member's row is held FOR KEY
+// SHARE until the commit, so that a removal waits for it and then zeroes the id out.
+result<void> insert_recipients(pg_connection& db, std::int64_t id,
+                               const std::vector<recipient>& to) {
+  for (const auto& r : to) {
+    const bool by_role = r.type == recipient::kind::role;
+    if (!by_role) {
+      auto exists = query_one<std::int64_t>(
+          db, "SELECT id FROM members WHERE id = $1::bigint FOR KEY SHARE",
+          pg_params{}.add(r.member.value),
+          [](const pg_rows& rows, std::size_t row) { return rows.column_int(row, 0); });
+      if (!exists) {
+        return exists.error();
+      }
+    }
+    if (auto done = db.run("INSERT INTO message_recipients (message_id, member_id, role) "
+                           "VALUES ($1::bigint, $2::bigint, $3::text)",
+                           pg_params{}
+                               .add(id)
+                               .add(by_role ? std::int64_t{0} : r.member.value)
+                               .add(by_role ? to_string(r.member_role) : std::string_view()));
+        !done) {
+      return done.error();
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
 result<message_id> postgres_store::add_message(std::string_view author, std::int64_t now,
-                                               message_format format, const sealer& seal) {
+                                               message_format format, const sealer& seal,
+                                               const message_terms& terms) {
+  if (const auto bad = check_terms(terms, now)) {
+    return bad;
+  }
   auto db = acquire();
   if (!db) {
     return db.error();
   }
+  // The author's id is the member's who bears the name now, found in the same transaction.
   auto id = insert_sealed(
       this, **db, messages_lock, "SELECT nextval(pg_get_serial_sequence('messages', 'id'))",
-      "INSERT INTO messages (author, created_at, format, id, sealed) OVERRIDING SYSTEM VALUE "
-      "VALUES ($1::text, $2::bigint, $3::text, $4::bigint, $5::bytea)",
-      pg_params{}.add(author).add(now).add(to_string(format)), seal, {}, keys_lock);
+      "INSERT INTO messages (author, created_at, format, expires_at, max_reads, author_id, id, "
+      "sealed) OVERRIDING SYSTEM VALUE VALUES ($1::text, $2::bigint, $3::text, $4::bigint, "
+      "$5::bigint, coalesce((SELECT id FROM members WHERE name = $1::text), 0), $6::bigint, "
+      "$7::bytea)",
+      pg_params{}
+          .add(author)
+          .add(now)
+          .add(to_string(format))
+          .add(terms.expires_at)
+          .add(std::int64_t{terms.max_reads}),
+      seal, {}, keys_lock,
+      [&](std::int64_t row) { return insert_recipients(**db, row, terms.to); });
   if (!id) {
     return id.error();
   }
   return message_id{*id};
-}
-
-result<message_record> postgres_store::newest_message() {
-  auto db = acquire();
-  if (!db) {
-    return db.error();
-  }
-  return query_one<message_record>(
-      **db, "SELECT id, author, created_at, sealed, format FROM messages ORDER BY id DESC LIMIT 1",
-      {}, read_message);
-}
-
-result<message_record> postgres_store::message(message_id id) {
-  auto db = acquire();
-  if (!db) {
-    return db.error();
-  }
-  return query_one<message_record>(
-      **db, "SELECT id, author, created_at, sealed, format FROM messages WHERE id = $1::bigint",
-      pg_params{}.add(id.value), read_message);
-}
-
-result<std::vector<message_summary>> postgres_store::list_messages(std::optional<message_id> before,
-                                                                   std::size_t limit) {
-  auto db = acquire();
-  if (!db) {
-    return db.error();
-  }
-  // Keyset pagination on the primary key: every page is an index range scan, however deep.
-  return query_all<message_summary>(
-      **db,
-      "SELECT id, author, created_at, format FROM messages WHERE id < $1::bigint "
-      "ORDER BY id DESC LIMIT $2::bigint",
-      pg_params{}.add(before ? before->value : INT64_MAX).add(static_cast<std::int64_t>(limit)),
-      [](const pg_rows& rows, std::size_t r) {
-        message_summary m{message_id{rows.column_int(r, 0)}, rows.column_text(r, 1),
-                          rows.column_int(r, 2)};
-        parse_message_format(rows.column_text(r, 3), m.format);
-        return m;
-      });
-}
-
-result<void> postgres_store::remove_message(message_id id) {
-  auto db = acquire();
-  if (!db) {
-    return db.error();
-  }
-  // What PostgreSQL keeps of the removed body after this commit (dead row versions until VACUUM,
-  // the WAL, archives, standbys): see the class comment.
-  return change_one(**db, "DELETE FROM messages WHERE id = $1::bigint", pg_params{}.add(id.value));
-}
-
-result<std::vector<message_record>> postgres_store::sealed_messages(std::optional<message_id> after,
-                                                                    std::size_t limit) {
-  auto db = acquire();
-  if (!db) {
-    return db.error();
-  }
-  return query_all<message_record>(
-      **db,
-      "SELECT id, author, created_at, sealed, format FROM messages WHERE id > $1::bigint "
-      "ORDER BY id LIMIT $2::bigint",
-      pg_params{}.add(after ? after->value : INT64_MIN).add(static_cast<std::int64_t>(limit)),
-      read_message);
 }
 
 result<std::size_t> postgres_store::reseal_messages(std::span<const resealed_message> batch) {

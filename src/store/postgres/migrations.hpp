@@ -176,6 +176,54 @@ CREATE TABLE guesses (
 );
 CREATE INDEX guesses_last_failure ON guesses (last_failure);
 )sql",
+    // Messages with a life (issue 16), as SQLite's migration 10: an expiry (unix seconds, 0
+    // never), a number of reads after which the message is removed (0 unlimited) and the reads
+    // counted so far, the author's member id (0 for the messages posted before, which have no
+    // terms), and recipients: members by id or roles; a message without any is for the whole
+    // club. A member who leaves is zeroed out of both by a trigger (identities are never handed
+    // out twice here, but a copy from SQLite brings ids SQLite may reuse, and the rule is the
+    // same in both): a recipient row with member_id 0 and no role is "a member who has left", and
+    // still keeps the message from the rest of the club. Recipient rows move the change
+    // generation as message rows do, with the same lock-first order. The indexes: the sweeper's
+    // (expired messages), a member's removal (their recipient rows and messages), read receipts
+    // (the audit trail of one message, in the order added).
+    R"sql(
+ALTER TABLE messages
+  ADD COLUMN expires_at BIGINT NOT NULL DEFAULT 0 CHECK (expires_at >= 0),
+  ADD COLUMN max_reads  BIGINT NOT NULL DEFAULT 0 CHECK (max_reads >= 0),
+  ADD COLUMN reads      BIGINT NOT NULL DEFAULT 0 CHECK (reads >= 0),
+  ADD COLUMN author_id  BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX messages_expires ON messages (expires_at) WHERE expires_at <> 0;
+CREATE INDEX messages_author_id ON messages (author_id) WHERE author_id <> 0;
+CREATE TABLE message_recipients (
+  id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  message_id BIGINT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+  member_id  BIGINT NOT NULL DEFAULT 0,
+  role       TEXT COLLATE "C" NOT NULL DEFAULT '' CHECK (role IN ('', 'reader', 'poster', 'admin')),
+  CHECK (member_id = 0 OR role = '')
+);
+CREATE INDEX message_recipients_message ON message_recipients (message_id);
+CREATE INDEX message_recipients_member ON message_recipients (member_id) WHERE member_id <> 0;
+CREATE INDEX audit_message ON audit (message_id, id);
+CREATE FUNCTION hush_member_left() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE message_recipients SET member_id = 0 WHERE member_id = OLD.id;
+  UPDATE messages SET author_id = 0 WHERE author_id = OLD.id;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER members_left_messages AFTER DELETE ON members
+  FOR EACH ROW EXECUTE FUNCTION hush_member_left();
+CREATE TRIGGER message_recipients_lock_generation
+  BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON message_recipients
+  FOR EACH STATEMENT EXECUTE FUNCTION hush_lock_generation();
+CREATE TRIGGER message_recipients_changed AFTER INSERT OR UPDATE OR DELETE ON message_recipients
+  FOR EACH ROW EXECUTE FUNCTION hush_bump_generation();
+CREATE TRIGGER message_recipients_truncated AFTER TRUNCATE ON message_recipients
+  FOR EACH STATEMENT EXECUTE FUNCTION hush_bump_generation();
+ALTER TABLE message_recipients ENABLE ALWAYS TRIGGER message_recipients_lock_generation;
+ALTER TABLE message_recipients ENABLE ALWAYS TRIGGER message_recipients_changed;
+ALTER TABLE message_recipients ENABLE ALWAYS TRIGGER message_recipients_truncated;
+)sql",
 };
 
 // The triggers exactness rests on (postgres_store::snapshot checks they are all there and enabled
@@ -185,10 +233,13 @@ inline constexpr const char* change_triggers_sql =
     "SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
     "WHERE NOT t.tgisinternal AND t.tgenabled = 'A' AND c.oid IN "
     "('members'::regclass, 'tokens'::regclass, 'messages'::regclass, "
+    "'message_recipients'::regclass, "
     "'client_certs'::regclass) AND t.tgname IN ('members_lock_generation', 'members_changed', "
     "'tokens_lock_generation', 'tokens_changed', 'messages_lock_generation', "
     "'messages_changed', 'client_certs_lock_generation', 'client_certs_changed', "
-    "'members_truncated', 'tokens_truncated', 'messages_truncated', 'client_certs_truncated')";
-inline constexpr long change_triggers = 12;
+    "'members_truncated', 'tokens_truncated', 'messages_truncated', 'client_certs_truncated', "
+    "'message_recipients_lock_generation', 'message_recipients_changed', "
+    "'message_recipients_truncated')";
+inline constexpr long change_triggers = 15;
 
 }  // namespace hush::store::postgres_migrations

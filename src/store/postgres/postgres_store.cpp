@@ -380,7 +380,7 @@ result<void> postgres_store::set_club_meta_once(std::string_view name,
   return {};
 }
 
-result<read_snapshot> postgres_store::snapshot() {
+result<read_snapshot> postgres_store::snapshot(std::int64_t now) {
   auto db = acquire();
   if (!db) {
     return db.error();
@@ -433,9 +433,7 @@ result<read_snapshot> postgres_store::snapshot() {
     return members.error();
   }
   view.members = std::move(*members);
-  auto newest = query_one<message_record>(
-      **db, "SELECT id, author, created_at, sealed, format FROM messages ORDER BY id DESC LIMIT 1",
-      {}, read_message);
+  auto newest = newest_message_in(**db, now, nullptr);
   if (newest) {
     view.newest = std::move(*newest);
   } else if (newest.error() != errc::not_found) {

@@ -22,16 +22,21 @@ namespace hush::store {
 // against are retried a few times, then answer storage_busy.
 //
 // How it keeps the interfaces' promises:
-// - the change generation: a one-row table that triggers on members, tokens, messages and
-//   client_certs bump in the same transaction as the change (and NOTIFY hush_changes, for
-//   instances that listen). A statement-level trigger locks the row before the statement touches
-//   any other, so changes queue on it in one order and never deadlock over it.
+// - the change generation: a one-row table that triggers on members, tokens, messages,
+//   message_recipients and client_certs bump in the same transaction as the change (and NOTIFY
+//   hush_changes, for instances that listen). A statement-level trigger locks the row before the
+//   statement touches any other, so changes queue on it in one order and never deadlock over it.
 // - add_audits_as_of reads the generation FOR SHARE: a change that has bumped it but not
 //   committed makes the read wait and then see its value; once read, no change can bump it
 //   until the audits commit. The generation read is thus the one at the commit.
 // - the last admin (remove_member, set_member_role), the data keys and their guard, and the
 //   order of message ids are each decided under a transaction-scoped advisory lock, so the check
 //   and the change are one step across every process, as SQLite's write lock makes them.
+// - claim_read counts a read with one UPDATE ... WHERE reads < max_reads RETURNING, which checks
+//   the visibility again under the row's lock (a concurrent claim's new version is re-checked),
+//   and the read that makes the count removes the row in the same transaction: exactly
+//   max_reads claims succeed, whichever instance or connection makes them. A read that counts
+//   nothing is one plain SELECT. The last read's removal keeps what remove_message keeps (below).
 // - remove_message DELETEs the row in a durable commit: no query, snapshot started afterwards or
 //   instance sees it again. PostgreSQL cannot do what SQLite's secure_delete and log wipe do:
 //   the dead row version (and its TOAST chunks) stays in the table's files until VACUUM
@@ -86,12 +91,18 @@ class postgres_store : public store, public guess_store, public club_copy {
 
   using message_store::add_message;
   result<message_id> add_message(std::string_view author, std::int64_t now, message_format format,
-                                 const sealer& seal) override;
-  result<message_record> newest_message() override;
-  result<message_record> message(message_id id) override;
+                                 const sealer& seal, const message_terms& terms) override;
+  result<message_record> newest_message(std::int64_t now) override;
+  result<message_record> newest_message(const viewer& who) override;
+  result<message_record> message(message_id id, std::int64_t now) override;
+  result<message_record> message(message_id id, const viewer& who) override;
   result<std::vector<message_summary>> list_messages(std::optional<message_id> before,
-                                                     std::size_t limit) override;
+                                                     std::size_t limit, std::int64_t now) override;
+  result<std::vector<message_summary>> list_messages(std::optional<message_id> before,
+                                                     std::size_t limit, const viewer& who) override;
+  result<message_record> claim_read(message_id id, const viewer& who) override;
   result<void> remove_message(message_id id) override;
+  result<std::size_t> remove_expired(std::int64_t now, std::size_t limit) override;
   result<std::vector<message_record>> sealed_messages(std::optional<message_id> after,
                                                       std::size_t limit) override;
   result<std::size_t> reseal_messages(std::span<const resealed_message> batch) override;
@@ -129,10 +140,11 @@ class postgres_store : public store, public guess_store, public club_copy {
   result<void> add_audit(const audit_record& record) override;
   result<void> add_audits(std::span<const audit_record> records) override;
   result<std::vector<audit_record>> list_audit(std::size_t limit) override;
+  result<std::vector<audit_record>> reads_of(message_id id, std::size_t limit) override;
   result<std::size_t> prune_audit(std::int64_t before, std::size_t limit) override;
 
   // view_store
-  result<read_snapshot> snapshot() override;
+  result<read_snapshot> snapshot(std::int64_t now) override;
   result<std::uint64_t> generation() override;
   result<std::uint64_t> add_audits_as_of(std::span<const audited_read> reads,
                                          std::vector<bool>& added) override;

@@ -153,16 +153,9 @@ inline member_record read_member(const pg_rows& rows, std::size_t r, int first =
   return m;
 }
 
-// Messages are read as id, author, created_at, sealed, format.
-inline message_record read_message(const pg_rows& rows, std::size_t r) {
-  message_record m;
-  m.id = message_id{rows.column_int(r, 0)};
-  m.author = rows.column_text(r, 1);
-  m.created_at = rows.column_int(r, 2);
-  m.sealed = rows.column_blob(r, 3);
-  parse_message_format(rows.column_text(r, 4), m.format);
-  return m;
-}
+// The newest message not expired at `now` that `who` may see (every one when null), recipients
+// included, in one statement (message_reads.cpp).
+result<message_record> newest_message_in(pg_connection& db, std::int64_t now, const viewer* who);
 
 inline client_cert_record read_client_cert(const pg_rows& rows, std::size_t r) {
   return client_cert_record{rows.column_text(r, 0), rows.column_text(r, 1), rows.column_int(r, 2),

@@ -145,6 +145,45 @@ CREATE TRIGGER client_certs_changed_update AFTER UPDATE ON client_certs
 CREATE TRIGGER client_certs_changed_delete AFTER DELETE ON client_certs
   BEGIN UPDATE change_generation SET value = value + 1 + abs(random() % 4294967296) WHERE id = 1; END;
 )sql",
+    // Messages with a life (issue 16): an expiry (unix seconds, 0 never), a number of reads after
+    // which the message is removed (0 unlimited) and the reads counted so far, the author's member
+    // id (0 for the messages posted before, which have no terms, so that it mattered for none), and
+    // recipients: members by id or roles; a message without any is for the whole club. A member
+    // who leaves is zeroed out of both by a trigger, so that a new member who gets the same id
+    // (SQLite reuses the largest rowid) inherits nothing: a recipient row with member_id 0 and no
+    // role is "a member who has left", and still keeps the message from the rest of the club.
+    // Recipient rows move the change generation as message rows do. The indexes: the sweeper's
+    // (expired messages), a member's removal (their recipient rows and messages), read receipts
+    // (the audit trail of one message).
+    R"sql(
+ALTER TABLE messages ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0 CHECK (expires_at >= 0);
+ALTER TABLE messages ADD COLUMN max_reads INTEGER NOT NULL DEFAULT 0 CHECK (max_reads >= 0);
+ALTER TABLE messages ADD COLUMN reads INTEGER NOT NULL DEFAULT 0 CHECK (reads >= 0);
+ALTER TABLE messages ADD COLUMN author_id INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX messages_expires ON messages (expires_at) WHERE expires_at <> 0;
+CREATE INDEX messages_author_id ON messages (author_id) WHERE author_id <> 0;
+CREATE TABLE message_recipients (
+  id         INTEGER PRIMARY KEY,
+  message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+  member_id  INTEGER NOT NULL DEFAULT 0,
+  role       TEXT    NOT NULL DEFAULT '' CHECK (role IN ('', 'reader', 'poster', 'admin')),
+  CHECK (member_id = 0 OR role = '')
+);
+CREATE INDEX message_recipients_message ON message_recipients (message_id);
+CREATE INDEX message_recipients_member ON message_recipients (member_id) WHERE member_id <> 0;
+CREATE INDEX audit_message ON audit (message_id);
+CREATE TRIGGER members_left_messages AFTER DELETE ON members
+  BEGIN
+    UPDATE message_recipients SET member_id = 0 WHERE member_id = OLD.id;
+    UPDATE messages SET author_id = 0 WHERE author_id = OLD.id;
+  END;
+CREATE TRIGGER message_recipients_changed_insert AFTER INSERT ON message_recipients
+  BEGIN UPDATE change_generation SET value = value + 1 + abs(random() % 4294967296) WHERE id = 1; END;
+CREATE TRIGGER message_recipients_changed_update AFTER UPDATE ON message_recipients
+  BEGIN UPDATE change_generation SET value = value + 1 + abs(random() % 4294967296) WHERE id = 1; END;
+CREATE TRIGGER message_recipients_changed_delete AFTER DELETE ON message_recipients
+  BEGIN UPDATE change_generation SET value = value + 1 + abs(random() % 4294967296) WHERE id = 1; END;
+)sql",
 };
 
 }  // namespace hush::store::sqlite_migrations

@@ -95,15 +95,10 @@ inline member_record read_member(const sqlite_statement& stmt) {
   return m;
 }
 
-inline message_record read_message(const sqlite_statement& stmt) {
-  message_record m;
-  m.id = message_id{stmt.column_int(0)};
-  m.author = stmt.column_text(1);
-  m.created_at = stmt.column_int(2);
-  m.sealed = stmt.column_blob(3);
-  parse_message_format(stmt.column_text(4), m.format);
-  return m;
-}
+// The newest message not expired at `now` that `who` may see (every one when null), recipients
+// included; inside the caller's transaction (messages.cpp).
+result<message_record> newest_message_in(sqlite_connection& db, std::int64_t now,
+                                         const viewer* who);
 
 // Runs a single-statement change and maps "no row changed" to not_found.
 template <class Bind>
@@ -162,9 +157,6 @@ result<std::vector<Record>> query_all(sqlite_connection& db, const char* sql, Bi
   }
 }
 
-// Inserts a row whose sealed column depends on its own id: the insert reserves the id with an
-// empty value, and the sealed value replaces it before the transaction commits. The plaintext
-// never reaches the database.
 // Checks a meta_guard; for a write transaction that has begun (so that nothing can change the
 // value between this check and the commit). conflict when it fails.
 inline result<void> check_guard(sqlite_connection& db, const meta_guard& guard) {
@@ -184,10 +176,15 @@ inline result<void> check_guard(sqlite_connection& db, const meta_guard& guard) 
   return {};
 }
 
-inline result<std::int64_t> insert_sealed(sqlite_connection& db, const char* insert_sql,
-                                          const char* update_sql,
-                                          const std::function<void(sqlite_statement&)>& bind,
-                                          const sealer& seal, const meta_guard& guard = {}) {
+// Inserts a row whose sealed column depends on its own id: the insert reserves the id with an
+// empty value, and the sealed value replaces it before the transaction commits. The plaintext
+// never reaches the database. `also`, when given, runs in the same transaction once the row is in
+// (rows that name it).
+inline result<std::int64_t> insert_sealed(
+    sqlite_connection& db, const char* insert_sql, const char* update_sql,
+    const std::function<void(sqlite_statement&)>& bind, const sealer& seal,
+    const meta_guard& guard = {},
+    const std::function<result<void>(std::int64_t id)>& also = nullptr) {
   write_transaction tx(db);
   if (auto begun = tx.begin(); !begun) {
     return begun.error();
@@ -215,6 +212,11 @@ inline result<std::int64_t> insert_sealed(sqlite_connection& db, const char* ins
   update->bind(1, std::span<const std::uint8_t>(*sealed)).bind(2, id);
   if (auto done = update->run(); !done) {
     return done.error();
+  }
+  if (also) {
+    if (auto done = also(id); !done) {
+      return done.error();
+    }
   }
   if (auto committed = tx.commit(); !committed) {
     return committed.error();

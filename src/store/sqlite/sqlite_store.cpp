@@ -352,28 +352,7 @@ result<void> sqlite_store::remove_data_key(std::uint32_t id) {
   return exists.error();
 }
 
-result<message_id> sqlite_store::add_message(std::string_view author, std::int64_t now,
-                                             message_format format, const sealer& seal) {
-  auto db = acquire();
-  auto id = insert_sealed(
-      *db, "INSERT INTO messages (author, created_at, sealed, format) VALUES (?1, ?2, x'', ?3)",
-      "UPDATE messages SET sealed = ?1 WHERE id = ?2",
-      [&](sqlite_statement& s) { s.bind(1, author).bind(2, now).bind(3, to_string(format)); },
-      seal);
-  if (!id) {
-    return id.error();
-  }
-  return message_id{*id};
-}
-
 namespace {
-
-// The newest message row, for newest_message and for a view's snapshot.
-result<message_record> newest_message_in(sqlite_connection& db) {
-  return query_one<message_record>(
-      db, "SELECT id, author, created_at, sealed, format FROM messages ORDER BY id DESC LIMIT 1",
-      [](sqlite_statement&) {}, read_message);
-}
 
 // One audit row, inside the caller's transaction (add_audits, add_audits_as_of).
 result<void> insert_audit(sqlite_connection& db, const audit_record& record) {
@@ -390,87 +369,6 @@ result<void> insert_audit(sqlite_connection& db, const audit_record& record) {
 }
 
 }  // namespace
-
-result<message_record> sqlite_store::newest_message() {
-  auto db = acquire();
-  return newest_message_in(*db);
-}
-
-result<message_record> sqlite_store::message(message_id id) {
-  auto db = acquire();
-  return query_one<message_record>(
-      *db, "SELECT id, author, created_at, sealed, format FROM messages WHERE id = ?1",
-      [&](sqlite_statement& s) { s.bind(1, id.value); }, read_message);
-}
-
-result<std::vector<message_summary>> sqlite_store::list_messages(std::optional<message_id> before,
-                                                                 std::size_t limit) {
-  auto db = acquire();
-  // Keyset pagination on the primary key: every page is an index range scan, however deep.
-  return query_all<message_summary>(
-      *db,
-      "SELECT id, author, created_at, format FROM messages WHERE id < ?1 ORDER BY id DESC "
-      "LIMIT ?2",
-      [&](sqlite_statement& s) {
-        s.bind(1, before ? before->value : INT64_MAX).bind(2, static_cast<std::int64_t>(limit));
-      },
-      [](const sqlite_statement& s) {
-        message_summary m{message_id{s.column_int(0)}, s.column_text(1), s.column_int(2)};
-        parse_message_format(s.column_text(3), m.format);
-        return m;
-      });
-}
-
-result<void> sqlite_store::remove_message(message_id id) {
-  auto db = acquire();
-  if (auto removed = change_one(*db, "DELETE FROM messages WHERE id = ?1",
-                                [&](sqlite_statement& s) { s.bind(1, id.value); });
-      !removed) {
-    return removed;
-  }
-  // secure_delete zeroed the row in the pages the deletion wrote, but the log still holds the
-  // pages as they were, sealed body included: copy the log into the database and empty it.
-  return db->wipe_log();
-}
-
-result<std::vector<message_record>> sqlite_store::sealed_messages(std::optional<message_id> after,
-                                                                  std::size_t limit) {
-  auto db = acquire();
-  return query_all<message_record>(
-      *db,
-      "SELECT id, author, created_at, sealed, format FROM messages WHERE id > ?1 ORDER BY id "
-      "LIMIT ?2",
-      [&](sqlite_statement& s) {
-        s.bind(1, after ? after->value : INT64_MIN).bind(2, static_cast<std::int64_t>(limit));
-      },
-      read_message);
-}
-
-result<std::size_t> sqlite_store::reseal_messages(std::span<const resealed_message> batch) {
-  auto db = acquire();
-  write_transaction tx(*db);
-  if (auto begun = tx.begin(); !begun) {
-    return begun.error();
-  }
-  std::size_t replaced = 0;
-  for (const auto& row : batch) {
-    auto stmt = db->prepare("UPDATE messages SET sealed = ?3 WHERE id = ?1 AND sealed = ?2");
-    if (!stmt) {
-      return stmt.error();
-    }
-    stmt->bind(1, row.id.value)
-        .bind(2, std::span<const std::uint8_t>(row.expected))
-        .bind(3, std::span<const std::uint8_t>(row.replacement));
-    if (auto done = stmt->run(); !done) {
-      return done.error();
-    }
-    replaced += static_cast<std::size_t>(db->changes());
-  }
-  if (auto committed = tx.commit(); !committed) {
-    return committed.error();
-  }
-  return replaced;
-}
 
 result<std::vector<std::uint8_t>> sqlite_store::club_meta(std::string_view name) {
   auto db = acquire();
@@ -523,6 +421,20 @@ result<std::vector<audit_record>> sqlite_store::list_audit(std::size_t limit) {
       });
 }
 
+result<std::vector<audit_record>> sqlite_store::reads_of(message_id id, std::size_t limit) {
+  auto db = acquire();
+  // The index audit_message (message_id, then the rowid: the order added).
+  return query_all<audit_record>(
+      *db,
+      "SELECT at, member, message_id, remote FROM audit WHERE message_id = ?1 ORDER BY id "
+      "LIMIT ?2",
+      [&](sqlite_statement& s) { s.bind(1, id.value).bind(2, static_cast<std::int64_t>(limit)); },
+      [](const sqlite_statement& s) {
+        return audit_record{s.column_int(0), s.column_text(1), message_id{s.column_int(2)},
+                            s.column_text(3)};
+      });
+}
+
 result<std::size_t> sqlite_store::prune_audit(std::int64_t before, std::size_t limit) {
   auto db = acquire();
   auto stmt = db->prepare(
@@ -551,7 +463,7 @@ result<std::uint64_t> read_generation(sqlite_connection& db) {
 
 }  // namespace
 
-result<read_snapshot> sqlite_store::snapshot() {
+result<read_snapshot> sqlite_store::snapshot(std::int64_t now) {
   auto db = acquire();
   read_transaction tx(*db);
   if (auto begun = tx.begin(); !begun) {
@@ -559,13 +471,16 @@ result<read_snapshot> sqlite_store::snapshot() {
   }
   // Exactness rests on the triggers that move the generation: a database where one was dropped
   // gives no view at all, and every read is served from the store.
-  constexpr std::int64_t change_triggers = 12;  // members, tokens, messages, client_certs x 3
+  // members, tokens, messages, message_recipients, client_certs x 3
+  constexpr std::int64_t change_triggers = 15;
   auto triggers = query_one<std::int64_t>(
       *db,
       "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN ("
       "'members_changed_insert', 'members_changed_update', 'members_changed_delete', "
       "'tokens_changed_insert', 'tokens_changed_update', 'tokens_changed_delete', "
       "'messages_changed_insert', 'messages_changed_update', 'messages_changed_delete', "
+      "'message_recipients_changed_insert', 'message_recipients_changed_update', "
+      "'message_recipients_changed_delete', "
       "'client_certs_changed_insert', 'client_certs_changed_update', "
       "'client_certs_changed_delete')",
       [](sqlite_statement&) {}, [](const sqlite_statement& s) { return s.column_int(0); });
@@ -612,7 +527,7 @@ result<read_snapshot> sqlite_store::snapshot() {
     return members.error();
   }
   view.members = std::move(*members);
-  auto newest = newest_message_in(*db);
+  auto newest = newest_message_in(*db, now, nullptr);
   if (newest) {
     view.newest = std::move(*newest);
   } else if (newest.error() != errc::not_found) {

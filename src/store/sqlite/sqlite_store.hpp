@@ -25,8 +25,14 @@ class sqlite_connection;
 // - next_crl_number: a one-row counter table, bumped and read in one write transaction; it
 //   started at the time of the migration that made it, above every number the lists written
 //   before it (which used the time) carried.
-// - the change generation: a one-row table that triggers on members, tokens, messages and
-//   client_certs bump in the same transaction as the change (migration 9).
+// - the change generation: a one-row table that triggers on members, tokens, messages,
+//   message_recipients and client_certs bump in the same transaction as the change (migrations
+//   9 and 10).
+// - claim_read: the visibility check, the count and the last read's removal in one BEGIN
+//   IMMEDIATE transaction (a read that counts nothing takes no write lock); the removal is
+//   wiped as remove_message's.
+// - recipients name members by id; a trigger zeroes a member's id out of them (and out of the
+//   messages they wrote) when the member goes, since SQLite hands the largest rowid out again.
 // - tokens and sessions name their member by a foreign key with ON DELETE CASCADE; client
 //   certificates do not (their rows stay, revoked, after the member goes).
 class sqlite_store : public store, public club_copy {
@@ -63,14 +69,21 @@ class sqlite_store : public store, public club_copy {
                                 std::span<const std::uint8_t> meta_value) override;
   result<void> remove_data_key(std::uint32_t id) override;
 
+  // messages.cpp
   using message_store::add_message;
   result<message_id> add_message(std::string_view author, std::int64_t now, message_format format,
-                                 const sealer& seal) override;
-  result<message_record> newest_message() override;
-  result<message_record> message(message_id id) override;
+                                 const sealer& seal, const message_terms& terms) override;
+  result<message_record> newest_message(std::int64_t now) override;
+  result<message_record> newest_message(const viewer& who) override;
+  result<message_record> message(message_id id, std::int64_t now) override;
+  result<message_record> message(message_id id, const viewer& who) override;
   result<std::vector<message_summary>> list_messages(std::optional<message_id> before,
-                                                     std::size_t limit) override;
+                                                     std::size_t limit, std::int64_t now) override;
+  result<std::vector<message_summary>> list_messages(std::optional<message_id> before,
+                                                     std::size_t limit, const viewer& who) override;
+  result<message_record> claim_read(message_id id, const viewer& who) override;
   result<void> remove_message(message_id id) override;
+  result<std::size_t> remove_expired(std::int64_t now, std::size_t limit) override;
   result<std::vector<message_record>> sealed_messages(std::optional<message_id> after,
                                                       std::size_t limit) override;
   result<std::size_t> reseal_messages(std::span<const resealed_message> batch) override;
@@ -108,10 +121,11 @@ class sqlite_store : public store, public club_copy {
   result<void> add_audit(const audit_record& record) override;
   result<void> add_audits(std::span<const audit_record> records) override;
   result<std::vector<audit_record>> list_audit(std::size_t limit) override;
+  result<std::vector<audit_record>> reads_of(message_id id, std::size_t limit) override;
   result<std::size_t> prune_audit(std::int64_t before, std::size_t limit) override;
 
   // view_store
-  result<read_snapshot> snapshot() override;
+  result<read_snapshot> snapshot(std::int64_t now) override;
   result<std::uint64_t> generation() override;
   result<std::uint64_t> add_audits_as_of(std::span<const audited_read> reads,
                                          std::vector<bool>& added) override;

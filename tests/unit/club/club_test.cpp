@@ -162,7 +162,7 @@ TEST(Club, SealedBodyIsBoundToItsMessageId) {
   const auto a = c.domain.post("alice", "for message a").value();
   const auto b = c.domain.post("alice", "for message b").value();
   // Someone with write access to the database moves b's ciphertext into a's row.
-  const auto b_sealed = c.store.message(b).value().sealed;
+  const auto b_sealed = c.store.message(b, 0).value().sealed;
   ASSERT_TRUE(c.store.remove_message(a));
   // Recreate a row and plant b's envelope in it.
   const auto planted =
@@ -179,7 +179,7 @@ TEST(Club, AnotherMasterKeyOpensNothing) {
   add_authors(c);
   const auto id = c.domain.post("alice", "secret").value();
   keyring other(testing::random_master_key(), c.store);
-  const auto record = c.store.message(id).value();
+  const auto record = c.store.message(id, 0).value();
   EXPECT_EQ(other.open(record.sealed, message_context(id)).error(), errc::crypto_failure);
 }
 
@@ -201,7 +201,7 @@ TEST(Club, NewBodiesAreSealedWithTheirMetadata) {
   testing::test_club c;
   add_authors(c);
   const auto id = c.domain.post("alice", "bound").value();
-  const auto record = c.store.message(id).value();
+  const auto record = c.store.message(id, 0).value();
   EXPECT_EQ(record.sealed[0], crypto::envelope::version_2);
   EXPECT_EQ(c.domain.read(id, "x", "r").value().body.view(), "bound");
 }
@@ -244,7 +244,7 @@ TEST(Club, VersionOneBodiesStillOpen) {
                     message_context(store::message_id{row}), crypto::envelope::version_1);
               })
           .value();
-  ASSERT_EQ(c.store.message(id).value().sealed[0], crypto::envelope::version_1);
+  ASSERT_EQ(c.store.message(id, 0).value().sealed[0], crypto::envelope::version_1);
   EXPECT_EQ(c.domain.read(id, "x", "r").value().body.view(), plain);
 }
 
@@ -256,7 +256,7 @@ TEST(Club, AVersionTwoBodyCannotPassAsVersionOne) {
   // authenticated, so the envelope no longer opens at all.
   tamper(c.db_path, "UPDATE messages SET sealed = x'01' || substr(sealed, 2) WHERE id = " +
                         std::to_string(id.value));
-  EXPECT_EQ(c.store.message(id).value().sealed[0], crypto::envelope::version_1);
+  EXPECT_EQ(c.store.message(id, 0).value().sealed[0], crypto::envelope::version_1);
   EXPECT_EQ(c.domain.read(id, "x", "r").error(), errc::crypto_failure);
 }
 

@@ -37,7 +37,7 @@ void expect_all_readable(testing::test_club& c, const std::vector<store::message
 }
 
 std::uint32_t key_of(testing::test_club& c, store::message_id id) {
-  return crypto::envelope::key_id(c.store.message(id).value().sealed).value();
+  return crypto::envelope::key_id(c.store.message(id, 0).value().sealed).value();
 }
 
 TEST(MasterKeyRotation, RewrapsEveryDataKeyAndTheOldKeyNoLongerOpensThem) {
@@ -216,7 +216,7 @@ TEST(DataKeyRotation, ABodyThatWasAlteredStopsTheRotationWithoutLosingAnything) 
   testing::test_club c;
   const auto ids = post_some(c, 2);
   ASSERT_TRUE(c.domain.start_data_key_rotation());
-  auto row = c.store.message(ids[1]).value();
+  auto row = c.store.message(ids[1], 0).value();
   auto altered = row.sealed;
   altered.back() ^= 1;
   ASSERT_EQ(

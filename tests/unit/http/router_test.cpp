@@ -248,7 +248,7 @@ TEST_F(RouterTest, PostingNeedsTheRole) {
   EXPECT_EQ(error_code_of(refused), "forbidden");
   EXPECT_EQ(send(verb::post, "/api/v1/messages", "", R"({"body":"stranger"})").result(),
             status::unauthorized);
-  EXPECT_EQ(club.store.list_messages(std::nullopt, 10).value().size(), 1U);
+  EXPECT_EQ(club.store.list_messages(std::nullopt, 10, 0).value().size(), 1U);
 }
 
 TEST_F(RouterTest, PostingValidatesTheBody) {
@@ -981,7 +981,7 @@ TEST_F(MemoryRouteTest, EverythingElseIsLeftToTheFullPath) {
 
   // A view a commit found overtaken is not served until it is read again.
   club.add("bob", store::role::reader, "bob password");
-  views.saw(club.store.snapshot().value().generation);
+  views.saw(club.store.snapshot(0).value().generation);
   EXPECT_FALSE(router_.serve_from_view(get("/", token), ctx));
   ASSERT_TRUE(views.refresh());
   EXPECT_TRUE(router_.serve_from_view(get("/", token), ctx));

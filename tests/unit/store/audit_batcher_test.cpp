@@ -96,9 +96,9 @@ TEST(AuditBatcher, ReadsFromAnOvertakenSnapshotAreStale) {
   testing::memory_view_store views(tables);
   testing::memory_audit_store db(tables);
   testing::memory_member_store members(tables);
-  const auto then = views.snapshot().value().generation;
+  const auto then = views.snapshot(0).value().generation;
   ASSERT_TRUE(members.add_member("alice", role::reader, "h", 1));
-  const auto now = views.snapshot().value().generation;
+  const auto now = views.snapshot(0).value().generation;
   ASSERT_NE(then, now);
   std::atomic<std::uint64_t> seen{0};
   std::vector<std::error_code> outcomes(3);

@@ -78,6 +78,21 @@ void fill(store& db) {
   const auto third = db.add_message("ann", 19, message_format::text, fixed_body(3));
   ASSERT_TRUE(third);
   ASSERT_TRUE(db.remove_message(*third));
+  // Messages with a life: terms, a counted read, recipients by id and by role, and one addressed
+  // to a member who has left (a recipient row with member id 0).
+  const auto bo = db.find_member("bo").value().id;
+  const auto gone = db.add_member("gone", role::reader, "$argon2id$gone", 17).value();
+  message_terms terms;
+  terms.expires_at = 99999;
+  terms.max_reads = 3;
+  terms.to = {recipient::to_member(bo), recipient::to_role(role::admin)};
+  const auto life = db.add_message("ann", 19, message_format::text, fixed_body(6), terms);
+  ASSERT_TRUE(life);
+  ASSERT_EQ(db.claim_read(*life, viewer{bo, role::reader, 20}).value().reads, 1U);
+  message_terms farewell;
+  farewell.to = {recipient::to_member(gone)};
+  ASSERT_TRUE(db.add_message("ann", 19, message_format::fernet, fixed_body(7), farewell));
+  ASSERT_TRUE(db.remove_member("gone", 19));
   std::vector<audit_record> audits;
   for (int i = 0; i < 2500; ++i) {
     audits.push_back({20 + i, "bo", *first, "192.0.2." + std::to_string(i % 250)});
@@ -93,7 +108,8 @@ TEST(ClubCopy, SqliteToPostgresAndBackKeepsEveryRow) {
   fill(source);
   const auto before = export_of(source);
   ASSERT_EQ(before.tables.at("audit").size(), 2500U);
-  ASSERT_EQ(before.tables.at("messages").size(), 2U);
+  ASSERT_EQ(before.tables.at("messages").size(), 4U);
+  ASSERT_EQ(before.tables.at("message_recipients").size(), 3U);
 
   testing::pg_test_database database;
   postgres_store middle(database.conninfo());
@@ -106,6 +122,23 @@ TEST(ClubCopy, SqliteToPostgresAndBackKeepsEveryRow) {
 
   // The copy works as a store: what it holds is found, and new ids go on above the old.
   EXPECT_EQ(middle.member_by_token(std::vector<std::uint8_t>(32, 1), 100).value().name, "bo");
+  // Terms, counts and recipients came over and mean the same there: bo and admins see the
+  // message, a reader does not; the one to a member who left is nobody's.
+  const auto bo = middle.find_member("bo").value();
+  const auto mine =
+      middle.list_messages(std::nullopt, 10, viewer{bo.id, role::reader, 100}).value();
+  ASSERT_EQ(mine.size(), 3U);
+  EXPECT_EQ(mine[0].terms.max_reads, 3U);
+  EXPECT_EQ(mine[0].reads, 1U);
+  EXPECT_EQ(mine[0].terms.expires_at, 99999);
+  ASSERT_EQ(mine[0].terms.to.size(), 2U);
+  EXPECT_EQ(mine[0].terms.to[0].name, "bo");
+  EXPECT_EQ(mine[0].terms.to[1].member_role, role::admin);
+  const auto all = middle.list_messages(std::nullopt, 10, 100).value();
+  ASSERT_EQ(all.size(), 4U);
+  ASSERT_EQ(all[0].terms.to.size(), 1U);
+  EXPECT_EQ(all[0].terms.to[0].member, member_id{});
+  EXPECT_EQ(middle.claim_read(mine[0].id, viewer{bo.id, role::reader, 100}).value().reads, 2U);
   const auto next = middle.add_message("ann", 30, message_format::text, fixed_body(4));
   ASSERT_TRUE(next) << next.error().message();
   EXPECT_GT(next->value, before.marks.message_ids);

@@ -161,7 +161,7 @@ TEST(PostgresStore, TheGenerationCountsChangesByHandAndNeedsEveryTrigger) {
   ASSERT_TRUE(db.add_member("alice", role::admin, "h", 1));
   testing::pg_admin psql(database.conninfo());
   auto last = db.generation().value();
-  for (const char* change : {"UPDATE members SET role = 'reader'", "TRUNCATE messages",
+  for (const char* change : {"UPDATE members SET role = 'reader'", "TRUNCATE messages CASCADE",
                              "INSERT INTO client_certs (serial, member, issued_at, expires_at) "
                              "VALUES ('c1', 'alice', 1, 2)",
                              "TRUNCATE members CASCADE"}) {
@@ -172,9 +172,79 @@ TEST(PostgresStore, TheGenerationCountsChangesByHandAndNeedsEveryTrigger) {
   }
   psql.run("SELECT count(*) FROM sessions");
   EXPECT_EQ(db.generation().value(), last);
-  EXPECT_TRUE(db.snapshot());
+  EXPECT_TRUE(db.snapshot(0));
   psql.run("ALTER TABLE tokens DISABLE TRIGGER tokens_changed");
-  EXPECT_EQ(db.snapshot().error(), errc::storage_failure);
+  EXPECT_EQ(db.snapshot(0).error(), errc::storage_failure);
+}
+
+// Exactly max_reads claims succeed when two instances (two pools, more claims than either has
+// connections) race for them: the count is decided in the database, under the row's lock.
+TEST(PostgresStore, ClaimsFromTwoInstancesNeverReadMoreThanMaxReads) {
+  testing::pg_test_database database;
+  postgres_store first(database.conninfo());
+  postgres_store second(database.conninfo());
+  constexpr int claims = 3 * static_cast<int>(postgres_store::max_connections);
+  std::vector<member_id> readers;
+  for (int i = 0; i < claims; ++i) {
+    readers.push_back(first.add_member("r" + std::to_string(i), role::reader, "h", 1).value());
+  }
+  message_terms terms;
+  terms.max_reads = 5;
+  const auto id = first
+                      .add_message(
+                          "nobody", 1, message_format::text,
+                          [](std::int64_t) -> result<std::vector<std::uint8_t>> {
+                            return std::vector<std::uint8_t>{1};
+                          },
+                          terms)
+                      .value();
+  std::promise<void> go;
+  std::shared_future<void> ready = go.get_future().share();
+  std::vector<std::future<result<message_record>>> claimed;
+  for (int i = 0; i < claims; ++i) {
+    auto& db = i % 2 == 0 ? first : second;
+    claimed.push_back(std::async(std::launch::async, [&db, ready, id, who = readers[i]] {
+      ready.wait();
+      return db.claim_read(id, viewer{who, role::reader, 10});
+    }));
+  }
+  go.set_value();
+  int succeeded = 0;
+  for (auto& claim : claimed) {
+    const auto got = claim.get();
+    if (got) {
+      ++succeeded;
+    } else {
+      EXPECT_EQ(got.error(), errc::not_found) << got.error().message();
+    }
+  }
+  EXPECT_EQ(succeeded, 5);
+  EXPECT_EQ(second.message(id, 10).error(), errc::not_found);
+  testing::pg_admin psql(database.conninfo());
+  EXPECT_EQ(psql.run("SELECT count(*) FROM messages"), "0");
+}
+
+// Recipients by hand count as messages do: a row added with psql moves the generation, and a
+// member deleted with psql leaves nothing addressed to their id (the trigger of migration 4).
+TEST(PostgresStore, RecipientsChangedByHandMoveTheGenerationAndFollowTheirMember) {
+  testing::pg_test_database database;
+  postgres_store db(database.conninfo());
+  const auto bob = db.add_member("bob", role::reader, "h", 1).value();
+  const auto id = db.add_message("bob", 1, [](std::int64_t) -> result<std::vector<std::uint8_t>> {
+                      return std::vector<std::uint8_t>{1};
+                    }).value();
+  testing::pg_admin psql(database.conninfo());
+  const auto before = db.generation().value();
+  psql.run("INSERT INTO message_recipients (message_id, member_id) VALUES (" +
+           std::to_string(id.value) + ", " + std::to_string(bob.value) + ")");
+  EXPECT_NE(db.generation().value(), before);
+  EXPECT_TRUE(db.message(id, viewer{bob, role::reader, 10}));
+  psql.run("DELETE FROM members WHERE name = 'bob'");
+  EXPECT_EQ(psql.run("SELECT member_id FROM message_recipients"), "0");
+  EXPECT_EQ(db.message(id, viewer{bob, role::reader, 10}).error(), errc::not_found);
+  EXPECT_TRUE(db.snapshot(0));
+  psql.run("ALTER TABLE message_recipients DISABLE TRIGGER message_recipients_changed");
+  EXPECT_EQ(db.snapshot(0).error(), errc::storage_failure);
 }
 
 // Every change to a watched table is announced to whoever listens, once its transaction commits.

@@ -63,4 +63,27 @@ TEST_P(AuditStoreContract, PruneTakesTheOldestTimesFirst) {
   EXPECT_EQ(left[1].member, "c");
 }
 
+// Read receipts: one message's reads, in the order added (not by time), at most `limit`.
+TEST_P(AuditStoreContract, ReadsOfOneMessageComeOldestFirst) {
+  EXPECT_TRUE(db.reads_of(message_id{1}, 10).value().empty());
+  ASSERT_TRUE(db.add_audit({30, "bob", message_id{1}, "192.0.2.1"}));
+  ASSERT_TRUE(db.add_audit({31, "carol", message_id{2}, "192.0.2.2"}));
+  const std::vector<audit_record> batch{{10, "dave", message_id{1}, "192.0.2.3"},
+                                        {40, "erin", message_id{1}, "192.0.2.4"}};
+  ASSERT_TRUE(db.add_audits(batch));
+  const auto reads = db.reads_of(message_id{1}, 10).value();
+  ASSERT_EQ(reads.size(), 3U);
+  EXPECT_EQ(reads[0].member, "bob");
+  EXPECT_EQ(reads[0].at, 30);
+  EXPECT_EQ(reads[0].remote, "192.0.2.1");
+  EXPECT_EQ(reads[1].member, "dave");
+  EXPECT_EQ(reads[2].member, "erin");
+  EXPECT_EQ(reads[2].message, message_id{1});
+  const auto first = db.reads_of(message_id{1}, 2).value();
+  ASSERT_EQ(first.size(), 2U);
+  EXPECT_EQ(first[1].member, "dave");
+  EXPECT_EQ(db.reads_of(message_id{2}, 10).value().size(), 1U);
+  EXPECT_TRUE(db.reads_of(message_id{1}, 0).value().empty());
+}
+
 }  // namespace hush::store::contract

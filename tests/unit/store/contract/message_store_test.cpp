@@ -12,13 +12,13 @@ namespace hush::store::contract {
 
 TEST_P(MessageStoreContract, AMessageIsKeptAsSealed) {
   const auto id = db.add_message("alice", 5, fixed_value({1, 2, 3})).value();
-  const auto m = db.message(id).value();
+  const auto m = db.message(id, 0).value();
   EXPECT_EQ(m.id, id);
   EXPECT_EQ(m.author, "alice");
   EXPECT_EQ(m.created_at, 5);
   EXPECT_EQ(m.sealed, (std::vector<std::uint8_t>{1, 2, 3}));
   EXPECT_EQ(m.format, message_format::text);
-  EXPECT_EQ(db.message(message_id{id.value + 1}).error(), errc::not_found);
+  EXPECT_EQ(db.message(message_id{id.value + 1}, 0).error(), errc::not_found);
 }
 
 TEST_P(MessageStoreContract, TheSealerSeesTheIdAndItsFailureStoresNothing) {
@@ -36,16 +36,16 @@ TEST_P(MessageStoreContract, TheSealerSeesTheIdAndItsFailureStoresNothing) {
         return make_error_code(errc::crypto_failure);
       });
   EXPECT_EQ(failed.error(), errc::crypto_failure);
-  EXPECT_EQ(db.list_messages(std::nullopt, 10).value().size(), 1U);
-  EXPECT_EQ(db.newest_message().value().id, *id);
+  EXPECT_EQ(db.list_messages(std::nullopt, 10, 0).value().size(), 1U);
+  EXPECT_EQ(db.newest_message(0).value().id, *id);
 }
 
 TEST_P(MessageStoreContract, TheNewestIsTheLastAdded) {
-  EXPECT_EQ(db.newest_message().error(), errc::not_found);
+  EXPECT_EQ(db.newest_message(0).error(), errc::not_found);
   ASSERT_TRUE(db.add_message("a", 2, fixed_value({1})));
   // Newest by id, not by the time given.
   const auto second = db.add_message("b", 1, fixed_value({2})).value();
-  const auto newest = db.newest_message().value();
+  const auto newest = db.newest_message(0).value();
   EXPECT_EQ(newest.id, second);
   EXPECT_EQ(newest.author, "b");
   EXPECT_EQ(newest.sealed, std::vector<std::uint8_t>{2});
@@ -55,32 +55,32 @@ TEST_P(MessageStoreContract, ListingIsNewestFirstInKeysetPages) {
   for (int i = 0; i < 5; ++i) {
     ASSERT_TRUE(db.add_message("a" + std::to_string(i), 100 + i, fixed_value({0})));
   }
-  const auto first = db.list_messages(std::nullopt, 2).value();
+  const auto first = db.list_messages(std::nullopt, 2, 0).value();
   ASSERT_EQ(first.size(), 2U);
   EXPECT_EQ(first[0].author, "a4");
   EXPECT_EQ(first[0].created_at, 104);
   EXPECT_EQ(first[1].author, "a3");
   // A message added meanwhile does not shift the next page.
   ASSERT_TRUE(db.add_message("late", 200, fixed_value({0})));
-  const auto second = db.list_messages(first.back().id, 2).value();
+  const auto second = db.list_messages(first.back().id, 2, 0).value();
   ASSERT_EQ(second.size(), 2U);
   EXPECT_EQ(second[0].author, "a2");
   EXPECT_EQ(second[1].author, "a1");
-  const auto last = db.list_messages(second.back().id, 2).value();
+  const auto last = db.list_messages(second.back().id, 2, 0).value();
   ASSERT_EQ(last.size(), 1U);
   EXPECT_EQ(last[0].author, "a0");
-  EXPECT_TRUE(db.list_messages(last.back().id, 2).value().empty());
-  EXPECT_TRUE(db.list_messages(std::nullopt, 0).value().empty());
-  EXPECT_EQ(db.list_messages(std::nullopt, 100).value().size(), 6U);
+  EXPECT_TRUE(db.list_messages(last.back().id, 2, 0).value().empty());
+  EXPECT_TRUE(db.list_messages(std::nullopt, 0, 0).value().empty());
+  EXPECT_EQ(db.list_messages(std::nullopt, 100, 0).value().size(), 6U);
 }
 
 TEST_P(MessageStoreContract, TheFormatIsKept) {
   const auto text = db.add_message("a", 1, fixed_value({1})).value();
   const auto e2e = db.add_message("a", 2, message_format::fernet, fixed_value({2})).value();
-  EXPECT_EQ(db.message(text).value().format, message_format::text);
-  EXPECT_EQ(db.message(e2e).value().format, message_format::fernet);
-  EXPECT_EQ(db.newest_message().value().format, message_format::fernet);
-  const auto list = db.list_messages(std::nullopt, 10).value();
+  EXPECT_EQ(db.message(text, 0).value().format, message_format::text);
+  EXPECT_EQ(db.message(e2e, 0).value().format, message_format::fernet);
+  EXPECT_EQ(db.newest_message(0).value().format, message_format::fernet);
+  const auto list = db.list_messages(std::nullopt, 10, 0).value();
   ASSERT_EQ(list.size(), 2U);
   EXPECT_EQ(list[0].format, message_format::fernet);
   EXPECT_EQ(list[1].format, message_format::text);
@@ -90,14 +90,14 @@ TEST_P(MessageStoreContract, RemovedMessagesAreGoneAndTheirIdsNeverReused) {
   const auto kept = db.add_message("a", 1, fixed_value({1})).value();
   const auto doomed = db.add_message("a", 2, fixed_value({2})).value();
   ASSERT_TRUE(db.remove_message(doomed));
-  EXPECT_EQ(db.message(doomed).error(), errc::not_found);
+  EXPECT_EQ(db.message(doomed, 0).error(), errc::not_found);
   EXPECT_EQ(db.remove_message(doomed).error(), errc::not_found);
-  EXPECT_EQ(db.newest_message().value().id, kept);
+  EXPECT_EQ(db.newest_message(0).value().id, kept);
   const auto next = db.add_message("a", 3, fixed_value({3})).value();
   EXPECT_GT(next.value, doomed.value);
   ASSERT_TRUE(db.remove_message(kept));
   ASSERT_TRUE(db.remove_message(next));
-  EXPECT_EQ(db.newest_message().error(), errc::not_found);
+  EXPECT_EQ(db.newest_message(0).error(), errc::not_found);
   EXPECT_GT(db.add_message("a", 4, fixed_value({4})).value().value, next.value);
 }
 
@@ -122,7 +122,7 @@ TEST_P(MessageStoreContract, ConcurrentAddsLoseNothing) {
     distinct.insert(mine.begin(), mine.end());
   }
   EXPECT_EQ(distinct.size(), static_cast<std::size_t>(threads * per_thread));
-  EXPECT_EQ(db.list_messages(std::nullopt, 1000).value().size(),
+  EXPECT_EQ(db.list_messages(std::nullopt, 1000, 0).value().size(),
             static_cast<std::size_t>(threads * per_thread));
 }
 
@@ -265,10 +265,10 @@ TEST_P(MessageStoreContract, ResealingReplacesOnlyWhatIsStillExpected) {
       {c, {3}, {30}},  // removed meanwhile: not brought back
   };
   EXPECT_EQ(db.reseal_messages(batch).value(), 1U);
-  EXPECT_EQ(db.message(a).value().sealed, std::vector<std::uint8_t>{10});
-  EXPECT_EQ(db.message(a).value().author, "a");
-  EXPECT_EQ(db.message(b).value().sealed, std::vector<std::uint8_t>{2});
-  EXPECT_EQ(db.message(c).error(), errc::not_found);
+  EXPECT_EQ(db.message(a, 0).value().sealed, std::vector<std::uint8_t>{10});
+  EXPECT_EQ(db.message(a, 0).value().author, "a");
+  EXPECT_EQ(db.message(b, 0).value().sealed, std::vector<std::uint8_t>{2});
+  EXPECT_EQ(db.message(c, 0).error(), errc::not_found);
   EXPECT_EQ(db.reseal_messages({}).value(), 0U);
 }
 

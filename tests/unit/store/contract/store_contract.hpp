@@ -56,6 +56,29 @@ class AuditStoreContract : public store_contract {};
 class CertStoreContract : public store_contract {};
 class ViewStoreContract : public store_contract {};
 
+// message_store's messages with a life (message_life_test.cpp): members as viewers.
+class MessageLifeContract : public store_contract {
+ protected:
+  member_id join(const std::string& name, role r = role::reader) {
+    auto id = db.add_member(name, r, "hash of " + name, 1);
+    EXPECT_TRUE(id) << name;
+    return id ? *id : member_id{};
+  }
+  static viewer as(member_id id, role r, std::int64_t now = 10) { return viewer{id, r, now}; }
+  // A text message by `author` at `now` whose sealed body is {body}.
+  message_id post(const std::string& author, const message_terms& terms, std::uint8_t body = 1,
+                  std::int64_t now = 5) {
+    auto id = db.add_message(author, now, message_format::text, fixed_value({body}), terms);
+    EXPECT_TRUE(id) << id.error().message();
+    return id ? *id : message_id{};
+  }
+  static message_terms to(std::vector<recipient> who) {
+    message_terms terms;
+    terms.to = std::move(who);
+    return terms;
+  }
+};
+
 // Names the backend in gtest's messages.
 inline void PrintTo(const backend& b, std::ostream* out) {
   *out << b.name;
@@ -71,6 +94,7 @@ inline void PrintTo(const backend& b, std::ostream* out) {
   INSTANTIATE_TEST_SUITE_P(prefix, TokenStoreContract, ::testing::Values(backend_value));   \
   INSTANTIATE_TEST_SUITE_P(prefix, SessionStoreContract, ::testing::Values(backend_value)); \
   INSTANTIATE_TEST_SUITE_P(prefix, MessageStoreContract, ::testing::Values(backend_value)); \
+  INSTANTIATE_TEST_SUITE_P(prefix, MessageLifeContract, ::testing::Values(backend_value));  \
   INSTANTIATE_TEST_SUITE_P(prefix, AuditStoreContract, ::testing::Values(backend_value));   \
   INSTANTIATE_TEST_SUITE_P(prefix, CertStoreContract, ::testing::Values(backend_value));    \
   INSTANTIATE_TEST_SUITE_P(prefix, ViewStoreContract, ::testing::Values(backend_value))

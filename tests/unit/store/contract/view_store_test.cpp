@@ -11,7 +11,7 @@ namespace hush::store::contract {
 namespace {
 
 std::uint64_t generation_of(store& db) {
-  auto view = db.snapshot();
+  auto view = db.snapshot(0);
   EXPECT_TRUE(view) << view.error().message();
   const auto now = db.generation();
   EXPECT_TRUE(now) << now.error().message();
@@ -29,7 +29,7 @@ TEST_P(ViewStoreContract, SnapshotHoldsTokensMembersAndTheNewestMessage) {
   ASSERT_TRUE(db.add_message("alice", 5, fixed_value({1, 2})));
   ASSERT_TRUE(db.add_message("bob", 6, message_format::fernet, fixed_value({3})));
 
-  const auto view = db.snapshot().value();
+  const auto view = db.snapshot(0).value();
   EXPECT_GT(view.generation, 0U);
   ASSERT_EQ(view.members.size(), 2U);
   ASSERT_EQ(view.tokens.size(), 2U);
@@ -51,7 +51,7 @@ TEST_P(ViewStoreContract, SnapshotHoldsTokensMembersAndTheNewestMessage) {
 }
 
 TEST_P(ViewStoreContract, AnEmptyClubHasNoNewestMessage) {
-  const auto view = db.snapshot().value();
+  const auto view = db.snapshot(0).value();
   EXPECT_TRUE(view.tokens.empty());
   EXPECT_TRUE(view.members.empty());
   EXPECT_FALSE(view.newest);
@@ -104,7 +104,7 @@ TEST_P(ViewStoreContract, EveryChangeToWhatAReadReliesOnMovesTheGeneration) {
   const std::vector<audited_read> reads{{{51, "alice", message_id{1}, "r"}, 0}};
   ASSERT_TRUE(db.add_audits_as_of(reads, added));
   ASSERT_TRUE(db.find_member("alice"));
-  ASSERT_TRUE(db.newest_message().error() == hush::errc::not_found);
+  ASSERT_TRUE(db.newest_message(0).error() == hush::errc::not_found);
   EXPECT_EQ(generation_of(db), last);
 }
 
