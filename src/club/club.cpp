@@ -92,9 +92,10 @@ result<std::shared_ptr<const read_view>> club::load_view() {
 result<message> club::read_newest(const read_view& view, std::string_view reader,
                                   std::string_view remote) {
   const auto& record = view.newest();
-  // issue 16: a newest message with terms (record->terms.any()) must not be served from memory:
-  // refuse here (so that the caller takes the store's path, claim_read with a viewer).
-  if (!record) {
+  // A message with terms (recipients, a read limit, an expiry) is never served from memory: who
+  // may see it, whether a read is left and whether it is still alive are the store's to decide at
+  // the read (the caller then takes the store's path).
+  if (!record || record->terms.any()) {
     return make_error_code(errc::not_found);
   }
   auto body = keys_.open_loaded(record->sealed, message_context(*record));
@@ -161,7 +162,12 @@ result<void> club::remove(store::message_id id, std::string_view by) {
   if (!member) {
     return member.error();
   }
-  auto found = store_.message(id);
+  // Admins may remove any message; anyone else only one they can see (one they cannot is
+  // not_found, as if it did not exist).
+  const auto now = clock_.now_seconds();
+  auto found = member->member_role == store::role::admin
+                   ? store_.message(id, now)
+                   : store_.message(id, store::viewer{member->id, member->member_role, now});
   if (!found) {
     return found.error();
   }

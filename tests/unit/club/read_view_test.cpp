@@ -109,6 +109,22 @@ TEST(ClubReadsFromAView, OweTheirAuditAsOfTheViewAndGoStaleAfterAChange) {
   EXPECT_EQ(c.domain.read_newest(*view, "alice", "r").value().body.view(), "a newer one");
 }
 
+TEST(ClubReadsFromAView, AMessageWithTermsIsNeverServedFromMemory) {
+  testing::test_club c;
+  c.add("alice", store::role::poster, "alice password");
+  ASSERT_TRUE(c.domain.post("alice", "for some eyes only"));
+  auto snapshot = c.store.snapshot(c.clock.now_seconds()).value();
+  ASSERT_TRUE(snapshot.newest);
+  // The same message without terms is served: what refuses below is the terms.
+  EXPECT_TRUE(c.domain.read_newest(read_view(snapshot), "alice", "r"));
+  for (auto terms :
+       {store::message_terms{0, 1, {}}, store::message_terms{c.clock.now_seconds() + 60, 0, {}},
+        store::message_terms{0, 0, {store::recipient::to_role(store::role::admin)}}}) {
+    snapshot.newest->terms = terms;
+    EXPECT_EQ(c.domain.read_newest(read_view(snapshot), "alice", "r").error(), errc::not_found);
+  }
+}
+
 TEST(ClubReadsFromAView, AnEmptyClubHasNothingToRead) {
   testing::test_club c;
   const auto view = c.domain.load_view().value();

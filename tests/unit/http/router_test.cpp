@@ -282,10 +282,10 @@ TEST_F(RouterTest, DeletingIsForTheAuthorAndAdmins) {
   EXPECT_EQ(send(verb::delete_, path({999}), "reader:reader password").result(), status::forbidden);
   EXPECT_EQ(send(verb::delete_, path(theirs), "poster:poster password").result(),
             status::forbidden);
-  EXPECT_TRUE(club.store.message(theirs));
+  EXPECT_TRUE(club.store.message(theirs, club.clock.now_seconds()));
   // Their own: yes, once; then it is not there.
   EXPECT_EQ(send(verb::delete_, path(own), "poster:poster password").result(), status::no_content);
-  EXPECT_EQ(club.store.message(own).error(), errc::not_found);
+  EXPECT_EQ(club.store.message(own, club.clock.now_seconds()).error(), errc::not_found);
   EXPECT_EQ(send(verb::delete_, path(own), "poster:poster password").result(), status::not_found);
   // An admin deletes anyone's.
   EXPECT_EQ(send(verb::delete_, path(theirs), "admin:admin password").result(), status::no_content);
