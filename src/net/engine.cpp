@@ -26,8 +26,10 @@ constexpr auto drain_poll_interval = std::chrono::milliseconds(20);
 // among live ones, so after a flood closes (10,000 half-finished handshakes left 380 MB behind,
 // bench/run) the process keeps its peak. Once this many connections have closed since the last
 // look, the free pages are handed back (malloc_trim); steady traffic never gets there between
-// two looks, so memory that is about to be reused stays.
+// two looks, so memory that is about to be reused stays; nor is less than trim_at_least_free kept
+// free (1,000 idle connections leave about 16 MiB, which the next ones reuse).
 constexpr std::size_t trim_after_closing = 512;
+constexpr std::size_t trim_at_least_free = std::size_t{64} << 20;
 constexpr auto trim_look_interval = std::chrono::seconds(2);
 
 // Out of descriptors (or kernel memory), accepting again at once would fail again at once: the
@@ -251,7 +253,11 @@ void engine::return_memory_after_floods() {
     const auto seen = connections_.take_peak();
     if (seen.peak >= seen.now + trim_after_closing) {
       // It walks every arena under its lock: not on an I/O thread.
-      asio::post(workers_, [] { ::malloc_trim(0); });
+      asio::post(workers_, [] {
+        if (::mallinfo2().fordblks >= trim_at_least_free) {
+          ::malloc_trim(0);
+        }
+      });
     }
     return_memory_after_floods();
   });
