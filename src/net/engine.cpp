@@ -30,6 +30,9 @@ constexpr auto drain_poll_interval = std::chrono::milliseconds(20);
 // free (1,000 idle connections leave about 16 MiB, which the next ones reuse).
 constexpr std::size_t trim_after_closing = 512;
 constexpr std::size_t trim_at_least_free = std::size_t{64} << 20;
+// A client that opens and closes 512 connections over and over must not make the server trim
+// (each trim locks every arena in turn) every look: at most one a minute.
+constexpr auto trim_at_most_every = std::chrono::seconds(60);
 constexpr auto trim_look_interval = std::chrono::seconds(2);
 
 // Out of descriptors (or kernel memory), accepting again at once would fail again at once: the
@@ -251,7 +254,10 @@ void engine::return_memory_after_floods() {
       return;
     }
     const auto seen = connections_.take_peak();
-    if (seen.peak >= seen.now + trim_after_closing) {
+    const auto now = std::chrono::steady_clock::now();
+    if (seen.peak >= seen.now + trim_after_closing &&
+        (!last_trim_ || now - *last_trim_ >= trim_at_most_every)) {
+      last_trim_ = now;
       // It walks every arena under its lock: not on an I/O thread.
       asio::post(workers_, [] {
         if (::mallinfo2().fordblks >= trim_at_least_free) {

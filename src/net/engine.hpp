@@ -135,6 +135,7 @@ class engine {
   std::function<void()> on_shutdown_;
   boost::asio::steady_timer drain_timer_;
   boost::asio::steady_timer trim_timer_;
+  std::optional<std::chrono::steady_clock::time_point> last_trim_;  // the first I/O thread's only
   std::size_t next_io_ = 0;
   reserve_descriptor reserve_;
 };
