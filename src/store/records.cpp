@@ -78,4 +78,16 @@ std::string_view to_string(cert_kind kind) noexcept {
   return "client";
 }
 
+message_summary summary_of(message_record&& m) {
+  message_summary out;
+  out.id = m.id;
+  out.author = std::move(m.author);
+  out.created_at = m.created_at;
+  out.format = m.format;
+  out.terms = std::move(m.terms);
+  out.reads = m.reads;
+  out.author_id = m.author_id;
+  return out;
+}
+
 }  // namespace hush::store

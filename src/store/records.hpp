@@ -105,6 +105,9 @@ struct message_summary {
   member_id author_id{};
 };
 
+// What a list shows of a message: all of it but the sealed body.
+message_summary summary_of(message_record&& m);
+
 struct data_key_record {
   std::uint32_t id = 0;
   std::vector<std::uint8_t> wrapped;  // crypto::envelope under the master key

@@ -151,18 +151,6 @@ message_record shown(const memory_tables& tables, message_record m) {
   return m;
 }
 
-message_summary summary_of(message_record m) {
-  message_summary out;
-  out.id = m.id;
-  out.author = std::move(m.author);
-  out.created_at = m.created_at;
-  out.format = m.format;
-  out.terms = std::move(m.terms);
-  out.reads = m.reads;
-  out.author_id = m.author_id;
-  return out;
-}
-
 }  // namespace
 
 result<message_id> memory_message_store::add_message(std::string_view author, std::int64_t now,

@@ -141,18 +141,6 @@ message_record read_row(const pg_rows& rows, std::size_t r) {
   return m;
 }
 
-message_summary summary_of(message_record&& m) {
-  message_summary out;
-  out.id = m.id;
-  out.author = std::move(m.author);
-  out.created_at = m.created_at;
-  out.format = m.format;
-  out.terms = std::move(m.terms);
-  out.reads = m.reads;
-  out.author_id = m.author_id;
-  return out;
-}
-
 result<message_record> one_message(pg_connection& db, message_id id, std::int64_t now,
                                    const viewer* who) {
   return query_one<message_record>(db, statements().by_id.c_str(),

@@ -71,18 +71,6 @@ message_record read_row(const sqlite_statement& s) {
   return m;
 }
 
-message_summary summary_of(message_record&& m) {
-  message_summary out;
-  out.id = m.id;
-  out.author = std::move(m.author);
-  out.created_at = m.created_at;
-  out.format = m.format;
-  out.terms = std::move(m.terms);
-  out.reads = m.reads;
-  out.author_id = m.author_id;
-  return out;
-}
-
 // Fills in the recipients of `records` (sorted by id, either way), in the order they were given,
 // members under their name now. One range query for the lot: a page's ids are close together.
 template <class Record>
