@@ -90,4 +90,13 @@ message_summary summary_of(message_record&& m) {
   return out;
 }
 
+std::vector<message_summary> summaries_of(std::vector<message_record>&& records) {
+  std::vector<message_summary> out;
+  out.reserve(records.size());
+  for (auto& record : records) {
+    out.push_back(summary_of(std::move(record)));
+  }
+  return out;
+}
+
 }  // namespace hush::store

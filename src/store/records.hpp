@@ -107,6 +107,7 @@ struct message_summary {
 
 // What a list shows of a message: all of it but the sealed body.
 message_summary summary_of(message_record&& m);
+std::vector<message_summary> summaries_of(std::vector<message_record>&& records);
 
 struct data_key_record {
   std::uint32_t id = 0;

@@ -160,12 +160,7 @@ result<std::vector<message_summary>> page_of(pg_connection& db, std::optional<me
   if (!rows) {
     return rows.error();
   }
-  std::vector<message_summary> page;
-  page.reserve(rows->size());
-  for (auto& row : *rows) {
-    page.push_back(summary_of(std::move(row)));
-  }
-  return page;
+  return summaries_of(std::move(*rows));
 }
 
 }  // namespace

@@ -286,12 +286,7 @@ result<std::vector<message_summary>> page_of(sqlite_connection& db,
   if (!rows) {
     return rows.error();
   }
-  std::vector<message_summary> page;
-  page.reserve(rows->size());
-  for (auto& row : *rows) {
-    page.push_back(summary_of(std::move(row)));
-  }
-  return page;
+  return summaries_of(std::move(*rows));
 }
 
 }  // namespace
