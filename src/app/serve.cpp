@@ -23,6 +23,7 @@
 #include "acme/manager.hpp"
 #include "acme/tls_alpn.hpp"
 #include "app/club_dir.hpp"
+#include "app/housekeeping.hpp"
 #include "app/service_notify.hpp"
 #include "app/spawned_ca.hpp"
 #include "core/files.hpp"
@@ -218,51 +219,6 @@ class crl_follower {
   std::optional<std::vector<std::string>> seen_;
 };
 
-// Audit retention: records older than audit.keep_days go in small batches, each its own short
-// transaction, so readers' audit commits never wait behind a long delete.
-class audit_pruner {
- public:
-  audit_pruner(hush::club::club& domain, unsigned keep_days)
-      : domain_(domain), keep_days_(keep_days) {}
-
-  // Called once a second; prunes at the first call and then every prune_interval.
-  void tick(const std::stop_token& stop) {
-    const auto now = std::chrono::steady_clock::now();
-    if (keep_days_ == 0 || (started_ && now < next_)) {
-      return;
-    }
-    started_ = true;
-    next_ = now + prune_interval;
-    std::size_t total = 0;
-    for (std::size_t batches = 0; batches < max_batches && !stop.stop_requested(); ++batches) {
-      auto pruned = domain_.prune_audit(keep_days_, batch_size);
-      if (!pruned) {
-        log::warn("audit retention: " + pruned.error().message());
-        return;
-      }
-      total += *pruned;
-      if (*pruned < batch_size) {
-        break;
-      }
-    }
-    if (total > 0) {
-      log::info("audit retention: pruned " + std::to_string(total) + " records older than " +
-                std::to_string(keep_days_) + " days");
-    }
-  }
-
- private:
-  static constexpr std::size_t batch_size = 1000;
-  // At most this many batches a round; the rest waits for the next round.
-  static constexpr std::size_t max_batches = 1000;
-  static constexpr auto prune_interval = std::chrono::minutes(10);
-
-  hush::club::club& domain_;
-  unsigned keep_days_;
-  bool started_ = false;
-  std::chrono::steady_clock::time_point next_{};
-};
-
 // Every connection is a file descriptor: lift the soft limit to the hard one. When even that is
 // below what the config allows, the connection cap is lowered to fit, and the log says so: the
 // limiter must reach its cap (and make room there) before accept runs out of descriptors, or a
@@ -409,9 +365,10 @@ void serve(const serve_options& options) {
   });
   server.on_shutdown([] { notify_service("STOPPING=1"); });
   audit_pruner pruner(*club->domain, club->cfg.audit_keep_days);
+  message_sweeper sweeper(*club->domain);
   // Housekeeping on a thread of its own: the file watch (a stat of four files a second), the
-  // audit retention, and, once a minute, the TLS sessions past their lifetime wiped from the
-  // cache.
+  // audit retention, the expired messages' sweep, and, once a minute, the TLS sessions past their
+  // lifetime wiped from the cache.
   // A change another instance (or the CLI) committed, as the store's change feed reports it
   // (PostgreSQL's LISTEN/NOTIFY): the watcher looks at the generation at once rather than at its
   // next second.
@@ -422,7 +379,7 @@ void serve(const serve_options& options) {
   } changes;
   crl_follower crl_follow(*club);
   std::jthread watcher(
-      [&reload, &pruner, &tls, &club, &changes, &crl_follow](std::stop_token stop) {
+      [&reload, &pruner, &sweeper, &tls, &club, &changes, &crl_follow](std::stop_token stop) {
         constexpr auto second = std::chrono::seconds(1);
         constexpr int seconds_between_session_flushes = 60;
         auto next_tick = std::chrono::steady_clock::now() + second;
@@ -447,6 +404,7 @@ void serve(const serve_options& options) {
           next_tick = std::chrono::steady_clock::now() + second;
           reload.check(false);
           pruner.tick(stop);
+          sweeper.tick(stop);
           follow_changes(*club);
           log::flush();
           if (++ticks % seconds_between_session_flushes == 0) {

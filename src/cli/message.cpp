@@ -7,6 +7,7 @@
 #include <boost/json/object.hpp>
 
 #include "app/club_dir.hpp"
+#include "auth/tokens.hpp"
 #include "cli/commands.hpp"
 #include "cli/fernet_key.hpp"
 #include "cli/options.hpp"
@@ -33,7 +34,62 @@ struct message_options {
   bool e2e = false;
   std::string key_file;
   bool json = false;
+  // The message's life (post): --expires, --max-reads, --to.
+  std::string expires;
+  std::uint32_t max_reads = 0;
+  std::string to;
+  // show --reads: the read receipts instead of the body.
+  bool reads = false;
 };
+
+// --expires, --max-reads and --to as the club takes them; a usage error for a malformed one.
+hush::club::message_life life_of(const message_options& options) {
+  hush::club::message_life life;
+  if (!options.expires.empty()) {
+    const auto seconds = auth::parse_duration(options.expires);
+    if (!seconds || *seconds <= 0 || *seconds > hush::club::max_expires_in_seconds) {
+      throw usage_error("--expires takes a duration like 1h, 30m, 2d or 90s, at most 366d, not \"" +
+                        options.expires + "\"");
+    }
+    life.expires_in = *seconds;
+  }
+  life.max_reads = options.max_reads;
+  std::string_view rest = options.to;
+  while (!rest.empty()) {
+    const auto comma = rest.find(',');
+    life.to.emplace_back(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+  }
+  if (auto problem = hush::club::life_problem(life); !problem.empty()) {
+    throw usage_error((options.to.empty() ? "" : "--to " + options.to + ": ") + problem);
+  }
+  return life;
+}
+
+// What applies to a message, for list: "expires 2026-12-01T14:00:00Z, 1 of 3 reads left, to bob
+// and role:admin"; "-" for nothing.
+std::string terms_text(const store::message_summary& m) {
+  std::string out;
+  const auto add = [&out](const std::string& part) { out += (out.empty() ? "" : ", ") + part; };
+  if (m.terms.expires_at != 0) {
+    add("expires " + format_utc(m.terms.expires_at));
+  }
+  if (m.terms.max_reads != 0) {
+    const auto left = m.terms.max_reads > m.reads ? m.terms.max_reads - m.reads : 0;
+    add(std::to_string(left) + " of " + std::to_string(m.terms.max_reads) + " reads left");
+  }
+  if (!m.terms.to.empty()) {
+    std::string to;
+    for (const auto& r : m.terms.to) {
+      to += to.empty() ? "to " : " and ";
+      to += r.type == store::recipient::kind::role
+                ? "role:" + std::string(store::to_string(r.member_role))
+                : (r.name.empty() ? std::string("(former member)") : r.name);
+    }
+    add(to);
+  }
+  return out.empty() ? "-" : out;
+}
 
 // What `message list` calls a message's format: text, or e2e (a Fernet token the club cannot
 // open; the API calls it fernet). The same word as `message post --e2e`.
@@ -84,7 +140,7 @@ result<store::message_id> post_e2e(app::opened_club& opened, const message_optio
   if (!token) {
     return token.error();
   }
-  return opened.domain->post_fernet(options.author, *token);
+  return opened.domain->post_fernet(options.author, *token, life_of(options));
 }
 
 // A text on the command line is in /proc/PID/cmdline for every local user to read: take it out
@@ -103,11 +159,17 @@ secret_string take_text(message_options& options) {
 }
 
 void run_post(message_options& options) {
+  const auto life = life_of(options);
   secret_string text = take_text(options);
   auto club = app::open_club(club_dir(options.dir));
   auto id = options.e2e ? post_e2e(*club, options, text.view())
-                        : club->domain->post(options.author, text.view());
+                        : club->domain->post(options.author, text.view(), life);
   if (!id) {
+    if (id.error() == errc::not_found) {
+      if (auto unknown = club->domain->unknown_recipient(life)) {
+        throw std::runtime_error("--to names \"" + *unknown + "\", who is not a member");
+      }
+    }
     refuse_post(id.error(), *club, options);
   }
   std::cout << id->value << "\n";
@@ -122,10 +184,27 @@ void run_list(const message_options& options) {
   if (options.json) {
     boost::json::array items;
     for (const auto& m : *page) {
-      items.push_back({{"id", m.id.value},
-                       {"created", format_utc(m.created_at)},
-                       {"author", m.author},
-                       {"format", format_name(m.format)}});
+      boost::json::object item{{"id", m.id.value},
+                               {"created", format_utc(m.created_at)},
+                               {"author", m.author},
+                               {"format", format_name(m.format)}};
+      if (m.terms.expires_at != 0) {
+        item["expires"] = format_utc(m.terms.expires_at);
+      }
+      if (m.terms.max_reads != 0) {
+        item["max_reads"] = m.terms.max_reads;
+        item["reads"] = m.reads;
+      }
+      if (!m.terms.to.empty()) {
+        boost::json::array to;
+        for (const auto& r : m.terms.to) {
+          to.emplace_back(r.type == store::recipient::kind::role
+                              ? "role:" + std::string(store::to_string(r.member_role))
+                              : r.name);
+        }
+        item["to"] = std::move(to);
+      }
+      items.push_back(std::move(item));
     }
     print_json({{"messages", std::move(items)}});
     return;
@@ -133,15 +212,44 @@ void run_list(const message_options& options) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& m : *page) {
     rows.push_back({std::to_string(m.id.value), format_utc(m.created_at), m.author,
-                    std::string(format_name(m.format))});
+                    std::string(format_name(m.format)), terms_text(m)});
   }
-  print_table({"ID", "CREATED", "AUTHOR", "FORMAT"}, rows);
+  print_table({"ID", "CREATED", "AUTHOR", "FORMAT", "LIFE"}, rows);
+}
+
+// Who read the message and when, from the audit trail; for a message that is gone too (burned,
+// expired or removed), since the trail outlives it.
+void run_reads(const message_options& options, store::message_id id) {
+  constexpr std::size_t max_receipts = 100000;
+  auto club = app::open_club(club_dir(options.dir));
+  auto reads = club->domain->reads_of(id, max_receipts);
+  if (!reads) {
+    throw std::runtime_error(explain(reads.error(), "audit"));
+  }
+  if (options.json) {
+    boost::json::array items;
+    for (const auto& r : *reads) {
+      items.push_back({{"reader", r.member}, {"at", format_utc(r.at)}, {"remote", r.remote}});
+    }
+    print_json({{"reads", std::move(items)}});
+    return;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& r : *reads) {
+    rows.push_back({format_utc(r.at), r.member, r.remote});
+  }
+  print_table({"AT", "READER", "REMOTE"}, rows);
 }
 
 void run_show(const message_options& options) {
   const auto id = parse_id(options.id);
+  if (options.reads) {
+    run_reads(options, id);
+    return;
+  }
   auto club = app::open_club(club_dir(options.dir));
-  auto found = club->domain->read(id, cli_reader, cli_remote);
+  // The operator's read: it never uses up one of a message's limited reads.
+  auto found = club->domain->read_as_operator(id, cli_reader, cli_remote);
   if (!found) {
     throw std::runtime_error(explain(found.error(), "message " + options.id));
   }
@@ -184,6 +292,14 @@ void add_message(CLI::App& app) {
                                         "The Fernet key for --e2e (a private file)");
   e2e->needs(key_file);
   key_file->needs(e2e);
+  post_cmd->add_option("--expires", post->expires,
+                       "Gone for everyone after this long: 1h, 30m, 2d or 90s (at most 366d)");
+  post_cmd
+      ->add_option("--max-reads", post->max_reads,
+                   "Gone after this many reads by members other than the author")
+      ->check(CLI::Range(1U, hush::club::max_reads_limit));
+  post_cmd->add_option("--to", post->to,
+                       "Only for these members and roles (and the author): bob,role:admin");
   post_cmd->callback([post] { run_post(*post); });
 
   auto list = std::make_shared<message_options>();
@@ -198,6 +314,11 @@ void add_message(CLI::App& app) {
   auto* show_cmd = group->add_subcommand("show", "Print a message (recorded in the audit trail)");
   with_dir(show_cmd, *show);
   show_cmd->add_option("id", show->id, "Message id")->required();
+  auto* reads =
+      show_cmd->add_flag("--reads", show->reads,
+                         "Who read it and when (from the audit trail), instead of the message");
+  show_cmd->add_flag("--json", show->json, "With --reads: one JSON document instead of the table")
+      ->needs(reads);
   show_cmd->callback([show] { run_show(*show); });
 
   auto rm = std::make_shared<message_options>();

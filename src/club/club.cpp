@@ -8,6 +8,16 @@
 #include "crypto/fernet.hpp"
 
 namespace hush::club {
+namespace {
+
+// By the member id the store recorded at posting, never by name: a newcomer who takes the name of
+// a member who left is not the author of their messages. The id is 0 once the author has left,
+// and for messages posted before it was recorded; those are an admin's to manage.
+bool is_author(const store::message_record& message, const store::member_record& member) {
+  return message.author_id.value != 0 && message.author_id == member.id;
+}
+
+}  // namespace
 
 club::club(store::store& store, keyring& keys, const crypto::password_hasher& hasher,
            const clock& clock, certificate_authority& ca, audit_sink& audits,
@@ -20,7 +30,8 @@ club::club(store::store& store, keyring& keys, const crypto::password_hasher& ha
       audits_(audits),
       max_message_bytes_(max_message_bytes) {}
 
-result<store::message_id> club::post(std::string_view author, std::string_view body) {
+result<store::message_id> club::post(std::string_view author, std::string_view body,
+                                     const message_life& life) {
   if (body.empty() || !valid_utf8(body)) {
     return make_error_code(errc::invalid_argument);
   }
@@ -28,26 +39,61 @@ result<store::message_id> club::post(std::string_view author, std::string_view b
     return make_error_code(errc::too_large);
   }
   const std::span plain(reinterpret_cast<const std::uint8_t*>(body.data()), body.size());
-  return add_sealed(author, store::message_format::text, plain);
+  return add_sealed(author, store::message_format::text, plain, life);
 }
 
 result<store::message_id> club::add_sealed(std::string_view author, store::message_format format,
-                                           std::span<const std::uint8_t> plain) {
+                                           std::span<const std::uint8_t> plain,
+                                           const message_life& life) {
+  if (!life_problem(life).empty()) {
+    return make_error_code(errc::invalid_argument);
+  }
   // Every door posts as a member: the API as the one it authenticated, the CLI as --author,
   // which must name one too.
   if (auto member = store_.find_member(author); !member) {
     return member.error();
   }
   const std::int64_t now = clock_.now_seconds();
-  // The metadata goes into the associated data, so that a row whose author, time or format was
-  // changed in the database no longer opens.
-  return store_.add_message(author, now, format, [&](std::int64_t id) {
-    const store::message_summary row{store::message_id{id}, std::string(author), now, format};
-    return keys_.seal(plain, message_context(row), crypto::envelope::version_2);
-  });
+  store::message_terms terms;
+  terms.expires_at = life.expires_in > 0 ? now + life.expires_in : 0;
+  terms.max_reads = life.max_reads;
+  for (const auto& word : life.to) {
+    const auto parsed = parse_recipient(word);
+    if (!parsed->is_role) {
+      auto member = store_.find_member(parsed->name);
+      if (!member) {
+        return member.error();
+      }
+      terms.to.push_back(store::recipient::to_member(member->id));
+    } else {
+      terms.to.push_back(store::recipient::to_role(parsed->member_role));
+    }
+  }
+  // The metadata goes into the associated data, so that a row whose author, time, format, expiry
+  // or read limit was changed in the database no longer opens.
+  return store_.add_message(
+      author, now, format,
+      [&](std::int64_t id) {
+        store::message_summary row{store::message_id{id}, std::string(author), now, format};
+        row.terms.expires_at = terms.expires_at;
+        row.terms.max_reads = terms.max_reads;
+        return keys_.seal(plain, message_context(row), crypto::envelope::version_2);
+      },
+      terms);
 }
 
-result<store::message_id> club::post_fernet(std::string_view author, std::string_view token) {
+std::optional<std::string> club::unknown_recipient(const message_life& life) {
+  for (const auto& word : life.to) {
+    const auto parsed = parse_recipient(word);
+    if (parsed && !parsed->is_role && !store_.find_member(parsed->name)) {
+      return word;
+    }
+  }
+  return std::nullopt;
+}
+
+result<store::message_id> club::post_fernet(std::string_view author, std::string_view token,
+                                            const message_life& life) {
   if (!crypto::fernet::well_formed(token)) {
     return make_error_code(errc::invalid_argument);
   }
@@ -57,7 +103,7 @@ result<store::message_id> club::post_fernet(std::string_view author, std::string
   // Sealed at rest as well, bound to the row like a text body: the envelope hides even the
   // token's timestamp, and a token cannot be moved to another row unnoticed.
   const std::span sealed(reinterpret_cast<const std::uint8_t*>(token.data()), token.size());
-  return add_sealed(author, store::message_format::fernet, sealed);
+  return add_sealed(author, store::message_format::fernet, sealed, life);
 }
 
 result<message> club::open_for(store::message_record record, std::string_view reader,
@@ -70,8 +116,8 @@ result<message> club::open_for(store::message_record record, std::string_view re
   }
   owed_audit audit(store::audit_record{clock_.now_seconds(), std::string(reader), record.id,
                                        std::string(remote)});
-  return message{record.id,     std::move(record.author), record.created_at, std::move(*body),
-                 record.format, std::move(audit)};
+  return message{record.id,     std::move(record.author), record.created_at,       std::move(*body),
+                 record.format, std::move(audit),         std::move(record.terms), record.reads};
 }
 
 result<std::shared_ptr<const read_view>> club::load_view() {
@@ -113,18 +159,59 @@ const store::member_record* club::member_by_token(const read_view& view, std::st
   return view.member_by_token_hash(token_hash(token), clock_.now_seconds());
 }
 
+result<store::viewer> club::viewer_of(std::string_view reader) {
+  auto member = store_.find_member(reader);
+  if (!member) {
+    return member.error();
+  }
+  return store::viewer{member->id, member->member_role, clock_.now_seconds()};
+}
+
 result<message> club::read_newest(std::string_view reader, std::string_view remote) {
-  // issue 16: the newest message the reader may see is newest_message(store::viewer), and a
-  // counted read is claim_read; today's behaviour (every message not expired) kept until then.
-  auto record = store_.newest_message(clock_.now_seconds());
+  auto who = viewer_of(reader);
+  if (!who) {
+    return who.error();
+  }
+  // A message with a read limit is claimed by id; when other readers used up its last read
+  // between the lookup and the claim, the next newest is the reader's newest. Bounded: each
+  // round means a message was burned meanwhile, and a reader gets not_found rather than a wait.
+  constexpr int max_rounds = 8;
+  for (int round = 0; round < max_rounds; ++round) {
+    auto record = store_.newest_message(*who);
+    if (!record) {
+      return record.error();
+    }
+    if (record->terms.max_reads == 0) {
+      return open_for(std::move(*record), reader, remote);
+    }
+    auto claimed = store_.claim_read(record->id, *who);
+    if (claimed) {
+      return open_for(std::move(*claimed), reader, remote);
+    }
+    if (claimed.error() != errc::not_found) {
+      return claimed.error();
+    }
+    who->now = clock_.now_seconds();
+  }
+  return make_error_code(errc::not_found);
+}
+
+result<message> club::read(store::message_id id, std::string_view reader, std::string_view remote) {
+  auto who = viewer_of(reader);
+  if (!who) {
+    return who.error();
+  }
+  // claim_read counts the read only when the message has a limit and the reader is not its
+  // author; otherwise it is message(id, who) in the same transaction.
+  auto record = store_.claim_read(id, *who);
   if (!record) {
     return record.error();
   }
   return open_for(std::move(*record), reader, remote);
 }
 
-result<message> club::read(store::message_id id, std::string_view reader, std::string_view remote) {
-  // issue 16: as read_newest: message(id, store::viewer) or claim_read for a member's read.
+result<message> club::read_as_operator(store::message_id id, std::string_view reader,
+                                       std::string_view remote) {
   auto record = store_.message(id, clock_.now_seconds());
   if (!record) {
     return record.error();
@@ -149,8 +236,44 @@ result<void> club::commit_read_now(owed_audit audit) {
 
 result<std::vector<store::message_summary>> club::list(std::optional<store::message_id> before,
                                                        std::size_t limit) {
-  // issue 16: a member's list is list_messages(before, limit, store::viewer).
   return store_.list_messages(before, limit, clock_.now_seconds());
+}
+
+result<std::vector<store::message_summary>> club::list(std::optional<store::message_id> before,
+                                                       std::size_t limit, std::string_view reader) {
+  auto who = viewer_of(reader);
+  if (!who) {
+    return who.error();
+  }
+  return store_.list_messages(before, limit, *who);
+}
+
+result<std::vector<store::audit_record>> club::reads_of(store::message_id id, std::string_view by,
+                                                        std::size_t limit) {
+  auto member = store_.find_member(by);
+  if (!member) {
+    return member.error();
+  }
+  if (member->member_role == store::role::admin) {
+    return store_.reads_of(id, limit);
+  }
+  auto found =
+      store_.message(id, store::viewer{member->id, member->member_role, clock_.now_seconds()});
+  if (!found) {
+    return found.error();
+  }
+  if (!is_author(*found, *member)) {
+    return make_error_code(errc::forbidden);
+  }
+  return store_.reads_of(id, limit);
+}
+
+result<std::vector<store::audit_record>> club::reads_of(store::message_id id, std::size_t limit) {
+  return store_.reads_of(id, limit);
+}
+
+result<std::size_t> club::sweep_expired(std::size_t batch) {
+  return store_.remove_expired(clock_.now_seconds(), batch);
 }
 
 result<void> club::remove(store::message_id id) {
@@ -171,7 +294,7 @@ result<void> club::remove(store::message_id id, std::string_view by) {
   if (!found) {
     return found.error();
   }
-  if (!may_delete(member->member_role, found->author == member->name)) {
+  if (!may_delete(member->member_role, is_author(*found, *member))) {
     return make_error_code(errc::forbidden);
   }
   return store_.remove_message(id);

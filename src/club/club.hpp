@@ -30,6 +30,9 @@ struct message {
   store::message_format format = store::message_format::text;
   // The audit record this read owes: committed (club::commit_read) before the body is shown.
   owed_audit audit;
+  // Its life, and the reads counted so far (this one included, when it was counted).
+  store::message_terms terms{};
+  std::uint32_t reads = 0;
 };
 
 // A new API token: its value, shown once (the store keeps a hash), and its record.
@@ -54,16 +57,34 @@ class club {
        std::size_t max_message_bytes);
 
   // Messages. An author must be a member (not_found otherwise), from every door.
-  // invalid_argument for an empty body or one that is not UTF-8; too_large above the limit.
-  result<store::message_id> post(std::string_view author, std::string_view body);
+  // invalid_argument for an empty body or one that is not UTF-8, or a `life` that cannot be
+  // (life_problem says why); too_large above the limit; not_found also for a recipient who is not
+  // a member (unknown_recipient says which). The expiry counts from the moment of posting.
+  result<store::message_id> post(std::string_view author, std::string_view body,
+                                 const message_life& life = {});
   // An end-to-end message: a Fernet token made by the client, stored (sealed like any body) as
   // it came. invalid_argument unless it has a Fernet token's shape; too_large if it holds more
-  // than max_message_bytes of plaintext.
-  result<store::message_id> post_fernet(std::string_view author, std::string_view token);
-  // Opens a body for `reader`. The returned message carries the audit record it owes (reader,
-  // message, time, remote), which the caller must commit before it shows the body.
+  // than max_message_bytes of plaintext. Its life as post's: the server enforces who may fetch
+  // the token, how often and until when, though it cannot open it.
+  result<store::message_id> post_fernet(std::string_view author, std::string_view token,
+                                        const message_life& life = {});
+  // The first name in `life.to` that names no member, for the doors' error after post's
+  // not_found; nullopt when every one does.
+  std::optional<std::string> unknown_recipient(const message_life& life);
+  // A member's reads, from every door that authenticates one: only messages `reader` may see
+  // (their own, one without recipients, one addressed to them or their role), never an expired
+  // one; anything else is not_found, exactly as a message that does not exist. A read of a
+  // message with a read limit is claimed in the store (club's read counts it, unless the reader
+  // is the author), and exactly max_reads such reads succeed however many race. The returned
+  // message carries the audit record it owes (reader, message, time, remote), which the caller
+  // must commit before it shows the body. read_newest gives the newest message the reader may
+  // see (past ones another reader used up meanwhile).
   result<message> read_newest(std::string_view reader, std::string_view remote);
   result<message> read(store::message_id id, std::string_view reader, std::string_view remote);
+  // The operator's read (the CLI, on the club's host, with its keys): any message still alive,
+  // never counted against a read limit; audited as `reader` like any read.
+  result<message> read_as_operator(store::message_id id, std::string_view reader,
+                                   std::string_view remote);
   // The same reads from memory (read_view), for the server's I/O threads: nothing here touches
   // the store or blocks. read_newest's audit record is owed as of the view's generation, and its
   // commit fails with `stale` (nothing written) if a change overtook the view; the caller must
@@ -81,8 +102,22 @@ class club {
   // Returns once every read's record handed to commit_read is committed and its `done` has run:
   // for a server that stops, before the threads those callbacks post to go away.
   void flush_audits() { audits_.flush(); }
+  // At most `limit` messages, newest first, below `before` when set (keyset paging): those
+  // `reader` may see (as read), or, without a reader (the operator's list), every one alive.
   result<std::vector<store::message_summary>> list(std::optional<store::message_id> before,
                                                    std::size_t limit);
+  result<std::vector<store::message_summary>> list(std::optional<store::message_id> before,
+                                                   std::size_t limit, std::string_view reader);
+  // Read receipts: the reads of message `id` in the audit trail (at most `limit`, oldest first),
+  // for `by`, who must be its author or an admin (forbidden otherwise; not_found when they may
+  // not see it, or it is gone: an admin's receipts outlive the message, through the operator's
+  // reads_of). The operator's form asks nothing.
+  result<std::vector<store::audit_record>> reads_of(store::message_id id, std::string_view by,
+                                                    std::size_t limit);
+  result<std::vector<store::audit_record>> reads_of(store::message_id id, std::size_t limit);
+  // The sweeper's step: removes (and wipes) at most `batch` messages expired now; returns how
+  // many. Call it in a loop while it returns `batch`.
+  result<std::size_t> sweep_expired(std::size_t batch);
   // Removes the message and wipes its bytes (store::remove_message); not_wiped as it says.
   result<void> remove(store::message_id id);
   // The same, asked by the member `by` (their role read afresh): an admin removes any message, a
@@ -192,7 +227,10 @@ class club {
 
  private:
   result<store::message_id> add_sealed(std::string_view author, store::message_format format,
-                                       std::span<const std::uint8_t> plain);
+                                       std::span<const std::uint8_t> plain,
+                                       const message_life& life);
+  // The viewer a member's read or list is made as (their id and role read afresh), now.
+  result<store::viewer> viewer_of(std::string_view reader);
   result<message> open_for(store::message_record record, std::string_view reader,
                            std::string_view remote);
   // not_published when the list could not be rewritten (the change itself stands).

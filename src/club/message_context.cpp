@@ -33,8 +33,9 @@ std::uint8_t format_code(store::message_format f) {
 
 std::string message_context(const store::message_summary& row) {
   // "hush/message/v2" NUL | id (8, big-endian) | created_at (8, big-endian two's complement) |
-  // format (1) | author length (4, big-endian) | author. Fixed widths and one trailing
-  // length-prefixed field: one encoding per row, and no author can imitate another field.
+  // format (1) | author length (4, big-endian) | author [| 0x01 | expires_at (8) | max_reads
+  // (4)]. Fixed widths and one length-prefixed field: one encoding per row, and no author can
+  // imitate another field.
   std::string out("hush/message/v2");
   out.push_back('\0');
   append_be(out, static_cast<std::uint64_t>(row.id.value), 8);
@@ -42,6 +43,16 @@ std::string message_context(const store::message_summary& row) {
   out.push_back(static_cast<char>(format_code(row.format)));
   append_be(out, row.author.size(), 4);
   out.append(row.author);
+  // A message's expiry and read limit, when it has either, after the author (whose length
+  // prefix already fixes where it ends): a row whose life was lengthened in the database no
+  // longer opens. Absent for a message without them, so every body sealed before still opens.
+  // Recipients are not bound: a member who leaves is zeroed out of them, which must not make
+  // the message unreadable for the rest.
+  if (row.terms.expires_at != 0 || row.terms.max_reads != 0) {
+    out.push_back('\x01');
+    append_be(out, static_cast<std::uint64_t>(row.terms.expires_at), 8);
+    append_be(out, row.terms.max_reads, 4);
+  }
   return out;
 }
 
@@ -49,8 +60,8 @@ std::string message_context(const store::message_record& row) {
   auto version = crypto::envelope::version(row.sealed);
   return version && *version == crypto::envelope::version_1
              ? message_context(row.id)
-             : message_context(
-                   store::message_summary{row.id, row.author, row.created_at, row.format});
+             : message_context(store::message_summary{
+                   row.id, row.author, row.created_at, row.format, row.terms, 0, {}});
 }
 
 }  // namespace hush::club

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <set>
 
 namespace hush::club {
 
@@ -66,6 +67,44 @@ bool valid_utf8(std::string_view text) noexcept {
 
 bool valid_password_size(std::string_view password) noexcept {
   return password.size() >= min_password_size && password.size() <= max_password_size;
+}
+
+std::optional<recipient_word> parse_recipient(std::string_view word) noexcept {
+  constexpr std::string_view role_prefix = "role:";
+  if (word.substr(0, role_prefix.size()) == role_prefix) {
+    recipient_word out{true, {}, store::role::reader};
+    if (!store::parse_role(word.substr(role_prefix.size()), out.member_role)) {
+      return std::nullopt;
+    }
+    return out;
+  }
+  if (!valid_member_name(word)) {
+    return std::nullopt;
+  }
+  return recipient_word{false, word, store::role::reader};
+}
+
+std::string life_problem(const message_life& life) {
+  if (life.expires_in < 0 || life.expires_in > max_expires_in_seconds) {
+    return "an expiry must be from 1 second to " + std::to_string(max_expires_in_seconds) +
+           " seconds (366 days) from now";
+  }
+  if (life.max_reads > max_reads_limit) {
+    return "a read limit must be from 1 to " + std::to_string(max_reads_limit);
+  }
+  if (life.to.size() > store::max_recipients) {
+    return "a message may name at most " + std::to_string(store::max_recipients) + " recipients";
+  }
+  std::set<std::string_view> seen;
+  for (const auto& word : life.to) {
+    if (!parse_recipient(word)) {
+      return "a recipient is a member's name or role:reader, role:poster or role:admin";
+    }
+    if (!seen.insert(word).second) {
+      return "a recipient is named twice";
+    }
+  }
+  return {};
 }
 
 }  // namespace hush::club

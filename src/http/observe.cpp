@@ -10,13 +10,14 @@
 namespace hush::http {
 namespace {
 
-constexpr std::array<std::string_view, 13> route_labels = {"/",
+constexpr std::array<std::string_view, 14> route_labels = {"/",
                                                            "/api/v1/messages",
                                                            "/api/v1/messages/{id}",
                                                            "/api/v1/session",
                                                            "/api/v1/members",
                                                            "/api/v1/members/{name}",
                                                            "/api/v1/members/{name}/password",
+                                                           "/api/v1/messages/{id}/reads",
                                                            "/healthz",
                                                            "/ca.crl",
                                                            "/ca.pem",

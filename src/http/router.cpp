@@ -17,10 +17,20 @@
 namespace hush::http {
 namespace {
 
-enum class resource { root, messages, message, session, members, member, member_password, none };
+enum class resource {
+  root,
+  messages,
+  message,
+  session,
+  members,
+  member,
+  member_password,
+  message_reads,
+  none
+};
 
 // In resource order, then the public files.
-constexpr std::array<route_spec, 10> routes = {{
+constexpr std::array<route_spec, 11> routes = {{
     {"/", "GET, HEAD"},
     {"/api/v1/messages", "GET, HEAD, POST"},
     {"/api/v1/messages/{id}", "GET, HEAD, DELETE"},
@@ -28,22 +38,26 @@ constexpr std::array<route_spec, 10> routes = {{
     {"/api/v1/members", "GET, HEAD, POST"},
     {"/api/v1/members/{name}", "DELETE"},
     {"/api/v1/members/{name}/password", "PUT"},
+    {"/api/v1/messages/{id}/reads", "GET, HEAD"},
     {"/healthz", "GET, HEAD"},
     {"/ca.crl", "GET, HEAD"},
     {"/ca.pem", "GET, HEAD"},
 }};
 constexpr std::string_view public_file_allow = "GET, HEAD";
-static_assert(routes[7].allow == public_file_allow && routes[8].allow == public_file_allow &&
-              routes[9].allow == public_file_allow);
+static_assert(routes[8].allow == public_file_allow && routes[9].allow == public_file_allow &&
+              routes[10].allow == public_file_allow);
 
-// "/api/v1/messages/42" -> 42. Digits only: no signs, no encoded characters, nothing after.
-std::optional<store::message_id> message_id_in(std::string_view path) {
+// "/api/v1/messages/42" -> 42 (and with suffix "/reads", "/api/v1/messages/42/reads" -> 42).
+// Digits only: no signs, no encoded characters, nothing after but the suffix.
+std::optional<store::message_id> message_id_in(std::string_view path,
+                                               std::string_view suffix = {}) {
   constexpr std::string_view prefix = "/api/v1/messages/";
   constexpr std::size_t max_digits = 18;
-  if (path.substr(0, prefix.size()) != prefix) {
+  if (path.substr(0, prefix.size()) != prefix || path.size() < prefix.size() + suffix.size() ||
+      path.substr(path.size() - suffix.size()) != suffix) {
     return std::nullopt;
   }
-  const auto digits = path.substr(prefix.size());
+  const auto digits = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
   if (digits.empty() || digits.size() > max_digits || digits.front() == '0' ||
       digits.find_first_not_of("0123456789") != std::string_view::npos) {
     return std::nullopt;
@@ -86,6 +100,8 @@ route_name route_of(resource r) {
       return route_name::member;
     case resource::member_password:
       return route_name::member_password;
+    case resource::message_reads:
+      return route_name::message_reads;
     case resource::none:
       break;
   }
@@ -213,7 +229,7 @@ outcome serve_member(services& s, const request& req, const request_context& ctx
     case resource::root:
       return handlers::newest_text(req, m.t, ctx, s, who);
     case resource::messages:
-      return get ? handlers::list_messages(req, m.t, s) : handlers::post_message(req, s, who);
+      return get ? handlers::list_messages(req, m.t, s, who) : handlers::post_message(req, s, who);
     case resource::message:
       return get ? handlers::get_message(req, m.t, ctx, s, who, *m.id)
                  : handlers::delete_message(req, s, who, *m.id);
@@ -226,6 +242,8 @@ outcome serve_member(services& s, const request& req, const request_context& ctx
       return handlers::remove_member(req, s, who, *m.name);
     case resource::member_password:
       return handlers::change_password(req, ctx, s, who, *m.name, m.session_token);
+    case resource::message_reads:
+      return handlers::message_reads(req, s, who, *m.id);
     case resource::none:
       break;
   }
@@ -351,6 +369,8 @@ outcome router::route(const request& req, const request_context& ctx) {
     r = resource::member;
   } else if ((name = member_name_in(t.path, "/password"))) {
     r = resource::member_password;
+  } else if ((id = message_id_in(t.path, "/reads"))) {
+    r = resource::message_reads;
   }
 
   if (r == resource::none) {

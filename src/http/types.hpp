@@ -51,6 +51,7 @@ enum class route_name : std::uint8_t {
   members,          // "/api/v1/members"
   member,           // "/api/v1/members/{name}"
   member_password,  // "/api/v1/members/{name}/password"
+  message_reads,    // "/api/v1/messages/{id}/reads"
   healthz,          // "/healthz"
   crl,              // "/ca.crl"
   ca_cert,          // "/ca.pem"

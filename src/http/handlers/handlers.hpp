@@ -52,14 +52,20 @@ reply newest_text(const request& req, const target& t, const request_context& ct
 std::optional<reply> newest_text_from(const request& req, const target& t,
                                       const request_context& ctx, services& s,
                                       const auth::member& who, const club::read_view& view);
-// GET /api/v1/messages?limit=N&before=ID
-response list_messages(const request& req, const target& t, services& s);
+// GET /api/v1/messages?limit=N&before=ID: the messages `who` may see, with what applies to each
+// (expires, max_reads and reads_left, to).
+response list_messages(const request& req, const target& t, services& s, const auth::member& who);
 // GET /api/v1/messages/{id}: JSON {id, created, author, format, body}; with the Fernet media type
 // asked for, an end-to-end message's bare token.
 reply get_message(const request& req, const target& t, const request_context& ctx, services& s,
                   const auth::member& who, store::message_id id);
-// POST /api/v1/messages {"body": "..."}
+// POST /api/v1/messages {"body": "...", "format"?: "text|fernet", "expires_in"?: SECONDS,
+// "max_reads"?: N, "to"?: ["bob", "role:admin"]}
 response post_message(const request& req, services& s, const auth::member& who);
+// GET /api/v1/messages/{id}/reads: read receipts {"reads": [{"reader", "at"}]}, oldest first, for
+// the message's author or an admin; 403 for another member who may see it, 404 otherwise.
+response message_reads(const request& req, services& s, const auth::member& who,
+                       store::message_id id);
 // DELETE /api/v1/messages/{id}: an admin any message, a poster their own (club::remove); 403 for
 // anyone else, 404 for no such message.
 response delete_message(const request& req, services& s, const auth::member& who,

@@ -31,6 +31,9 @@ using detail::fail;
 constexpr const char* sealed_body_refused =
     "its sealed body does not open (the row was altered, or the key is wrong)";
 
+// How a recipient who has left the club is shown; no member name can look like it.
+constexpr std::string_view former_member = "(former member)";
+
 std::optional<std::int64_t> parse_positive(std::string_view text) {
   std::int64_t value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -58,12 +61,41 @@ std::optional<std::string_view> query_value(std::string_view query, std::string_
   return std::nullopt;
 }
 
-boost::json::object summary_json(store::message_id id, const std::string& author,
-                                 std::int64_t created_at, store::message_format format) {
-  return {{"id", id.value},
-          {"created", format_utc(created_at)},
-          {"author", author},
-          {"format", store::to_string(format)}};
+// A recipient as the API names one: a member by name ("" once they have left the club, shown
+// so, since they still keep the message from the rest), or "role:NAME".
+std::string recipient_json(const store::recipient& r) {
+  if (r.type == store::recipient::kind::role) {
+    return "role:" + std::string(store::to_string(r.member_role));
+  }
+  return r.name.empty() ? std::string(former_member) : r.name;
+}
+
+// What applies to a message, for its card: "expires" (UTC), "max_reads" and "reads_left", "to".
+// Absent keys: it applies not (no expiry, no limit, the whole club).
+void add_terms(boost::json::object& out, const store::message_terms& terms, std::uint32_t reads) {
+  if (terms.expires_at != 0) {
+    out["expires"] = format_utc(terms.expires_at);
+  }
+  if (terms.max_reads != 0) {
+    out["max_reads"] = terms.max_reads;
+    out["reads_left"] = terms.max_reads > reads ? terms.max_reads - reads : 0;
+  }
+  if (!terms.to.empty()) {
+    boost::json::array to;
+    for (const auto& r : terms.to) {
+      to.emplace_back(recipient_json(r));
+    }
+    out["to"] = std::move(to);
+  }
+}
+
+boost::json::object summary_json(const store::message_summary& m) {
+  boost::json::object out{{"id", m.id.value},
+                          {"created", format_utc(m.created_at)},
+                          {"author", m.author},
+                          {"format", store::to_string(m.format)}};
+  add_terms(out, m.terms, m.reads);
+  return out;
 }
 
 // True if one of the Accept header's media ranges is exactly the Fernet type (parameters, q
@@ -151,7 +183,7 @@ reply newest_text(const request& req, const target& t, const request_context& ct
           std::move(newest->audit)};
 }
 
-response list_messages(const request& req, const target& t, services& s) {
+response list_messages(const request& req, const target& t, services& s, const auth::member& who) {
   std::size_t limit = s.cfg.page_size;
   if (const auto text = query_value(t.query, "limit")) {
     const auto value = parse_positive(*text);
@@ -174,7 +206,7 @@ response list_messages(const request& req, const target& t, services& s) {
   }
   // One more than the page holds: whether there is a next page is then known, so the last page
   // says null even when it is full (a client offers "older" only while there is something).
-  auto page = s.club.list(before, limit + 1);
+  auto page = s.club.list(before, limit + 1, who.name());
   if (!page) {
     return fail(page.error(), req, "GET /api/v1/messages");
   }
@@ -184,7 +216,7 @@ response list_messages(const request& req, const target& t, services& s) {
   }
   boost::json::array items;
   for (const auto& m : *page) {
-    items.push_back(summary_json(m.id, m.author, m.created_at, m.format));
+    items.push_back(summary_json(m));
   }
   boost::json::object body{{"messages", std::move(items)}};
   if (more) {
@@ -215,10 +247,82 @@ reply get_message(const request& req, const target& t, const request_context& ct
     }
     return {fernet_response(*found, req), std::move(found->audit)};
   }
-  auto body = summary_json(found->id, found->author, found->created_at, found->format);
+  auto body = summary_json(store::message_summary{
+      found->id, found->author, found->created_at, found->format, found->terms, found->reads, {}});
   body["body"] = found->body.view();
   return {json_response(status::ok, body, req), std::move(found->audit)};
 }
+
+namespace {
+
+// A whole JSON number from `low` to `high`, given as an integer (1.0 or "1" is not one).
+std::optional<std::int64_t> whole_number(const boost::json::value& v, std::int64_t low,
+                                         std::int64_t high) {
+  std::int64_t value = 0;
+  if (v.is_int64()) {
+    value = v.get_int64();
+  } else if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(high)) {
+    value = static_cast<std::int64_t>(v.get_uint64());
+  } else {
+    return std::nullopt;
+  }
+  if (value < low || value > high) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+// The message's life from the POST body: "expires_in" (seconds), "max_reads", "to" (names and
+// "role:NAME"); each optional. The error text for the client when one is malformed.
+struct parsed_life {
+  club::message_life life;
+  std::string problem;
+};
+
+parsed_life life_from(const boost::json::object& object) {
+  parsed_life out;
+  if (const auto* v = object.if_contains("expires_in")) {
+    const auto value = whole_number(*v, 1, club::max_expires_in_seconds);
+    if (!value) {
+      out.problem = "\"expires_in\" must be a whole number of seconds from 1 to " +
+                    std::to_string(club::max_expires_in_seconds) + " (366 days)";
+      return out;
+    }
+    out.life.expires_in = *value;
+  }
+  if (const auto* v = object.if_contains("max_reads")) {
+    const auto value = whole_number(*v, 1, club::max_reads_limit);
+    if (!value) {
+      out.problem =
+          "\"max_reads\" must be a whole number from 1 to " + std::to_string(club::max_reads_limit);
+      return out;
+    }
+    out.life.max_reads = static_cast<std::uint32_t>(*value);
+  }
+  if (const auto* v = object.if_contains("to")) {
+    const auto* names = v->if_array();
+    if (names == nullptr || names->empty()) {
+      out.problem =
+          "\"to\" must be a non-empty array of member names and roles "
+          "(\"role:reader\", \"role:poster\", \"role:admin\"); leave it out for the "
+          "whole club";
+      return out;
+    }
+    for (const auto& name : *names) {
+      if (!name.is_string()) {
+        out.problem = "\"to\" must hold strings: member names and roles (\"role:admin\")";
+        return out;
+      }
+      out.life.to.emplace_back(name.get_string().data(), name.get_string().size());
+    }
+  }
+  if (auto problem = club::life_problem(out.life); !problem.empty()) {
+    out.problem = std::move(problem);
+  }
+  return out;
+}
+
+}  // namespace
 
 response post_message(const request& req, services& s, const auth::member& who) {
   if (!club::may_post(who.role())) {
@@ -228,17 +332,38 @@ response post_message(const request& req, services& s, const auth::member& who) 
   if (parsed.error) {
     return std::move(*parsed.error);
   }
-  const auto body_rule = "\"body\" must be a string of at most " +
-                         std::to_string(s.cfg.max_message_bytes) +
-                         " bytes of UTF-8, not empty (limits.max_message_bytes)";
-  if (auto other = detail::only_keys(*parsed.object, {"body"}); !other.empty()) {
+  auto body_rule = "\"body\" must be a string of at most " +
+                   std::to_string(s.cfg.max_message_bytes) +
+                   " bytes of UTF-8, not empty (limits.max_message_bytes)";
+  if (auto other =
+          detail::only_keys(*parsed.object, {"body", "format", "expires_in", "max_reads", "to"});
+      !other.empty()) {
     return error_response(api_error::bad_request, req, other);
   }
   const auto body = detail::string_member(*parsed.object, "body");
   if (!body) {
     return error_response(api_error::bad_request, req, body_rule);
   }
-  auto id = s.club.post(who.name(), *body);
+  bool fernet = false;
+  if (parsed.object->contains("format")) {
+    const auto format = detail::string_member(*parsed.object, "format");
+    if (!format || (*format != "text" && *format != "fernet")) {
+      return error_response(api_error::bad_request, req,
+                            "\"format\" must be \"text\" (the default) or \"fernet\" (an "
+                            "end-to-end message: a Fernet token the club cannot open)");
+    }
+    fernet = *format == "fernet";
+    if (fernet) {
+      body_rule = "with \"format\": \"fernet\", \"body\" must be a Fernet token holding at most " +
+                  std::to_string(s.cfg.max_message_bytes) + " bytes (limits.max_message_bytes)";
+    }
+  }
+  const auto life = life_from(*parsed.object);
+  if (!life.problem.empty()) {
+    return error_response(api_error::bad_request, req, life.problem);
+  }
+  auto id = fernet ? s.club.post_fernet(who.name(), *body, life.life)
+                   : s.club.post(who.name(), *body, life.life);
   if (!id) {
     if (id.error() == errc::too_large) {
       return error_response(api_error::payload_too_large, req, body_rule);
@@ -246,11 +371,32 @@ response post_message(const request& req, services& s, const auth::member& who) 
     if (id.error() == errc::invalid_argument) {
       return error_response(api_error::bad_request, req, body_rule);
     }
+    if (id.error() == errc::not_found) {
+      if (auto unknown = s.club.unknown_recipient(life.life)) {
+        return error_response(api_error::bad_request, req,
+                              "\"to\" names \"" + *unknown + "\", who is not a member");
+      }
+    }
     return fail(id.error(), req, "POST /api/v1/messages");
   }
   auto res = json_response(status::created, {{"id", id->value}, {"author", who.name()}}, req);
   res.set(field::location, "/api/v1/messages/" + std::to_string(id->value));
   return res;
+}
+
+// GET /api/v1/messages/{id}/reads
+response message_reads(const request& req, services& s, const auth::member& who,
+                       store::message_id id) {
+  constexpr std::size_t max_receipts = 1000;
+  auto reads = s.club.reads_of(id, who.name(), max_receipts);
+  if (!reads) {
+    return fail(reads.error(), req, "GET /api/v1/messages/{id}/reads");
+  }
+  boost::json::array items;
+  for (const auto& r : *reads) {
+    items.push_back({{"reader", r.member}, {"at", format_utc(r.at)}});
+  }
+  return json_response(status::ok, {{"reads", std::move(items)}}, req);
 }
 
 response delete_message(const request& req, services& s, const auth::member& who,

@@ -21,9 +21,13 @@ std::string file_bytes(const std::filesystem::path& path) {
 }
 
 // Every post names a member as its author: the ones these tests post as.
+// Authors, and readers: a member's read sees only what a member may (the store's viewer).
 void add_authors(testing::test_club& c) {
   for (const char* name : {"alice", "bob", "a"}) {
     c.add(name, role::poster, "an author's long password");
+  }
+  for (const char* name : {"carol", "dave", "x"}) {
+    c.add(name, role::reader, "a reader's long password");
   }
 }
 
