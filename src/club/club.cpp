@@ -167,7 +167,8 @@ result<store::viewer> club::viewer_of(std::string_view reader) {
   return store::viewer{member->id, member->member_role, clock_.now_seconds()};
 }
 
-result<message> club::read_newest(std::string_view reader, std::string_view remote) {
+result<message> club::read_newest(std::string_view reader, std::string_view remote,
+                                  read_options options) {
   auto who = viewer_of(reader);
   if (!who) {
     return who.error();
@@ -181,7 +182,10 @@ result<message> club::read_newest(std::string_view reader, std::string_view remo
     if (!record) {
       return record.error();
     }
-    if (record->terms.max_reads == 0) {
+    if (options.fernet_only && record->format != store::message_format::fernet) {
+      return make_error_code(errc::invalid_argument);
+    }
+    if (record->terms.max_reads == 0 || options.head_only) {
       return open_for(std::move(*record), reader, remote);
     }
     auto claimed = store_.claim_read(record->id, *who);
@@ -196,10 +200,23 @@ result<message> club::read_newest(std::string_view reader, std::string_view remo
   return make_error_code(errc::not_found);
 }
 
-result<message> club::read(store::message_id id, std::string_view reader, std::string_view remote) {
+result<message> club::read(store::message_id id, std::string_view reader, std::string_view remote,
+                           read_options options) {
   auto who = viewer_of(reader);
   if (!who) {
     return who.error();
+  }
+  if (options.fernet_only || options.head_only) {
+    auto record = store_.message(id, *who);
+    if (!record) {
+      return record.error();
+    }
+    if (options.fernet_only && record->format != store::message_format::fernet) {
+      return make_error_code(errc::invalid_argument);
+    }
+    if (options.head_only || record->terms.max_reads == 0) {
+      return open_for(std::move(*record), reader, remote);
+    }
   }
   // claim_read counts the read only when the message has a limit and the reader is not its
   // author; otherwise it is message(id, who) in the same transaction.

@@ -35,6 +35,15 @@ struct message {
   std::uint32_t reads = 0;
 };
 
+// What a member's read will show. One that shows no body uses none of a message's limited
+// reads: `fernet_only` (the reader asked for a Fernet token) refuses a text message with
+// invalid_argument before any claim, and `head_only` (HEAD: the answer's headers alone) looks
+// without claiming.
+struct read_options {
+  bool fernet_only = false;
+  bool head_only = false;
+};
+
 // A new API token: its value, shown once (the store keeps a hash), and its record.
 struct new_token {
   secret_string value;
@@ -79,8 +88,11 @@ class club {
   // message carries the audit record it owes (reader, message, time, remote), which the caller
   // must commit before it shows the body. read_newest gives the newest message the reader may
   // see (past ones another reader used up meanwhile).
-  result<message> read_newest(std::string_view reader, std::string_view remote);
-  result<message> read(store::message_id id, std::string_view reader, std::string_view remote);
+  // A read that shows no body uses nothing up (read_options).
+  result<message> read_newest(std::string_view reader, std::string_view remote,
+                              read_options options = {});
+  result<message> read(store::message_id id, std::string_view reader, std::string_view remote,
+                       read_options options = {});
   // The operator's read (the CLI, on the club's host, with its keys): any message still alive,
   // never counted against a read limit; audited as `reader` like any read.
   result<message> read_as_operator(store::message_id id, std::string_view reader,

@@ -148,6 +148,14 @@ class MessageLifeTest(unittest.TestCase):
         r = self.get("alice", "api/v1/messages/%d" % burn)
         self.assertEqual(r.status_code, 200, r.text)
         self.assertEqual(r.json()["reads_left"], 1)
+        # Neither a HEAD nor a Fernet token asked of a text message shows a body: neither uses
+        # the read up.
+        r = self.http.head(self.url("api/v1/messages/%d" % burn), headers=self.auth("bob"),
+                           timeout=HTTP_TIMEOUT)
+        self.assertEqual(r.status_code, 200)
+        r = self.get("bob", "api/v1/messages/%d" % burn, headers={"Accept": "application/vnd.fernet"})
+        self.assertEqual(r.status_code, 406, r.text)
+        self.assertEqual(self.listed("alice")[burn]["reads_left"], 1)
 
         # Each reader on a TLS connection of its own, already open, all released at once.
         sessions = {}
@@ -185,7 +193,8 @@ class MessageLifeTest(unittest.TestCase):
         self.assertEqual(r.rc, 0, r)
         got = [x["reader"] for x in json.loads(r.out)["reads"]]
         winner = [n for n, (code, _) in results.items() if code == 200]
-        self.assertEqual(sorted(set(got)), sorted(set(["alice"] + winner)))
+        # (bob's HEAD is audited like any read of the message, as it always was.)
+        self.assertEqual(sorted(set(got)), sorted(set(["alice", "bob"] + winner)))
 
     def test_a_message_to_bob_is_invisible_to_carol_everywhere(self):
         open_id = self.post("alice", "for the whole club (recipients test)")

@@ -132,6 +132,12 @@ wanted wanted_format(const request& req, const target& t) {
   return accept_names_fernet(req[field::accept]) ? wanted::fernet : wanted::default_format;
 }
 
+// What a read will show: a Fernet token only, or (HEAD) nothing but headers. Either way a read
+// that shows no body uses none of a message's limited reads.
+club::read_options read_options_for(const request& req, wanted want) {
+  return {want == wanted::fernet, req.method() == verb::head};
+}
+
 response fernet_response(const club::message& m, const request& req) {
   auto res = text_response(status::ok, std::string(m.body.view()), req);
   res.set(field::content_type, fernet_media_type);
@@ -167,17 +173,18 @@ reply newest_text(const request& req, const target& t, const request_context& ct
   if (want == wanted::invalid) {
     return error_response(api_error::bad_request, req, format_rule);
   }
-  auto newest = s.club.read_newest(who.name(), ctx.remote);
+  auto newest = s.club.read_newest(who.name(), ctx.remote, read_options_for(req, want));
+  // A text message asked for as a Fernet token: nothing is shown, so nothing is audited (or
+  // used up).
+  if (!newest && newest.error() == errc::invalid_argument) {
+    return error_response(api_error::not_acceptable, req);
+  }
   if (!newest) {
     return fail(newest.error(), req,
                 newest.error() == errc::crypto_failure ? sealed_body_refused : "GET /");
   }
   if (newest->format == store::message_format::fernet) {
     return {fernet_response(*newest, req), std::move(newest->audit)};
-  }
-  // Nothing is shown, so nothing is audited.
-  if (want == wanted::fernet) {
-    return error_response(api_error::not_acceptable, req);
   }
   return {text_response(status::ok, std::string(newest->body.view()), req),
           std::move(newest->audit)};
@@ -233,7 +240,10 @@ reply get_message(const request& req, const target& t, const request_context& ct
   if (want == wanted::invalid) {
     return error_response(api_error::bad_request, req, format_rule);
   }
-  auto found = s.club.read(id, who.name(), ctx.remote);
+  auto found = s.club.read(id, who.name(), ctx.remote, read_options_for(req, want));
+  if (!found && found.error() == errc::invalid_argument) {
+    return error_response(api_error::not_acceptable, req);
+  }
   if (!found) {
     if (found.error() == errc::crypto_failure) {
       const auto where = "message " + std::to_string(id.value) + ": " + sealed_body_refused;

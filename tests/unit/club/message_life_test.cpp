@@ -116,6 +116,20 @@ TEST(MessageLife, ExactlyTheAllowedReadsSucceedAndTheAuthorsDoNotCount) {
   EXPECT_EQ(c.domain.list(std::nullopt, 10).value().front().id, older);
 }
 
+TEST(MessageLife, AReadThatShowsNoBodyUsesNothingUp) {
+  life_club c;
+  const auto once = c.post("once", burning_after(1));
+  const read_options head{false, true};
+  const read_options token_only{true, false};
+  EXPECT_EQ(c.domain.read(once, "bob", "r", head).value().reads, 0U);
+  EXPECT_EQ(c.domain.read_newest("bob", "r", head).value().reads, 0U);
+  // A text message asked for as a Fernet token is refused before any claim.
+  EXPECT_EQ(c.domain.read(once, "bob", "r", token_only).error(), errc::invalid_argument);
+  EXPECT_EQ(c.domain.read_newest("bob", "r", token_only).error(), errc::invalid_argument);
+  EXPECT_EQ(c.domain.read(once, "carol", "r").value().reads, 1U);
+  EXPECT_EQ(c.domain.read(once, "bob", "r", head).error(), errc::not_found);
+}
+
 TEST(MessageLife, GetNewestMovesPastAMessageUsedUpMeanwhile) {
   life_club c;
   c.post("older", {});
