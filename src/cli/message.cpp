@@ -188,19 +188,20 @@ void run_list(const message_options& options) {
                                {"created", format_utc(m.created_at)},
                                {"author", m.author},
                                {"format", format_name(m.format)}};
-      if (m.terms.expires_at != 0) {
-        item["expires"] = format_utc(m.terms.expires_at);
-      }
-      if (m.terms.max_reads != 0) {
-        item["max_reads"] = m.terms.max_reads;
-        item["reads"] = m.reads;
-      }
-      if (!m.terms.to.empty()) {
+      // Every key always there (docs/operations.md, "Lists"): null where nothing applies.
+      item["expires"] = m.terms.expires_at != 0 ? boost::json::value(format_utc(m.terms.expires_at))
+                                                : boost::json::value(nullptr);
+      item["max_reads"] = m.terms.max_reads != 0 ? boost::json::value(m.terms.max_reads)
+                                                 : boost::json::value(nullptr);
+      item["reads"] = m.reads;
+      if (m.terms.to.empty()) {
+        item["to"] = nullptr;
+      } else {
         boost::json::array to;
         for (const auto& r : m.terms.to) {
           to.emplace_back(r.type == store::recipient::kind::role
                               ? "role:" + std::string(store::to_string(r.member_role))
-                              : r.name);
+                              : (r.name.empty() ? std::string("(former member)") : r.name));
         }
         item["to"] = std::move(to);
       }

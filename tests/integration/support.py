@@ -170,7 +170,7 @@ def require_binary():
 
 # The header rows of the CLI's lists (docs/operations.md).
 MEMBER_HEADER = ["NAME", "ROLE", "CREATED"]
-MESSAGE_HEADER = ["ID", "CREATED", "AUTHOR", "FORMAT"]
+MESSAGE_HEADER = ["ID", "CREATED", "AUTHOR", "FORMAT", "LIFE"]
 TOKEN_HEADER = ["NAME", "MEMBER", "CREATED", "EXPIRES"]
 AUDIT_HEADER = ["TIME", "MEMBER", "MESSAGE", "REMOTE"]
 CERT_HEADER = ["SERIAL", "KIND", "NAMES", "EXPIRES", "STATUS"]

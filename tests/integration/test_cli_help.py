@@ -296,7 +296,9 @@ class ListsTest(unittest.TestCase):
         doc = json_of(self, self.club.hush("message", "list", "--json"))
         self.assertEqual(list(doc), ["messages"])
         self.assertEqual(doc["messages"], [{"id": int(r[0]), "created": r[1], "author": r[2],
-                                            "format": r[3]} for r in rows])
+                                            "format": r[3], "expires": None, "max_reads": None,
+                                            "reads": 0, "to": None} for r in rows])
+        self.assertEqual([r[4] for r in rows], ["-", "-"])
         limited = json_of(self, self.club.hush("message", "list", "--json", "--limit", "1"))
         self.assertEqual([m["id"] for m in limited["messages"]], [self.e2e_id])
 
@@ -430,7 +432,8 @@ class ApiErrorsTest(unittest.TestCase):
         self.assertNames(self.post("api/v1/messages", {"body": "x" * 101}), 413,
                          "payload_too_large", rule)
         self.assertNames(self.post("api/v1/messages", {"body": "x", "author": "mallory"}), 400,
-                         "bad_request", 'unknown key "author"; the object takes only "body"')
+                         "bad_request", 'unknown key "author"; the object takes only "body", '
+                         '"format", "expires_in", "max_reads", "to"')
         self.assertEqual(self.post("api/v1/messages", {"body": "x" * 100}).status_code, 201)
 
     def test_a_new_member(self):

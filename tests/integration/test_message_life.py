@@ -233,6 +233,10 @@ class MessageLifeTest(unittest.TestCase):
         self.assertEqual(r.rc, 0, r)
         listed = {m["id"]: m for m in json.loads(r.out)["messages"]}
         self.assertEqual(listed[to_bob]["to"], ["bob"])
+        # Every key always there in the CLI's JSON (docs/operations.md, "Lists").
+        self.assertEqual((listed[open_id]["to"], listed[open_id]["expires"],
+                          listed[open_id]["max_reads"], listed[open_id]["reads"]),
+                         (None, None, None, 0))
 
     def test_receipts_for_the_author_and_admins(self):
         mid = self.post("alice", "who reads this?")

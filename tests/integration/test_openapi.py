@@ -202,6 +202,20 @@ class OpenApiTest(unittest.TestCase):
         check("delete", "/api/v1/members/{name}",
               self.call("delete", "/api/v1/members/ann", name="pat"))
 
+        receipted = self.call("post", "/api/v1/messages", name="pat",
+                              json={"body": "who reads this?", "max_reads": 5, "to": ["rea"],
+                                    "expires_in": 3600}).json()["id"]
+        check("get", "/api/v1/messages/{id}",
+              self.call("get", "/api/v1/messages/%d" % receipted, name="rea"))
+        check("get", "/api/v1/messages",
+              self.call("get", "/api/v1/messages?limit=1", name="rea"))
+        reads = "/api/v1/messages/{id}/reads"
+        answer = check("get", reads,
+                       self.call("get", "/api/v1/messages/%d/reads" % receipted, name="pat"))
+        self.assertEqual([r["reader"] for r in answer.json()["reads"]], ["rea"])
+        check("get", reads, self.call("get", "/api/v1/messages/%d/reads" % receipted, name="rea"))
+        check("get", reads, self.call("get", "/api/v1/messages/999999/reads", name="rea"))
+
         own = self.call("post", "/api/v1/messages", name="pat", json={"body": "mine"}).json()
         check("delete", "/api/v1/messages/{id}",
               self.call("delete", "/api/v1/messages/%d" % own["id"], name="pat"))
