@@ -59,27 +59,50 @@ sqlite_store::sqlite_store(std::filesystem::path path) : path_(std::move(path)) 
   }
   // Only a migration writes: opening an up-to-date club never does, so that reading works on a
   // read-only file system or a full disk.
-  if (*current == latest) {
-    return;
+  if (*current < latest) {
+    migrate(*db);
   }
-  write_transaction tx(*db);
+  // Member ids are SQLite row ids, which a new member may be given again once the highest one
+  // left; this trigger zeroes a departed member's id out of messages and their recipients. A
+  // database without it (dropped by hand, a restore gone wrong) would hand a departed member's
+  // messages to whoever inherits the id, so it is not served at all.
+  auto trigger = query_one<std::int64_t>(
+      *db,
+      "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "
+      "AND name = 'members_left_messages' AND tbl_name = 'members'",
+      [](sqlite_statement&) {}, [](const sqlite_statement& s) { return s.column_int(0); });
+  if (!trigger) {
+    throw std::runtime_error(path_.string() + ": " +
+                             reason(trigger.error(), "cannot read the database schema"));
+  }
+  if (*trigger != 1) {
+    throw std::runtime_error(path_.string() +
+                             ": the trigger members_left_messages is missing (dropped by hand?), "
+                             "so a departed member's id could pass to a new member; restore the "
+                             "database from a backup");
+  }
+}
+
+void sqlite_store::migrate(sqlite_connection& db) {
+  const auto latest = sqlite_migrations::steps.size();
+  write_transaction tx(db);
   if (auto begun = tx.begin(); !begun) {
     throw std::runtime_error(path_.string() + ": " + reason(begun.error(), "database is locked"));
   }
-  // Another process may have migrated between the read above and the lock.
-  current = schema_version(*db);
+  // Another process may have migrated between the caller's read and the lock.
+  auto current = schema_version(db);
   if (!current) {
     throw std::runtime_error(path_.string() + ": " +
                              reason(current.error(), "not a hush database"));
   }
   for (std::size_t step = *current; step < latest; ++step) {
-    if (auto migrated = db->exec(sqlite_migrations::steps[step]); !migrated) {
+    if (auto migrated = db.exec(sqlite_migrations::steps[step]); !migrated) {
       const std::string fallback = "schema migration " + std::to_string(step + 1) + " failed";
       throw std::runtime_error(path_.string() + ": " + reason(migrated.error(), fallback.c_str()));
     }
   }
   const std::string set_version = "PRAGMA user_version=" + std::to_string(latest);
-  auto recorded = db->exec(set_version.c_str());
+  auto recorded = db.exec(set_version.c_str());
   if (recorded) {
     recorded = tx.commit();
   }

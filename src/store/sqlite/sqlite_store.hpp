@@ -147,6 +147,8 @@ class sqlite_store : public store, public club_copy {
  private:
   class lease;
   lease acquire();
+  // Brings the schema up to date under the write lock; throws, naming the file, when it cannot.
+  void migrate(sqlite_connection& db);
 
   std::filesystem::path path_;
   std::mutex pool_mutex_;
