@@ -242,24 +242,37 @@ result<void> sqlite_store::replace_password_hash(std::string_view name, std::str
 }
 
 result<void> sqlite_store::set_password_hash(std::string_view name, std::string_view hash,
-                                             std::span<const std::uint8_t> keep_session) {
+                                             std::optional<std::string_view> expected) {
   auto db = acquire();
   write_transaction tx(*db);
   if (auto begun = tx.begin(); !begun) {
     return begun.error();
+  }
+  // Under the write lock: nothing can change the hash between this read and the update.
+  if (expected) {
+    auto stored = query_one<std::string>(
+        *db, "SELECT password_hash FROM members WHERE name = ?1",
+        [&](sqlite_statement& s) { s.bind(1, name); },
+        [](const sqlite_statement& s) { return s.column_text(0); });
+    if (!stored) {
+      return stored.error();
+    }
+    if (*stored != *expected) {
+      return make_error_code(errc::conflict);
+    }
   }
   if (auto changed = change_one(*db, "UPDATE members SET password_hash = ?2 WHERE name = ?1",
                                 [&](sqlite_statement& s) { s.bind(1, name).bind(2, hash); });
       !changed) {
     return changed;
   }
-  // Whoever logged in with the old password is logged out with it, but the session the change
-  // was made in. An empty hash is no session's (they are 32 bytes).
-  auto ended = db->prepare("DELETE FROM sessions WHERE member = ?1 AND hash IS NOT ?2");
+  // Whoever logged in with the old password is logged out with it, the session the change was
+  // made in too: a stolen cookie must not outlive the change (the changer gets a new session).
+  auto ended = db->prepare("DELETE FROM sessions WHERE member = ?1");
   if (!ended) {
     return ended.error();
   }
-  ended->bind(1, name).bind(2, keep_session);
+  ended->bind(1, name);
   if (auto done = ended->run(); !done) {
     return done;
   }
