@@ -116,7 +116,7 @@ std::optional<member> authenticator::authenticate_from(const club::read_view& vi
   if (!verified_hash || *verified_hash != record->password_hash) {
     return std::nullopt;
   }
-  return member(record->name, record->member_role);
+  return member(record->name, record->member_role, record->password_hash);
 }
 
 std::optional<std::chrono::seconds> authenticator::over_request_rate(const member& who) {
@@ -223,7 +223,7 @@ std::optional<member> authenticator::authenticate_password(std::string_view name
   if (record) {
     if (const auto verified_hash = cache_.find(name, password, now);
         verified_hash && *verified_hash == record->password_hash) {
-      return member(std::move(record->name), record->member_role);
+      return member(std::move(record->name), record->member_role, std::move(record->password_hash));
     }
   }
   if (mode == hashing::deferred) {
@@ -295,8 +295,8 @@ std::optional<member> authenticator::verify(std::string_view name, std::string_v
       }
     }
   }
-  cache_.insert(name, password, std::move(current_hash), now_());
-  return member(std::move(current->name), current->member_role);
+  cache_.insert(name, password, current_hash, now_());
+  return member(std::move(current->name), current->member_role, std::move(current_hash));
 }
 
 }  // namespace hush::auth

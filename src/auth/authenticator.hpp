@@ -24,13 +24,19 @@ class member {
  public:
   const std::string& name() const noexcept { return name_; }
   store::role role() const noexcept { return role_; }
+  // The member's password hash (PHC string) that a password of this request was verified
+  // against, for the writes that must hold only while it is still theirs (a session, a password
+  // change); empty when no password was proved (a token, a session, a certificate). Never log it.
+  const std::string& verified_hash() const noexcept { return verified_hash_; }
 
  private:
-  member(std::string name, store::role r) : name_(std::move(name)), role_(r) {}
+  member(std::string name, store::role r, std::string verified_hash = {})
+      : name_(std::move(name)), role_(r), verified_hash_(std::move(verified_hash)) {}
   friend class authenticator;
 
   std::string name_;
   store::role role_;
+  std::string verified_hash_;
 };
 
 struct basic_credentials {

@@ -145,12 +145,19 @@ class club {
                                       std::string_view password);
   result<std::vector<store::member_record>> list_members();
   result<store::member_record> find_member(std::string_view name);
-  // Sets a new password and ends every browser session of the member, in one step, but
-  // `keep_session` (the token of a session of theirs: the one a member changed their own password
-  // in) when given. The caller has checked whatever proves the change may be made (the CLI: the
-  // club directory; the API: the member's current password).
-  result<void> set_password(std::string_view name, std::string_view password,
-                            std::optional<std::string_view> keep_session = {});
+  // Sets a new password and ends every browser session of the member, in one step (API tokens
+  // and client certificates stay). The caller has checked whatever proves the change may be made
+  // (the CLI: the club directory, and it sets the password whatever it was).
+  result<void> set_password(std::string_view name, std::string_view password);
+  // A member's own change: the same, but only if their password hash is still `verified_hash`,
+  // the one their current password was just verified against (conflict, nothing changed,
+  // otherwise: another change came first). Every browser session of theirs ends, the one the
+  // change was made in too; with `new_session`, a new one is started for the new password and its
+  // token returned, so that a browser goes on under a session no stolen cookie can share.
+  // conflict when that session cannot be added because the password changed again meanwhile.
+  result<std::optional<secret_string>> change_password(
+      std::string_view name, std::string_view verified_hash, std::string_view password,
+      std::optional<store::session_limits> new_session);
   // Removes the member with their tokens and sessions, revokes their client certificates now and
   // republishes the revocation list. `by` is the admin asking, when the request names one (the
   // API): conflict if they remove themselves. conflict for the club's last admin, from any door.
@@ -188,9 +195,12 @@ class club {
   result<void> upgrade_password_hash(std::string_view name, std::string_view expected,
                                      std::string_view replacement);
 
-  // A new browser session for a member whose password was just verified: its token, which only
-  // the member's cookie will ever hold (the store keeps a hash).
-  result<secret_string> start_session(std::string_view member, store::session_limits limits);
+  // A new browser session for a member whose password was just verified against
+  // `verified_hash`: its token, which only the member's cookie will ever hold (the store keeps a
+  // hash). conflict (no session) when that is no longer their hash: a password change ended
+  // every session after the check, and this one must not outlive it.
+  result<secret_string> start_session(std::string_view member, std::string_view verified_hash,
+                                      store::session_limits limits);
   // not_found if the session is already gone.
   result<void> end_session(std::string_view token);
 

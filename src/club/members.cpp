@@ -27,8 +27,7 @@ result<store::member_record> club::find_member(std::string_view name) {
   return store_.find_member(name);
 }
 
-result<void> club::set_password(std::string_view name, std::string_view password,
-                                std::optional<std::string_view> keep_session) {
+result<void> club::set_password(std::string_view name, std::string_view password) {
   if (!valid_password_size(password)) {
     return make_error_code(errc::invalid_argument);
   }
@@ -36,11 +35,33 @@ result<void> club::set_password(std::string_view name, std::string_view password
   if (!hash) {
     return hash.error();
   }
-  if (keep_session) {
-    const auto kept = session_hash(*keep_session);
-    return store_.set_password_hash(name, *hash, kept);
-  }
   return store_.set_password_hash(name, *hash, {});
+}
+
+result<std::optional<secret_string>> club::change_password(
+    std::string_view name, std::string_view verified_hash, std::string_view password,
+    std::optional<store::session_limits> new_session) {
+  if (!valid_password_size(password)) {
+    return make_error_code(errc::invalid_argument);
+  }
+  auto hash = hasher_.hash(password);
+  if (!hash) {
+    return hash.error();
+  }
+  // Compare-and-swap on the verified hash: the Argon2id runs above take a while, and a change
+  // (or an operator's reset) that came first must not be overwritten by one that checked the
+  // password it replaced.
+  if (auto changed = store_.set_password_hash(name, *hash, verified_hash); !changed) {
+    return changed.error();
+  }
+  if (!new_session) {
+    return std::optional<secret_string>{};
+  }
+  auto token = start_session(name, *hash, *new_session);
+  if (!token) {
+    return token.error();
+  }
+  return std::optional<secret_string>(std::move(*token));
 }
 
 result<void> club::remove_member(std::string_view name, std::optional<std::string_view> by) {
@@ -132,10 +153,11 @@ result<void> club::upgrade_password_hash(std::string_view name, std::string_view
   return store_.replace_password_hash(name, expected, replacement);
 }
 
-result<secret_string> club::start_session(std::string_view member, store::session_limits limits) {
+result<secret_string> club::start_session(std::string_view member, std::string_view verified_hash,
+                                          store::session_limits limits) {
   secret_string token = crypto::new_token();
-  if (auto added =
-          store_.add_session(session_hash(token.view()), member, clock_.now_seconds(), limits);
+  if (auto added = store_.add_session(session_hash(token.view()), member, verified_hash,
+                                      clock_.now_seconds(), limits);
       !added) {
     return added.error();
   }

@@ -132,6 +132,15 @@ void note_throttled(std::string_view client, auth_method method, std::string_vie
               {"delay_s", static_cast<std::int64_t>(delay.count())}});
 }
 
+void note_password_changed(std::string_view client, auth_method method, std::string_view name,
+                           bool new_session) {
+  log::event(log::level::warn, "password-changed",
+             {{"client", client},
+              {"method", to_string(method)},
+              {"member", name},
+              {"session", new_session ? std::string_view("new") : std::string_view("none")}});
+}
+
 void note_rate_limited(std::string_view client, std::string_view name, std::chrono::seconds delay) {
   log::event(log::level::warn, "rate-limited",
              {{"client", client},

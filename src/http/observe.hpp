@@ -40,6 +40,10 @@ request_id new_request_id();
 void note_auth_failure(std::string_view client, auth_method method, std::string_view name);
 void note_throttled(std::string_view client, auth_method method, std::string_view name,
                     std::chrono::seconds delay);
+// A member changed their own password (every browser session of theirs ended); `new_session`
+// when the request's session was replaced by a new one. Not a guesser's line.
+void note_password_changed(std::string_view client, auth_method method, std::string_view name,
+                           bool new_session);
 // A member over their request rate: not a guesser, so not one of fail2ban's lines.
 void note_rate_limited(std::string_view client, std::string_view name, std::chrono::seconds delay);
 void note_cross_origin(std::string_view client, std::string_view name, std::string_view why);

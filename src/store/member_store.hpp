@@ -1,7 +1,7 @@
 #pragma once
 
 #include <cstdint>
-#include <span>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -41,11 +41,14 @@ class member_store {
   // is gone or the hash changed meanwhile.
   virtual result<void> replace_password_hash(std::string_view name, std::string_view expected,
                                              std::string_view replacement) = 0;
-  // Sets a new password and ends every browser session of the member, at once (API tokens stay),
-  // but the one whose hash is `keep_session` when that is not empty (the session a member changed
-  // their own password in). not_found (and nothing changed) for a name no member has.
+  // Sets a new password hash and ends every browser session of the member, at once (API tokens
+  // and client certificates stay). With `expected`, only if the member's hash is still that one
+  // (compare-and-swap: the hash a change verified the current password against), so that of two
+  // changes racing, the one that checked a password no longer the member's changes nothing.
+  // not_found (and nothing changed) for a name no member has; conflict (and nothing changed) when
+  // the hash is no longer `expected`.
   virtual result<void> set_password_hash(std::string_view name, std::string_view hash,
-                                         std::span<const std::uint8_t> keep_session) = 0;
+                                         std::optional<std::string_view> expected) = 0;
 };
 
 }  // namespace hush::store

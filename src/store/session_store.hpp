@@ -16,12 +16,16 @@ class session_store {
  public:
   virtual ~session_store() = default;
 
-  // Adds a session created (and last used) at `now`. At once, it sweeps away every session that
-  // ran out under `limits` at `now`, and, when `limits.max_per_member` is set, ends the member's
-  // sessions beyond that many, the first added first. not_found if the member does not exist;
-  // already_exists for a hash a live session has.
+  // Adds a session created (and last used) at `now` for a member whose password was verified
+  // against `password_hash`, only if that is still the member's hash, decided in the same step
+  // as the insert: a login that checked the old password while a change ended every session must
+  // not add one after it. At once, it sweeps away every session that ran out under `limits` at
+  // `now`, and, when `limits.max_per_member` is set, ends the member's sessions beyond that many,
+  // the first added first. not_found if the member does not exist; conflict (nothing changed)
+  // when their hash is no longer `password_hash`; already_exists for a hash a live session has.
   virtual result<void> add_session(std::span<const std::uint8_t> hash, std::string_view member,
-                                   std::int64_t now, session_limits limits) = 0;
+                                   std::string_view password_hash, std::int64_t now,
+                                   session_limits limits) = 0;
   // The member of a live session. A use marks the session as used at `now` only when its last
   // mark is a minute old or more (one write a minute per session, not one per request); a mark
   // that cannot be written because the store is full or read-only is skipped, not an error, so

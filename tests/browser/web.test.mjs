@@ -613,9 +613,10 @@ describe('the members web page', { timeout: 300_000 }, () => {
     await page.context().close();
   });
 
-  test('a member changes their password; their other session ends and the old one fails', async () => {
+  test('a member changes their password; every session is replaced and the old one fails', async () => {
     passwords.wendy = shownPassword(hush('member', 'add', 'wendy', '--role', 'reader', '--dir', club));
     const fresh = 'wendy has a new passphrase';
+    const again = 'wendy changes it once more';
     const other = await newPage();
     await logIn(other, 'wendy', passwords.wendy);
     await messagesShown(other);
@@ -624,6 +625,9 @@ describe('the members web page', { timeout: 300_000 }, () => {
     await messagesShown(page);
     await page.getByRole('link', { name: 'Password' }).click();
     await page.getByRole('heading', { name: 'Change password' }).waitFor();
+    // The page says what a password change does not end.
+    assert.match(await page.locator('#pw-help').innerText(),
+      /API tokens and client certificates survive a password change/);
     const form = page.locator('#password-form');
     const fill = async (current, next, repeat) => {
       await form.getByLabel('Current password').fill(current);
@@ -631,6 +635,11 @@ describe('the members web page', { timeout: 300_000 }, () => {
       await form.getByLabel('Repeat new password').fill(repeat);
       await form.getByRole('button', { name: 'Change password' }).click();
     };
+    const sessionCookie = async () =>
+      (await page.context().cookies()).find((c) => c.name === '__Host-hush')?.value;
+    // The answer to the change the next click makes.
+    const changeAnswer = () => page.waitForResponse((r) =>
+      r.url().endsWith('/api/v1/members/wendy/password') && r.request().method() === 'PUT');
     // A wrong current password is refused, and nothing changes.
     await fill('not my password at all', fresh, fresh);
     await page.getByRole('alert').filter({ hasText: 'Your current password is not right.' }).waitFor();
@@ -641,10 +650,29 @@ describe('the members web page', { timeout: 300_000 }, () => {
     await page.getByRole('alert').filter({ hasText: 'The new passwords do not match.' }).waitFor();
     await fill(passwords.wendy, 'short', 'short');
     await page.getByRole('alert').filter({ hasText: 'at least 12 characters' }).waitFor();
+    const before = await sessionCookie();
+    assert.ok(before);
+    let answer = changeAnswer();
     await fill(passwords.wendy, fresh, fresh);
+    assert.equal((await answer).status(), 200);
     await page.getByText('Your password has been changed.').waitFor();
+    await page.getByText('API tokens and client certificates still work.').waitFor();
     assert.equal(await form.getByLabel('Current password').inputValue(), '');
-    // This session goes on (a reload finds it, still on this view); the other browser's ended
+    // The page goes on in a new session; the cookie it had before is refused now.
+    const after = await sessionCookie();
+    assert.ok(after);
+    assert.notEqual(after, before);
+    const thief = await browser.newContext({ ignoreHTTPSErrors: true });
+    await thief.addCookies([{ name: '__Host-hush', value: before, url: `${server.origin}/`,
+      secure: true, httpOnly: true, sameSite: 'Strict' }]);
+    assert.equal((await thief.request.get(`${server.origin}/api/v1/session`)).status(), 401);
+    await thief.close();
+    // Without a reload, the page's next change carries the new session's CSRF token.
+    answer = changeAnswer();
+    await fill(fresh, again, again);
+    assert.equal((await answer).status(), 200);
+    await page.getByText('Your password has been changed.').waitFor();
+    // The new session goes on (a reload finds it, still on this view); the other browser's ended
     // on the server.
     await page.reload();
     await page.getByRole('heading', { name: 'Change password' }).waitFor();
@@ -653,12 +681,14 @@ describe('the members web page', { timeout: 300_000 }, () => {
     await other.reload();
     await other.getByRole('heading', { name: 'Members only' }).waitFor();
     assert.equal(await other.locator('#messages-view').isVisible(), false);
-    // The old password is refused; the new one works.
+    // The old passwords are refused; the newest works.
     await logIn(other, 'wendy', passwords.wendy);
     await other.getByRole('alert').filter({ hasText: 'Wrong name or password.' }).waitFor();
     await logIn(other, 'wendy', fresh);
+    await other.getByRole('alert').filter({ hasText: 'Wrong name or password.' }).waitFor();
+    await logIn(other, 'wendy', again);
     await messagesShown(other);
-    passwords.wendy = fresh;
+    passwords.wendy = again;
     await other.context().close();
     await page.context().close();
   });

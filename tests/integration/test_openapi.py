@@ -233,6 +233,19 @@ class OpenApiTest(unittest.TestCase):
                                                    name="pat", json=change))
         self.assertEqual(changed.status_code, 204)
         self.passwords["pat"] = change["new_password"]
+        # Made in a browser session: 200, a new session's cookie and CSRF token.
+        login = self.call("post", "/api/v1/session", name=None,
+                          json={"name": "pat", "password": self.passwords["pat"]})
+        self.assertEqual(login.status_code, 200)
+        renewed = check("put", template, self.call(
+            "put", "/api/v1/members/pat/password", name=None,
+            headers={"Cookie": login.headers["Set-Cookie"].split(";")[0], "Origin": self.base,
+                     "X-CSRF-Token": login.json()["csrf"]},
+            json={"current_password": self.passwords["pat"],
+                  "new_password": "pat's newest passphrase"}))
+        self.assertEqual(renewed.status_code, 200, renewed.text)
+        self.assertTrue(renewed.headers["Set-Cookie"].startswith("__Host-hush="))
+        self.passwords["pat"] = "pat's newest passphrase"
 
         for path, template in (("/healthz", "/healthz"), ("/ca.crl", "/ca.crl"),
                                ("/ca.pem", "/ca.pem")):

@@ -161,9 +161,12 @@ class WebApiTest(unittest.TestCase):
 
         done = here.put(url, json={"current_password": old, "new_password": fresh},
                         headers=page, timeout=T)
-        self.assertEqual(done.status_code, 204, done.text)
+        self.assertEqual(done.status_code, 200, done.text)
         self.club.passwords["wren"] = fresh
-        self.assertEqual(here.get(self.origin + "/api/v1/session", timeout=T).status_code, 200)
+        # The browser goes on in a new session (the cookie the answer set), with its new token.
+        who = here.get(self.origin + "/api/v1/session", timeout=T)
+        self.assertEqual(who.status_code, 200)
+        self.assertEqual(who.json()["csrf"], done.json()["csrf"])
         self.assertEqual(there.get(self.origin + "/api/v1/session", timeout=T).status_code, 401)
         # The old password fails at once, on the very next request, by Basic and by login.
         probe = self.browser()
@@ -177,6 +180,55 @@ class WebApiTest(unittest.TestCase):
         self.assertEqual(probe.get(self.server.url, headers=self.as_("rhea"),
                                    timeout=T).status_code, 200)
 
+    def test_a_stolen_cookie_does_not_survive_a_password_change(self):
+        self.club.add_member("cleo", role="reader")
+        here = self.browser()
+        csrf = self.log_in(here, "cleo").json()["csrf"]
+        stolen = here.cookies.get("__Host-hush")
+        self.assertTrue(stolen)
+        thief = self.browser()
+        thief.cookies.set("__Host-hush", stolen)
+        session_url = self.origin + "/api/v1/session"
+        self.assertEqual(thief.get(session_url, timeout=T).status_code, 200)
+
+        fresh = "cleo's new and longer passphrase"
+        done = here.put(self.origin + "/api/v1/members/cleo/password", timeout=T,
+                        headers={"Origin": self.origin, "X-CSRF-Token": csrf},
+                        json={"current_password": self.club.passwords["cleo"],
+                              "new_password": fresh})
+        self.assertEqual(done.status_code, 200, done.text)
+        self.club.passwords["cleo"] = fresh
+        set_cookie = done.headers.get("Set-Cookie", "")
+        self.assertTrue(set_cookie.startswith("__Host-hush="), set_cookie)
+        for attribute in ("Secure", "HttpOnly", "SameSite=Strict", "Path=/"):
+            self.assertIn(attribute, set_cookie)
+        new_csrf = done.json()["csrf"]
+        self.assertNotEqual(new_csrf, csrf)
+        renewed = here.cookies.get("__Host-hush")
+        self.assertNotEqual(renewed, stolen)
+
+        # The old cookie is refused, for reads and writes alike; the new one works, with the new
+        # CSRF token (the old token no longer matches).
+        self.assertEqual(thief.get(session_url, timeout=T).status_code, 401)
+        again = self.browser()
+        again.cookies.set("__Host-hush", stolen)
+        self.assertEqual(again.delete(session_url, timeout=T,
+                                      headers={"Origin": self.origin, "X-CSRF-Token": csrf}
+                                      ).status_code, 401)
+        self.assertEqual(here.get(session_url, timeout=T).status_code, 200)
+        old_token = here.delete(session_url, timeout=T,
+                                headers={"Origin": self.origin, "X-CSRF-Token": csrf})
+        self.assertEqual(old_token.status_code, 403, old_token.text)
+        self.assertEqual(old_token.json()["error"], "cross_origin")
+        ended = here.delete(session_url, timeout=T,
+                            headers={"Origin": self.origin, "X-CSRF-Token": new_csrf})
+        self.assertEqual(ended.status_code, 204, ended.text)
+        # A security event, without the passwords.
+        log = self.server.log()
+        self.assertRegex(log, r"warn password-changed client=127\.0\.0\.1 method=session "
+                              r"member=cleo session=new")
+        self.assertNotIn(fresh, log)
+
     def test_a_password_change_with_basic_ends_every_session(self):
         self.club.add_member("bess", role="reader")
         s = self.browser()
@@ -187,6 +239,7 @@ class WebApiTest(unittest.TestCase):
                                json={"current_password": self.club.passwords["bess"],
                                      "new_password": fresh})
         self.assertEqual(r.status_code, 204, r.text)
+        self.assertNotIn("Set-Cookie", r.headers)
         self.club.passwords["bess"] = fresh
         self.assertEqual(s.get(self.origin + "/api/v1/session", timeout=T).status_code, 401)
 

@@ -134,16 +134,17 @@ result<void> memory_member_store::replace_password_hash(std::string_view name,
 }
 
 result<void> memory_member_store::set_password_hash(std::string_view name, std::string_view hash,
-                                                    std::span<const std::uint8_t> keep_session) {
+                                                    std::optional<std::string_view> expected) {
   std::lock_guard lock(tables_.mutex);
   const auto found = tables_.members.find(name);
   if (found == tables_.members.end()) {
     return make_error_code(errc::not_found);
   }
+  if (expected && found->second.password_hash != *expected) {
+    return make_error_code(errc::conflict);
+  }
   found->second.password_hash = hash;
-  std::erase_if(tables_.sessions, [&](const auto& s) {
-    return s.member == name && !std::ranges::equal(s.hash, keep_session);
-  });
+  std::erase_if(tables_.sessions, [&](const auto& s) { return s.member == name; });
   ++tables_.generation;
   return {};
 }
@@ -198,11 +199,16 @@ result<void> memory_token_store::remove_token(std::string_view name) {
 }
 
 result<void> memory_session_store::add_session(std::span<const std::uint8_t> hash,
-                                               std::string_view member, std::int64_t now,
+                                               std::string_view member,
+                                               std::string_view password_hash, std::int64_t now,
                                                session_limits limits) {
   std::lock_guard lock(tables_.mutex);
-  if (!tables_.members.contains(member)) {
+  const auto found = tables_.members.find(member);
+  if (found == tables_.members.end()) {
     return make_error_code(errc::not_found);
+  }
+  if (found->second.password_hash != password_hash) {
+    return make_error_code(errc::conflict);
   }
   // Refused before anything changes (all or nothing); a session the sweep would take frees its
   // hash.

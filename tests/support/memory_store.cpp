@@ -429,8 +429,8 @@ result<void> memory_store::replace_password_hash(std::string_view name, std::str
   return members_.replace_password_hash(name, expected, replacement);
 }
 result<void> memory_store::set_password_hash(std::string_view name, std::string_view hash,
-                                             std::span<const std::uint8_t> keep_session) {
-  return members_.set_password_hash(name, hash, keep_session);
+                                             std::optional<std::string_view> expected) {
+  return members_.set_password_hash(name, hash, expected);
 }
 
 result<std::vector<std::uint8_t>> memory_store::club_meta(std::string_view name) {
@@ -457,8 +457,9 @@ result<void> memory_store::remove_token(std::string_view name) {
 }
 
 result<void> memory_store::add_session(std::span<const std::uint8_t> hash, std::string_view member,
-                                       std::int64_t now, session_limits limits) {
-  return sessions_.add_session(hash, member, now, limits);
+                                       std::string_view password_hash, std::int64_t now,
+                                       session_limits limits) {
+  return sessions_.add_session(hash, member, password_hash, now, limits);
 }
 result<member_record> memory_store::member_by_session(std::span<const std::uint8_t> hash,
                                                       std::int64_t now, session_limits limits) {

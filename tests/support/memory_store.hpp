@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,7 +61,7 @@ class memory_member_store : public store::member_store {
   result<void> replace_password_hash(std::string_view name, std::string_view expected,
                                      std::string_view replacement) override;
   result<void> set_password_hash(std::string_view name, std::string_view hash,
-                                 std::span<const std::uint8_t> keep_session) override;
+                                 std::optional<std::string_view> expected) override;
 
  private:
   memory_tables& tables_;
@@ -95,7 +96,8 @@ class memory_session_store : public store::session_store {
  public:
   explicit memory_session_store(memory_tables& tables) : tables_(tables) {}
   result<void> add_session(std::span<const std::uint8_t> hash, std::string_view member,
-                           std::int64_t now, store::session_limits limits) override;
+                           std::string_view password_hash, std::int64_t now,
+                           store::session_limits limits) override;
   result<store::member_record> member_by_session(std::span<const std::uint8_t> hash,
                                                  std::int64_t now,
                                                  store::session_limits limits) override;
@@ -211,7 +213,7 @@ class memory_store : public store::store {
   result<void> replace_password_hash(std::string_view name, std::string_view expected,
                                      std::string_view replacement) override;
   result<void> set_password_hash(std::string_view name, std::string_view hash,
-                                 std::span<const std::uint8_t> keep_session) override;
+                                 std::optional<std::string_view> expected) override;
 
   result<std::vector<std::uint8_t>> club_meta(std::string_view name) override;
   result<void> set_club_meta_once(std::string_view name,
@@ -225,7 +227,8 @@ class memory_store : public store::store {
   result<void> remove_token(std::string_view name) override;
 
   result<void> add_session(std::span<const std::uint8_t> hash, std::string_view member,
-                           std::int64_t now, hush::store::session_limits limits) override;
+                           std::string_view password_hash, std::int64_t now,
+                           hush::store::session_limits limits) override;
   result<hush::store::member_record> member_by_session(std::span<const std::uint8_t> hash,
                                                        std::int64_t now,
                                                        hush::store::session_limits limits) override;

@@ -1,8 +1,10 @@
 #include "http/handlers/common.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <string>
 
+#include "auth/sessions.hpp"
 #include "core/log.hpp"
 #include "http/json.hpp"
 #include "http/response.hpp"
@@ -17,6 +19,14 @@ response fail(std::error_code ec, const request& req, std::string_view where) {
     log::error(std::string(where) + ": " + ec.message());
   }
   return error_response(api, req);
+}
+
+response session_started(const request& req, boost::json::object body, std::string_view token,
+                         const store::session_limits& limits) {
+  body["csrf"] = auth::csrf_token(token);
+  auto res = json_response(status::ok, body, req);
+  res.set(field::set_cookie, auth::session_cookie(token, std::chrono::seconds(limits.absolute)));
+  return res;
 }
 
 json_body read_json_object(const request& req, const services& s) {

@@ -30,6 +30,11 @@ json_body read_json_object(const request& req, const services& s);
 std::string only_keys(const boost::json::object& object,
                       std::initializer_list<std::string_view> allowed);
 
+// The answer that hands a browser a new session: 200 with `body` and the session's CSRF token as
+// "csrf", and its __Host-hush cookie (log_in, and a password change made in a session).
+response session_started(const request& req, boost::json::object body, std::string_view token,
+                         const store::session_limits& limits);
+
 // The string member `name` of `object`, or nullopt if it is missing or not a string.
 std::optional<std::string_view> string_member(const boost::json::object& object,
                                               std::string_view name);

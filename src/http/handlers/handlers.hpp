@@ -95,9 +95,12 @@ response remove_member(const request& req, services& s, const auth::member& who,
 // PUT /api/v1/members/{name}/password {"current_password": "...", "new_password": "..."}: a member
 // changes their own password (forbidden for any other name, admins included). The current
 // password is checked as a login is (throttle, cache, Argon2id on the hashing pool, where the new
-// one is hashed too); a wrong one is 403 and counts as a failed login. 204: the old password no
-// longer works, and every browser session of the member ends but `session_token`'s (the one the
-// request came with, if it came with one). API tokens stay.
+// one is hashed too); a wrong one is 403 and counts as a failed login. The new hash is stored
+// only if the one the current password was checked against is still the member's (409 conflict,
+// nothing changed, otherwise). Every browser session of the member ends, `session_token`'s (the
+// one the request came with, if any) too: with one, the answer is 200 {"csrf"} and the cookie of
+// a new session; without one (Basic, Bearer, a certificate), 204. API tokens and client
+// certificates stay.
 outcome change_password(const request& req, const request_context& ctx, services& s,
                         const auth::member& who, std::string_view name,
                         std::optional<std::string_view> session_token);

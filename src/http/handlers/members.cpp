@@ -153,12 +153,25 @@ outcome change_password(const request& req, const request_context& ctx, services
     if (!verified) {
       return current_password_refused(req, ctx, why);
     }
-    if (auto changed = s.club.set_password(verified->name(), new_password->view(), session_token);
-        !changed) {
+    // A browser's session ends with every other one and a new one replaces it: a cookie stolen
+    // before the change must not outlive it.
+    const auto limits = session_limits_of(s.cfg);
+    auto changed =
+        s.club.change_password(verified->name(), verified->verified_hash(), new_password->view(),
+                               session_token ? std::optional(limits) : std::nullopt);
+    if (!changed) {
+      if (changed.error() == errc::conflict) {
+        log::info("password change by " + verified->name() +
+                  " refused: the password changed meanwhile");
+      }
       return detail::fail(changed.error(), req, "PUT /api/v1/members/{name}/password");
     }
-    log::info("password changed by " + verified->name() + " from " + ctx.remote);
-    return no_content_response(req);
+    note_password_changed(ctx.remote, ctx.note != nullptr ? ctx.note->method : auth_method::none,
+                          verified->name(), changed->has_value());
+    if (!*changed) {
+      return no_content_response(req);
+    }
+    return detail::session_started(req, {}, (*changed)->view(), limits);
   }};
 }
 

@@ -51,18 +51,21 @@ reply finish_log_in(const request& req, const request_context& ctx, services& s,
     [[maybe_unused]] auto ended = s.club.end_session(*previous);
   }
   const auto limits = session_limits_of(s.cfg);
-  auto token = s.club.start_session(who->name(), limits);
+  auto token = s.club.start_session(who->name(), who->verified_hash(), limits);
   if (!token) {
+    // The password was the member's when it was checked, and a change replaced it before the
+    // session could be added: it proves nobody now, so the answer is a wrong password's.
+    if (token.error() == errc::conflict) {
+      note_auth_failure(ctx.remote, auth_method::password, who->name());
+      return wrong_credentials(req);
+    }
     return detail::fail(token.error(), req, "POST /api/v1/session");
   }
   if (ctx.note != nullptr) {
     ctx.note->member = who->name();
   }
-  auto body = member_json(who->name(), who->role(), s.cfg);
-  body["csrf"] = auth::csrf_token(token->view());
-  auto res = json_response(status::ok, body, req);
-  res.set(field::set_cookie,
-          auth::session_cookie(token->view(), std::chrono::seconds(limits.absolute)));
+  auto res = detail::session_started(req, member_json(who->name(), who->role(), s.cfg),
+                                     token->view(), limits);
   log::info("session started for " + who->name() + " from " + ctx.remote);
   return res;
 }

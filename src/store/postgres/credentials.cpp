@@ -71,8 +71,8 @@ result<void> postgres_store::remove_token(std::string_view name) {
 }
 
 result<void> postgres_store::add_session(std::span<const std::uint8_t> hash,
-                                         std::string_view member, std::int64_t now,
-                                         session_limits limits) {
+                                         std::string_view member, std::string_view password_hash,
+                                         std::int64_t now, session_limits limits) {
   auto db = acquire();
   if (!db) {
     return db.error();
@@ -83,13 +83,18 @@ result<void> postgres_store::add_session(std::span<const std::uint8_t> hash,
       return begun;
     }
     // The member's row, locked: their logins add one at a time, so the cap below counts every
-    // session of theirs, and a removal waits for this one (then ends it with the others).
-    if (auto locked = query_one<std::int64_t>(
-            **db, "SELECT 1 FROM members WHERE name = $1::text FOR NO KEY UPDATE",
-            pg_params{}.add(member),
-            [](const pg_rows& rows, std::size_t r) { return rows.column_int(r, 0); });
-        !locked) {
+    // session of theirs, and a removal or a password change waits for this one (then ends it
+    // with the others). Read under that lock, the hash is the one the session is added for: a
+    // login that verified a password changed meanwhile adds nothing.
+    auto locked = query_one<std::string>(
+        **db, "SELECT password_hash FROM members WHERE name = $1::text FOR NO KEY UPDATE",
+        pg_params{}.add(member),
+        [](const pg_rows& rows, std::size_t r) { return rows.column_text(r, 0); });
+    if (!locked) {
       return locked.error();
+    }
+    if (*locked != password_hash) {
+      return make_error_code(errc::conflict);
     }
     if (auto swept =
             (*db)->run("DELETE FROM sessions WHERE last_used_at <= $1::bigint - $2::bigint "

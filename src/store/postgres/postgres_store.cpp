@@ -326,7 +326,7 @@ result<void> postgres_store::replace_password_hash(std::string_view name, std::s
 }
 
 result<void> postgres_store::set_password_hash(std::string_view name, std::string_view hash,
-                                               std::span<const std::uint8_t> keep_session) {
+                                               std::optional<std::string_view> expected) {
   auto db = acquire();
   if (!db) {
     return db.error();
@@ -336,17 +336,28 @@ result<void> postgres_store::set_password_hash(std::string_view name, std::strin
     if (auto begun = tx.begin(); !begun) {
       return begun;
     }
+    // The member's row, locked: no other change, and no login's add_session (which locks it
+    // too), can come between this read of the hash and the update.
+    auto stored = query_one<std::string>(
+        **db, "SELECT password_hash FROM members WHERE name = $1::text FOR NO KEY UPDATE",
+        pg_params{}.add(name),
+        [](const pg_rows& rows, std::size_t r) { return rows.column_text(r, 0); });
+    if (!stored) {
+      return stored.error();
+    }
+    if (expected && *stored != *expected) {
+      return make_error_code(errc::conflict);
+    }
     if (auto changed =
             change_one(**db, "UPDATE members SET password_hash = $2::text WHERE name = $1::text",
                        pg_params{}.add(name).add(hash));
         !changed) {
       return changed;
     }
-    // Whoever logged in with the old password is logged out with it, but the session the change
-    // was made in. An empty hash is no session's (they are 32 bytes).
-    if (auto ended = (*db)->run(
-            "DELETE FROM sessions WHERE member = $1::text AND hash IS DISTINCT FROM $2::bytea",
-            pg_params{}.add(name).add(keep_session));
+    // Whoever logged in with the old password is logged out with it, the session the change was
+    // made in too: a stolen cookie must not outlive the change (the changer gets a new session).
+    if (auto ended =
+            (*db)->run("DELETE FROM sessions WHERE member = $1::text", pg_params{}.add(name));
         !ended) {
       return ended.error();
     }

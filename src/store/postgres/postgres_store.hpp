@@ -3,6 +3,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -75,7 +76,7 @@ class postgres_store : public store, public guess_store, public club_copy {
   result<void> replace_password_hash(std::string_view name, std::string_view expected,
                                      std::string_view replacement) override;
   result<void> set_password_hash(std::string_view name, std::string_view hash,
-                                 std::span<const std::uint8_t> keep_session) override;
+                                 std::optional<std::string_view> expected) override;
 
   // message_store
   using message_store::add_data_key;
@@ -116,7 +117,8 @@ class postgres_store : public store, public guess_store, public club_copy {
 
   // session_store
   result<void> add_session(std::span<const std::uint8_t> hash, std::string_view member,
-                           std::int64_t now, session_limits limits) override;
+                           std::string_view password_hash, std::int64_t now,
+                           session_limits limits) override;
   result<member_record> member_by_session(std::span<const std::uint8_t> hash, std::int64_t now,
                                           session_limits limits) override;
   result<void> remove_session(std::span<const std::uint8_t> hash) override;

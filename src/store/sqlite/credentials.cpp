@@ -43,7 +43,8 @@ result<member_record> sqlite_store::member_by_token(std::span<const std::uint8_t
 }
 
 result<void> sqlite_store::add_session(std::span<const std::uint8_t> hash, std::string_view member,
-                                       std::int64_t now, session_limits limits) {
+                                       std::string_view password_hash, std::int64_t now,
+                                       session_limits limits) {
   auto db = acquire();
   write_transaction tx(*db);
   if (auto begun = tx.begin(); !begun) {
@@ -58,19 +59,29 @@ result<void> sqlite_store::add_session(std::span<const std::uint8_t> hash, std::
   if (auto done = sweep->run(); !done) {
     return done;
   }
-  // INSERT ... SELECT: a member removed meanwhile is not_found, and nothing is committed.
+  // INSERT ... SELECT: the member and their password hash are checked in the insert itself, so
+  // that a login that verified a password changed meanwhile (set_password_hash ended every
+  // session) adds none, and a member removed meanwhile is not_found; nothing is committed.
   auto insert = db->prepare(
       "INSERT INTO sessions (hash, member, created_at, last_used_at) "
-      "SELECT ?1, name, ?3, ?3 FROM members WHERE name = ?2");
+      "SELECT ?1, name, ?3, ?3 FROM members WHERE name = ?2 AND password_hash = ?4");
   if (!insert) {
     return insert.error();
   }
-  insert->bind(1, hash).bind(2, member).bind(3, now);
+  insert->bind(1, hash).bind(2, member).bind(3, now).bind(4, password_hash);
   if (auto done = insert->run(); !done) {
     return done;
   }
   if (db->changes() == 0) {
-    return make_error_code(errc::not_found);
+    // Under the write lock still: which of the two it was cannot change before the rollback.
+    auto exists = query_one<std::int64_t>(
+        *db, "SELECT count(*) FROM members WHERE name = ?1",
+        [&](sqlite_statement& s) { s.bind(1, member); },
+        [](const sqlite_statement& s) { return s.column_int(0); });
+    if (!exists) {
+      return exists.error();
+    }
+    return make_error_code(*exists == 0 ? errc::not_found : errc::conflict);
   }
   if (limits.max_per_member > 0) {
     // One reader logging in in a loop must not grow the table without bound: beyond the cap,

@@ -59,27 +59,50 @@ sqlite_store::sqlite_store(std::filesystem::path path) : path_(std::move(path)) 
   }
   // Only a migration writes: opening an up-to-date club never does, so that reading works on a
   // read-only file system or a full disk.
-  if (*current == latest) {
-    return;
+  if (*current < latest) {
+    migrate(*db);
   }
-  write_transaction tx(*db);
+  // Member ids are SQLite row ids, which a new member may be given again once the highest one
+  // left; this trigger zeroes a departed member's id out of messages and their recipients. A
+  // database without it (dropped by hand, a restore gone wrong) would hand a departed member's
+  // messages to whoever inherits the id, so it is not served at all.
+  auto trigger = query_one<std::int64_t>(
+      *db,
+      "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "
+      "AND name = 'members_left_messages' AND tbl_name = 'members'",
+      [](sqlite_statement&) {}, [](const sqlite_statement& s) { return s.column_int(0); });
+  if (!trigger) {
+    throw std::runtime_error(path_.string() + ": " +
+                             reason(trigger.error(), "cannot read the database schema"));
+  }
+  if (*trigger != 1) {
+    throw std::runtime_error(path_.string() +
+                             ": the trigger members_left_messages is missing (dropped by hand?), "
+                             "so a departed member's id could pass to a new member; restore the "
+                             "database from a backup");
+  }
+}
+
+void sqlite_store::migrate(sqlite_connection& db) {
+  const auto latest = sqlite_migrations::steps.size();
+  write_transaction tx(db);
   if (auto begun = tx.begin(); !begun) {
     throw std::runtime_error(path_.string() + ": " + reason(begun.error(), "database is locked"));
   }
-  // Another process may have migrated between the read above and the lock.
-  current = schema_version(*db);
+  // Another process may have migrated between the caller's read and the lock.
+  auto current = schema_version(db);
   if (!current) {
     throw std::runtime_error(path_.string() + ": " +
                              reason(current.error(), "not a hush database"));
   }
   for (std::size_t step = *current; step < latest; ++step) {
-    if (auto migrated = db->exec(sqlite_migrations::steps[step]); !migrated) {
+    if (auto migrated = db.exec(sqlite_migrations::steps[step]); !migrated) {
       const std::string fallback = "schema migration " + std::to_string(step + 1) + " failed";
       throw std::runtime_error(path_.string() + ": " + reason(migrated.error(), fallback.c_str()));
     }
   }
   const std::string set_version = "PRAGMA user_version=" + std::to_string(latest);
-  auto recorded = db->exec(set_version.c_str());
+  auto recorded = db.exec(set_version.c_str());
   if (recorded) {
     recorded = tx.commit();
   }
@@ -219,24 +242,37 @@ result<void> sqlite_store::replace_password_hash(std::string_view name, std::str
 }
 
 result<void> sqlite_store::set_password_hash(std::string_view name, std::string_view hash,
-                                             std::span<const std::uint8_t> keep_session) {
+                                             std::optional<std::string_view> expected) {
   auto db = acquire();
   write_transaction tx(*db);
   if (auto begun = tx.begin(); !begun) {
     return begun.error();
+  }
+  // Under the write lock: nothing can change the hash between this read and the update.
+  if (expected) {
+    auto stored = query_one<std::string>(
+        *db, "SELECT password_hash FROM members WHERE name = ?1",
+        [&](sqlite_statement& s) { s.bind(1, name); },
+        [](const sqlite_statement& s) { return s.column_text(0); });
+    if (!stored) {
+      return stored.error();
+    }
+    if (*stored != *expected) {
+      return make_error_code(errc::conflict);
+    }
   }
   if (auto changed = change_one(*db, "UPDATE members SET password_hash = ?2 WHERE name = ?1",
                                 [&](sqlite_statement& s) { s.bind(1, name).bind(2, hash); });
       !changed) {
     return changed;
   }
-  // Whoever logged in with the old password is logged out with it, but the session the change
-  // was made in. An empty hash is no session's (they are 32 bytes).
-  auto ended = db->prepare("DELETE FROM sessions WHERE member = ?1 AND hash IS NOT ?2");
+  // Whoever logged in with the old password is logged out with it, the session the change was
+  // made in too: a stolen cookie must not outlive the change (the changer gets a new session).
+  auto ended = db->prepare("DELETE FROM sessions WHERE member = ?1");
   if (!ended) {
     return ended.error();
   }
-  ended->bind(1, name).bind(2, keep_session);
+  ended->bind(1, name);
   if (auto done = ended->run(); !done) {
     return done;
   }

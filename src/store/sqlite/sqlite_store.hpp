@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "store/store.hpp"
@@ -55,7 +56,7 @@ class sqlite_store : public store, public club_copy {
   result<void> replace_password_hash(std::string_view name, std::string_view expected,
                                      std::string_view replacement) override;
   result<void> set_password_hash(std::string_view name, std::string_view hash,
-                                 std::span<const std::uint8_t> keep_session) override;
+                                 std::optional<std::string_view> expected) override;
 
   // message_store
   using message_store::add_data_key;
@@ -97,7 +98,8 @@ class sqlite_store : public store, public club_copy {
 
   // session_store
   result<void> add_session(std::span<const std::uint8_t> hash, std::string_view member,
-                           std::int64_t now, session_limits limits) override;
+                           std::string_view password_hash, std::int64_t now,
+                           session_limits limits) override;
   result<member_record> member_by_session(std::span<const std::uint8_t> hash, std::int64_t now,
                                           session_limits limits) override;
   result<void> remove_session(std::span<const std::uint8_t> hash) override;
@@ -147,6 +149,8 @@ class sqlite_store : public store, public club_copy {
  private:
   class lease;
   lease acquire();
+  // Brings the schema up to date under the write lock; throws, naming the file, when it cannot.
+  void migrate(sqlite_connection& db);
 
   std::filesystem::path path_;
   std::mutex pool_mutex_;

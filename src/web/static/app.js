@@ -505,10 +505,21 @@ async function changePassword(event) {
   if (sessionLost(result)) {
     return;
   }
-  if (result.status === 204) {
+  if (result.status === 200 || result.status === 204) {
+    // Every session of the member ended, this one too: the answer set the cookie of a new one,
+    // whose CSRF token every later change must carry.
+    if (result.data && typeof result.data.csrf === 'string') {
+      state.csrf = result.data.csrf;
+    }
     $('pw-new').value = '';
     $('pw-repeat').value = '';
-    say(done, 'Your password has been changed. Your other sessions have ended.');
+    say(
+      done,
+      'Your password has been changed. Your other sessions have ended; ' +
+        'API tokens and client certificates still work.',
+    );
+  } else if (result.status === 409) {
+    say(error, 'Your password was changed elsewhere meanwhile. Nothing was changed here.');
   } else if (result.status === 403 && errorCode(result) === 'forbidden') {
     say(error, 'Your current password is not right.');
     $('pw-current').focus();

@@ -350,19 +350,48 @@ TEST(Club, MembersAndPasswords) {
   EXPECT_EQ(c.domain.set_password("nobody", "another long password").error(), errc::not_found);
 }
 
-TEST(Club, APasswordChangeEndsTheSessionsButTheOneKept) {
+TEST(Club, APasswordChangeEndsEverySessionAndStartsANewOneWhenAsked) {
   testing::test_club c;
   c.add("alice", role::poster, "long enough password");
   const store::session_limits limits{3600, 86400, 0};
-  const auto first = c.domain.start_session("alice", limits).value();
-  const auto second = c.domain.start_session("alice", limits).value();
-  ASSERT_TRUE(c.domain.set_password("alice", "another long password", second.view()));
+  const auto verified = c.store.find_member("alice").value().password_hash;
+  const auto first = c.domain.start_session("alice", verified, limits).value();
+  const auto second = c.domain.start_session("alice", verified, limits).value();
+  // A session only for the hash the member has: a password verified against another is stale.
+  EXPECT_EQ(c.domain.start_session("alice", "$argon2id$stale", limits).error(), errc::conflict);
+
+  // Made in a session: every session ends, that one too, and a new one takes its place.
+  auto changed = c.domain.change_password("alice", verified, "another long password", limits);
+  ASSERT_TRUE(changed);
+  ASSERT_TRUE(changed->has_value());
   EXPECT_EQ(c.domain.member_by_session(first.view(), limits).error(), errc::not_found);
-  EXPECT_EQ(c.domain.member_by_session(second.view(), limits).value().name, "alice");
-  // Without one to keep, every session ends; the size rule holds whoever asks.
-  ASSERT_TRUE(c.domain.set_password("alice", "a third long password"));
   EXPECT_EQ(c.domain.member_by_session(second.view(), limits).error(), errc::not_found);
-  EXPECT_EQ(c.domain.set_password("alice", "short", second.view()).error(), errc::invalid_argument);
+  EXPECT_EQ(c.domain.member_by_session((*changed)->view(), limits).value().name, "alice");
+  const auto now = c.store.find_member("alice").value().password_hash;
+  EXPECT_TRUE(c.hasher.verify(now, "another long password"));
+
+  // A change that verified the hash replaced since is refused, and changes nothing.
+  EXPECT_EQ(c.domain.change_password("alice", verified, "a third long password", limits).error(),
+            errc::conflict);
+  EXPECT_EQ(c.store.find_member("alice").value().password_hash, now);
+  EXPECT_EQ(c.domain.member_by_session((*changed)->view(), limits).value().name, "alice");
+
+  // Without a session to replace (Basic, Bearer), every session ends and none starts.
+  auto plain = c.domain.change_password("alice", now, "a third long password", std::nullopt);
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(plain->has_value());
+  EXPECT_EQ(c.domain.member_by_session((*changed)->view(), limits).error(), errc::not_found);
+
+  // The operator's reset (hush member passwd) needs no hash, and ends every session too.
+  const auto third =
+      c.domain.start_session("alice", c.store.find_member("alice").value().password_hash, limits)
+          .value();
+  ASSERT_TRUE(c.domain.set_password("alice", "a fourth long password"));
+  EXPECT_EQ(c.domain.member_by_session(third.view(), limits).error(), errc::not_found);
+  // The size rule holds whoever asks.
+  EXPECT_EQ(c.domain.set_password("alice", "short").error(), errc::invalid_argument);
+  EXPECT_EQ(c.domain.change_password("alice", now, "short", limits).error(),
+            errc::invalid_argument);
 }
 
 TEST(Club, APosterRemovesTheirOwnMessagesAndAnAdminAny) {

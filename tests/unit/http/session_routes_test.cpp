@@ -1,3 +1,8 @@
+#include <functional>
+#include <optional>
+#include <span>
+#include <utility>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
@@ -8,6 +13,7 @@
 #include "http/response.hpp"
 #include "http/router.hpp"
 #include "support/http_helpers.hpp"
+#include "support/memory_store.hpp"
 #include "support/test_club.hpp"
 
 // The browser-facing surface: the page, login sessions, CSRF and origin checks, members admin.
@@ -360,22 +366,41 @@ TEST_F(SessionRoutesTest, OnlyAdminsManageMembers) {
   EXPECT_TRUE(club.store.find_member("reader"));
 }
 
-TEST_F(SessionRoutesTest, AMemberChangesTheirOwnPasswordAndTheirOtherSessionsEnd) {
+TEST_F(SessionRoutesTest, APasswordChangeReplacesTheSessionAndEndsEveryOther) {
   const auto here = log_in("poster", "poster password");
   const auto elsewhere = log_in("poster", "poster password");
   const auto someone_else = log_in("reader", "reader password");
   const auto changed = change_password(
       here, "poster",
       {{"current_password", "poster password"}, {"new_password", "a brand new password"}});
-  ASSERT_EQ(changed.result(), status::no_content) << changed.body();
-  // The session it was made in stays, and can still change things; the other one ended.
-  EXPECT_EQ(send(from_page(verb::get, "/api/v1/session", here)).result(), status::ok);
-  auto post = from_page(verb::post, "/api/v1/messages", here);
-  json_body(post, {{"body", "still here"}});
-  EXPECT_EQ(send(std::move(post)).result(), status::created);
+  ASSERT_EQ(changed.result(), status::ok) << changed.body();
+  // A new session, in a cookie as hardened as a login's, and its CSRF token in the answer.
+  const auto cookie = std::string(changed[field::set_cookie]);
+  const auto prefix = std::string(auth::session_cookie_name) + "=";
+  ASSERT_EQ(cookie.rfind(prefix, 0), 0U) << cookie;
+  EXPECT_NE(cookie.find("; Secure"), std::string::npos);
+  EXPECT_NE(cookie.find("; HttpOnly"), std::string::npos);
+  browser_session fresh;
+  fresh.token = cookie.substr(prefix.size(), cookie.find(';') - prefix.size());
+  const auto body = boost::json::parse(changed.body()).as_object();
+  fresh.csrf = std::string(body.at("csrf").as_string());
+  EXPECT_NE(fresh.token, here.token);
+  EXPECT_NE(fresh.csrf, here.csrf);
+  EXPECT_EQ(fresh.csrf, auth::csrf_token(fresh.token));
+  // The session the change was made in ended with every other one: a cookie stolen before the
+  // change does not outlive it.
+  EXPECT_EQ(send(from_page(verb::get, "/api/v1/session", here)).result(), status::unauthorized);
   EXPECT_EQ(send(from_page(verb::get, "/api/v1/session", elsewhere)).result(),
             status::unauthorized);
   EXPECT_EQ(send(from_page(verb::get, "/api/v1/session", someone_else)).result(), status::ok);
+  // The new one reads, and writes with its own CSRF token (not the old one's).
+  EXPECT_EQ(send(from_page(verb::get, "/api/v1/session", fresh)).result(), status::ok);
+  auto post = from_page(verb::post, "/api/v1/messages", fresh);
+  json_body(post, {{"body", "still here"}});
+  EXPECT_EQ(send(std::move(post)).result(), status::created);
+  auto stale_csrf = from_page(verb::post, "/api/v1/messages", {fresh.token, here.csrf});
+  json_body(stale_csrf, {{"body", "with the old token"}});
+  EXPECT_EQ(send(std::move(stale_csrf)).result(), status::forbidden);
   // The old password is refused on the very next request, by every door; the new one works.
   EXPECT_EQ(log_in_response("poster", "poster password").result(), status::unauthorized);
   auto basic_old = make(verb::get, "/api/v1/session");
@@ -384,14 +409,33 @@ TEST_F(SessionRoutesTest, AMemberChangesTheirOwnPasswordAndTheirOtherSessionsEnd
   EXPECT_EQ(log_in_response("poster", "a brand new password").result(), status::ok);
 }
 
-TEST_F(SessionRoutesTest, WithBasicEverySessionEnds) {
+TEST_F(SessionRoutesTest, WithBasicEverySessionEndsAndNoneStarts) {
   const auto open = log_in("poster", "poster password");
   auto req = make(verb::put, "/api/v1/members/poster/password");
   req.set(field::authorization, basic("poster:poster password"));
   json_body(req,
             {{"current_password", "poster password"}, {"new_password", "a brand new password"}});
-  ASSERT_EQ(send(std::move(req)).result(), status::no_content);
+  const auto res = send(std::move(req));
+  ASSERT_EQ(res.result(), status::no_content) << res.body();
+  EXPECT_TRUE(res[field::set_cookie].empty());
   EXPECT_EQ(send(from_page(verb::get, "/api/v1/session", open)).result(), status::unauthorized);
+}
+
+TEST_F(SessionRoutesTest, WithATokenEverySessionEndsAndTheTokenStays) {
+  const auto open = log_in("poster", "poster password");
+  const auto token = club.domain.create_token("laptop", "poster", 0).value();
+  auto req = make(verb::put, "/api/v1/members/poster/password");
+  req.set(field::authorization, "Bearer " + std::string(token.value.view()));
+  json_body(req,
+            {{"current_password", "poster password"}, {"new_password", "a brand new password"}});
+  const auto res = send(std::move(req));
+  ASSERT_EQ(res.result(), status::no_content) << res.body();
+  EXPECT_TRUE(res[field::set_cookie].empty());
+  EXPECT_EQ(send(from_page(verb::get, "/api/v1/session", open)).result(), status::unauthorized);
+  // API tokens survive a password change (the page and docs/api.md say so).
+  auto with_token = make(verb::get, "/api/v1/session");
+  with_token.set(field::authorization, "Bearer " + std::string(token.value.view()));
+  EXPECT_EQ(send(std::move(with_token)).result(), status::ok);
 }
 
 TEST_F(SessionRoutesTest, AWrongCurrentPasswordIsRefusedAndThrottledLikeALogin) {
@@ -480,6 +524,114 @@ TEST_F(SessionRoutesTest, TheClubsNameIsForMembersOnly) {
     EXPECT_EQ(res.body().find("Oak"), std::string::npos) << path;
   }
   EXPECT_EQ(stranger.body().find("Oak"), std::string::npos);
+}
+
+// The in-memory store, with a step run once just before the next session is added or password
+// hash set: what another request does in that very gap, made certain.
+class racing_store final : public testing::memory_store {
+ public:
+  result<void> add_session(std::span<const std::uint8_t> hash, std::string_view member,
+                           std::string_view password_hash, std::int64_t now,
+                           hush::store::session_limits limits) override {
+    run_once(before_add_session);
+    return memory_store::add_session(hash, member, password_hash, now, limits);
+  }
+  result<void> set_password_hash(std::string_view name, std::string_view hash,
+                                 std::optional<std::string_view> expected) override {
+    run_once(before_set_password);
+    return memory_store::set_password_hash(name, hash, expected);
+  }
+  std::function<void()> before_add_session;
+  std::function<void()> before_set_password;
+
+ private:
+  static void run_once(std::function<void()>& step) {
+    if (step) {
+      auto once = std::exchange(step, nullptr);
+      once();
+    }
+  }
+};
+
+struct racing_club {
+  racing_store store;
+  testing::fixed_clock clock;
+  club::keyring keys{testing::random_master_key(), store};
+  crypto::password_hasher hasher{testing::cheap_argon2()};
+  testing::recording_ca ca;
+  app::direct_audit_sink audits{store};
+  club::club domain{store, keys, hasher, clock, ca, audits, 1024};
+  auth::authenticator auth{domain, hasher, {}, std::chrono::seconds(300)};
+  config::config cfg;
+  router routes{services{domain, auth, cfg}};
+
+  racing_club() {
+    EXPECT_TRUE(domain.add_member("poster", store::role::poster, "poster password"));
+  }
+
+  response log_in(std::string_view password) {
+    request req{verb::post, "/api/v1/session", 11};
+    req.set(field::host, host);
+    req.set(field::origin, own_origin);
+    req.set(field::content_type, "application/json");
+    req.body() =
+        boost::json::serialize(boost::json::object{{"name", "poster"}, {"password", password}});
+    req.prepare_payload();
+    return routes.handle(req, request_context{"198.51.100.4"});
+  }
+};
+
+std::string cookie_token(const response& res) {
+  const auto cookie = std::string(res[field::set_cookie]);
+  const auto prefix = std::string(auth::session_cookie_name) + "=";
+  return cookie.rfind(prefix, 0) == 0
+             ? cookie.substr(prefix.size(), cookie.find(';') - prefix.size())
+             : std::string();
+}
+
+// A login verified the old password; a change ended every session before the login added its
+// own. The login must not get one: it answers as a wrong password does, never 500.
+TEST(PasswordRaces, ALoginThatVerifiedAReplacedPasswordGetsNoSession) {
+  racing_club c;
+  c.store.before_add_session = [&] {
+    ASSERT_TRUE(c.domain.set_password("poster", "a brand new password"));
+  };
+  const auto res = c.log_in("poster password");
+  EXPECT_EQ(res.result(), status::unauthorized) << res.body();
+  EXPECT_TRUE(res[field::set_cookie].empty());
+  EXPECT_TRUE(res[field::www_authenticate].empty());
+  EXPECT_EQ(boost::json::parse(res.body()).as_object().at("error").as_string(), "unauthorized");
+  // The new password logs in as usual.
+  const auto fresh = c.log_in("a brand new password");
+  EXPECT_EQ(fresh.result(), status::ok);
+  EXPECT_FALSE(cookie_token(fresh).empty());
+}
+
+// A change checked the current password; another change (here the operator's reset) replaced it
+// before this one stored its hash. This one changes nothing and answers 409.
+TEST(PasswordRaces, AChangeThatVerifiedAReplacedPasswordChangesNothing) {
+  racing_club c;
+  const auto login = c.log_in("poster password");
+  ASSERT_EQ(login.result(), status::ok);
+  const auto token = cookie_token(login);
+  c.store.before_set_password = [&] {
+    ASSERT_TRUE(c.domain.set_password("poster", "the operator's reset"));
+  };
+  request req{verb::put, "/api/v1/members/poster/password", 11};
+  req.set(field::host, host);
+  req.set(field::cookie, std::string(auth::session_cookie_name) + "=" + token);
+  req.set(field::origin, own_origin);
+  req.set("X-CSRF-Token", auth::csrf_token(token));
+  req.set(field::content_type, "application/json");
+  req.body() = R"({"current_password":"poster password","new_password":"a brand new password"})";
+  req.prepare_payload();
+  const auto res = c.routes.handle(req, request_context{"198.51.100.4"});
+  EXPECT_EQ(res.result(), status::conflict) << res.body();
+  EXPECT_EQ(boost::json::parse(res.body()).as_object().at("error").as_string(), "conflict");
+  EXPECT_TRUE(res[field::set_cookie].empty());
+  // The reset stands; the change's password was never stored.
+  EXPECT_EQ(c.log_in("a brand new password").result(), status::unauthorized);
+  EXPECT_EQ(c.log_in("the operator's reset").result(), status::ok);
 }
 
 TEST_F(SessionRoutesTest, CookieParsingRefusesAmbiguity) {

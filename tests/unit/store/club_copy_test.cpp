@@ -68,7 +68,7 @@ void fill(store& db) {
   const std::vector<std::uint8_t> token_hash(32, 1);
   ASSERT_TRUE(db.add_token({"laptop", "bo", 13, 0}, token_hash));
   const std::vector<std::uint8_t> session_hash(32, 2);
-  ASSERT_TRUE(db.add_session(session_hash, "ann", 14, {3600, 86400, 0}));
+  ASSERT_TRUE(db.add_session(session_hash, "ann", "$argon2id$ann", 14, {3600, 86400, 0}));
   ASSERT_TRUE(db.add_client_cert({"abc1", "bo", 15, 99999, 0}));
   ASSERT_TRUE(db.add_server_cert({"def2", cert_kind::server, "club.example", 16, 99999, 0}));
   const auto first = db.add_message("ann", 17, message_format::text, fixed_body(1));

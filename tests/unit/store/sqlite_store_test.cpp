@@ -280,6 +280,35 @@ TEST(SqliteStoreOpen, AnUpToDateDatabaseIsOpenedWithoutWriting) {
   EXPECT_TRUE(!std::filesystem::exists(log) || std::filesystem::file_size(log) == 0);
 }
 
+// Without the trigger that zeroes a departed member's id out of messages, a newcomer given the
+// same row id would inherit them: such a database is refused when it is opened, saying why.
+TEST(SqliteStoreOpen, ADatabaseWithoutTheMembersLeftTriggerIsRefused) {
+  temp_dir dir;
+  const auto path = make_database(dir);
+  { sqlite_store first(path); }
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "DROP TRIGGER members_left_messages", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(other);
+  try {
+    sqlite_store refused(path);
+    ADD_FAILURE() << "opened a database without members_left_messages";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("members_left_messages is missing"), std::string::npos)
+        << e.what();
+  }
+  // The same trigger on another table is not it.
+  ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other,
+                         "CREATE TRIGGER members_left_messages AFTER DELETE ON tokens "
+                         "BEGIN SELECT 1; END",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(other);
+  EXPECT_THROW(sqlite_store{path}, std::runtime_error);
+}
+
 TEST(SqliteErrors, FullAndReadOnlyDisksAreNamed) {
   EXPECT_EQ(sqlite_error(SQLITE_FULL), errc::disk_full);
   EXPECT_EQ(sqlite_error(SQLITE_IOERR_WRITE, ENOSPC), errc::disk_full);

@@ -158,8 +158,8 @@ TEST_P(MemberStoreContract, RemovalEndsTokensAndSessionsAndRevokesCertificates) 
   add_member("bob");
   ASSERT_TRUE(db.add_token({"alice-t", "alice", 1, 0}, hash_of(1)));
   ASSERT_TRUE(db.add_token({"bob-t", "bob", 1, 0}, hash_of(2)));
-  ASSERT_TRUE(db.add_session(hash_of(3), "alice", 1, limits));
-  ASSERT_TRUE(db.add_session(hash_of(4), "bob", 1, limits));
+  ASSERT_TRUE(db.add_session(hash_of(3), "alice", hash_now("alice"), 1, limits));
+  ASSERT_TRUE(db.add_session(hash_of(4), "bob", hash_now("bob"), 1, limits));
   ASSERT_TRUE(db.add_client_cert({"a1", "alice", 1, 1000, 0}));
   ASSERT_TRUE(db.add_client_cert({"a2", "alice", 1, 1000, 7}));
   ASSERT_TRUE(db.add_client_cert({"b1", "bob", 1, 1000, 0}));
@@ -204,7 +204,7 @@ TEST_P(MemberStoreContract, RemovingAnUnknownNameChangesNothing) {
 TEST_P(MemberStoreContract, ReplacePasswordHashIsACompareAndSwap) {
   const session_limits limits{3600, 86400, 0};
   ASSERT_TRUE(db.add_member("alice", role::reader, "old", 1));
-  ASSERT_TRUE(db.add_session(hash_of(1), "alice", 1, limits));
+  ASSERT_TRUE(db.add_session(hash_of(1), "alice", hash_now("alice"), 1, limits));
   EXPECT_EQ(db.replace_password_hash("alice", "stale", "new").error(), errc::not_found);
   EXPECT_EQ(db.find_member("alice").value().password_hash, "old");
   EXPECT_TRUE(db.replace_password_hash("alice", "old", "new"));
@@ -220,9 +220,9 @@ TEST_P(MemberStoreContract, SetPasswordHashEndsTheMembersSessionsOnly) {
   const session_limits limits{3600, 86400, 0};
   ASSERT_TRUE(db.add_member("alice", role::reader, "old", 1));
   add_member("bob");
-  ASSERT_TRUE(db.add_session(hash_of(1), "alice", 1, limits));
-  ASSERT_TRUE(db.add_session(hash_of(2), "alice", 1, limits));
-  ASSERT_TRUE(db.add_session(hash_of(3), "bob", 1, limits));
+  ASSERT_TRUE(db.add_session(hash_of(1), "alice", hash_now("alice"), 1, limits));
+  ASSERT_TRUE(db.add_session(hash_of(2), "alice", hash_now("alice"), 1, limits));
+  ASSERT_TRUE(db.add_session(hash_of(3), "bob", hash_now("bob"), 1, limits));
   ASSERT_TRUE(db.add_token({"alice-t", "alice", 1, 0}, hash_of(4)));
 
   ASSERT_TRUE(db.set_password_hash("alice", "newer", {}));
@@ -234,28 +234,57 @@ TEST_P(MemberStoreContract, SetPasswordHashEndsTheMembersSessionsOnly) {
   EXPECT_EQ(db.set_password_hash("nobody", "x", {}).error(), errc::not_found);
 }
 
-TEST_P(MemberStoreContract, SetPasswordHashKeepsTheSessionItIsAskedToKeep) {
+TEST_P(MemberStoreContract, SetPasswordHashWithAnExpectedHashIsACompareAndSwap) {
   const session_limits limits{3600, 86400, 0};
   ASSERT_TRUE(db.add_member("alice", role::reader, "old", 1));
   add_member("bob");
-  ASSERT_TRUE(db.add_session(hash_of(1), "alice", 1, limits));
-  ASSERT_TRUE(db.add_session(hash_of(2), "alice", 1, limits));
-  ASSERT_TRUE(db.add_session(hash_of(3), "bob", 1, limits));
+  ASSERT_TRUE(db.add_session(hash_of(1), "alice", "old", 1, limits));
+  ASSERT_TRUE(db.add_session(hash_of(2), "bob", hash_now("bob"), 1, limits));
 
-  const auto kept = hash_of(2);
-  ASSERT_TRUE(db.set_password_hash("alice", "newer", kept));
+  // A change that verified a password no longer the member's changes nothing: neither the hash
+  // nor the sessions.
+  EXPECT_EQ(db.set_password_hash("alice", "newer", std::string_view("stale")).error(),
+            errc::conflict);
+  EXPECT_EQ(db.find_member("alice").value().password_hash, "old");
+  EXPECT_EQ(db.member_by_session(hash_of(1), 2, limits).value().name, "alice");
+
+  // The one that verified the current hash swaps it and ends every session of the member, the
+  // one it was made in included; other members keep theirs.
+  ASSERT_TRUE(db.set_password_hash("alice", "newer", std::string_view("old")));
   EXPECT_EQ(db.find_member("alice").value().password_hash, "newer");
   EXPECT_EQ(db.member_by_session(hash_of(1), 2, limits).error(), errc::not_found);
-  EXPECT_EQ(db.member_by_session(hash_of(2), 2, limits).value().name, "alice");
-  EXPECT_EQ(db.member_by_session(hash_of(3), 2, limits).value().name, "bob");
+  EXPECT_EQ(db.member_by_session(hash_of(2), 2, limits).value().name, "bob");
 
-  // Another member's session named to keep keeps nothing of theirs: it is not alice's to end.
-  const auto bobs = hash_of(3);
-  ASSERT_TRUE(db.set_password_hash("alice", "newest", bobs));
-  EXPECT_EQ(db.member_by_session(hash_of(2), 2, limits).error(), errc::not_found);
-  EXPECT_EQ(db.member_by_session(hash_of(3), 2, limits).value().name, "bob");
-  // Nothing changes for no such member, the kept session included.
-  EXPECT_EQ(db.set_password_hash("nobody", "x", bobs).error(), errc::not_found);
+  // The second of two changes that verified the same password loses.
+  EXPECT_EQ(db.set_password_hash("alice", "newest", std::string_view("old")).error(),
+            errc::conflict);
+  EXPECT_EQ(db.find_member("alice").value().password_hash, "newer");
+  EXPECT_EQ(db.set_password_hash("nobody", "x", std::string_view("old")).error(), errc::not_found);
+}
+
+// Of many changes racing that all verified the same password, exactly one wins.
+TEST_P(MemberStoreContract, OfChangesRacingOnOneVerifiedHashOneWins) {
+  ASSERT_TRUE(db.add_member("alice", role::reader, "old", 1));
+  constexpr int racers = 8;
+  std::atomic<int> won{0};
+  std::atomic<int> lost{0};
+  {
+    std::vector<std::jthread> pool;
+    for (int i = 0; i < racers; ++i) {
+      pool.emplace_back([&, i] {
+        const auto changed =
+            db.set_password_hash("alice", "new " + std::to_string(i), std::string_view("old"));
+        if (changed) {
+          ++won;
+        } else if (changed.error() == errc::conflict) {
+          ++lost;
+        }
+      });
+    }
+  }
+  EXPECT_EQ(won.load(), 1);
+  EXPECT_EQ(lost.load(), racers - 1);
+  EXPECT_EQ(db.find_member("alice").value().password_hash.rfind("new ", 0), 0U);
 }
 
 }  // namespace hush::store::contract

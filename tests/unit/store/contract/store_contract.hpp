@@ -39,6 +39,12 @@ class store_contract : public ::testing::TestWithParam<backend> {
   static std::vector<std::uint8_t> hash_of(std::uint8_t seed) {
     return std::vector<std::uint8_t>(32, seed);
   }
+  // The member's password hash as stored now, which a session is added for (add_session); an
+  // impossible one for no such member.
+  std::string hash_now(const std::string& name) {
+    auto found = db.find_member(name);
+    return found ? found->password_hash : std::string("no such member");
+  }
   void add_member(const std::string& name, std::int64_t now = 1) {
     ASSERT_TRUE(db.add_member(name, role::reader, "hash of " + name, now)) << name;
   }

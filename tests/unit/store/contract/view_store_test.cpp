@@ -96,7 +96,7 @@ TEST_P(ViewStoreContract, EveryChangeToWhatAReadReliesOnMovesTheGeneration) {
   ASSERT_TRUE(db.remove_member("bob", 30));
   moved("remove_member");
 
-  ASSERT_TRUE(db.add_session(hash_of(7), "alice", 40, {100, 1000, 0}));
+  ASSERT_TRUE(db.add_session(hash_of(7), "alice", hash_now("alice"), 40, {100, 1000, 0}));
   last = generation_of(db);
   ASSERT_TRUE(db.member_by_session(hash_of(7), 200, {1000, 10000, 0}));
   ASSERT_TRUE(db.add_audit({50, "alice", message_id{1}, "r"}));
