@@ -43,11 +43,12 @@ void message_sweeper::tick(const std::stop_token& stop) {
     auto swept = domain_.sweep_expired(batch_size);
     if (!swept && swept.error() == errc::not_wiped) {
       // Gone for every query; the bytes go at the next removal or when the store closes.
-      log::warn("expired messages: removed, but a copy may remain until the next removal");
+      failures_.write(log::level::warn,
+                      "expired messages: removed, but a copy may remain until the next removal");
       break;
     }
     if (!swept) {
-      log::warn("expired messages: " + swept.error().message());
+      failures_.write(log::level::warn, "expired messages: " + swept.error().message());
       return;
     }
     total += *swept;

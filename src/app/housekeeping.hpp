@@ -5,6 +5,7 @@
 #include <stop_token>
 
 #include "club/club.hpp"
+#include "core/log.hpp"
 
 namespace hush::app {
 
@@ -50,6 +51,8 @@ class message_sweeper {
 
   club::club& domain_;
   std::chrono::steady_clock::time_point next_{};
+  // A store that fails keeps failing every round: one line a minute, with the count held back.
+  log::rate_limited failures_{std::chrono::minutes(1)};
 };
 
 }  // namespace hush::app

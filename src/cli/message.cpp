@@ -54,11 +54,15 @@ hush::club::message_life life_of(const message_options& options) {
     life.expires_in = *seconds;
   }
   life.max_reads = options.max_reads;
-  std::string_view rest = options.to;
-  while (!rest.empty()) {
+  // Every word between commas, empty ones too ("bob," names someone who is not there): the rules
+  // refuse those rather than guess.
+  for (std::string_view rest = options.to; !options.to.empty();) {
     const auto comma = rest.find(',');
     life.to.emplace_back(rest.substr(0, comma));
-    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    if (comma == std::string_view::npos) {
+      break;
+    }
+    rest.remove_prefix(comma + 1);
   }
   if (auto problem = hush::club::life_problem(life); !problem.empty()) {
     throw usage_error((options.to.empty() ? "" : "--to " + options.to + ": ") + problem);
@@ -299,8 +303,13 @@ void add_message(CLI::App& app) {
       ->add_option("--max-reads", post->max_reads,
                    "Gone after this many reads by members other than the author")
       ->check(CLI::Range(1U, hush::club::max_reads_limit));
-  post_cmd->add_option("--to", post->to,
-                       "Only for these members and roles (and the author): bob,role:admin");
+  post_cmd
+      ->add_option("--to", post->to,
+                   "Only for these members and roles (and the author): bob,role:admin")
+      ->check([](const std::string& value) {
+        // An empty list would quietly mean the whole club, the opposite of what --to asks.
+        return value.empty() ? std::string("--to needs at least one member or role") : "";
+      });
   post_cmd->callback([post] { run_post(*post); });
 
   auto list = std::make_shared<message_options>();

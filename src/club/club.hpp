@@ -121,9 +121,9 @@ class club {
   result<std::vector<store::message_summary>> list(std::optional<store::message_id> before,
                                                    std::size_t limit, std::string_view reader);
   // Read receipts: the reads of message `id` in the audit trail (at most `limit`, oldest first),
-  // for `by`, who must be its author or an admin (forbidden otherwise; not_found when they may
-  // not see it, or it is gone: an admin's receipts outlive the message, through the operator's
-  // reads_of). The operator's form asks nothing.
+  // for `by`, who must be able to see it and be its author or an admin (forbidden otherwise;
+  // not_found when they may not see it, or it is gone). The operator's form asks nothing, and
+  // outlives the message.
   result<std::vector<store::audit_record>> reads_of(store::message_id id, std::string_view by,
                                                     std::size_t limit);
   result<std::vector<store::audit_record>> reads_of(store::message_id id, std::size_t limit);
@@ -132,9 +132,10 @@ class club {
   result<std::size_t> sweep_expired(std::size_t batch);
   // Removes the message and wipes its bytes (store::remove_message); not_wiped as it says.
   result<void> remove(store::message_id id);
-  // The same, asked by the member `by` (their role read afresh): an admin removes any message, a
-  // poster their own (may_delete); forbidden, nothing removed, for anyone else. not_found for no
-  // such message (or no such member). Message ids are never reused, so the author checked is
+  // The same, asked by the member `by` (their role read afresh): an admin removes any message
+  // they may see, a poster their own (may_delete); forbidden, nothing removed, for anyone else.
+  // not_found for no such message, one they may not see (a message to others, admins included),
+  // or no such member. Message ids are never reused, so the author checked is
   // the author of the message removed.
   result<void> remove(store::message_id id, std::string_view by);
   // Whether the store answers a read, for /healthz: ok, or the error that kept it from answering.

@@ -63,10 +63,7 @@ result<club::reseal_step> club::reseal_messages(std::optional<store::message_id>
       return body.error();
     }
     // Re-sealed with the richer associated data (version 2) whatever the old version was.
-    auto sealed = keys_.seal(
-        body->span(),
-        message_context(store::message_summary{row.id, row.author, row.created_at, row.format}),
-        envelope::version_2);
+    auto sealed = keys_.seal(body->span(), sealing_context(row), envelope::version_2);
     if (!sealed) {
       return sealed.error();
     }

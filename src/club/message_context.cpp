@@ -56,12 +56,15 @@ std::string message_context(const store::message_summary& row) {
   return out;
 }
 
+std::string sealing_context(const store::message_record& row) {
+  return message_context(
+      store::message_summary{row.id, row.author, row.created_at, row.format, row.terms, 0, {}});
+}
+
 std::string message_context(const store::message_record& row) {
   auto version = crypto::envelope::version(row.sealed);
-  return version && *version == crypto::envelope::version_1
-             ? message_context(row.id)
-             : message_context(store::message_summary{
-                   row.id, row.author, row.created_at, row.format, row.terms, 0, {}});
+  return version && *version == crypto::envelope::version_1 ? message_context(row.id)
+                                                            : sealing_context(row);
 }
 
 }  // namespace hush::club

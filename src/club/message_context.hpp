@@ -16,5 +16,8 @@ std::string message_context(const store::message_summary& row);
 // The context a stored row's body was sealed with: version 1's or version 2's, as its envelope
 // says.
 std::string message_context(const store::message_record& row);
+// The context a stored row's body is sealed with from now on (version 2, its life included):
+// what a re-seal under a new data key binds, whatever the old body's version.
+std::string sealing_context(const store::message_record& row);
 
 }  // namespace hush::club

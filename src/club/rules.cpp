@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <set>
 
+#include "core/text.hpp"
+
 namespace hush::club {
 
 bool may_post(store::role r) noexcept {
@@ -28,39 +30,11 @@ bool valid_member_name(std::string_view name) noexcept {
 bool valid_utf8(std::string_view text) noexcept {
   std::size_t i = 0;
   while (i < text.size()) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    std::size_t extra = 0;
-    std::uint32_t code = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xe0) == 0xc0) {
-      extra = 1;
-      code = c & 0x1fU;
-    } else if ((c & 0xf0) == 0xe0) {
-      extra = 2;
-      code = c & 0x0fU;
-    } else if ((c & 0xf8) == 0xf0) {
-      extra = 3;
-      code = c & 0x07U;
-    } else {
+    const auto point = decode_utf8(text, i);
+    if (!point) {
       return false;
     }
-    if (extra > text.size() - i - 1) {
-      return false;
-    }
-    for (std::size_t k = 1; k <= extra; ++k) {
-      const auto next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xc0) != 0x80) {
-        return false;
-      }
-      code = (code << 6) | (next & 0x3fU);
-    }
-    constexpr std::uint32_t smallest[] = {0, 0x80, 0x800, 0x10000};
-    if (code < smallest[extra] || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) {
-      return false;
-    }
-    i += extra + 1;
+    i += point->size;
   }
   return true;
 }

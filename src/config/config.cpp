@@ -339,42 +339,12 @@ bool valid_club_name(std::string_view text) {
   std::size_t chars = 0;
   std::size_t i = 0;
   while (i < text.size()) {
-    const auto lead = static_cast<unsigned char>(text[i]);
-    std::size_t extra = 0;
-    std::uint32_t code = 0;
-    if (lead < 0x80) {
-      code = lead;
-    } else if ((lead & 0xe0U) == 0xc0) {
-      extra = 1;
-      code = lead & 0x1fU;
-    } else if ((lead & 0xf0U) == 0xe0) {
-      extra = 2;
-      code = lead & 0x0fU;
-    } else if ((lead & 0xf8U) == 0xf0) {
-      extra = 3;
-      code = lead & 0x07U;
-    } else {
+    const auto point = decode_utf8(text, i);
+    // C0 controls, DEL and C1 controls: never in a name shown in a title and a header.
+    if (!point || point->value < 0x20 || (point->value >= 0x7f && point->value <= 0x9f)) {
       return false;
     }
-    if (extra > text.size() - i - 1) {
-      return false;
-    }
-    for (std::size_t k = 1; k <= extra; ++k) {
-      const auto next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xc0U) != 0x80) {
-        return false;
-      }
-      code = (code << 6U) | (next & 0x3fU);
-    }
-    constexpr std::uint32_t smallest[] = {0, 0x80, 0x800, 0x10000};
-    if (code < smallest[extra] || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) {
-      return false;
-    }
-    // C0 controls, DEL and C1 controls.
-    if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) {
-      return false;
-    }
-    i += extra + 1;
+    i += point->size;
     ++chars;
   }
   return chars >= 1 && chars <= max_club_name_chars;

@@ -287,7 +287,8 @@ class MessageLifeTest(unittest.TestCase):
         self.assertIn("2 of 2 reads left, to bob and role:admin", r.out)
         for args, words in ((["--expires", "0s"], "--expires"), (["--expires", "soon"], "--expires"),
                             (["--to", "nobody"], "nobody"), (["--to", "role:king"], "role:"),
-                            (["--to", "bob,bob"], "twice"), (["--max-reads", "0"], "max-reads")):
+                            (["--to", "bob,bob"], "twice"), (["--max-reads", "0"], "max-reads"),
+                            (["--to", ""], "--to"), (["--to", "bob,"], "recipient")):
             r = self.club.hush("message", "post", "--author", "alice", *args, "-", input="x")
             self.assertNotEqual(r.rc, 0, r)
             self.assertIn(words, r.err, r)

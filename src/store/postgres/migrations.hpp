@@ -224,6 +224,14 @@ ALTER TABLE message_recipients ENABLE ALWAYS TRIGGER message_recipients_lock_gen
 ALTER TABLE message_recipients ENABLE ALWAYS TRIGGER message_recipients_changed;
 ALTER TABLE message_recipients ENABLE ALWAYS TRIGGER message_recipients_truncated;
 )sql",
+    // As SQLite's migration 11: the authors of the messages posted before author_id, by name, if
+    // they were members when they posted.
+    R"sql(
+UPDATE messages SET author_id = coalesce(
+  (SELECT m.id FROM members m WHERE m.name = messages.author AND m.created_at <= messages.created_at),
+  0)
+WHERE author_id = 0;
+)sql",
 };
 
 // The triggers exactness rests on (postgres_store::snapshot checks they are all there and enabled

@@ -184,6 +184,15 @@ CREATE TRIGGER message_recipients_changed_update AFTER UPDATE ON message_recipie
 CREATE TRIGGER message_recipients_changed_delete AFTER DELETE ON message_recipients
   BEGIN UPDATE change_generation SET value = value + 1 + abs(random() % 4294967296) WHERE id = 1; END;
 )sql",
+    // The authors of the messages posted before author_id, found by name: a message's poster may
+    // then still remove it and see its receipts. Only a member who already existed when the
+    // message was posted: one who took a departed member's name later inherits nothing.
+    R"sql(
+UPDATE messages SET author_id = coalesce(
+  (SELECT m.id FROM members m WHERE m.name = messages.author AND m.created_at <= messages.created_at),
+  0)
+WHERE author_id = 0;
+)sql",
 };
 
 }  // namespace hush::store::sqlite_migrations

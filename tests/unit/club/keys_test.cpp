@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include "core/error.hpp"
 #include "crypto/envelope.hpp"
@@ -193,6 +194,31 @@ TEST(DataKeyRotation, ResealsInBatchesAndRetiresTheOldKey) {
   // A fresh keyring (a restarted server) opens them all without the old key.
   keyring restarted(testing::random_master_key(), c.store);
   EXPECT_EQ(restarted.load_all().error(), errc::crypto_failure);
+}
+
+// Re-sealed under the new key with the whole of version 2's context, the message's life
+// included: it still opens, and a life lengthened in the database afterwards still does not.
+TEST(DataKeyRotation, MessagesWithALifeStayReadableAndBound) {
+  testing::test_club c;
+  c.add("alice", role::poster, "an author's long password");
+  c.add("bob", role::reader, "a reader's long password");
+  message_life life;
+  life.expires_in = 3600;
+  life.max_reads = 2;
+  const auto id = c.domain.post("alice", "with a life", life).value();
+  const auto started = c.domain.start_data_key_rotation().value();
+  ASSERT_TRUE(c.domain.reseal_messages(std::nullopt, 10).value().done);
+  EXPECT_EQ(key_of(c, id), started.key);
+  EXPECT_EQ(c.domain.read(id, "alice", "r").value().body.view(), "with a life");
+  EXPECT_EQ(c.domain.read(id, "bob", "r").value().reads, 1U);
+
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(c.db_path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE messages SET expires_at = 0, max_reads = 0", nullptr, nullptr,
+                         nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  EXPECT_EQ(c.domain.read(id, "alice", "r").error(), errc::crypto_failure);
 }
 
 TEST(DataKeyRotation, StartingAgainResumesAnUnfinishedRotation) {

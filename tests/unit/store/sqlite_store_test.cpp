@@ -94,6 +94,13 @@ TEST(SqliteStoreMigration, MessagesFromBeforeTermsHaveNone) {
     old +=
         "INSERT INTO messages (author, created_at, sealed, format) "
         "VALUES ('a', 1, x'01', 'fernet');";
+    // By a name no member had when it was posted: a later member of that name is not its author.
+    old +=
+        "INSERT INTO members (name, role, password_hash, created_at) "
+        "VALUES ('late', 'poster', 'h', 9);";
+    old +=
+        "INSERT INTO messages (author, created_at, sealed, format) "
+        "VALUES ('late', 2, x'02', 'text');";
     old += "INSERT INTO audit (at, member, message_id, remote) VALUES (2, 'a', 1, 'r');";
     old += "PRAGMA user_version=" + std::to_string(step) + ";";
     sqlite3* raw = nullptr;
@@ -103,13 +110,15 @@ TEST(SqliteStoreMigration, MessagesFromBeforeTermsHaveNone) {
   }
   sqlite_store migrated(path);
   const auto a = migrated.find_member("a").value();
-  const auto m = migrated.newest_message(viewer{a.id, role::reader, 5}).value();
+  const auto m = migrated.message(message_id{1}, viewer{a.id, role::reader, 5}).value();
   EXPECT_EQ(m.author, "a");
   EXPECT_EQ(m.format, message_format::fernet);
   EXPECT_EQ(m.sealed, std::vector<std::uint8_t>{1});
   EXPECT_FALSE(m.terms.any());
   EXPECT_EQ(m.reads, 0U);
-  EXPECT_EQ(m.author_id, member_id{});
+  // The author found by name, as a member before they posted; the newcomer's name finds nobody.
+  EXPECT_EQ(m.author_id, a.id);
+  EXPECT_EQ(migrated.message(message_id{2}, 5).value().author_id, member_id{});
   EXPECT_EQ(migrated.reads_of(m.id, 10).value().size(), 1U);
   message_terms terms;
   terms.max_reads = 1;
