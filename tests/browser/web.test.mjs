@@ -746,6 +746,243 @@ describe('the members web page', { timeout: 300_000 }, () => {
     await admin.context().close();
   });
 
+  // Issue 16, messages with a life: members of these tests' own (a poster, three readers), added
+  // once; the page's own POST from a logged-in page; the operator's view of the messages.
+  function lifeMembers() {
+    if (!passwords.otto) {
+      passwords.otto = shownPassword(hush('member', 'add', 'otto', '--role', 'poster', '--dir', club));
+      for (const name of ['bea', 'cid', 'dot']) {
+        passwords[name] = shownPassword(hush('member', 'add', name, '--role', 'reader', '--dir', club));
+      }
+    }
+  }
+
+  function postFrom(page, payload) {
+    return page.evaluate(async (body) => {
+      const json = { Accept: 'application/json' };
+      const me = await (await fetch('/api/v1/session', { headers: json })).json();
+      const r = await fetch('/api/v1/messages', {
+        method: 'POST',
+        headers: { ...json, 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf },
+        body: JSON.stringify(body),
+      });
+      return { status: r.status, data: await r.json() };
+    }, payload);
+  }
+
+  function apiStatus(page, path) {
+    return page.evaluate(async (p) => (await fetch(p, { headers: { Accept: 'application/json' } })).status, path);
+  }
+
+  // What the operator sees (hush message list --json): reads counted so far, for every message.
+  function operatorView(id) {
+    return JSON.parse(hush('message', 'list', '--json', '--limit', '100', '--dir', club))
+      .messages.find((m) => m.id === id);
+  }
+
+  const card = (page, id) => page.locator(`#messages li[data-id="${id}"]`);
+  const escaped = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+  async function messagesView(page, name) {
+    await logIn(page, name, passwords[name]);
+    await page.locator('#messages-view').waitFor({ state: 'visible' });
+  }
+
+  test('a poster gives a message an expiry, a read limit and recipients; the card says so', async () => {
+    lifeMembers();
+    const page = await newPage();
+    await messagesView(page, 'otto');
+    const form = page.locator('#post-form');
+    const isPost = (r) => r.method() === 'POST' && r.url().endsWith('/api/v1/messages');
+    const sent = [];
+    page.on('request', (r) => {
+      if (isPost(r)) {
+        sent.push(JSON.parse(r.postData()));
+      }
+    });
+    // A recipient who is not a member: the server's own words, and nothing posted.
+    await form.getByLabel('New message').fill('for a stranger');
+    await form.getByLabel('To', { exact: true }).fill('bea, nosuchmember');
+    await form.getByRole('button', { name: 'Post' }).click();
+    await page.getByRole('alert').filter({ hasText: '"to" names "nosuchmember", who is not a member' }).waitFor();
+    assert.deepEqual(sent, [{ body: 'for a stranger', to: ['bea', 'nosuchmember'] }]);
+
+    const text = 'Burn this after reading.';
+    await form.getByLabel('New message').fill(text);
+    await form.getByLabel('Expires').selectOption({ label: 'in 1 day' });
+    await form.getByLabel('Burn after reads').fill('1');
+    await form.getByLabel('To', { exact: true }).fill(' bea,cid  role:admin ');
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => isPost(r.request())),
+      form.getByRole('button', { name: 'Post' }).click(),
+    ]);
+    assert.equal(response.status(), 201);
+    const { id } = await response.json();
+    assert.deepEqual(sent[1], { body: text, expires_in: 86400, max_reads: 1, to: ['bea', 'cid', 'role:admin'] });
+    // The author's own message opens by itself: her reads never count.
+    const mine = card(page, id);
+    await mine.locator('.body', { hasText: text }).waitFor();
+    assert.match(await mine.locator('.expires').textContent(), /^expires in (23|24) h$/);
+    assert.equal(await mine.locator('.reads-left').textContent(), '1 read left');
+    assert.equal(await mine.locator('.to').textContent(), 'to bea, cid and admins');
+    assert.equal(operatorView(id).reads, 0);
+    // The form is back to a message for the whole club, forever, unlimited; such a message sends
+    // none of the keys and its card says none of it.
+    assert.deepEqual([await form.getByLabel('Expires').inputValue(), await form.getByLabel('Burn after reads').inputValue(),
+      await form.getByLabel('To', { exact: true }).inputValue()], ['', '', '']);
+    await form.getByLabel('New message').fill('A message with no life of its own.');
+    await form.getByRole('button', { name: 'Post' }).click();
+    const plain = page.locator('#messages li', { hasText: 'A message with no life of its own.' });
+    await plain.waitFor();
+    assert.deepEqual(sent[2], { body: 'A message with no life of its own.' });
+    assert.equal(await plain.locator('.expires, .reads-left, .to').count(), 0);
+    await page.context().close();
+  });
+
+  test('burn after reading: two members click Read at once, and exactly one reads it', async () => {
+    lifeMembers();
+    const author = await newPage();
+    await messagesView(author, 'otto');
+    const secret = 'Only one of you will read this.';
+    const posted = await postFrom(author, { body: secret, max_reads: 1 });
+    assert.equal(posted.status, 201);
+    const { id } = posted.data;
+    await author.reload();
+    await card(author, id).locator('.body', { hasText: secret }).waitFor();
+    const readers = [];
+    for (const name of ['bea', 'cid']) {
+      const page = await newPage();
+      await messagesView(page, name);
+      const gated = card(page, id);
+      await gated.getByRole('button', { name: 'Read (uses 1 of 1 read left)' }).waitFor();
+      assert.equal(await gated.getByText(secret).count(), 0, `${name}'s page read the body unasked`);
+      readers.push(page);
+    }
+    // Three pages listed it, the author's with its body: not one read used.
+    const before = operatorView(id);
+    assert.deepEqual([before.max_reads, before.reads], [1, 0]);
+    await Promise.all(readers.map((p) => card(p, id).getByRole('button', { name: /^Read \(/ }).click()));
+    const outcome = await Promise.all(readers.map(async (p) => {
+      const c = card(p, id);
+      await c.getByText(new RegExp(`^(${escaped(secret)}|This message is no longer available\\.)$`)).waitFor();
+      return (await c.getByText(secret, { exact: true }).count()) === 1 ? 'read' : 'gone';
+    }));
+    assert.deepEqual([...outcome].sort(), ['gone', 'read']);
+    const winner = card(readers[outcome.indexOf('read')], id);
+    await winner.getByText('That was the last read: the message is now gone for everyone else.').waitFor();
+    assert.equal(await winner.locator('.reads-left').textContent(), '0 reads left');
+    const loser = card(readers[outcome.indexOf('gone')], id);
+    assert.equal(await loser.getByRole('button').count(), 0);
+    assert.equal(operatorView(id), undefined);
+    // The author's page, listing again, finds it gone too.
+    await author.reload();
+    await author.locator('#messages li').first().waitFor();
+    assert.equal(await card(author, id).count(), 0);
+    for (const p of [author, ...readers]) {
+      await p.context().close();
+    }
+  });
+
+  test('a message whose expiry passes while the page is open leaves it, without a reload', async () => {
+    const page = await newPage();
+    await logIn(page, 'admin', passwords.admin);
+    await messagesShown(page);
+    const text = 'This will self-destruct.';
+    const posted = await postFrom(page, { body: text, expires_in: 5 });
+    assert.equal(posted.status, 201);
+    // Shown by another view and back (a fresh list, the same document).
+    await page.evaluate(() => {
+      window.sameDocument = true;
+      window.location.hash = '#account';
+    });
+    await page.getByRole('heading', { name: 'Change password' }).waitFor();
+    await page.getByRole('link', { name: 'Messages' }).click();
+    const c = card(page, posted.data.id);
+    await c.getByText(text).waitFor();
+    const shown = await c.locator('.expires').textContent();
+    assert.match(shown, /^expires in [1-5] s$/);
+    // Counted down while shown, then taken off the page.
+    await page.waitForFunction(([id, before]) => {
+      const e = document.querySelector(`#messages li[data-id="${id}"] .expires`);
+      return !e || e.textContent !== before;
+    }, [posted.data.id, shown]);
+    await c.waitFor({ state: 'detached', timeout: 10_000 });
+    assert.equal(await page.evaluate(() => window.sameDocument), true);
+    assert.equal(await apiStatus(page, `/api/v1/messages/${posted.data.id}`), 404);
+    await page.context().close();
+  });
+
+  test("a message to one member is on her page and on no other member's", async () => {
+    lifeMembers();
+    const author = await newPage();
+    await messagesView(author, 'otto');
+    const text = 'Psst, bea: the key is under the mat.';
+    const posted = await postFrom(author, { body: text, to: ['bea'] });
+    assert.equal(posted.status, 201);
+    const { id } = posted.data;
+    await author.reload();
+    await card(author, id).getByText(text).waitFor();
+    assert.equal(await card(author, id).locator('.to').textContent(), 'to bea');
+
+    const bea = await newPage();
+    await messagesView(bea, 'bea');
+    await card(bea, id).getByText(text).waitFor();
+    assert.equal(await card(bea, id).locator('.to').textContent(), 'to bea');
+    await bea.context().close();
+
+    for (const name of ['dot', 'admin']) {
+      const other = await newPage();
+      await messagesView(other, name);
+      await messagesShown(other);
+      assert.equal(await card(other, id).count(), 0, `${name} sees it`);
+      assert.doesNotMatch(await other.locator('main').innerText(), /under the mat/);
+      assert.equal(await apiStatus(other, `/api/v1/messages/${id}`), 404);
+      await other.context().close();
+    }
+    await author.context().close();
+  });
+
+  test('the author sees who read a message; a read shown once is not asked for again', async () => {
+    lifeMembers();
+    const author = await newPage();
+    await messagesView(author, 'otto');
+    const text = 'Who will read this?';
+    const posted = await postFrom(author, { body: text, max_reads: 5 });
+    assert.equal(posted.status, 201);
+    const { id } = posted.data;
+    await author.reload();
+    const mine = card(author, id);
+    await mine.getByText(text).waitFor();
+    await mine.getByRole('button', { name: 'Who read this' }).click();
+    await mine.getByText('Nobody yet (not counting the author).').waitFor();
+
+    const bea = await newPage();
+    await messagesView(bea, 'bea');
+    const hers = card(bea, id);
+    await hers.getByRole('button', { name: 'Read (uses 1 of 5 reads left)' }).click();
+    await hers.getByText(text).waitFor();
+    await hers.getByText('You used one read; 4 reads left for others.').waitFor();
+    assert.equal(await hers.locator('.reads-left').textContent(), '4 reads left');
+    // The list shown again (another view and back) keeps what she read, and reads nothing.
+    await bea.getByRole('link', { name: 'Password' }).click();
+    await bea.getByRole('heading', { name: 'Change password' }).waitFor();
+    await bea.getByRole('link', { name: 'Messages' }).click();
+    await hers.getByText(text).waitFor();
+    assert.equal(await hers.getByRole('button', { name: /^Read \(/ }).count(), 0);
+    assert.equal(operatorView(id).reads, 1);
+    // A reader gets no receipts, on the page or from the API.
+    assert.equal(await hers.getByRole('button', { name: 'Who read this' }).count(), 0);
+    assert.equal(await apiStatus(bea, `/api/v1/messages/${id}/reads`), 403);
+    await bea.context().close();
+
+    await mine.getByRole('button', { name: 'Who read this' }).click();
+    await mine.getByText('Read by (oldest first, not counting the author):').waitFor();
+    const receipts = await mine.locator('.readers li').allTextContents();
+    assert.equal(receipts.length, 1);
+    assert.match(receipts[0], /^bea, \S/);
+    await author.context().close();
+  });
+
   test("the club's name is shown after login, as text, and not before", async () => {
     const page = await newPage();
     await page.goto(`${server.origin}/`);

@@ -3,14 +3,25 @@
 'use strict';
 
 // nextBefore: where the next older page starts (the API's next_before), null when the oldest
-// message is shown; loading: a page is on its way, so a second click asks nothing twice.
-const state = { me: null, csrf: null, nextBefore: null, loading: false };
+// message is shown; loading: a page is on its way, so a second click asks nothing twice;
+// opened: what this page read of messages whose reads are counted (id -> what it shows), so that
+// showing the list again never asks for one again; ticker: the timer that counts down expiries.
+const state = {
+  me: null, csrf: null, nextBefore: null, loading: false, opened: new Map(), ticker: null,
+  hasKey: false,
+};
 
 // What the page is called before login: a secret club's name is not for strangers, so it comes
 // from the API, for members only.
 const NEUTRAL_NAME = 'The club';
 const NEUTRAL_TITLE = 'Club messages';
 const PAGE_SIZE = 20;
+// How often the cards' "expires in" is counted down, and expired cards taken off the page.
+const TICK_MS = 1000;
+// The API's bounds for "max_reads" (docs/openapi.json).
+const MAX_READS_LIMIT = 1000000;
+// How a card names the roles a message is addressed to ("to bob and admins").
+const ROLE_NAMES = { 'role:reader': 'readers', 'role:poster': 'posters', 'role:admin': 'admins' };
 
 const $ = (id) => document.getElementById(id);
 
@@ -83,6 +94,47 @@ function formatTime(iso) {
   return Number.isNaN(when.getTime()) ? iso : when.toLocaleString();
 }
 
+// What an error answer says (the server's 400s say what was wrong with the request), or ''.
+function serverMessage(result) {
+  return result.data && typeof result.data.message === 'string' ? result.data.message : '';
+}
+
+// "45 s", "12 min", "5 h", "3 days": how long `ms` is, for "expires in ...".
+function durationText(ms) {
+  const seconds = Math.max(1, Math.ceil(ms / 1000));
+  if (seconds < 60) {
+    return `${seconds} s`;
+  }
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) {
+    return `${minutes} min`;
+  }
+  const hours = Math.round(seconds / 3600);
+  if (hours < 48) {
+    return `${hours} h`;
+  }
+  return `${Math.round(seconds / 86400)} days`;
+}
+
+function readsLeftText(left) {
+  return left === 1 ? '1 read left' : `${left} reads left`;
+}
+
+// "to bob", "to bob and admins", "to bob, carol and posters".
+function recipientsText(to) {
+  const names = to.map((r) => ROLE_NAMES[r] || r);
+  if (names.length === 1) {
+    return `to ${names[0]}`;
+  }
+  return `to ${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}
+
+// A message whose reads are counted for this member: it has a read limit and is not their own
+// (the author's reads never count). The page never reads such a body unless asked to.
+function counted(message) {
+  return Number.isInteger(message.max_reads) && message.author !== state.me.name;
+}
+
 function showClubName(name) {
   $('club-name').textContent = name || NEUTRAL_NAME;
   document.title = name || NEUTRAL_TITLE;
@@ -92,6 +144,10 @@ function loggedOut(notice) {
   state.me = null;
   state.csrf = null;
   state.nextBefore = null;
+  state.opened.clear();
+  state.hasKey = false;
+  window.clearInterval(state.ticker);
+  state.ticker = null;
   showClubName('');
   // Whoever uses this browser next must not find the club key in it.
   clubKey.forget().catch(() => {});
@@ -116,6 +172,11 @@ function loggedOut(notice) {
 }
 
 function loggedIn(me) {
+  // What one member read is never shown to another (a page restored from history may find
+  // someone else logged in).
+  if (!state.me || state.me.name !== me.name) {
+    state.opened.clear();
+  }
   state.me = { name: me.name, role: me.role };
   state.csrf = me.csrf || null;
   $('whoami').textContent = `${me.name} (${me.role})`;
@@ -125,6 +186,9 @@ function loggedIn(me) {
   show($('nav'), true);
   show($('login-view'), false);
   say($('notice'), '');
+  if (state.ticker === null) {
+    state.ticker = window.setInterval(tick, TICK_MS);
+  }
   render();
 }
 
@@ -146,7 +210,9 @@ async function render() {
   }
 }
 
-function messageItem(message, text, locked) {
+// One card. `shown` is what readable() made of the body ({text, locked}), or {gated: true} for a
+// message whose reads are counted and which this page has not read: a Read button instead.
+function messageItem(message, shown) {
   const item = document.createElement('li');
   item.dataset.id = String(message.id);
   const meta = document.createElement('div');
@@ -164,14 +230,210 @@ function messageItem(message, text, locked) {
     badge.textContent = 'end to end';
     meta.append(badge);
   }
-  const body = document.createElement('p');
-  body.className = locked ? 'body locked' : 'body';
-  body.textContent = text;
-  item.append(meta, body);
+  meta.append(...termsOf(message, item));
+  item.append(meta);
+  if (shown.gated) {
+    item.append(readGate(item, message));
+  } else {
+    item.append(bodyOf(shown));
+  }
   if (mayDelete(message)) {
     item.append(deleteControl(item, message));
   }
+  if (maySeeReads(message)) {
+    item.append(receiptsControl(item, message));
+  }
   return item;
+}
+
+function bodyOf(shown) {
+  const body = document.createElement('p');
+  body.className = shown.locked ? 'body locked' : 'body';
+  body.textContent = shown.text;
+  return body;
+}
+
+// What applies to the message, as text: "expires in 2 h", "1 read left", "to bob and admins".
+// The card keeps its expiry time in data-expires for the ticker.
+function termsOf(message, item) {
+  const terms = [];
+  const expires = typeof message.expires === 'string' ? Date.parse(message.expires) : NaN;
+  if (Number.isFinite(expires)) {
+    item.dataset.expires = String(expires);
+    const when = document.createElement('time');
+    when.className = 'expires';
+    when.dateTime = message.expires;
+    when.title = `Expires ${formatTime(message.expires)}`;
+    when.textContent = `expires in ${durationText(expires - Date.now())}`;
+    terms.push(when);
+  }
+  if (Number.isInteger(message.reads_left)) {
+    const left = document.createElement('span');
+    left.className = 'reads-left';
+    left.textContent = readsLeftText(message.reads_left);
+    terms.push(left);
+  }
+  if (Array.isArray(message.to) && message.to.length > 0) {
+    const to = document.createElement('span');
+    to.className = 'to';
+    to.textContent = recipientsText(message.to);
+    terms.push(to);
+  }
+  return terms;
+}
+
+// In place of the body of a message whose reads are counted: what a read costs, and a button
+// that spends one. An end-to-end one waits for the club key, so that no read is spent on a body
+// the page could not open.
+function readGate(item, message) {
+  const gate = document.createElement('div');
+  gate.className = 'gate';
+  const note = document.createElement('p');
+  note.className = 'body locked';
+  if (message.format === 'fernet' && !state.hasKey) {
+    note.textContent = 'End-to-end message with a read limit: enter the club key before reading it.';
+    gate.append(note);
+    return gate;
+  }
+  note.textContent = 'This message has a read limit: reading it uses one read.';
+  const left = message.reads_left;
+  const read = button(`Read (uses 1 of ${readsLeftText(left)})`, '', () => readCounted(item, message, gate));
+  const error = document.createElement('p');
+  error.className = 'error';
+  error.setAttribute('role', 'alert');
+  error.hidden = true;
+  gate.append(note, read, error);
+  return gate;
+}
+
+// The member asked to read a counted message: one GET, one read. What it leaves is shown, and
+// kept in state.opened so that showing the list again does not ask for another.
+async function readCounted(item, message, gate) {
+  const read = gate.querySelector('button');
+  const error = gate.querySelector('.error');
+  read.disabled = true;
+  say(error, '');
+  const result = await api('GET', `/api/v1/messages/${message.id}`);
+  if (sessionLost(result)) {
+    return;
+  }
+  if (result.status === 404) {
+    gone(item, 'This message is no longer available.');
+    return;
+  }
+  if (result.status !== 200) {
+    read.disabled = false;
+    say(error, 'The message could not be read. Try again shortly.');
+    return;
+  }
+  const shown = await readable(result.data);
+  const left = result.data.reads_left;
+  state.opened.set(message.id, shown);
+  const after = document.createElement('p');
+  after.className = 'help reads-note';
+  after.setAttribute('role', 'status');
+  after.textContent = left === 0
+    ? 'That was the last read: the message is now gone for everyone else.'
+    : `You used one read; ${readsLeftText(left)} for others.`;
+  gate.replaceWith(bodyOf(shown), after);
+  const count = item.querySelector('.reads-left');
+  if (count && Number.isInteger(left)) {
+    count.textContent = readsLeftText(left);
+  }
+}
+
+// A card whose message the server no longer has (used up, expired, deleted): greyed, saying so,
+// with nothing left to click.
+function gone(item, text) {
+  state.opened.delete(Number(item.dataset.id));
+  delete item.dataset.expires;
+  item.classList.add('gone');
+  const note = document.createElement('p');
+  note.className = 'body locked';
+  note.setAttribute('role', 'status');
+  note.textContent = text;
+  item.replaceChildren(item.querySelector('.meta') || '', note);
+}
+
+// A card that should no longer be on the page at all (its expiry passed).
+function dropCard(item) {
+  state.opened.delete(Number(item.dataset.id));
+  item.remove();
+  show($('messages-empty'), $('messages').children.length === 0 && state.nextBefore === null);
+}
+
+// Every TICK_MS: counts down each card's "expires in", and takes off the page the ones whose
+// time has come (the server answers 404 for them from then on).
+function tick() {
+  const now = Date.now();
+  for (const item of $('messages').querySelectorAll('li[data-expires]')) {
+    const left = Number(item.dataset.expires) - now;
+    if (left <= 0) {
+      dropCard(item);
+    } else {
+      const when = item.querySelector('.expires');
+      if (when) {
+        when.textContent = `expires in ${durationText(left)}`;
+      }
+    }
+  }
+}
+
+// The server shows a message's reads to its author and to admins (403 to others).
+function maySeeReads(message) {
+  const me = state.me;
+  return Boolean(me) && (me.role === 'admin' || message.author === me.name);
+}
+
+// "Who read this": the message's read receipts, asked afresh at each click. The author's own
+// reads are left out (their page reads their messages each time it lists them).
+function receiptsControl(item, message) {
+  const box = document.createElement('div');
+  box.className = 'receipts';
+  const list = document.createElement('ul');
+  list.className = 'readers';
+  list.hidden = true;
+  const status = document.createElement('p');
+  status.className = 'help';
+  status.setAttribute('role', 'status');
+  status.hidden = true;
+  const ask = button('Who read this', 'quiet', async () => {
+    ask.disabled = true;
+    try {
+      const result = await api('GET', `/api/v1/messages/${message.id}/reads`);
+      if (sessionLost(result)) {
+        return;
+      }
+      if (result.status === 404) {
+        gone(item, 'This message is no longer available.');
+        return;
+      }
+      if (result.status !== 200) {
+        show(list, false);
+        say(status, result.status === 403
+          ? 'Only the author and admins see who read a message.'
+          : 'The readers could not be loaded. Try again shortly.');
+        return;
+      }
+      const reads = result.data.reads.filter((r) => r.reader !== message.author);
+      list.replaceChildren(...reads.map((r) => {
+        const li = document.createElement('li');
+        const at = document.createElement('time');
+        at.dateTime = r.at;
+        at.textContent = formatTime(r.at);
+        li.append(`${r.reader}, `, at);
+        return li;
+      }));
+      show(list, reads.length > 0);
+      say(status, reads.length === 0
+        ? 'Nobody yet (not counting the author).'
+        : 'Read by (oldest first, not counting the author):');
+    } finally {
+      ask.disabled = false;
+    }
+  });
+  box.append(ask, status, list);
+  return box;
 }
 
 // What the server allows (club::may_delete): an admin any message, a poster their own. The
@@ -259,9 +521,10 @@ async function readable(message) {
   }
 }
 
-// One page of messages, bodies included (each body is its own read, so each is in the audit
-// trail): the items to show and where the next older page starts; null if the session ended or
-// the page could not be loaded.
+// One page of messages: the cards to show ({message, shown} each) and where the next older page
+// starts; null if the session ended or the page could not be loaded. Each body is its own read
+// (so each is in the audit trail), but a message whose reads are counted is never read here: it
+// gets a Read button (or what this page already read of it).
 async function fetchPage(before) {
   const query = before === null ? `limit=${PAGE_SIZE}` : `limit=${PAGE_SIZE}&before=${before}`;
   const page = await api('GET', `/api/v1/messages?${query}`);
@@ -271,17 +534,34 @@ async function fetchPage(before) {
   if (page.status !== 200) {
     return { failed: true };
   }
-  const full = await Promise.all(
-    page.data.messages.map((summary) => api('GET', `/api/v1/messages/${summary.id}`)),
-  );
+  state.hasKey = await clubKey.has();
+  const full = await Promise.all(page.data.messages.map((summary) => {
+    if (counted(summary)) {
+      return { status: 200, data: summary, gated: true };
+    }
+    return api('GET', `/api/v1/messages/${summary.id}`);
+  }));
   if (full.some(sessionLost)) {
     return null;
   }
-  // A message removed between the list and its read is simply not shown.
-  const messages = full.filter((r) => r.status === 200).map((r) => r.data);
-  const shown = await Promise.all(messages.map(readable));
+  // A message removed (used up, expired, deleted) between the list and its read is simply not
+  // shown.
+  const found = full.filter((r) => r.status === 200);
+  const cards = await Promise.all(found.map(async (r) => {
+    if (!r.gated) {
+      return { message: r.data, shown: await readable(r.data) };
+    }
+    const opened = state.opened.get(r.data.id);
+    return { message: r.data, shown: opened || { gated: true } };
+  }));
   const next = Number.isInteger(page.data.next_before) ? page.data.next_before : null;
-  return { messages, shown, next };
+  return { cards, next };
+}
+
+// Whether the club key form should show: an end-to-end message this page could not open, or
+// one with a read limit waiting for the key.
+function wantsKey(cards) {
+  return cards.some((c) => c.shown.locked || (c.shown.gated && c.message.format === 'fernet' && !state.hasKey));
 }
 
 function showOlderControl() {
@@ -300,14 +580,16 @@ async function loadMessages() {
     say($('notice'), 'The messages could not be loaded. Try again shortly.');
     return;
   }
-  const { messages, shown } = page;
+  const { cards } = page;
   state.nextBefore = page.next;
-  $('messages').replaceChildren(
-    ...messages.map((m, i) => messageItem(m, shown[i].text, shown[i].locked)));
-  show($('messages-empty'), messages.length === 0 && state.nextBefore === null);
-  show($('key-form'), shown.some((s) => s.locked));
+  $('messages').replaceChildren(...cards.map((c) => messageItem(c.message, c.shown)));
+  show($('messages-empty'), cards.length === 0 && state.nextBefore === null);
+  show($('key-form'), wantsKey(cards));
   showOlderControl();
-  return messages.map((m, i) => ({ e2e: m.format === 'fernet', locked: shown[i].locked }));
+  // For unlock(): the end-to-end bodies this page tried to open, and whether each stayed locked.
+  return cards
+    .filter((c) => !c.shown.gated)
+    .map((c) => ({ e2e: c.message.format === 'fernet', locked: c.shown.locked }));
 }
 
 // The next older page, after what is shown (keyset paging: stable while others post).
@@ -327,11 +609,10 @@ async function loadOlder() {
       say($('older-error'), 'Older messages could not be loaded. Try again shortly.');
       return;
     }
-    const { messages, shown } = page;
+    const { cards } = page;
     state.nextBefore = page.next;
-    $('messages').append(
-      ...messages.map((m, i) => messageItem(m, shown[i].text, shown[i].locked)));
-    if (shown.some((s) => s.locked)) {
+    $('messages').append(...cards.map((c) => messageItem(c.message, c.shown)));
+    if (wantsKey(cards)) {
       show($('key-form'), true);
     }
     show($('messages-empty'), $('messages').children.length === 0 && state.nextBefore === null);
@@ -444,6 +725,39 @@ async function logOut() {
   loggedOut('You have logged out.');
 }
 
+// The message's life from the compose form: expires_in, max_reads and to, each only when set;
+// or {problem} for a read limit that is not a whole number in range.
+function lifeFromForm() {
+  const life = {};
+  const expires = $('post-expires').value;
+  if (expires) {
+    life.expires_in = Number(expires);
+  }
+  const readsInput = $('post-max-reads');
+  const reads = readsInput.value.trim();
+  // badInput: the browser's number field holds text it could not read as a number (its value is
+  // then ''), which must not pass for "no limit".
+  if (readsInput.validity.badInput || reads) {
+    const n = Number(reads);
+    if (readsInput.validity.badInput || !Number.isInteger(n) || n < 1 || n > MAX_READS_LIMIT) {
+      return { problem: `Burn after reads: a whole number from 1 to ${MAX_READS_LIMIT}, or empty for no limit.` };
+    }
+    life.max_reads = n;
+  }
+  const to = $('post-to').value.split(/[\s,]+/).filter(Boolean);
+  if (to.length > 0) {
+    life.to = to;
+  }
+  return { life };
+}
+
+function resetCompose() {
+  $('post-body').value = '';
+  $('post-expires').value = '';
+  $('post-max-reads').value = '';
+  $('post-to').value = '';
+}
+
 async function postMessage(event) {
   event.preventDefault();
   const error = $('post-error');
@@ -453,17 +767,26 @@ async function postMessage(event) {
     say(error, 'Write a message first.');
     return;
   }
-  const result = await api('POST', '/api/v1/messages', { body });
+  const { life, problem } = lifeFromForm();
+  if (problem) {
+    say(error, problem);
+    $('post-max-reads').focus();
+    return;
+  }
+  const result = await api('POST', '/api/v1/messages', { body, ...life });
   if (sessionLost(result)) {
     return;
   }
   if (result.status === 201) {
-    $('post-body').value = '';
+    resetCompose();
     await loadMessages();
   } else if (result.status === 413) {
     say(error, 'That message is too long.');
   } else if (result.status === 403) {
     say(error, 'Your role may not post.');
+  } else if (result.status === 400 && serverMessage(result)) {
+    // The server says which value it refused ("to" names "x", who is not a member).
+    say(error, serverMessage(result));
   } else {
     say(error, 'The message could not be posted.');
   }
