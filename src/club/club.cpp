@@ -265,20 +265,28 @@ result<std::vector<store::message_summary>> club::list(std::optional<store::mess
   return store_.list_messages(before, limit, *who);
 }
 
-result<std::vector<store::audit_record>> club::reads_of(store::message_id id, std::string_view by,
-                                                        std::size_t limit) {
+result<club::seen_message> club::seen_by(store::message_id id, std::string_view by) {
   auto member = store_.find_member(by);
   if (!member) {
     return member.error();
   }
-  // Only while the message exists, and only to those who may see it: who read a message to
-  // others is theirs, an admin's included (the operator's reads_of has it all).
   auto found =
       store_.message(id, store::viewer{member->id, member->member_role, clock_.now_seconds()});
   if (!found) {
     return found.error();
   }
-  if (member->member_role != store::role::admin && !is_author(*found, *member)) {
+  return seen_message{std::move(*member), std::move(*found)};
+}
+
+result<std::vector<store::audit_record>> club::reads_of(store::message_id id, std::string_view by,
+                                                        std::size_t limit) {
+  // Only while the message exists, and only to those who may see it: who read a message to
+  // others is theirs, an admin's included (the operator's reads_of has it all).
+  auto seen = seen_by(id, by);
+  if (!seen) {
+    return seen.error();
+  }
+  if (seen->member.member_role != store::role::admin && !is_author(seen->message, seen->member)) {
     return make_error_code(errc::forbidden);
   }
   return store_.reads_of(id, limit);
@@ -297,19 +305,14 @@ result<void> club::remove(store::message_id id) {
 }
 
 result<void> club::remove(store::message_id id, std::string_view by) {
-  auto member = store_.find_member(by);
-  if (!member) {
-    return member.error();
-  }
   // Only a message they can see (one they cannot is not_found, as if it did not exist), admins
   // included: a message to others is not theirs to find out about. The operator's remove(id)
   // reaches every message.
-  auto found =
-      store_.message(id, store::viewer{member->id, member->member_role, clock_.now_seconds()});
-  if (!found) {
-    return found.error();
+  auto seen = seen_by(id, by);
+  if (!seen) {
+    return seen.error();
   }
-  if (!may_delete(member->member_role, is_author(*found, *member))) {
+  if (!may_delete(seen->member.member_role, is_author(seen->message, seen->member))) {
     return make_error_code(errc::forbidden);
   }
   return store_.remove_message(id);

@@ -254,6 +254,13 @@ class club {
                                        const message_life& life);
   // The viewer a member's read or list is made as (their id and role read afresh), now.
   result<store::viewer> viewer_of(std::string_view reader);
+  // The member `by` (afresh) and message `id` as they may see it: not_found for either missing,
+  // or a message they may not see.
+  struct seen_message {
+    store::member_record member;
+    store::message_record message;
+  };
+  result<seen_message> seen_by(store::message_id id, std::string_view by);
   result<message> open_for(store::message_record record, std::string_view reader,
                            std::string_view remote);
   // not_published when the list could not be rewritten (the change itself stands).

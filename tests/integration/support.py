@@ -672,6 +672,36 @@ def files_containing(directory, needle):
     return [p for p, data in regular_files(directory) if needle in data]
 
 
+# Bytes: a window this long of a sealed body (random nonce, ciphertext) is unique.
+SEALED_WINDOW = 16
+
+
+def sealed_body(club, message_id):
+    """The sealed column of a message, read straight from the club's SQLite database file."""
+    import sqlite3
+    db = sqlite3.connect(club.path("hush.db"), timeout=10)
+    try:
+        row = db.execute("SELECT sealed FROM messages WHERE id = ?", (message_id,)).fetchone()
+    finally:
+        db.close()
+    if row is None:
+        raise AssertionError("message %d is not in the database" % message_id)
+    return bytes(row[0])
+
+
+def files_with_window(directory, blob):
+    """Every file under DIRECTORY that holds some SEALED_WINDOW-byte window of BLOB, with the
+    offset of the first window found there: [(file name, offset)]."""
+    windows = [blob[i:i + SEALED_WINDOW] for i in range(0, len(blob) - SEALED_WINDOW + 1)]
+    found = []
+    for path, data in regular_files(directory):
+        for offset, w in enumerate(windows):
+            if w in data:
+                found.append((os.path.basename(path), offset))
+                break
+    return found
+
+
 def main():
     """Runs the calling module's tests; exits non-zero on any failure."""
     require_binary()

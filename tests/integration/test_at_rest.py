@@ -24,33 +24,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import support  # noqa: E402
 from support import (  # noqa: E402
-    HTTP_TIMEOUT, Club, Workspace, basic, one_hush_line, regular_files, session, try_serve)
-
-WINDOW = 16  # bytes: a window this long of a sealed body (random nonce, ciphertext) is unique
-
-
-def sealed_body(club, message_id):
-    """The sealed column of a message, read straight from the database file."""
-    db = sqlite3.connect(club.path("hush.db"), timeout=10)
-    try:
-        row = db.execute("SELECT sealed FROM messages WHERE id = ?", (message_id,)).fetchone()
-    finally:
-        db.close()
-    if row is None:
-        raise AssertionError("message %d is not in the database" % message_id)
-    return bytes(row[0])
-
-
-def files_with_window(directory, blob):
-    """Every file under DIRECTORY that holds some WINDOW-byte window of BLOB, with the offset."""
-    windows = [blob[i:i + WINDOW] for i in range(0, len(blob) - WINDOW + 1)]
-    found = []
-    for path, data in regular_files(directory):
-        for offset, w in enumerate(windows):
-            if w in data:
-                found.append((os.path.basename(path), offset))
-                break
-    return found
+    HTTP_TIMEOUT, Club, Workspace, basic, files_with_window, one_hush_line, sealed_body,
+    session, try_serve)
 
 
 def edit_row(club, sql, params=()):

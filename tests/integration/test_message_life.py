@@ -21,7 +21,6 @@ Run: /usr/bin/python3 tests/integration/test_message_life.py   (HUSH_BIN=/path/t
 
 import json
 import os
-import sqlite3
 import sys
 import threading
 import time
@@ -32,32 +31,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import support  # noqa: E402
 from support import (  # noqa: E402
-    HTTP_TIMEOUT, Club, Workspace, basic, regular_files, session)
+    HTTP_TIMEOUT, Club, Workspace, basic, files_with_window, sealed_body, session)
 
-WINDOW = 16  # bytes: a window this long of a sealed body (random nonce, ciphertext) is unique
 # The server sweeps every 2 s; a slow machine gets ten times that.
 SWEEP_WAIT = 20
 READERS = 20
-
-
-def sealed_body(club, message_id):
-    db = sqlite3.connect(club.path("hush.db"), timeout=10)
-    try:
-        row = db.execute("SELECT sealed FROM messages WHERE id = ?", (message_id,)).fetchone()
-    finally:
-        db.close()
-    if row is None:
-        raise AssertionError("message %d is not in the database" % message_id)
-    return bytes(row[0])
-
-
-def files_with_window(directory, blob):
-    windows = [blob[i:i + WINDOW] for i in range(0, len(blob) - WINDOW + 1)]
-    found = []
-    for path, data in regular_files(directory):
-        if any(w in data for w in windows):
-            found.append(os.path.basename(path))
-    return found
 
 
 class MessageLifeTest(unittest.TestCase):

@@ -8,6 +8,7 @@
 
 #include "core/error.hpp"
 #include "crypto/fernet.hpp"
+#include "support/fernet_token.hpp"
 #include "support/test_club.hpp"
 
 namespace hush::club {
@@ -213,12 +214,7 @@ TEST(Club, NewBodiesAreSealedWithTheirMetadata) {
 TEST(Club, ChangedAuthorTimeOrFormatMakesTheReadFail) {
   testing::test_club c;
   add_authors(c);
-  const auto key = crypto::fernet::parse_key(crypto::fernet::generate_key().view()).value();
-  const std::string plain = "e2e";
-  const auto token =
-      crypto::fernet::encrypt(
-          key, std::span(reinterpret_cast<const std::uint8_t*>(plain.data()), plain.size()), 1)
-          .value();
+  const auto token = testing::fernet_token("e2e");
   const auto by_author = c.domain.post("alice", "whose?").value();
   const auto by_time = c.domain.post("alice", "when?").value();
   const auto by_format = c.domain.post_fernet("alice", token).value();

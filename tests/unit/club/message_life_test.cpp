@@ -10,7 +10,7 @@
 
 #include "club/club.hpp"
 #include "core/error.hpp"
-#include "crypto/fernet.hpp"
+#include "support/fernet_token.hpp"
 #include "support/test_club.hpp"
 
 namespace hush::club {
@@ -268,12 +268,7 @@ TEST(MessageLife, ALifeLengthenedInTheDatabaseNoLongerOpens) {
 
 TEST(MessageLife, EndToEndMessagesHaveTheirLifeToo) {
   life_club c;
-  const auto key = crypto::fernet::parse_key(crypto::fernet::generate_key().view()).value();
-  const std::string plain = "e2e";
-  const auto token =
-      crypto::fernet::encrypt(
-          key, std::span(reinterpret_cast<const std::uint8_t*>(plain.data()), plain.size()), 1)
-          .value();
+  const auto token = testing::fernet_token("e2e");
   auto life = burning_after(1);
   life.to = {"bob"};
   const auto id = c.domain.post_fernet("alice", token, life);
