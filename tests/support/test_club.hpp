@@ -71,6 +71,21 @@ class recording_ca final : public club::certificate_authority {
 };
 
 // A whole club in a temporary directory: store, keyring with one data key, club, authenticator.
+// A club over a store of the test's own (a fake that fails or races on cue), everything else as
+// test_club's: for tests that drive the club, the authenticator or the router into a store's
+// corner.
+template <typename Store>
+struct club_over {
+  Store store;
+  fixed_clock clock;
+  club::keyring keys{random_master_key(), store};
+  crypto::password_hasher hasher{cheap_argon2()};
+  recording_ca ca;
+  app::direct_audit_sink audits{store};
+  club::club domain{store, keys, hasher, clock, ca, audits, 1024};
+  auth::authenticator auth{domain, hasher, {}, std::chrono::seconds(300)};
+};
+
 struct test_club {
   explicit test_club(std::size_t max_message_bytes = 1024)
       : db_path(make_database(dir)),

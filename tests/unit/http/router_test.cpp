@@ -795,16 +795,7 @@ class failing_store final : public testing::memory_store {
 };
 
 // A club over the failing store; nothing else of it is used.
-struct failing_club {
-  failing_store store;
-  testing::fixed_clock clock;
-  club::keyring keys{testing::random_master_key(), store};
-  crypto::password_hasher hasher{testing::cheap_argon2()};
-  testing::recording_ca ca;
-  app::direct_audit_sink audits{store};
-  club::club domain{store, keys, hasher, clock, ca, audits, 1024};
-  auth::authenticator auth{domain, hasher, {}, std::chrono::seconds(300)};
-};
+using failing_club = testing::club_over<failing_store>;
 
 TEST(Healthz, AStoreThatFailsIs503UntilItAnswersAgain) {
   failing_club c;

@@ -553,15 +553,7 @@ class racing_store final : public testing::memory_store {
   }
 };
 
-struct racing_club {
-  racing_store store;
-  testing::fixed_clock clock;
-  club::keyring keys{testing::random_master_key(), store};
-  crypto::password_hasher hasher{testing::cheap_argon2()};
-  testing::recording_ca ca;
-  app::direct_audit_sink audits{store};
-  club::club domain{store, keys, hasher, clock, ca, audits, 1024};
-  auth::authenticator auth{domain, hasher, {}, std::chrono::seconds(300)};
+struct racing_club : testing::club_over<racing_store> {
   config::config cfg;
   router routes{services{domain, auth, cfg}};
 
