@@ -79,16 +79,14 @@ std::string terms_text(const store::message_summary& m) {
     add("expires " + format_utc(m.terms.expires_at));
   }
   if (m.terms.max_reads != 0) {
-    const auto left = m.terms.max_reads > m.reads ? m.terms.max_reads - m.reads : 0;
-    add(std::to_string(left) + " of " + std::to_string(m.terms.max_reads) + " reads left");
+    add(std::to_string(hush::club::reads_left(m.terms, m.reads)) + " of " +
+        std::to_string(m.terms.max_reads) + " reads left");
   }
   if (!m.terms.to.empty()) {
     std::string to;
     for (const auto& r : m.terms.to) {
       to += to.empty() ? "to " : " and ";
-      to += r.type == store::recipient::kind::role
-                ? "role:" + std::string(store::to_string(r.member_role))
-                : (r.name.empty() ? std::string("(former member)") : r.name);
+      to += hush::club::recipient_text(r);
     }
     add(to);
   }
@@ -203,9 +201,7 @@ void run_list(const message_options& options) {
       } else {
         boost::json::array to;
         for (const auto& r : m.terms.to) {
-          to.emplace_back(r.type == store::recipient::kind::role
-                              ? "role:" + std::string(store::to_string(r.member_role))
-                              : (r.name.empty() ? std::string("(former member)") : r.name));
+          to.emplace_back(hush::club::recipient_text(r));
         }
         item["to"] = std::move(to);
       }

@@ -58,6 +58,17 @@ std::optional<recipient_word> parse_recipient(std::string_view word) noexcept {
   return recipient_word{false, word, store::role::reader};
 }
 
+std::string recipient_text(const store::recipient& r) {
+  if (r.type == store::recipient::kind::role) {
+    return "role:" + std::string(store::to_string(r.member_role));
+  }
+  return r.name.empty() ? std::string("(former member)") : r.name;
+}
+
+std::uint32_t reads_left(const store::message_terms& terms, std::uint32_t reads) noexcept {
+  return terms.max_reads > reads ? terms.max_reads - reads : 0;
+}
+
 std::string life_problem(const message_life& life) {
   if (life.expires_in < 0 || life.expires_in > max_expires_in_seconds) {
     return "an expiry must be from 1 second to " + std::to_string(max_expires_in_seconds) +

@@ -49,6 +49,12 @@ struct recipient_word {
   store::role member_role = store::role::reader;
 };
 std::optional<recipient_word> parse_recipient(std::string_view word) noexcept;
+// A stored recipient as the doors show it, parse_recipient's words: a member's name, "role:NAME",
+// or "(former member)" for one who has left the club (no member name can look like it).
+std::string recipient_text(const store::recipient& r);
+// How many reads of a message limited to `terms.max_reads` are left after `reads` (0 without a
+// limit).
+std::uint32_t reads_left(const store::message_terms& terms, std::uint32_t reads) noexcept;
 
 // Why `life` cannot be (for the doors to show), or empty when it can: an expiry or a read limit
 // out of range, a recipient that is neither a valid name nor "role:" and a role, the same one

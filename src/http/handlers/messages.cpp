@@ -31,9 +31,6 @@ using detail::fail;
 constexpr const char* sealed_body_refused =
     "its sealed body does not open (the row was altered, or the key is wrong)";
 
-// How a recipient who has left the club is shown; no member name can look like it.
-constexpr std::string_view former_member = "(former member)";
-
 std::optional<std::int64_t> parse_positive(std::string_view text) {
   std::int64_t value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -61,15 +58,6 @@ std::optional<std::string_view> query_value(std::string_view query, std::string_
   return std::nullopt;
 }
 
-// A recipient as the API names one: a member by name ("" once they have left the club, shown
-// so, since they still keep the message from the rest), or "role:NAME".
-std::string recipient_json(const store::recipient& r) {
-  if (r.type == store::recipient::kind::role) {
-    return "role:" + std::string(store::to_string(r.member_role));
-  }
-  return r.name.empty() ? std::string(former_member) : r.name;
-}
-
 // What applies to a message, for its card: "expires" (UTC), "max_reads" and "reads_left", "to".
 // Absent keys: it applies not (no expiry, no limit, the whole club).
 void add_terms(boost::json::object& out, const store::message_terms& terms, std::uint32_t reads) {
@@ -78,12 +66,12 @@ void add_terms(boost::json::object& out, const store::message_terms& terms, std:
   }
   if (terms.max_reads != 0) {
     out["max_reads"] = terms.max_reads;
-    out["reads_left"] = terms.max_reads > reads ? terms.max_reads - reads : 0;
+    out["reads_left"] = club::reads_left(terms, reads);
   }
   if (!terms.to.empty()) {
     boost::json::array to;
     for (const auto& r : terms.to) {
-      to.emplace_back(recipient_json(r));
+      to.emplace_back(club::recipient_text(r));
     }
     out["to"] = std::move(to);
   }
